@@ -1,0 +1,238 @@
+// The host's handle on the WebAssembly core: instantiates the module, sizes its memory once,
+// and exposes the CPU state block and guest RAM as typed-array views over linear memory.
+// Nothing here copies guest memory; everything is a view.
+
+import * as L from "../assembly/layout.js";
+
+export interface CoreImports {
+  portIn(port: number, size: number): number;
+  portOut(port: number, size: number, value: number): void;
+  mmioRead(addr: number, size: number): number;
+  mmioWrite(addr: number, size: number, value: number): void;
+  /** INTA: return the vector of the highest-priority pending interrupt, or -1. */
+  ackInterrupt(): number;
+  hypercall(call: number): void;
+}
+
+interface CoreExports {
+  memory: WebAssembly.Memory;
+  init(ramSize: number): number;
+  reset(): void;
+  run(budget: number): number;
+  flushTlb(): void;
+}
+
+/** Segment register indices in the state block (Sreg encoding order, then LDTR and TR). */
+export const enum Seg {
+  ES = L.SEG_ES,
+  CS = L.SEG_CS,
+  SS = L.SEG_SS,
+  DS = L.SEG_DS,
+  FS = L.SEG_FS,
+  GS = L.SEG_GS,
+  LDTR = L.SEG_LDTR,
+  TR = L.SEG_TR,
+}
+
+export const REG_NAMES = ["eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"] as const;
+export type RegName = (typeof REG_NAMES)[number];
+
+export const EXIT_NAMES: Record<number, string> = {
+  [L.EXIT_BUDGET]: "budget",
+  [L.EXIT_HLT]: "hlt",
+  [L.EXIT_HLT_DISABLED]: "hlt-with-interrupts-disabled",
+  [L.EXIT_TRIPLE_FAULT]: "triple-fault",
+  [L.EXIT_EXCEPTION]: "exception",
+  [L.EXIT_STOP]: "stop",
+};
+
+export const COUNTER_NAMES = L.COUNTER_NAMES.split(",");
+
+/** Where the built core lives, relative to this file both in src/ and in dist/src/. */
+async function readCoreWasm(debug: boolean): Promise<Uint8Array> {
+  const { readFile } = await import("node:fs/promises");
+  const { existsSync } = await import("node:fs");
+  const name = debug ? "core.debug.wasm" : "core.wasm";
+  for (const rel of [`../build/${name}`, `../../build/${name}`]) {
+    const url = new URL(rel, import.meta.url);
+    if (existsSync(url)) return readFile(url);
+  }
+  throw new Error(`cannot find build/${name}: run "npm run build" first`);
+}
+
+export interface CoreOptions {
+  ramSize: number;
+  imports: CoreImports;
+  /** The module's bytes, for a browser or a custom build; default: build/core.wasm. */
+  wasm?: BufferSource;
+  /** Use the debug build (assertions on). */
+  debug?: boolean;
+}
+
+export class Core {
+  readonly exports: CoreExports;
+  readonly memory: WebAssembly.Memory;
+  /** Views over all of linear memory. Valid for the Core's lifetime: memory never grows after init. */
+  readonly u8: Uint8Array;
+  readonly u32: Uint32Array;
+  readonly i32: Int32Array;
+  /** Guest physical RAM, [0, ramSize). */
+  readonly ram: Uint8Array;
+  readonly ramSize: number;
+
+  private constructor(exports: CoreExports, ramSize: number) {
+    this.exports = exports;
+    this.memory = exports.memory;
+    this.ramSize = ramSize;
+    const buf = this.memory.buffer;
+    this.u8 = new Uint8Array(buf);
+    this.u32 = new Uint32Array(buf);
+    this.i32 = new Int32Array(buf);
+    this.ram = new Uint8Array(buf, L.RAM_BASE, ramSize);
+  }
+
+  static async load(opts: CoreOptions): Promise<Core> {
+    const { ramSize } = opts;
+    if (!Number.isInteger(ramSize) || ramSize < L.RAM_MIN || ramSize > L.RAM_MAX || ramSize % 4096 !== 0) {
+      throw new Error(
+        `guest RAM size ${ramSize} is out of range: it must be a multiple of 4 KiB between ${L.RAM_MIN} and ${L.RAM_MAX} bytes`,
+      );
+    }
+    const bytes = opts.wasm ?? (await readCoreWasm(opts.debug ?? false));
+    const imp = opts.imports;
+    let exports!: CoreExports;
+    const { instance } = await WebAssembly.instantiate(bytes, {
+      host: {
+        portIn: (port: number, size: number) => imp.portIn(port, size),
+        portOut: (port: number, size: number, value: number) => imp.portOut(port, size, value),
+        mmioRead: (addr: number, size: number) => imp.mmioRead(addr >>> 0, size),
+        mmioWrite: (addr: number, size: number, value: number) => imp.mmioWrite(addr >>> 0, size, value),
+        ackInterrupt: () => imp.ackInterrupt(),
+        hypercall: (call: number) => imp.hypercall(call),
+      },
+      env: {
+        abort(msg: number, file: number, line: number, col: number) {
+          throw new Error(`core assertion failed at ${readAsString(exports.memory, file)}:${line}:${col}: ${readAsString(exports.memory, msg)}`);
+        },
+      },
+    });
+    exports = instance.exports as unknown as CoreExports;
+    const status = exports.init(ramSize);
+    if (status !== 0) throw new Error(`core init failed (${status}): could not size linear memory for ${ramSize} bytes of RAM`);
+    return new Core(exports, ramSize);
+  }
+
+  // ---- registers -------------------------------------------------------------------------
+  reg(n: number): number {
+    return this.u32[(L.REG_BASE >> 2) + n];
+  }
+  setReg(n: number, value: number): void {
+    this.u32[(L.REG_BASE >> 2) + n] = value >>> 0;
+  }
+  get eip(): number {
+    return this.u32[L.STATE_EIP >> 2];
+  }
+  set eip(v: number) {
+    this.u32[L.STATE_EIP >> 2] = v >>> 0;
+  }
+  /** EFLAGS. Authoritative between run() calls (the core folds its lazy flags in on return). */
+  get eflags(): number {
+    return this.u32[L.STATE_EFLAGS >> 2];
+  }
+  set eflags(v: number) {
+    this.u32[L.STATE_EFLAGS >> 2] = (v | 2) >>> 0;
+  }
+  cr(n: 0 | 2 | 3 | 4): number {
+    const off = n === 0 ? L.STATE_CR0 : n === 2 ? L.STATE_CR2 : n === 3 ? L.STATE_CR3 : L.STATE_CR4;
+    return this.u32[off >> 2];
+  }
+  setCr(n: 0 | 2 | 3 | 4, v: number): void {
+    const off = n === 0 ? L.STATE_CR0 : n === 2 ? L.STATE_CR2 : n === 3 ? L.STATE_CR3 : L.STATE_CR4;
+    this.u32[off >> 2] = v >>> 0;
+    this.exports.flushTlb();
+  }
+  get cpl(): number {
+    return this.u32[L.STATE_CPL >> 2];
+  }
+
+  // ---- segments --------------------------------------------------------------------------
+  segment(s: Seg): { selector: number; base: number; limit: number; attr: number } {
+    const o = (L.SEG_BASE + s * L.SEG_SIZE) >> 2;
+    return { selector: this.u32[o], base: this.u32[o + 1], limit: this.u32[o + 2], attr: this.u32[o + 3] };
+  }
+  /** Load a segment's hidden descriptor cache directly (as a loader or reset does, not as MOV Sreg). */
+  setSegment(s: Seg, selector: number, base: number, limit: number, attr: number): void {
+    const o = (L.SEG_BASE + s * L.SEG_SIZE) >> 2;
+    this.u32[o] = selector >>> 0;
+    this.u32[o + 1] = base >>> 0;
+    this.u32[o + 2] = limit >>> 0;
+    this.u32[o + 3] = attr >>> 0;
+  }
+
+  /**
+   * The state a multiboot loader hands over (Multiboot 0.6.96 §3.2): protected mode, paging
+   * off, flat 4 GiB 32-bit segments, interrupts off.
+   */
+  enterFlatProtectedMode(eip: number): void {
+    this.setCr(0, (this.cr(0) | 1 | 0x10) & ~0x80000000);
+    // code: present, DPL0, execute/read, accessed; G=1 D=1.  data: present, DPL0, read/write, accessed.
+    this.setSegment(Seg.CS, 0x08, 0, 0xffffffff, 0xc09b);
+    for (const s of [Seg.DS, Seg.ES, Seg.SS, Seg.FS, Seg.GS]) this.setSegment(s, 0x10, 0, 0xffffffff, 0xc093);
+    this.u32[L.STATE_CPL >> 2] = 0;
+    this.eflags = 0x2;
+    this.eip = eip;
+  }
+
+  // ---- control ---------------------------------------------------------------------------
+  run(budget: number): number {
+    return this.exports.run(budget);
+  }
+  reset(): void {
+    this.exports.reset();
+  }
+  flushTlb(): void {
+    this.exports.flushTlb();
+  }
+  set intr(asserted: boolean) {
+    this.u32[L.STATE_INTR >> 2] = asserted ? 1 : 0;
+  }
+  get intr(): boolean {
+    return this.u32[L.STATE_INTR >> 2] !== 0;
+  }
+  /** Ask run() to return at the next instruction boundary (safe to call from an import). */
+  requestStop(): void {
+    this.u32[L.STATE_STOP_REQUEST >> 2] = 1;
+  }
+  set trapExceptions(on: boolean) {
+    this.u32[L.STATE_TRAP_EXCEPTIONS >> 2] = on ? 1 : 0;
+  }
+  /** The last exception raised: vector (-1 none) and error code. */
+  get lastException(): { vector: number; error: number } {
+    return { vector: this.i32[L.STATE_EXC_VECTOR >> 2], error: this.u32[L.STATE_EXC_ERROR >> 2] };
+  }
+  get halted(): boolean {
+    return this.u32[L.STATE_HALTED >> 2] !== 0;
+  }
+
+  /** Counters by name (instructions, portIn, …); u64 in the state block, read as Numbers. */
+  counters(): Record<string, number> {
+    const out: Record<string, number> = {};
+    COUNTER_NAMES.forEach((name, i) => {
+      const o = (L.COUNTER_BASE >> 2) + i * 2;
+      out[name] = this.u32[o] + this.u32[o + 1] * 2 ** 32;
+    });
+    return out;
+  }
+  get instructions(): number {
+    const o = L.COUNTER_INSTRUCTIONS >> 2;
+    return this.u32[o] + this.u32[o + 1] * 2 ** 32;
+  }
+}
+
+function readAsString(memory: WebAssembly.Memory, ptr: number): string {
+  if (!ptr) return "";
+  const u32 = new Uint32Array(memory.buffer);
+  const len = u32[(ptr - 4) >> 2] >>> 1;
+  const u16 = new Uint16Array(memory.buffer, ptr, len);
+  return String.fromCharCode(...u16);
+}
