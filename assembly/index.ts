@@ -1,12 +1,57 @@
-// placeholder: replaced by the real core
-import { STATE_RAM_SIZE, RAM_BASE } from "./layout";
+// The core's exports: a handful of functions (STYLE §8). Everything else the host needs is
+// in linear memory, at the offsets layout.ts names.
+
+import {
+  STATE_BASE, STATE_SIZE, STATE_RAM_SIZE, RAM_BASE, TLB_BASE, TLB_SIZE, STATE_EXC_VECTOR, STATE_CR0, SEG_CS,
+  SEG_DS, SEG_ES, SEG_SS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR, STATE_EIP, STATE_EFLAGS, STATE_IDTR_LIMIT, STATE_GDTR_LIMIT, LAYOUT_BASE,
+} from "./layout";
+import { setSegCache } from "./cpu";
+import { setRamSize, tlbFlush } from "./mmu";
+import { runLoop, syncIn } from "./run";
+
+/**
+ * Size linear memory for `ramSize` bytes of guest RAM (once: a later grow would detach the
+ * host's views) and reset the CPU. Returns 0, or -1 if the memory can't grow that far.
+ */
 export function init(ramSize: u32): i32 {
-  const need = (<usize>RAM_BASE + ramSize + 0xffff) >>> 16;
-  const have = <usize>memory.size();
+  if (<usize>__heap_base > <usize>LAYOUT_BASE) return -2;
+  const need = (<u64>RAM_BASE + <u64>ramSize + 0xffff) >> 16;
+  const have = <u64>memory.size();
+  if (need > 65536) return -1;
   if (need > have && memory.grow(<i32>(need - have)) < 0) return -1;
+  memory.fill(STATE_BASE, 0, STATE_SIZE);
+  memory.fill(TLB_BASE, 0, TLB_SIZE);
   store<u32>(STATE_RAM_SIZE, ramSize);
+  setRamSize(ramSize);
+  reset();
   return 0;
 }
-export function reset(): void {}
-export function run(budget: i32): i32 { return 0; }
-export function flushTlb(): void {}
+
+/** Power-on state (SDM Vol. 3 §9.1.1): real mode at F000:FFF0, every segment 64 KiB. */
+export function reset(): void {
+  const ram = load<u32>(STATE_RAM_SIZE);
+  memory.fill(STATE_BASE, 0, STATE_SIZE);
+  store<u32>(STATE_RAM_SIZE, ram);
+  store<u32>(STATE_CR0, 0x60000010);
+  store<u32>(STATE_EIP, 0xfff0);
+  store<u32>(STATE_EFLAGS, 0x2);
+  store<u32>(STATE_IDTR_LIMIT, 0xffff);
+  store<u32>(STATE_GDTR_LIMIT, 0xffff);
+  store<i32>(STATE_EXC_VECTOR, -1);
+  setSegCache(SEG_CS, 0xf000, 0xffff0000, 0xffff, 0x9b);
+  for (let s = 0; s < 6; s++) if (s != SEG_CS) setSegCache(s, 0, 0, 0xffff, 0x93);
+  setSegCache(SEG_LDTR, 0, 0, 0xffff, 0x82);
+  setSegCache(SEG_TR, 0, 0, 0xffff, 0x8b);
+  tlbFlush(false);
+  syncIn();
+}
+
+/** Execute up to `budget` instructions; returns an EXIT_* reason (layout.ts). */
+export function run(budget: u32): i32 {
+  return runLoop(budget);
+}
+
+/** Drop every TLB entry: the host changed CR0/CR3/CR4 or the page tables behind the core's back. */
+export function flushTlb(): void {
+  tlbFlush(false);
+}

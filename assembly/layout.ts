@@ -110,6 +110,9 @@ export const COUNTER_TLB_FLUSHES = COUNTER_BASE + 0x48;
 export const COUNTER_COUNT = 10;
 export const COUNTER_NAMES = "instructions,portIn,portOut,mmioRead,mmioWrite,hypercall,interrupts,exceptions,tlbMisses,tlbFlushes";
 
+/** Core-private scratch: an instruction that straddles a page boundary is decoded from here. */
+export const STATE_FETCH_SCRATCH = STATE_BASE + 0x380;
+
 /** x87 FPU state (issue 3) lives here. */
 export const FPU_BASE = STATE_BASE + 0x400;
 export const FPU_SIZE = 0x200;

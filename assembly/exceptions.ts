@@ -1,0 +1,288 @@
+// Raising exceptions (a flag plus an early return, never `throw`: STYLE §5) and delivering
+// exceptions and interrupts through the IVT (real mode) or the IDT (SDM Vol. 3 §6.12).
+
+import {
+  STATE_CR2, STATE_IDTR_BASE, STATE_IDTR_LIMIT, STATE_TRAP_EXCEPTIONS, STATE_EXC_VECTOR, STATE_EXC_ERROR,
+  COUNTER_EXCEPTIONS, SEG_CS, SEG_SS, SEG_TR,
+} from "./layout";
+import * as cpu from "./cpu";
+import { protectedMode, reg32, setReg32, segBase, segSelector, segLimit, segAttr, sizeMask } from "./cpu";
+import { readFlags, writeFlags, flags, FLAG_IF, FLAG_TF, FLAG_NT, FLAG_RF, FLAG_AC, FLAG_VM } from "./flags";
+import { readLin16, readLin32, writeLin16, writeLin32 } from "./mmu";
+import { readDescriptor, descLo, descHi, loadCsCache, loadSsCache, descBase, descLimit, descAttr } from "./segments";
+
+export const EXC_DE = 0;
+export const EXC_DB = 1;
+export const EXC_BP = 3;
+export const EXC_OF = 4;
+export const EXC_BR = 5;
+export const EXC_UD = 6;
+export const EXC_NM = 7;
+export const EXC_DF = 8;
+export const EXC_TS = 10;
+export const EXC_NP = 11;
+export const EXC_SS = 12;
+export const EXC_GP = 13;
+export const EXC_PF = 14;
+export const EXC_MF = 16;
+
+/** The exception raised by the current instruction. */
+export let excVector: i32 = -1;
+export let excError: u32 = 0;
+export let excHasError: bool = false;
+/** Set while delivering an event: a fault now is a contributory/double/triple fault. */
+let delivering: i32 = -1;
+/** Set when the machine must stop: a triple fault (shutdown). */
+export let tripleFault: bool = false;
+
+export function clearTripleFault(): void {
+  tripleFault = false;
+  delivering = -1;
+}
+
+/** Raise an exception with an error code (pushed for 8, 10–14, 17). The first raise wins. */
+export function raise(vector: i32, error: u32): void {
+  if (cpu.faulted) return;
+  cpu.faulted = true;
+  excVector = vector;
+  excError = error;
+  excHasError = vector == 8 || (vector >= 10 && vector <= 14) || vector == 17;
+}
+
+@inline export function raiseUD(): void {
+  raise(EXC_UD, 0);
+}
+@inline export function raiseGP(error: u32): void {
+  raise(EXC_GP, error);
+}
+
+export function raisePageFault(lin: u32, error: u32): void {
+  if (cpu.faulted) return;
+  store<u32>(STATE_CR2, lin);
+  raise(EXC_PF, error);
+}
+
+/** SDM Vol. 3 Table 6-4: contributory exceptions. */
+@inline function contributory(v: i32): bool {
+  return v == 0 || (v >= 10 && v <= 13);
+}
+
+/**
+ * Deliver the exception the current instruction raised: restart at the faulting instruction
+ * (all our exceptions are faults except the ones instructions deliver themselves, like INT n).
+ * Returns false if the core must stop (trapped for a test, or a triple fault).
+ */
+export function deliverPendingException(): bool {
+  cpu.faulted = false;
+  cpu.eip = cpu.instrStart;
+  const vector = excVector;
+  store<i32>(STATE_EXC_VECTOR, vector);
+  store<u32>(STATE_EXC_ERROR, excError);
+  if (load<u32>(STATE_TRAP_EXCEPTIONS) != 0) return false;
+  store<u64>(COUNTER_EXCEPTIONS, load<u64>(COUNTER_EXCEPTIONS) + 1);
+  return deliverEvent(vector, excError, excHasError, false, cpu.instrStart);
+}
+
+/**
+ * Deliver an event through the IVT/IDT, handling faults during delivery as the SDM's
+ * double-fault rules say (Vol. 3 §6.15, interrupt 8). `returnEip` is what is pushed.
+ */
+export function deliverEvent(vector: i32, error: u32, hasError: bool, software: bool, returnEip: u32): bool {
+  let v = vector;
+  let err = error;
+  let hasErr = hasError;
+  let first = -1;
+  for (;;) {
+    delivering = v;
+    deliverOnce(v, err, hasErr, software, returnEip);
+    delivering = -1;
+    if (!cpu.faulted) return true;
+    cpu.faulted = false;
+    const second = excVector;
+    store<u64>(COUNTER_EXCEPTIONS, load<u64>(COUNTER_EXCEPTIONS) + 1);
+    if (v == EXC_DF) {
+      tripleFault = true;
+      return false;
+    }
+    first = v;
+    if ((contributory(first) && contributory(second)) || (first == EXC_PF && (contributory(second) || second == EXC_PF))) {
+      v = EXC_DF;
+      err = 0;
+      hasErr = true;
+    } else {
+      v = second;
+      err = excError;
+      hasErr = excHasError;
+    }
+    software = false;
+    cpu.eip = cpu.instrStart;
+    returnEip = cpu.instrStart;
+    store<i32>(STATE_EXC_VECTOR, v);
+  }
+  return false;
+}
+
+function deliverOnce(vector: i32, error: u32, hasError: bool, software: bool, returnEip: u32): void {
+  if (!protectedMode()) {
+    deliverReal(vector, returnEip);
+    return;
+  }
+  const ext: u32 = software ? 0 : 1;
+  const idtLimit = load<u32>(STATE_IDTR_LIMIT);
+  if (<u32>vector * 8 + 7 > idtLimit) {
+    raise(EXC_GP, <u32>vector * 8 + 2 + ext);
+    return;
+  }
+  const gateAddr = load<u32>(STATE_IDTR_BASE) + <u32>vector * 8;
+  const lo = readLin32(gateAddr);
+  const hi = readLin32(gateAddr + 4);
+  if (cpu.faulted) return;
+  const type = (hi >>> 8) & 0x1f;
+  const gateDpl = <i32>((hi >>> 13) & 3);
+  // 0x06/0x07: 16-bit interrupt/trap gate; 0x0E/0x0F: 32-bit. Task gates (0x05) are not supported.
+  if (type != 0x06 && type != 0x07 && type != 0x0e && type != 0x0f) {
+    raise(EXC_GP, <u32>vector * 8 + 2 + ext);
+    return;
+  }
+  if (software && gateDpl < cpu.cpl) {
+    raise(EXC_GP, <u32>vector * 8 + 2);
+    return;
+  }
+  if ((hi & 0x8000) == 0) {
+    raise(EXC_NP, <u32>vector * 8 + 2 + ext);
+    return;
+  }
+  const gate32 = (type & 8) != 0;
+  const trapGate = (type & 1) != 0;
+  const selector = lo >>> 16;
+  const offset = gate32 ? (lo & 0xffff) | (hi & 0xffff0000) : lo & 0xffff;
+  if ((selector & 0xfffc) == 0) {
+    raise(EXC_GP, ext);
+    return;
+  }
+  if (!readDescriptor(selector)) {
+    raise(EXC_GP, (selector & 0xfffc) + ext);
+    return;
+  }
+  const attr = descAttr();
+  const dpl = <i32>((attr >>> 5) & 3);
+  if ((attr & 0x18) != 0x18 || dpl > cpu.cpl) {
+    raise(EXC_GP, (selector & 0xfffc) + ext);
+    return;
+  }
+  if ((attr & 0x80) == 0) {
+    raise(EXC_NP, (selector & 0xfffc) + ext);
+    return;
+  }
+  const oldFlags = readFlags();
+  const oldCs = segSelector(SEG_CS);
+  const oldSs = segSelector(SEG_SS);
+  const oldEsp = reg32(4);
+  const conforming = (attr & 4) != 0;
+  const entrySize: u32 = gate32 ? 4 : 2;
+  let newCpl = cpu.cpl;
+  let ssBase: u32;
+  let esp: u32;
+  let stackMask: u32;
+  let newSsSel: u32 = 0;
+  let newSsLo: u32 = 0;
+  let newSsHi: u32 = 0;
+  const inner = !conforming && dpl < cpu.cpl;
+  if (inner) {
+    // Inter-privilege: the new stack comes from the TSS (SDM Vol. 3 §6.12.1, §7.2.1).
+    newCpl = dpl;
+    const trBase = segBase(SEG_TR);
+    const trLimit = segLimit(SEG_TR);
+    const tss32 = (segAttr(SEG_TR) & 0x8) != 0;
+    const slot: u32 = tss32 ? 4 + <u32>dpl * 8 : 2 + <u32>dpl * 4;
+    if (slot + (tss32 ? 7 : 3) > trLimit) {
+      raise(EXC_TS, (segSelector(SEG_TR) & 0xfffc) + ext);
+      return;
+    }
+    const newEsp = tss32 ? readLin32(trBase + slot) : readLin16(trBase + slot);
+    newSsSel = tss32 ? readLin16(trBase + slot + 4) : readLin16(trBase + slot + 2);
+    if (cpu.faulted) return;
+    if ((newSsSel & 0xfffc) == 0 || (newSsSel & 3) != <u32>dpl || !readDescriptor(newSsSel)) {
+      raise(EXC_TS, (newSsSel & 0xfffc) + ext);
+      return;
+    }
+    const ssAttr = descAttr();
+    if ((ssAttr & 0x1a) != 0x12 || <i32>((ssAttr >>> 5) & 3) != dpl) {
+      raise(EXC_TS, (newSsSel & 0xfffc) + ext);
+      return;
+    }
+    if ((ssAttr & 0x80) == 0) {
+      raise(EXC_SS, (newSsSel & 0xfffc) + ext);
+      return;
+    }
+    newSsLo = descLo;
+    newSsHi = descHi;
+    ssBase = descBase();
+    stackMask = (ssAttr & 0x4000) != 0 ? 0xffffffff : 0xffff;
+    esp = newEsp;
+  } else {
+    ssBase = segBase(SEG_SS);
+    stackMask = cpu.stack32 ? 0xffffffff : 0xffff;
+    esp = oldEsp;
+  }
+  // Build the frame; any fault here leaves registers untouched (they are committed below).
+  let sp = esp;
+  if (inner) {
+    sp = pushFrame(ssBase, sp, stackMask, entrySize, oldSs);
+    sp = pushFrame(ssBase, sp, stackMask, entrySize, oldEsp);
+  }
+  sp = pushFrame(ssBase, sp, stackMask, entrySize, oldFlags);
+  sp = pushFrame(ssBase, sp, stackMask, entrySize, oldCs);
+  sp = pushFrame(ssBase, sp, stackMask, entrySize, returnEip);
+  if (hasError) sp = pushFrame(ssBase, sp, stackMask, entrySize, error);
+  if (cpu.faulted) return;
+  // Commit.
+  if (!readDescriptor(selector)) return;
+  if (inner) {
+    loadSsCache((newSsSel & 0xfffc) | <u32>newCpl, newSsLo, newSsHi);
+  }
+  setReg32(4, stackMask == 0xffff ? (esp & 0xffff0000) | (sp & 0xffff) : sp);
+  loadCsCache((selector & 0xfffc) | <u32>newCpl, descLo, descHi, newCpl);
+  cpu.eip = offset;
+  let clear = FLAG_TF | FLAG_NT | FLAG_RF | FLAG_VM;
+  if (!trapGate) clear |= FLAG_IF;
+  writeFlags(0, clear);
+}
+
+/** Push one frame slot below sp; returns the new sp (faults set cpu.faulted and are checked by the caller). */
+function pushFrame(ssBase: u32, sp: u32, mask: u32, size: u32, value: u32): u32 {
+  if (cpu.faulted) return sp;
+  const nsp = (sp - size) & mask;
+  if (size == 4) writeLin32(ssBase + nsp, value);
+  else writeLin16(ssBase + nsp, value);
+  return mask == 0xffff ? (sp & 0xffff0000) | nsp : nsp;
+}
+
+/** Real mode: FLAGS, CS, IP through the interrupt vector table (SDM Vol. 3 §20.1.4). */
+function deliverReal(vector: i32, returnEip: u32): void {
+  const idtBase = load<u32>(STATE_IDTR_BASE);
+  if (<u32>vector * 4 + 3 > load<u32>(STATE_IDTR_LIMIT)) {
+    raise(EXC_GP, 0);
+    return;
+  }
+  const ip = readLin16(idtBase + <u32>vector * 4);
+  const cs = readLin16(idtBase + <u32>vector * 4 + 2);
+  if (cpu.faulted) return;
+  const ssBase = segBase(SEG_SS);
+  const mask: u32 = cpu.stack32 ? 0xffffffff : 0xffff;
+  let sp = reg32(4);
+  sp = pushFrame(ssBase, sp, mask, 2, readFlags());
+  sp = pushFrame(ssBase, sp, mask, 2, segSelector(SEG_CS));
+  sp = pushFrame(ssBase, sp, mask, 2, returnEip);
+  if (cpu.faulted) return;
+  setReg32(4, sp);
+  cpu.setSegCache(SEG_CS, cs, cs << 4, segLimit(SEG_CS), segAttr(SEG_CS));
+  cpu.eip = ip;
+  writeFlags(0, FLAG_IF | FLAG_TF | FLAG_AC | FLAG_RF);
+  import_segmentsChanged();
+}
+
+import { segmentsChanged } from "./segments";
+@inline function import_segmentsChanged(): void {
+  segmentsChanged();
+}

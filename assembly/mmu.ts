@@ -1,0 +1,370 @@
+// Address translation: the TLB (one u32 per virtual page, STYLE §6), the two-level page walk
+// of SDM Vol. 3 §4.3, and the guest's linear and physical memory accessors. The fast path of
+// every access is one TLB load, one compare, the access; everything else is out of line.
+
+import {
+  TLB_BASE, TLB_LIST_BASE, TLB_LIST_ENTRIES, TLB_SIZE, RAM_BASE, STATE_CR0, STATE_CR2, STATE_CR3, STATE_CR4,
+  COUNTER_MMIO_READ, COUNTER_MMIO_WRITE, COUNTER_TLB_MISSES, COUNTER_TLB_FLUSHES,
+} from "./layout";
+import { cpl, CR0_PG, CR0_WP, CR4_PSE, CR4_PGE } from "./cpu";
+import { hostMmioRead, hostMmioWrite } from "./imports";
+import { raisePageFault } from "./exceptions";
+
+// TLB entry bits (the low 12 bits of an entry; the high 20 are host page ^ virtual page).
+export const TLB_VALID: u32 = 1;
+/** Not accessible at CPL 3. */
+export const TLB_NO_USER: u32 = 2;
+/** Not writable at CPL 3 (read-only, or Dirty not yet set). */
+export const TLB_RO_USER: u32 = 4;
+/** Not writable at CPL 0–2 (read-only with CR0.WP, or Dirty not yet set). */
+export const TLB_RO_SUPER: u32 = 8;
+/** The physical page is not guest RAM: every access goes to the host's MMIO handlers. */
+export const TLB_MMIO: u32 = 0x10;
+/** A global page (CR4.PGE): survives a CR3 reload. */
+export const TLB_GLOBAL: u32 = 0x20;
+
+/** Entry bits that must be clear (with TLB_VALID set) for a fast read / write at the current CPL. */
+export let readMask: u32 = TLB_VALID | TLB_MMIO;
+export let writeMask: u32 = TLB_VALID | TLB_MMIO | TLB_RO_SUPER;
+
+export let ramSize: u32 = 0;
+let tlbListCount: i32 = 0;
+let tlbListOverflow: bool = false;
+
+export function setRamSize(size: u32): void {
+  ramSize = size;
+}
+
+/** Recompute the fast-path masks after a CPL change. */
+export function updateAccessMasks(): void {
+  if (cpl == 3) {
+    readMask = TLB_VALID | TLB_MMIO | TLB_NO_USER;
+    writeMask = TLB_VALID | TLB_MMIO | TLB_NO_USER | TLB_RO_USER;
+  } else {
+    readMask = TLB_VALID | TLB_MMIO;
+    writeMask = TLB_VALID | TLB_MMIO | TLB_RO_SUPER;
+  }
+  invalidateFetch();
+}
+
+// ---- physical memory --------------------------------------------------------------------------
+// Outside RAM the bus answers like a PC's: the host's MMIO handlers (all ones when unclaimed).
+
+export function readPhys(phys: u32, sz: i32): u32 {
+  const n: u32 = 1 << sz;
+  if (phys < ramSize && ramSize - phys >= n) {
+    const p = RAM_BASE + <usize>phys;
+    return sz == 2 ? load<u32>(p) : sz == 1 ? <u32>load<u16>(p) : <u32>load<u8>(p);
+  }
+  if (phys < ramSize) {
+    // straddles the end of RAM: assemble byte by byte
+    let v: u32 = 0;
+    for (let i: u32 = 0; i < n; i++) v |= readPhys(phys + i, 0) << (i * 8);
+    return v;
+  }
+  store<u64>(COUNTER_MMIO_READ, load<u64>(COUNTER_MMIO_READ) + 1);
+  return <u32>hostMmioRead(phys, <i32>n) & (sz == 2 ? 0xffffffff : (<u32>1 << (n * 8)) - 1);
+}
+
+export function writePhys(phys: u32, sz: i32, v: u32): void {
+  const n: u32 = 1 << sz;
+  if (phys < ramSize && ramSize - phys >= n) {
+    const p = RAM_BASE + <usize>phys;
+    if (sz == 2) store<u32>(p, v);
+    else if (sz == 1) store<u16>(p, <u16>v);
+    else store<u8>(p, <u8>v);
+    return;
+  }
+  if (phys < ramSize) {
+    for (let i: u32 = 0; i < n; i++) writePhys(phys + i, 0, v >>> (i * 8));
+    return;
+  }
+  store<u64>(COUNTER_MMIO_WRITE, load<u64>(COUNTER_MMIO_WRITE) + 1);
+  hostMmioWrite(phys, <i32>n, <i32>v);
+}
+
+// ---- TLB --------------------------------------------------------------------------------------
+
+@inline function tlbSlot(lin: u32): usize {
+  return TLB_BASE + ((<usize>(lin >>> 12)) << 2);
+}
+
+function tlbFill(lin: u32, phys: u32, bits: u32): void {
+  const page = phys & ~0xfff;
+  let host: u32;
+  if (page < ramSize) host = <u32>(RAM_BASE + <usize>page);
+  else {
+    host = 0;
+    bits |= TLB_MMIO;
+  }
+  store<u32>(tlbSlot(lin), ((host ^ (lin & ~0xfff)) & ~0xfff) | bits | TLB_VALID | (page < ramSize ? 0 : 0));
+  if (tlbListCount < TLB_LIST_ENTRIES) {
+    store<u32>(TLB_LIST_BASE + (<usize>tlbListCount << 2), lin >>> 12);
+    tlbListCount++;
+  } else tlbListOverflow = true;
+}
+
+/** For an MMIO entry the host page is meaningless; recover the physical page from the walk instead. */
+/** Flush the TLB: every entry, or only the non-global ones (a CR3 reload with CR4.PGE). */
+export function tlbFlush(keepGlobal: bool): void {
+  store<u64>(COUNTER_TLB_FLUSHES, load<u64>(COUNTER_TLB_FLUSHES) + 1);
+  invalidateFetch();
+  if (tlbListOverflow) {
+    if (keepGlobal) {
+      // Too many to track: drop only non-global entries by sweeping the table once.
+      for (let p = <usize>TLB_BASE; p < <usize>(TLB_BASE + TLB_SIZE); p += 4) {
+        const e = load<u32>(p);
+        if (e != 0 && (e & TLB_GLOBAL) == 0) store<u32>(p, 0);
+      }
+    } else memory.fill(TLB_BASE, 0, TLB_SIZE);
+    tlbListCount = 0;
+    tlbListOverflow = false;
+    return;
+  }
+  let kept = 0;
+  for (let i = 0; i < tlbListCount; i++) {
+    const vpn = load<u32>(<usize>TLB_LIST_BASE + (<usize>i << 2));
+    const slot = <usize>TLB_BASE + (<usize>vpn << 2);
+    const e = load<u32>(slot);
+    if (keepGlobal && (e & TLB_GLOBAL) != 0) {
+      store<u32>(TLB_LIST_BASE + (<usize>kept << 2), vpn);
+      kept++;
+    } else store<u32>(slot, 0);
+  }
+  tlbListCount = kept;
+}
+
+/** INVLPG: drop one page's entry, global or not (SDM Vol. 3 §4.10.4.1). */
+export function tlbInvalidatePage(lin: u32): void {
+  store<u32>(tlbSlot(lin), 0);
+  invalidateFetch();
+}
+
+// ---- page walk (SDM Vol. 3 §4.3, 32-bit paging) -------------------------------------------------
+const PTE_P: u32 = 1;
+const PTE_W: u32 = 2;
+const PTE_U: u32 = 4;
+const PTE_A: u32 = 0x20;
+const PTE_D: u32 = 0x40;
+const PDE_PS: u32 = 0x80;
+const PTE_G: u32 = 0x100;
+
+/** The physical page of the last MMIO translation (entries for MMIO pages can't encode it). */
+let mmioPhysPage: u32 = 0;
+let mmioLinPage: u32 = 1;
+
+/**
+ * Translate a linear address for an access at privilege `user` (CPL 3), filling the TLB.
+ * On a page fault raises #PF and returns 0 with `faulted` set.
+ */
+export function translate(lin: u32, write: bool, user: bool): u32 {
+  store<u64>(COUNTER_TLB_MISSES, load<u64>(COUNTER_TLB_MISSES) + 1);
+  const cr0 = load<u32>(STATE_CR0);
+  if ((cr0 & CR0_PG) == 0) {
+    tlbFill(lin, lin, 0);
+    rememberMmio(lin, lin);
+    return lin;
+  }
+  const cr3 = load<u32>(STATE_CR3);
+  const pdeAddr = (cr3 & 0xfffff000) | ((lin >>> 22) << 2);
+  const pde = readPhys(pdeAddr, 2);
+  const errUW: u32 = (write ? 2 : 0) | (user ? 4 : 0);
+  if ((pde & PTE_P) == 0) {
+    raisePageFault(lin, errUW);
+    return 0;
+  }
+  const wp = (cr0 & CR0_WP) != 0;
+  const cr4 = load<u32>(STATE_CR4);
+  let phys: u32;
+  let userOk: bool;
+  let writable: bool;
+  let dirty: bool;
+  let global: bool;
+  if ((pde & PDE_PS) != 0 && (cr4 & CR4_PSE) != 0) {
+    // 4 MiB page: the PDE is the last level.
+    userOk = (pde & PTE_U) != 0;
+    writable = (pde & PTE_W) != 0;
+    if (!accessAllowed(write, user, userOk, writable, wp)) {
+      raisePageFault(lin, errUW | 1);
+      return 0;
+    }
+    const newPde = pde | PTE_A | (write ? PTE_D : 0);
+    if (newPde != pde) writePhys(pdeAddr, 2, newPde);
+    phys = (pde & 0xffc00000) | (lin & 0x3fffff);
+    dirty = (newPde & PTE_D) != 0;
+    global = (pde & PTE_G) != 0;
+  } else {
+    const pteAddr = (pde & 0xfffff000) | (((lin >>> 12) & 0x3ff) << 2);
+    const pte = readPhys(pteAddr, 2);
+    if ((pte & PTE_P) == 0) {
+      raisePageFault(lin, errUW);
+      return 0;
+    }
+    // Both levels must allow the access (SDM Vol. 3 §4.6.1).
+    userOk = (pde & pte & PTE_U) != 0;
+    writable = (pde & pte & PTE_W) != 0;
+    if (!accessAllowed(write, user, userOk, writable, wp)) {
+      raisePageFault(lin, errUW | 1);
+      return 0;
+    }
+    // Accessed and Dirty are set only for a translation that succeeds (SDM Vol. 3 §4.8).
+    if ((pde & PTE_A) == 0) writePhys(pdeAddr, 2, pde | PTE_A);
+    const newPte = pte | PTE_A | (write ? PTE_D : 0);
+    if (newPte != pte) writePhys(pteAddr, 2, newPte);
+    phys = (pte & 0xfffff000) | (lin & 0xfff);
+    dirty = (newPte & PTE_D) != 0;
+    global = (pte & PTE_G) != 0;
+  }
+  let bits: u32 = 0;
+  if (!userOk) bits |= TLB_NO_USER;
+  // Until Dirty is set, writes must come back through the walk to set it.
+  if (!writable || !dirty) bits |= TLB_RO_USER;
+  if ((!writable && wp) || !dirty) bits |= TLB_RO_SUPER;
+  if (global && (cr4 & CR4_PGE) != 0) bits |= TLB_GLOBAL;
+  tlbFill(lin, phys, bits);
+  rememberMmio(lin, phys);
+  return phys;
+}
+
+@inline function rememberMmio(lin: u32, phys: u32): void {
+  if (phys >= ramSize) {
+    mmioLinPage = lin & ~0xfff;
+    mmioPhysPage = phys & ~0xfff;
+  }
+}
+
+@inline function accessAllowed(write: bool, user: bool, userOk: bool, writable: bool, wp: bool): bool {
+  if (user) return userOk && (!write || writable);
+  return !write || writable || !wp;
+}
+
+// ---- linear memory accessors --------------------------------------------------------------------
+
+/** Translate for an access of `n` bytes that stays inside one page; returns the physical address. */
+@inline function physFor(lin: u32, write: bool): u32 {
+  const e = load<u32>(tlbSlot(lin));
+  const mask = write ? writeMask : readMask;
+  if ((e & (mask & ~TLB_MMIO)) == TLB_VALID && (e & TLB_MMIO) != 0 && (lin & ~0xfff) == mmioLinPage)
+    return mmioPhysPage | (lin & 0xfff);
+  return translate(lin, write, cpl == 3);
+}
+
+function readSlow(lin: u32, sz: i32): u32 {
+  const n: u32 = 1 << sz;
+  if ((lin & 0xfff) + n > 0x1000) {
+    // Crosses a page boundary: both pages must translate before the access completes.
+    let v: u32 = 0;
+    for (let i: u32 = 0; i < n; i++) {
+      const b = readLin8(lin + i);
+      if (faultedNow()) return 0;
+      v |= b << (i * 8);
+    }
+    return v;
+  }
+  const phys = physFor(lin, false);
+  if (faultedNow()) return 0;
+  return readPhys(phys, sz);
+}
+
+function writeSlow(lin: u32, sz: i32, v: u32): void {
+  const n: u32 = 1 << sz;
+  if ((lin & 0xfff) + n > 0x1000) {
+    // Check both pages before writing either, so a fault leaves memory untouched.
+    const first = n - (((lin & 0xfff) + n) - 0x1000);
+    const p1 = physFor(lin, true);
+    if (faultedNow()) return;
+    const p2 = physFor(lin + first, true);
+    if (faultedNow()) return;
+    for (let i: u32 = 0; i < n; i++) writePhys(i < first ? p1 + i : p2 + (i - first), 0, v >>> (i * 8));
+    return;
+  }
+  const phys = physFor(lin, true);
+  if (faultedNow()) return;
+  writePhys(phys, sz, v);
+}
+
+import { faulted } from "./cpu";
+@inline function faultedNow(): bool {
+  return faulted;
+}
+
+@inline export function readLin8(lin: u32): u32 {
+  const e = load<u32>(tlbSlot(lin));
+  if ((e & readMask) == TLB_VALID) return load<u8>(<usize>((e & ~0xfff) ^ lin));
+  return readSlow(lin, 0);
+}
+@inline export function readLin16(lin: u32): u32 {
+  const e = load<u32>(tlbSlot(lin));
+  if ((e & readMask) == TLB_VALID && (lin & 0xfff) != 0xfff) return load<u16>(<usize>((e & ~0xfff) ^ lin));
+  return readSlow(lin, 1);
+}
+@inline export function readLin32(lin: u32): u32 {
+  const e = load<u32>(tlbSlot(lin));
+  if ((e & readMask) == TLB_VALID && (lin & 0xfff) <= 0xffc) return load<u32>(<usize>((e & ~0xfff) ^ lin));
+  return readSlow(lin, 2);
+}
+@inline export function writeLin8(lin: u32, v: u32): void {
+  const e = load<u32>(tlbSlot(lin));
+  if ((e & writeMask) == TLB_VALID) store<u8>(<usize>((e & ~0xfff) ^ lin), <u8>v);
+  else writeSlow(lin, 0, v);
+}
+@inline export function writeLin16(lin: u32, v: u32): void {
+  const e = load<u32>(tlbSlot(lin));
+  if ((e & writeMask) == TLB_VALID && (lin & 0xfff) != 0xfff) store<u16>(<usize>((e & ~0xfff) ^ lin), <u16>v);
+  else writeSlow(lin, 1, v);
+}
+@inline export function writeLin32(lin: u32, v: u32): void {
+  const e = load<u32>(tlbSlot(lin));
+  if ((e & writeMask) == TLB_VALID && (lin & 0xfff) <= 0xffc) store<u32>(<usize>((e & ~0xfff) ^ lin), v);
+  else writeSlow(lin, 2, v);
+}
+@inline export function readLin(sz: i32, lin: u32): u32 {
+  return sz == 2 ? readLin32(lin) : sz == 1 ? readLin16(lin) : readLin8(lin);
+}
+@inline export function writeLin(sz: i32, lin: u32, v: u32): void {
+  if (sz == 2) writeLin32(lin, v);
+  else if (sz == 1) writeLin16(lin, v);
+  else writeLin8(lin, v);
+}
+
+/**
+ * Probe that a write of 2^sz bytes at lin would succeed, raising the fault if not. Used where
+ * an instruction must fault before changing anything else (PUSH of several values, far calls).
+ */
+export function probeWrite(lin: u32, sz: i32): void {
+  const n: u32 = 1 << sz;
+  const e = load<u32>(tlbSlot(lin));
+  if ((e & writeMask) == TLB_VALID && (lin & 0xfff) + n <= 0x1000) return;
+  physFor(lin, true);
+  if (faulted) return;
+  if ((lin & 0xfff) + n > 0x1000) physFor((lin + n - 1), true);
+}
+
+// ---- instruction fetch ----------------------------------------------------------------------
+/** Linear page currently cached for fetch, and host address minus linear address on that page. */
+export let fetchPage: u32 = 0;
+export let fetchValid: bool = false;
+export let fetchDelta: usize = 0;
+
+export function invalidateFetch(): void {
+  fetchValid = false;
+}
+
+/**
+ * Make the code page of `lin` the fetch page. Returns false (with #PF raised) if the page can't
+ * be read at the current CPL, or if it is not RAM (code is never fetched from MMIO; such a page
+ * is fetched byte by byte through the slow path instead).
+ */
+export function refillFetch(lin: u32): bool {
+  let e = load<u32>(tlbSlot(lin));
+  if ((e & readMask) != TLB_VALID) {
+    translate(lin, false, cpl == 3);
+    if (faulted) return false;
+    e = load<u32>(tlbSlot(lin));
+    if ((e & readMask) != TLB_VALID) return false; // MMIO
+  }
+  fetchPage = lin & ~0xfff;
+  fetchDelta = <usize>((e & ~0xfff) ^ fetchPage) - <usize>fetchPage;
+  fetchValid = true;
+  return true;
+}

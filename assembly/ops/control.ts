@@ -1,0 +1,228 @@
+// Far control transfers (JMP/CALL/RET far, IRET) and software interrupts, with the
+// protected-mode checks of SDM Vol. 2 (JMP, CALL, RET, IRET "Operation") for code-segment
+// targets. Call gates and task switches are not implemented: they raise #GP.
+
+import { SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS } from "../layout";
+import * as cpu from "../cpu";
+import { protectedMode, segSelector, segLimit, segAttr, setSegCache, reg32, setReg32, sizeBytes } from "../cpu";
+import { readFlags, writeFlags, flags, FLAG_IF, FLAG_IOPL, FLAG_VM, FLAG_NT, FLAG_RF, FLAG_AC, FLAG_ID, FLAG_TF, FLAG_DF, FLAG_OF, FLAGS_ARITH, FLAG_VIF, FLAG_VIP } from "../flags";
+import { raise, EXC_GP, EXC_NP, EXC_SS, deliverEvent } from "../exceptions";
+import { readDescriptor, descLo, descHi, descAttr, descLimit, loadCsCache, loadSsCache, loadSegment, segmentsChanged, ATTR_P } from "../segments";
+import { push, pop, stackRead, stackWrite, sp, setSp, spMask } from "./stack";
+
+/** Check a code-segment target for a far JMP/CALL at the same privilege; loads descLo/descHi. */
+function checkCodeTarget(selector: u32): bool {
+  if ((selector & 0xfffc) == 0) {
+    raise(EXC_GP, 0);
+    return false;
+  }
+  if (!readDescriptor(selector)) {
+    if (!cpu.faulted) raise(EXC_GP, selector & 0xfffc);
+    return false;
+  }
+  const attr = descAttr();
+  const dpl = <i32>((attr >>> 5) & 3);
+  const rpl = <i32>(selector & 3);
+  if ((attr & 0x18) != 0x18) {
+    // System descriptors (call gates, TSS, task gates) are not supported.
+    raise(EXC_GP, selector & 0xfffc);
+    return false;
+  }
+  const conforming = (attr & 4) != 0;
+  if (conforming ? dpl > cpu.cpl : rpl > cpu.cpl || dpl != cpu.cpl) {
+    raise(EXC_GP, selector & 0xfffc);
+    return false;
+  }
+  if ((attr & ATTR_P) == 0) {
+    raise(EXC_NP, selector & 0xfffc);
+    return false;
+  }
+  return true;
+}
+
+function setCsReal(selector: u32): void {
+  setSegCache(SEG_CS, selector, selector << 4, segLimit(SEG_CS), segAttr(SEG_CS));
+  segmentsChanged();
+}
+
+/** JMP ptr16:16/32 and JMP m16:16/32. */
+export function farJump(selector: u32, offset: u32): void {
+  if (!protectedMode()) {
+    setCsReal(selector);
+    cpu.eip = offset;
+    return;
+  }
+  if (!checkCodeTarget(selector)) return;
+  if (offset > descLimit()) {
+    raise(EXC_GP, 0);
+    return;
+  }
+  loadCsCache((selector & 0xfffc) | <u32>cpu.cpl, descLo, descHi, cpu.cpl);
+  cpu.eip = offset;
+}
+
+/** CALL ptr16:16/32 and CALL m16:16/32: push CS and the return address, then jump. */
+export function farCall(selector: u32, offset: u32, sz: i32, returnEip: u32): void {
+  const n = sizeBytes(sz);
+  if (protectedMode()) {
+    if (!checkCodeTarget(selector)) return;
+    if (offset > descLimit()) {
+      raise(EXC_GP, 0);
+      return;
+    }
+  }
+  stackWrite(sz, n, segSelector(SEG_CS));
+  stackWrite(sz, 2 * n, returnEip);
+  if (cpu.faulted) return;
+  setSp((sp() - 2 * n) & spMask());
+  if (!protectedMode()) {
+    setCsReal(selector);
+  } else {
+    loadCsCache((selector & 0xfffc) | <u32>cpu.cpl, descLo, descHi, cpu.cpl);
+  }
+  cpu.eip = offset;
+}
+
+/**
+ * RET far (with an optional immediate to release parameters): same privilege, or return to
+ * an outer ring, which also pops SS:ESP and nulls data segments the outer ring can't use.
+ */
+export function farReturn(sz: i32, release: u32): void {
+  const n = sizeBytes(sz);
+  const newEip = stackRead(sz, 0);
+  const newCs = stackRead(sz, n) & 0xffff;
+  if (cpu.faulted) return;
+  if (!protectedMode()) {
+    setSp((sp() + 2 * n + release) & spMask());
+    setCsReal(newCs);
+    cpu.eip = newEip;
+    return;
+  }
+  returnTo(sz, newEip, newCs, 2 * n + release, release, false, 0);
+}
+
+/**
+ * Common tail of RET far and IRET in protected mode. `consumed` is the bytes popped so far
+ * (EIP, CS, and EFLAGS for IRET, plus RET's immediate); for an outer-ring return ESP and SS
+ * follow them.
+ */
+function returnTo(sz: i32, newEip: u32, newCs: u32, consumed: u32, release: u32, iret: bool, newFlags: u32): void {
+  const rpl = <i32>(newCs & 3);
+  if ((newCs & 0xfffc) == 0 || rpl < cpu.cpl) {
+    raise(EXC_GP, newCs & 0xfffc);
+    return;
+  }
+  if (!readDescriptor(newCs)) {
+    if (!cpu.faulted) raise(EXC_GP, newCs & 0xfffc);
+    return;
+  }
+  const attr = descAttr();
+  const dpl = <i32>((attr >>> 5) & 3);
+  if ((attr & 0x18) != 0x18 || ((attr & 4) != 0 ? dpl > rpl : dpl != rpl)) {
+    raise(EXC_GP, newCs & 0xfffc);
+    return;
+  }
+  if ((attr & ATTR_P) == 0) {
+    raise(EXC_NP, newCs & 0xfffc);
+    return;
+  }
+  const csLo = descLo;
+  const csHi = descHi;
+  if (newEip > descLimit()) {
+    raise(EXC_GP, 0);
+    return;
+  }
+  const n = sizeBytes(sz);
+  if (rpl == cpu.cpl) {
+    setSp((sp() + consumed) & spMask());
+    if (iret) applyIretFlags(newFlags, sz);
+    loadCsCache(newCs, csLo, csHi, rpl);
+    cpu.eip = newEip;
+    return;
+  }
+  // Return to an outer privilege level: ESP and SS follow on the stack.
+  const newEsp = stackRead(sz, consumed);
+  const newSs = stackRead(sz, consumed + n) & 0xffff;
+  if (cpu.faulted) return;
+  if ((newSs & 0xfffc) == 0 || <i32>(newSs & 3) != rpl) {
+    raise(EXC_GP, newSs & 0xfffc);
+    return;
+  }
+  if (!readDescriptor(newSs)) {
+    if (!cpu.faulted) raise(EXC_GP, newSs & 0xfffc);
+    return;
+  }
+  const ssAttr = descAttr();
+  if ((ssAttr & 0x1a) != 0x12 || <i32>((ssAttr >>> 5) & 3) != rpl) {
+    raise(EXC_GP, newSs & 0xfffc);
+    return;
+  }
+  if ((ssAttr & ATTR_P) == 0) {
+    raise(EXC_SS, newSs & 0xfffc);
+    return;
+  }
+  const ssLo = descLo;
+  const ssHi = descHi;
+  if (iret) applyIretFlags(newFlags, sz);
+  loadCsCache(newCs, csLo, csHi, rpl);
+  loadSsCache(newSs, ssLo, ssHi);
+  const espValue = newEsp + release;
+  if ((ssAttr & 0x4000) != 0) setReg32(4, espValue);
+  else setReg32(4, (reg32(4) & 0xffff0000) | (espValue & 0xffff));
+  cpu.eip = newEip;
+  // Data segments the outer ring may not use become null (SDM Vol. 2 RET, "RETURN-TO-OUTER-PRIVILEGE-LEVEL").
+  nullIfInaccessible(SEG_ES);
+  nullIfInaccessible(SEG_DS);
+  nullIfInaccessible(SEG_FS);
+  nullIfInaccessible(SEG_GS);
+}
+
+function nullIfInaccessible(seg: i32): void {
+  const attr = segAttr(seg);
+  const dpl = <i32>((attr >>> 5) & 3);
+  const conformingCode = (attr & 0x1c) == 0x1c;
+  if ((attr & 0x10) != 0 && !conformingCode && dpl < cpu.cpl) {
+    setSegCache(seg, 0, 0, 0, 0);
+    segmentsChanged();
+  }
+}
+
+/** Which EFLAGS bits IRET/POPF may change at the current privilege (SDM Vol. 2 POPF table). */
+export function writableFlagsMask(sz: i32): u32 {
+  let mask = FLAGS_ARITH | FLAG_TF | FLAG_DF | FLAG_NT;
+  if (sz == 2) mask |= FLAG_AC | FLAG_ID;
+  if (!protectedMode() || cpu.cpl == 0) mask |= FLAG_IOPL | FLAG_IF;
+  else if (cpu.cpl <= <i32>((flags >>> 12) & 3)) mask |= FLAG_IF;
+  return sz == 1 ? mask & 0xffff : mask;
+}
+
+function applyIretFlags(v: u32, sz: i32): void {
+  let mask = writableFlagsMask(sz) | (sz == 2 ? FLAG_RF : 0);
+  writeFlags(v, mask);
+}
+
+/** IRET/IRETD. Returns from an interrupt handler; task returns (NT=1) are not supported. */
+export function iret(sz: i32): void {
+  const n = sizeBytes(sz);
+  const newEip = stackRead(sz, 0);
+  const newCs = stackRead(sz, n) & 0xffff;
+  const newFlags = stackRead(sz, 2 * n);
+  if (cpu.faulted) return;
+  if (!protectedMode()) {
+    setSp((sp() + 3 * n) & spMask());
+    setCsReal(newCs);
+    cpu.eip = newEip;
+    writeFlags(newFlags, writableFlagsMask(sz) | (sz == 2 ? FLAG_RF : 0));
+    return;
+  }
+  if ((readFlags() & FLAG_NT) != 0) {
+    raise(EXC_GP, 0);
+    return;
+  }
+  returnTo(sz, newEip, newCs, 3 * n, 0, true, newFlags);
+}
+
+/** INT n / INT3 / INTO: software interrupts push the address of the next instruction. */
+export function softwareInterrupt(vector: i32, nextEip: u32): void {
+  deliverEvent(vector, 0, false, true, nextEip);
+}

@@ -1,0 +1,130 @@
+// MUL, IMUL (one-, two- and three-operand forms), DIV, IDIV (SDM Vol. 2). CF = OF = 1 when
+// the product does not fit the destination; SF/ZF/AF/PF are undefined after MUL/IMUL and every
+// flag is undefined after DIV/IDIV: we set SF/ZF/PF from the low result and leave AF clear.
+
+import * as cpu from "../cpu";
+import { reg32, setReg32, reg16, setReg16, reg8, setReg8, sizeMask, signExtend, sizeBits } from "../cpu";
+import { writeFlags, szpFlags, FLAG_CF, FLAG_OF, FLAGS_ARITH } from "../flags";
+import { raise, EXC_DE } from "../exceptions";
+
+@inline function mulFlags(low: u32, sz: i32, overflow: bool): void {
+  writeFlags(szpFlags(low, sz) | (overflow ? FLAG_CF | FLAG_OF : 0), FLAGS_ARITH);
+}
+
+/** F6/F7 /4 MUL: unsigned AX ← AL·src, DX:AX ← AX·src, EDX:EAX ← EAX·src. */
+export function mul(sz: i32, src: u32): void {
+  if (sz == 0) {
+    const r = reg8(0) * (src & 0xff);
+    setReg16(0, r);
+    mulFlags(r, 0, (r & 0xff00) != 0);
+  } else if (sz == 1) {
+    const r = reg16(0) * (src & 0xffff);
+    setReg16(0, r);
+    setReg16(2, r >>> 16);
+    mulFlags(r, 1, (r >>> 16) != 0);
+  } else {
+    const r: u64 = <u64>reg32(0) * <u64>src;
+    setReg32(0, <u32>r);
+    setReg32(2, <u32>(r >>> 32));
+    mulFlags(<u32>r, 2, (r >>> 32) != 0);
+  }
+}
+
+/** F6/F7 /5 IMUL: signed, double-width result. */
+export function imul1(sz: i32, src: u32): void {
+  if (sz == 0) {
+    const r = <i32>(<i8>reg8(0)) * <i32>(<i8>src);
+    setReg16(0, <u32>r);
+    mulFlags(<u32>r, 0, r != <i32>(<i8>r));
+  } else if (sz == 1) {
+    const r = <i32>(<i16>reg16(0)) * <i32>(<i16>src);
+    setReg16(0, <u32>r);
+    setReg16(2, <u32>r >>> 16);
+    mulFlags(<u32>r, 1, r != <i32>(<i16>r));
+  } else {
+    const r: i64 = <i64>(<i32>reg32(0)) * <i64>(<i32>src);
+    setReg32(0, <u32>r);
+    setReg32(2, <u32>(r >>> 32));
+    mulFlags(<u32>r, 2, r != <i64>(<i32>r));
+  }
+}
+
+/** IMUL r, r/m (0F AF) and IMUL r, r/m, imm (69/6B): truncated signed product. */
+export function imulTrunc(sz: i32, a: u32, b: u32): u32 {
+  const r: i64 = <i64>(<i32>signExtend(a, sz)) * <i64>(<i32>signExtend(b, sz));
+  const low = <u32>r & sizeMask(sz);
+  mulFlags(low, sz, r != <i64>(<i32>signExtend(low, sz)));
+  return low;
+}
+
+/** F6/F7 /6 DIV. #DE on a zero divisor or a quotient that does not fit (SDM Vol. 2 DIV). */
+export function div(sz: i32, src: u32): void {
+  src &= sizeMask(sz);
+  if (src == 0) {
+    raise(EXC_DE, 0);
+    return;
+  }
+  if (sz == 0) {
+    const n = reg16(0);
+    const q = n / src;
+    if (q > 0xff) {
+      raise(EXC_DE, 0);
+      return;
+    }
+    setReg8(0, q);
+    setReg8(4, n % src);
+  } else if (sz == 1) {
+    const n = (reg16(2) << 16) | reg16(0);
+    const q = n / src;
+    if (q > 0xffff) {
+      raise(EXC_DE, 0);
+      return;
+    }
+    setReg16(0, q);
+    setReg16(2, n % src);
+  } else {
+    const n: u64 = (<u64>reg32(2) << 32) | <u64>reg32(0);
+    const q: u64 = n / <u64>src;
+    if (q > 0xffffffff) {
+      raise(EXC_DE, 0);
+      return;
+    }
+    setReg32(0, <u32>q);
+    setReg32(2, <u32>(n % <u64>src));
+  }
+}
+
+/** F6/F7 /7 IDIV: quotient truncated toward zero, remainder has the dividend's sign. */
+export function idiv(sz: i32, src: u32): void {
+  const d = <i64>(<i32>signExtend(src & sizeMask(sz), sz));
+  if (d == 0) {
+    raise(EXC_DE, 0);
+    return;
+  }
+  let n: i64;
+  if (sz == 0) n = <i64>(<i16>reg16(0));
+  else if (sz == 1) n = <i64>(<i32>((reg16(2) << 16) | reg16(0)));
+  else n = <i64>((<u64>reg32(2) << 32) | <u64>reg32(0));
+  // i64 division overflows only for MIN/-1, which the range check below rejects anyway.
+  if (sz == 2 && n == i64.MIN_VALUE && d == -1) {
+    raise(EXC_DE, 0);
+    return;
+  }
+  const q = n / d;
+  const r = n % d;
+  const half: i64 = <i64>1 << (sizeBits(sz) - 1);
+  if (q >= half || q < -half) {
+    raise(EXC_DE, 0);
+    return;
+  }
+  if (sz == 0) {
+    setReg8(0, <u32>q);
+    setReg8(4, <u32>r);
+  } else if (sz == 1) {
+    setReg16(0, <u32>q);
+    setReg16(2, <u32>r);
+  } else {
+    setReg32(0, <u32>q);
+    setReg32(2, <u32>r);
+  }
+}

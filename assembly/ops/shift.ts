@@ -1,0 +1,152 @@
+// Shifts and rotates (group 2: ROL ROR RCL RCR SHL SHR SAL SAR) and SHLD/SHRD, flags per the
+// SDM's "Operation" sections. The count is masked to 5 bits; a masked count ovf 0 changes
+// nothing, flags included. Flags are computed eagerly into pendingFlags/pendingMask and
+// committed after the destination is written.
+
+import { sizeMask, signBit, sizeBits, signExtend } from "../cpu";
+import { getCF, szpFlags, readFlags, flags, FLAG_CF, FLAG_OF, FLAG_AF, FLAGS_ARITH, writeFlags } from "../flags";
+
+let pendingFlags: u32 = 0;
+let pendingMask: u32 = 0;
+
+/** Commit the flags ovf the last shift (call once its result is stored). */
+export function commitShiftFlags(): void {
+  if (pendingMask != 0) writeFlags(pendingFlags, pendingMask);
+}
+
+/**
+ * Group-2 operation `op` (the ModRM reg field) on `a` ovf size sz by `count` (unmasked).
+ * Returns the result; pendingMask == 0 means nothing changes (count 0).
+ */
+export function shift(op: i32, sz: i32, a: u32, count: u32): u32 {
+  const m = sizeMask(sz);
+  const bits = sizeBits(sz);
+  const sb = signBit(sz);
+  a &= m;
+  let c = count & 31;
+  pendingMask = 0;
+  if (c == 0) return a;
+  let r: u32 = a;
+  let cf: bool = false;
+  let ovf: bool = false;
+  switch (op) {
+    case 0: { // ROL: the count is taken modulo the width; CF = LSB ovf the result.
+      const n = c & (bits - 1);
+      r = n == 0 ? a : ((a << n) | (a >>> (bits - n))) & m;
+      cf = (r & 1) != 0;
+      ovf = ((r & sb) != 0) != cf;
+      pendingFlags = (cf ? FLAG_CF : 0) | (ovf ? FLAG_OF : 0);
+      pendingMask = FLAG_CF | FLAG_OF;
+      return r;
+    }
+    case 1: { // ROR: CF = MSB ovf the result; OF = XOR ovf the two most significant bits.
+      const n = c & (bits - 1);
+      r = n == 0 ? a : ((a >>> n) | (a << (bits - n))) & m;
+      cf = (r & sb) != 0;
+      ovf = cf != ((r & (sb >>> 1)) != 0);
+      pendingFlags = (cf ? FLAG_CF : 0) | (ovf ? FLAG_OF : 0);
+      pendingMask = FLAG_CF | FLAG_OF;
+      return r;
+    }
+    case 2: { // RCL: rotate the (width+1)-bit quantity CF:a.
+      const n = sz == 2 ? c : c % (bits + 1);
+      if (n == 0) return a;
+      const v: u64 = ((getCF() ? <u64>1 : 0) << bits) | <u64>a;
+      const w: u64 = bits + 1;
+      const wm: u64 = (<u64>1 << w) - 1;
+      const rot = ((v << <u64>n) | (v >>> (w - <u64>n))) & wm;
+      r = <u32>rot & m;
+      cf = ((rot >>> bits) & 1) != 0;
+      ovf = ((r & sb) != 0) != cf;
+      pendingFlags = (cf ? FLAG_CF : 0) | (ovf ? FLAG_OF : 0);
+      pendingMask = FLAG_CF | FLAG_OF;
+      return r;
+    }
+    case 3: { // RCR
+      const n = sz == 2 ? c : c % (bits + 1);
+      if (n == 0) return a;
+      const v: u64 = ((getCF() ? <u64>1 : 0) << bits) | <u64>a;
+      const w: u64 = bits + 1;
+      const wm: u64 = (<u64>1 << w) - 1;
+      const rot = ((v >>> <u64>n) | (v << (w - <u64>n))) & wm;
+      r = <u32>rot & m;
+      cf = ((rot >>> bits) & 1) != 0;
+      ovf = ((r & sb) != 0) != ((r & (sb >>> 1)) != 0);
+      pendingFlags = (cf ? FLAG_CF : 0) | (ovf ? FLAG_OF : 0);
+      pendingMask = FLAG_CF | FLAG_OF;
+      return r;
+    }
+    case 4:
+    case 6: { // SHL/SAL
+      const wide: u64 = <u64>a << <u64>c;
+      r = <u32>wide & m;
+      cf = ((wide >>> bits) & 1) != 0;
+      ovf = ((r & sb) != 0) != cf;
+      break;
+    }
+    case 5: { // SHR: OF = MSB ovf the original operand.
+      r = c >= 32 ? 0 : a >>> c;
+      cf = ((<u64>a >>> <u64>(c - 1)) & 1) != 0;
+      ovf = (a & sb) != 0;
+      break;
+    }
+    default: { // SAR
+      const s = <i32>signExtend(a, sz);
+      r = <u32>(s >> (c > 31 ? 31 : c)) & m;
+      cf = ((s >> (c - 1 > 31 ? 31 : c - 1)) & 1) != 0;
+      ovf = false;
+      break;
+    }
+  }
+  pendingFlags = szpFlags(r, sz) | (cf ? FLAG_CF : 0) | (ovf ? FLAG_OF : 0);
+  pendingMask = FLAGS_ARITH;
+  return r;
+}
+
+/**
+ * SHLD (left) / SHRD: shift `a` by count, filling from `b`. For 16-bit operands a count above
+ * 16 leaves the result undefined (SDM); we shift through the 48-bit quantity a:b:a as the
+ * hardware's 32-bit datapath does.
+ */
+export function shiftDouble(left: bool, sz: i32, a: u32, b: u32, count: u32): u32 {
+  const m = sizeMask(sz);
+  const bits = sizeBits(sz);
+  const sb = signBit(sz);
+  a &= m;
+  b &= m;
+  const c = count & 31;
+  pendingMask = 0;
+  if (c == 0) return a;
+  let r: u32;
+  let cf: bool;
+  if (sz == 2) {
+    if (left) {
+      r = (a << c) | (b >>> (32 - c));
+      cf = ((a >>> (32 - c)) & 1) != 0;
+    } else {
+      r = (a >>> c) | (b << (32 - c));
+      cf = ((a >>> (c - 1)) & 1) != 0;
+    }
+  } else {
+    // 16-bit: operate on a:b:a (left) or a:b:a (right) as 48 bits.
+    if (left) {
+      const v: u64 = (<u64>a << 32) | (<u64>b << 16) | <u64>a;
+      const s: u64 = v << <u64>c;
+      r = <u32>(s >>> 32) & m;
+      cf = ((s >>> 48) & 1) != 0;
+    } else {
+      const v: u64 = (<u64>a << 32) | (<u64>b << 16) | <u64>a;
+      const s: u64 = v >>> <u64>c;
+      const full: u64 = (<u64>b << 16) | <u64>a; // b:a, shifted right
+      const fr: u64 = ((<u64>a << 32) | full) >>> <u64>c;
+      r = <u32>fr & m;
+      cf = ((((<u64>a << 32) | full) >>> <u64>(c - 1)) & 1) != 0;
+      void s;
+    }
+  }
+  r &= m;
+  const ovf = ((r ^ a) & sb) != 0;
+  pendingFlags = szpFlags(r, sz) | (cf ? FLAG_CF : 0) | (ovf ? FLAG_OF : 0);
+  pendingMask = FLAGS_ARITH;
+  return r;
+}

@@ -1,0 +1,265 @@
+// System instructions: control and debug registers, descriptor-table registers, LLDT/LTR,
+// LAR/LSL/VERR/VERW, CPUID, RDTSC, RDMSR/WRMSR. Privileged ones raise #GP(0) above CPL 0.
+
+import {
+  STATE_CR0, STATE_CR2, STATE_CR3, STATE_CR4, STATE_DR_BASE, STATE_GDTR_BASE, STATE_GDTR_LIMIT,
+  STATE_IDTR_BASE, STATE_IDTR_LIMIT, SEG_LDTR, SEG_TR, COUNTER_INSTRUCTIONS, STATE_TSC_OFFSET,
+  STATE_SYSENTER_CS, STATE_SYSENTER_ESP, STATE_SYSENTER_EIP,
+} from "../layout";
+import * as cpu from "../cpu";
+import { reg32, setReg32, setSegCache, protectedMode, CR0_PG, CR0_PE, CR0_WP, CR0_ET, CR4_PSE, CR4_PGE, CR4_TSD, CR4_DE, CR0_TS } from "../cpu";
+import { setFlagBits, FLAG_ZF } from "../flags";
+import { raise, EXC_GP, EXC_UD, EXC_NP } from "../exceptions";
+import { tlbFlush } from "../mmu";
+import { readDescriptor, descLo, descHi, descAttr, descBase, descLimit, segmentsChanged } from "../segments";
+import { writeLin32 } from "../mmu";
+import { updateAccessMasks } from "../mmu";
+
+/** True (and nothing raised) if the current privilege may run a privileged instruction. */
+export function privileged(): bool {
+  if (protectedMode() && cpu.cpl != 0) {
+    raise(EXC_GP, 0);
+    return false;
+  }
+  return true;
+}
+
+// CR0 bits we implement; the rest are reserved (#GP on setting them). ET is hardwired to 1 on
+// i486 and later.
+const CR0_VALID: u32 = 0xe005003f;
+const CR4_VALID: u32 = CR4_PSE | CR4_PGE | CR4_TSD | CR4_DE;
+
+export function readCr(n: i32): u32 {
+  switch (n) {
+    case 0: return load<u32>(STATE_CR0);
+    case 2: return load<u32>(STATE_CR2);
+    case 3: return load<u32>(STATE_CR3);
+    case 4: return load<u32>(STATE_CR4);
+    default:
+      raise(EXC_UD, 0);
+      return 0;
+  }
+}
+
+/** MOV CRn, r32 (SDM Vol. 3 §2.5, Vol. 2 MOV—Move to/from Control Registers). */
+export function writeCr(n: i32, v: u32): void {
+  switch (n) {
+    case 0: {
+      if ((v & ~CR0_VALID) != 0 || ((v & CR0_PG) != 0 && (v & CR0_PE) == 0) || ((v & 0x20000000) != 0 && (v & 0x40000000) == 0)) {
+        raise(EXC_GP, 0);
+        return;
+      }
+      const old = load<u32>(STATE_CR0);
+      store<u32>(STATE_CR0, v | CR0_ET);
+      if (((old ^ v) & (CR0_PG | CR0_WP | CR0_PE)) != 0) {
+        tlbFlush(false);
+        segmentsChanged();
+      }
+      return;
+    }
+    case 2:
+      store<u32>(STATE_CR2, v);
+      return;
+    case 3:
+      store<u32>(STATE_CR3, v);
+      // A CR3 load flushes every non-global translation (SDM Vol. 3 §4.10.4.1).
+      tlbFlush((load<u32>(STATE_CR4) & CR4_PGE) != 0);
+      return;
+    case 4: {
+      if ((v & ~CR4_VALID) != 0) {
+        raise(EXC_GP, 0);
+        return;
+      }
+      const old = load<u32>(STATE_CR4);
+      store<u32>(STATE_CR4, v);
+      if (((old ^ v) & (CR4_PSE | CR4_PGE)) != 0) tlbFlush(false);
+      return;
+    }
+    default:
+      raise(EXC_UD, 0);
+  }
+}
+
+export function readDr(n: i32): u32 {
+  // DR4/DR5 alias DR6/DR7 when CR4.DE is clear.
+  if (n == 4 || n == 5) {
+    if ((load<u32>(STATE_CR4) & CR4_DE) != 0) {
+      raise(EXC_UD, 0);
+      return 0;
+    }
+    n += 2;
+  }
+  const v = load<u32>(STATE_DR_BASE + (n << 2));
+  return n == 6 ? v | 0xffff0ff0 : n == 7 ? v | 0x400 : v;
+}
+
+export function writeDr(n: i32, v: u32): void {
+  if (n == 4 || n == 5) {
+    if ((load<u32>(STATE_CR4) & CR4_DE) != 0) {
+      raise(EXC_UD, 0);
+      return;
+    }
+    n += 2;
+  }
+  store<u32>(STATE_DR_BASE + (n << 2), v);
+}
+
+/** LGDT/LIDT: 6-byte operand; with a 16-bit operand size only 24 bits of base are loaded. */
+export function loadDescriptorTable(idt: bool, limit: u32, base: u32, sz: i32): void {
+  if (sz == 1) base &= 0xffffff;
+  store<u32>(idt ? STATE_IDTR_BASE : STATE_GDTR_BASE, base);
+  store<u32>(idt ? STATE_IDTR_LIMIT : STATE_GDTR_LIMIT, limit & 0xffff);
+}
+
+/** LLDT: a null selector leaves LDTR unusable; otherwise an LDT descriptor (type 2) in the GDT. */
+export function lldt(selector: u32): void {
+  if ((selector & 0xfffc) == 0) {
+    setSegCache(SEG_LDTR, selector, 0, 0, 0);
+    return;
+  }
+  if ((selector & 4) != 0 || !readDescriptor(selector)) {
+    if (!cpu.faulted) raise(EXC_GP, selector & 0xfffc);
+    return;
+  }
+  const attr = descAttr();
+  if ((attr & 0x1f) != 0x02) {
+    raise(EXC_GP, selector & 0xfffc);
+    return;
+  }
+  if ((attr & 0x80) == 0) {
+    raise(EXC_NP, selector & 0xfffc);
+    return;
+  }
+  setSegCache(SEG_LDTR, selector, descBase(), descLimit(), attr);
+}
+
+/** LTR: an available TSS (type 1 or 9) in the GDT, which becomes busy. */
+export function ltr(selector: u32): void {
+  if ((selector & 0xfffc) == 0) {
+    raise(EXC_GP, 0);
+    return;
+  }
+  if ((selector & 4) != 0 || !readDescriptor(selector)) {
+    if (!cpu.faulted) raise(EXC_GP, selector & 0xfffc);
+    return;
+  }
+  const attr = descAttr();
+  const type = attr & 0x1f;
+  if (type != 0x01 && type != 0x09) {
+    raise(EXC_GP, selector & 0xfffc);
+    return;
+  }
+  if ((attr & 0x80) == 0) {
+    raise(EXC_NP, selector & 0xfffc);
+    return;
+  }
+  // Mark the descriptor busy (type 3 / 11).
+  const hi = descHi | 0x200;
+  const gdtBase = load<u32>(STATE_GDTR_BASE);
+  writeLin32(gdtBase + (selector & 0xfff8) + 4, hi);
+  if (cpu.faulted) return;
+  setSegCache(SEG_TR, selector, descBase(), descLimit(), attr | 0x2);
+}
+
+/**
+ * LAR/LSL/VERR/VERW: ZF = 1 if the selector names a descriptor visible at CPL/RPL with the
+ * right type. Returns the access rights (LAR) or limit (LSL) via descLo/descHi; -1 if invalid.
+ */
+export function descriptorVisible(selector: u32, kind: i32): bool {
+  if ((selector & 0xfffc) == 0 || !readDescriptor(selector)) return false;
+  const attr = descAttr();
+  const type = attr & 0x1f;
+  const dpl = <i32>((attr >>> 5) & 3);
+  const rpl = <i32>(selector & 3);
+  const conformingCode = (type & 0x1c) == 0x1c;
+  if (!conformingCode && (dpl < cpu.cpl || dpl < rpl)) return false;
+  if ((type & 0x10) == 0) {
+    // System types: LAR accepts TSS, LDT, call/task gates; LSL only those with a limit.
+    if (kind == 0) return type == 1 || type == 2 || type == 3 || type == 4 || type == 5 || type == 9 || type == 11 || type == 12;
+    if (kind == 1) return type == 1 || type == 2 || type == 3 || type == 9 || type == 11;
+    return false;
+  }
+  if (kind == 2) return (type & 0x08) == 0 || (type & 0x02) != 0; // VERR: data, or readable code
+  if (kind == 3) return (type & 0x0a) == 0x02; // VERW: writable data
+  return true;
+}
+
+// ---- CPUID ------------------------------------------------------------------------------------
+// Report exactly what is implemented: TSC, MSR (RDMSR/WRMSR), PSE, CX8, PGE, CMOV. No FPU yet.
+const CPUID_FEATURES: u32 = (1 << 3) | (1 << 4) | (1 << 5) | (1 << 8) | (1 << 13) | (1 << 15);
+
+export function cpuid(): void {
+  const leaf = reg32(0);
+  if (leaf == 0) {
+    setReg32(0, 1);
+    // "GenuineIntel" in EBX, EDX, ECX
+    setReg32(3, 0x756e6547);
+    setReg32(2, 0x49656e69);
+    setReg32(1, 0x6c65746e);
+  } else if (leaf == 1) {
+    // Family 6 (P6), model 1, stepping 9.
+    setReg32(0, 0x00000619);
+    setReg32(3, 0);
+    setReg32(1, 0);
+    setReg32(2, CPUID_FEATURES);
+  } else {
+    setReg32(0, 0);
+    setReg32(3, 0);
+    setReg32(1, 0);
+    setReg32(2, 0);
+  }
+}
+
+/** The time-stamp counter: one tick per retired instruction, plus the host's offset. */
+export function tsc(): u64 {
+  return load<u64>(COUNTER_INSTRUCTIONS) + load<u64>(STATE_TSC_OFFSET);
+}
+
+export function rdtsc(): void {
+  if ((load<u32>(STATE_CR4) & CR4_TSD) != 0 && cpu.cpl != 0 && protectedMode()) {
+    raise(EXC_GP, 0);
+    return;
+  }
+  const t = tsc();
+  setReg32(0, <u32>t);
+  setReg32(2, <u32>(t >>> 32));
+}
+
+const MSR_TSC: u32 = 0x10;
+const MSR_SYSENTER_CS: u32 = 0x174;
+const MSR_SYSENTER_ESP: u32 = 0x175;
+const MSR_SYSENTER_EIP: u32 = 0x176;
+
+/** RDMSR: the MSRs a 686 kernel touches; any other raises #GP(0). */
+export function rdmsr(): void {
+  if (!privileged()) return;
+  const n = reg32(1);
+  let v: u64;
+  switch (n) {
+    case MSR_TSC: v = tsc(); break;
+    case MSR_SYSENTER_CS: v = load<u32>(STATE_SYSENTER_CS); break;
+    case MSR_SYSENTER_ESP: v = load<u32>(STATE_SYSENTER_ESP); break;
+    case MSR_SYSENTER_EIP: v = load<u32>(STATE_SYSENTER_EIP); break;
+    default:
+      raise(EXC_GP, 0);
+      return;
+  }
+  setReg32(0, <u32>v);
+  setReg32(2, <u32>(v >>> 32));
+}
+
+export function wrmsr(): void {
+  if (!privileged()) return;
+  const n = reg32(1);
+  const v: u64 = (<u64>reg32(2) << 32) | <u64>reg32(0);
+  switch (n) {
+    case MSR_TSC:
+      store<u64>(STATE_TSC_OFFSET, v - load<u64>(COUNTER_INSTRUCTIONS));
+      break;
+    case MSR_SYSENTER_CS: store<u32>(STATE_SYSENTER_CS, <u32>v); break;
+    case MSR_SYSENTER_ESP: store<u32>(STATE_SYSENTER_ESP, <u32>v); break;
+    case MSR_SYSENTER_EIP: store<u32>(STATE_SYSENTER_EIP, <u32>v); break;
+    default:
+      raise(EXC_GP, 0);
+  }
+}

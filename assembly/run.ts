@@ -1,0 +1,102 @@
+// The run loop: execute until the budget is spent or something the host must see happens
+// (HLT, a stop request, a triple fault, a trapped exception in test mode). Interrupts are
+// sampled only when something may have changed them: on entry, after a host call, and after
+// an instruction that may have set IF ("attention").
+
+import {
+  STATE_EIP, STATE_EFLAGS, STATE_CPL, STATE_HALTED, STATE_INTR, STATE_STOP_REQUEST, STATE_EXIT_REASON,
+  COUNTER_INSTRUCTIONS, COUNTER_INTERRUPTS, EXIT_BUDGET, EXIT_HLT, EXIT_HLT_DISABLED, EXIT_TRIPLE_FAULT,
+  EXIT_EXCEPTION, EXIT_STOP, STATE_TRAP_EXCEPTIONS,
+} from "./layout";
+import * as cpu from "./cpu";
+import * as fl from "./flags";
+import { FLAG_IF, readFlags } from "./flags";
+import { updateAccessMasks } from "./mmu";
+import { segmentsChanged } from "./segments";
+import { beginInstruction } from "./decode";
+import { step, stepResult, STEP_OK, STEP_HLT, STEP_TRAPPED, interruptShadow, clearInterruptShadow } from "./execute";
+import * as ex from "./execute";
+import { deliverPendingException, deliverEvent, tripleFault, clearTripleFault } from "./exceptions";
+import { hostAckInterrupt } from "./imports";
+
+/** Instructions retired in the current run() call (RDTSC reads it mid-run). */
+export let retiredThisRun: u32 = 0;
+
+/** Load the host-visible state into the core's globals. */
+export function syncIn(): void {
+  cpu.eip = load<u32>(STATE_EIP);
+  fl.flags = (load<u32>(STATE_EFLAGS) | fl.FLAGS_FIXED) & ~0x8028;
+  fl.lazyKind = fl.LAZY_NONE;
+  cpu.cpl = <i32>(load<u32>(STATE_CPL) & 3);
+  cpu.faulted = false;
+  updateAccessMasks();
+  segmentsChanged();
+}
+
+/** Write the core's globals back where the host reads them. */
+export function syncOut(): void {
+  store<u32>(STATE_EIP, cpu.eip);
+  store<u32>(STATE_EFLAGS, readFlags());
+  store<u32>(STATE_CPL, <u32>cpu.cpl);
+}
+
+export function runLoop(budget: u32): i32 {
+  syncIn();
+  let reason = EXIT_BUDGET;
+  let n: u32 = 0;
+  retiredThisRun = 0;
+  while (n < budget) {
+    if (load<u32>(STATE_STOP_REQUEST) != 0) {
+      store<u32>(STATE_STOP_REQUEST, 0);
+      reason = EXIT_STOP;
+      break;
+    }
+    // Maskable interrupts: INTR asserted, IF set, and not in STI's one-instruction shadow.
+    if (load<u32>(STATE_INTR) != 0 && (fl.flags & FLAG_IF) != 0) {
+      if (interruptShadow) clearInterruptShadow();
+      else {
+        const vector = hostAckInterrupt();
+        if (vector >= 0) {
+          store<u32>(STATE_HALTED, 0);
+          store<u64>(COUNTER_INTERRUPTS, load<u64>(COUNTER_INTERRUPTS) + 1);
+          cpu.instrStart = cpu.eip;
+          if (!deliverEvent(vector, 0, false, false, cpu.eip)) {
+            reason = EXIT_TRIPLE_FAULT;
+            break;
+          }
+        }
+      }
+    } else if (interruptShadow) clearInterruptShadow();
+    if (load<u32>(STATE_HALTED) != 0) {
+      reason = (fl.flags & FLAG_IF) != 0 ? EXIT_HLT : EXIT_HLT_DISABLED;
+      break;
+    }
+    cpu.instrStart = cpu.eip;
+    if (beginInstruction()) step();
+    n++;
+    retiredThisRun = n;
+    if (cpu.faulted) {
+      n--; // a faulting instruction does not retire
+      if (!deliverPendingException()) {
+        reason = tripleFault ? EXIT_TRIPLE_FAULT : EXIT_EXCEPTION;
+        if (tripleFault) clearTripleFault();
+        break;
+      }
+      continue;
+    }
+    if (stepResult != STEP_OK) {
+      const r = stepResult;
+      ex.stepResult = STEP_OK;
+      if (r == STEP_TRAPPED) {
+        reason = EXIT_EXCEPTION;
+        break;
+      }
+      // STEP_HLT: loop around; the halted check above decides (an interrupt may already wait).
+    }
+  }
+  store<u64>(COUNTER_INSTRUCTIONS, load<u64>(COUNTER_INSTRUCTIONS) + <u64>n);
+  retiredThisRun = 0;
+  syncOut();
+  store<i32>(STATE_EXIT_REASON, reason);
+  return reason;
+}
