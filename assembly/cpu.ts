@@ -29,8 +29,17 @@ export let stack32: bool = true;
 // ---- pending fault of the current instruction -----------------------------------------------
 /** Set by any step that raised an exception; the instruction then returns without committing. */
 export let faulted: bool = false;
+/**
+ * Something the run loop must look at before the next instruction: a fault, HLT, a host call
+ * (which may have raised INTR or asked to stop), IF becoming set. Checking one flag per
+ * instruction instead of each condition keeps the loop short.
+ */
+export let attention: bool = true;
+/** The last instruction had prefixes (or CS changed): reset the decode defaults. */
+export let decodeDirty: bool = true;
 
 export function setDecodeDefaults(): void {
+  decodeDirty = false;
   opsz = codeDefault32 ? 2 : 1;
   adsz32 = codeDefault32;
   segOverride = -1;

@@ -44,6 +44,7 @@ export function clearTripleFault(): void {
 export function raise(vector: i32, error: u32): void {
   if (cpu.faulted) return;
   cpu.faulted = true;
+  cpu.attention = true;
   excVector = vector;
   excError = error;
   excHasError = vector == 8 || (vector >= 10 && vector <= 14) || vector == 17;

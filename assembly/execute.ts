@@ -54,9 +54,16 @@ export let stepResult: i32 = STEP_OK;
 }
 
 /** Execute one instruction. */
+/** One bit per one-byte opcode that is a prefix (26 2E 36 3E 64 65 66 67 F0 F2 F3). */
+const PREFIX_BITS = memory.data<u32>([0, 0x40404040, 0, 0xf0, 0, 0, 0, 0x000d0000]);
+
 export function step(): void {
-  cpu.setDecodeDefaults();
+  if (cpu.decodeDirty) cpu.setDecodeDefaults();
   let op = fetch8();
+  if (((load<u32>(PREFIX_BITS + ((op >> 5) << 2)) >>> (op & 31)) & 1) == 0) {
+    execute(op);
+    return;
+  }
   // Prefixes (SDM Vol. 2 §2.1.1); a 15-byte limit is enforced by the decoder's #GP below.
   for (let n = 0; ; n++) {
     if (n == 14) {
@@ -76,6 +83,7 @@ export function step(): void {
       case 0xf2:
       case 0xf3: cpu.repPrefix = <i32>op; break;
       default:
+        if (n > 0) cpu.decodeDirty = true;
         if (cpu.lockPrefix && !lockable(op)) {
           raiseUD();
           return;
@@ -664,6 +672,7 @@ function execute(op: u32): void {
       cpu.eip = nextEip();
       store<u32>(STATE_HALTED, 1);
       stepResult = STEP_HLT;
+      cpu.attention = true;
       return;
     case 0xf5: // CMC
       setFlagBits(FLAG_CF, !getCF());
@@ -711,6 +720,7 @@ function execute(op: u32): void {
       if ((fl.flags & FLAG_IF) == 0) {
         fl.flags |= FLAG_IF;
         interruptShadow = true;
+        cpu.attention = true;
       }
       break;
     case 0xfc: setFlagBits(FLAG_DF, false); break; // CLD
@@ -834,6 +844,7 @@ function interrupt(vector: i32): void {
     store<u32>(STATE_EXC_ERROR, 0);
     cpu.eip = next;
     stepResult = STEP_TRAPPED;
+    cpu.attention = true;
     return;
   }
   if (protectedMode() && vector != EXC_BP && vector != EXC_OF && vector != 1) {

@@ -1,6 +1,7 @@
 // EFLAGS with lazy arithmetic flags (STYLE §4): an arithmetic instruction records its kind,
 // operands and result; CF/PF/AF/ZF/SF/OF are computed only when something reads them.
 
+import * as cpu from "./cpu";
 import { sizeMask, signBit } from "./cpu";
 
 export const FLAG_CF: u32 = 0x1;
@@ -41,6 +42,8 @@ export let lazySize: i32 = 2;
 export let lazyOp1: u32 = 0;
 export let lazyOp2: u32 = 0;
 export let lazyResult: u32 = 0;
+/** CF as it was before an INC/DEC (which keep it). */
+export let lazyCarry: bool = false;
 
 @inline export function setLazy(kind: i32, sz: i32, op1: u32, op2: u32, result: u32): void {
   lazyKind = kind;
@@ -52,7 +55,8 @@ export let lazyResult: u32 = 0;
 
 export function getCF(): bool {
   const k = lazyKind;
-  if (k == LAZY_NONE || k == LAZY_INC || k == LAZY_DEC) return (flags & FLAG_CF) != 0;
+  if (k == LAZY_NONE) return (flags & FLAG_CF) != 0;
+  if (k == LAZY_INC || k == LAZY_DEC) return lazyCarry;
   const m = sizeMask(lazySize);
   const r = lazyResult & m;
   const a = lazyOp1 & m;
@@ -133,6 +137,7 @@ export function readFlags(): u32 {
 export function writeFlags(value: u32, mask: u32): void {
   const f = readFlags();
   flags = ((f & ~mask) | (value & mask) | FLAGS_FIXED) & ~0x8028;
+  if ((~f & flags & FLAG_IF) != 0) cpu.attention = true;
 }
 
 /** Set or clear the arithmetic flags in `bits` (folding lazy state first). */

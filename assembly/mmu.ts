@@ -6,6 +6,7 @@ import {
   TLB_BASE, TLB_LIST_BASE, TLB_LIST_ENTRIES, TLB_SIZE, RAM_BASE, STATE_CR0, STATE_CR2, STATE_CR3, STATE_CR4,
   COUNTER_MMIO_READ, COUNTER_MMIO_WRITE, COUNTER_TLB_MISSES, COUNTER_TLB_FLUSHES,
 } from "./layout";
+import * as cpu from "./cpu";
 import { cpl, CR0_PG, CR0_WP, CR4_PSE, CR4_PGE } from "./cpu";
 import { hostMmioRead, hostMmioWrite } from "./imports";
 import { raisePageFault } from "./exceptions";
@@ -63,6 +64,7 @@ export function readPhys(phys: u32, sz: i32): u32 {
     return v;
   }
   store<u64>(COUNTER_MMIO_READ, load<u64>(COUNTER_MMIO_READ) + 1);
+  cpu.attention = true;
   return <u32>hostMmioRead(phys, <i32>n) & (sz == 2 ? 0xffffffff : (<u32>1 << (n * 8)) - 1);
 }
 
@@ -80,6 +82,7 @@ export function writePhys(phys: u32, sz: i32, v: u32): void {
     return;
   }
   store<u64>(COUNTER_MMIO_WRITE, load<u64>(COUNTER_MMIO_WRITE) + 1);
+  cpu.attention = true;
   hostMmioWrite(phys, <i32>n, <i32>v);
 }
 

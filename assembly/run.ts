@@ -43,58 +43,64 @@ export function syncOut(): void {
 export function runLoop(budget: u32): i32 {
   syncIn();
   let reason = EXIT_BUDGET;
-  let n: u32 = 0;
   retiredThisRun = 0;
-  while (n < budget) {
-    if (load<u32>(STATE_STOP_REQUEST) != 0) {
-      store<u32>(STATE_STOP_REQUEST, 0);
-      reason = EXIT_STOP;
-      break;
-    }
-    // Maskable interrupts: INTR asserted, IF set, and not in STI's one-instruction shadow.
-    if (load<u32>(STATE_INTR) != 0 && (fl.flags & FLAG_IF) != 0) {
-      if (interruptShadow) clearInterruptShadow();
-      else {
-        const vector = hostAckInterrupt();
-        if (vector >= 0) {
-          store<u32>(STATE_HALTED, 0);
-          store<u64>(COUNTER_INTERRUPTS, load<u64>(COUNTER_INTERRUPTS) + 1);
-          cpu.instrStart = cpu.eip;
-          if (!deliverEvent(vector, 0, false, false, cpu.eip)) {
-            reason = EXIT_TRIPLE_FAULT;
-            break;
-          }
+  cpu.attention = true;
+  for (;;) {
+    if (cpu.attention) {
+      cpu.attention = false;
+      if (cpu.faulted) {
+        retiredThisRun--; // a faulting instruction does not retire
+        if (!deliverPendingException()) {
+          reason = tripleFault ? EXIT_TRIPLE_FAULT : EXIT_EXCEPTION;
+          if (tripleFault) clearTripleFault();
+          break;
         }
       }
-    } else if (interruptShadow) clearInterruptShadow();
-    if (load<u32>(STATE_HALTED) != 0) {
-      reason = (fl.flags & FLAG_IF) != 0 ? EXIT_HLT : EXIT_HLT_DISABLED;
-      break;
+      if (stepResult != STEP_OK) {
+        const r = stepResult;
+        ex.stepResult = STEP_OK;
+        if (r == STEP_TRAPPED) {
+          reason = EXIT_EXCEPTION;
+          break;
+        }
+      }
+      if (load<u32>(STATE_STOP_REQUEST) != 0) {
+        store<u32>(STATE_STOP_REQUEST, 0);
+        reason = EXIT_STOP;
+        break;
+      }
+      // Maskable interrupts: INTR asserted, IF set, and not in STI's one-instruction shadow.
+      if (load<u32>(STATE_INTR) != 0 && (fl.flags & FLAG_IF) != 0) {
+        if (interruptShadow) {
+          clearInterruptShadow();
+          cpu.attention = true; // look again after the next instruction
+        } else {
+          const vector = hostAckInterrupt();
+          cpu.attention = true; // the PIC may have more to deliver
+          if (vector >= 0) {
+            store<u32>(STATE_HALTED, 0);
+            store<u64>(COUNTER_INTERRUPTS, load<u64>(COUNTER_INTERRUPTS) + 1);
+            cpu.instrStart = cpu.eip;
+            if (!deliverEvent(vector, 0, false, false, cpu.eip)) {
+              reason = EXIT_TRIPLE_FAULT;
+              clearTripleFault();
+              break;
+            }
+            // Let the handler's first instruction run before the next INTA.
+          }
+        }
+      } else if (interruptShadow) clearInterruptShadow();
+      if (load<u32>(STATE_HALTED) != 0) {
+        reason = (fl.flags & FLAG_IF) != 0 ? EXIT_HLT : EXIT_HLT_DISABLED;
+        break;
+      }
     }
+    if (retiredThisRun >= budget) break;
     cpu.instrStart = cpu.eip;
     if (beginInstruction()) step();
-    n++;
-    retiredThisRun = n;
-    if (cpu.faulted) {
-      n--; // a faulting instruction does not retire
-      if (!deliverPendingException()) {
-        reason = tripleFault ? EXIT_TRIPLE_FAULT : EXIT_EXCEPTION;
-        if (tripleFault) clearTripleFault();
-        break;
-      }
-      continue;
-    }
-    if (stepResult != STEP_OK) {
-      const r = stepResult;
-      ex.stepResult = STEP_OK;
-      if (r == STEP_TRAPPED) {
-        reason = EXIT_EXCEPTION;
-        break;
-      }
-      // STEP_HLT: loop around; the halted check above decides (an interrupt may already wait).
-    }
+    retiredThisRun++;
   }
-  store<u64>(COUNTER_INSTRUCTIONS, load<u64>(COUNTER_INSTRUCTIONS) + <u64>n);
+  store<u64>(COUNTER_INSTRUCTIONS, load<u64>(COUNTER_INSTRUCTIONS) + <u64>retiredThisRun);
   retiredThisRun = 0;
   syncOut();
   store<i32>(STATE_EXIT_REASON, reason);

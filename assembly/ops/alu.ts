@@ -89,8 +89,7 @@ export function incDec(dec: bool, sz: i32, a: u32): u32 {
 
 /** Commit INC/DEC flags: CF comes from before the instruction. */
 export function commitIncDecFlags(): void {
-  const cf = getCF();
-  fl.setFlagBits(FLAG_CF, cf);
+  fl.lazyCarry = getCF();
   commitFlags();
 }
 

@@ -12,11 +12,13 @@ import { sizeMask } from "../cpu";
 
 export function portIn(port: u32, sz: i32): u32 {
   store<u64>(COUNTER_PORT_IN, load<u64>(COUNTER_PORT_IN) + 1);
+  cpu.attention = true;
   return <u32>hostPortIn(<i32>port, 1 << sz) & sizeMask(sz);
 }
 
 export function portOut(port: u32, sz: i32, v: u32): void {
   store<u64>(COUNTER_PORT_OUT, load<u64>(COUNTER_PORT_OUT) + 1);
+  cpu.attention = true;
   hostPortOut(<i32>port, 1 << sz, <i32>(v & sizeMask(sz)));
 }
 

@@ -14,6 +14,7 @@ import { tlbFlush } from "../mmu";
 import { readDescriptor, descLo, descHi, descAttr, descBase, descLimit, segmentsChanged } from "../segments";
 import { writeLin32 } from "../mmu";
 import { updateAccessMasks } from "../mmu";
+import { retiredThisRun } from "../run";
 
 /** True (and nothing raised) if the current privilege may run a privileged instruction. */
 export function privileged(): bool {
@@ -212,7 +213,7 @@ export function cpuid(): void {
 
 /** The time-stamp counter: one tick per retired instruction, plus the host's offset. */
 export function tsc(): u64 {
-  return load<u64>(COUNTER_INSTRUCTIONS) + load<u64>(STATE_TSC_OFFSET);
+  return load<u64>(COUNTER_INSTRUCTIONS) + <u64>retiredThisRun + load<u64>(STATE_TSC_OFFSET);
 }
 
 export function rdtsc(): void {
