@@ -4,10 +4,53 @@
 
 import { REG_BASE, SEG_BASE, SEG_SIZE, SEG_SELECTOR, SEG_BASE_ADDR, SEG_LIMIT, SEG_ATTR, STATE_CR0, STATE_CR4 } from "./layout";
 
-/** EIP of the next byte to fetch. */
+// ---- where execution is ----------------------------------------------------------------------
+// Inside run() the instruction pointer lives as `ip`, a host address into the cached code page:
+// EIP = ip - eipDelta. Falling through, or a near jump inside the page, only moves `ip`;
+// (ip - ipPage) < 0xFF0 proves 15 readable bytes, so one compare per instruction guards the
+// fetch. Anything that changes CS or leaves the mapping unknown calls setEip(), which makes
+// `eip` authoritative until the next instruction re-derives ip (decode.ts, fetchSlow).
+
+/** An ip that fails the page check whatever ipPage is: (IP_NOWHERE - 0) >= 0xFF0, and no
+ *  cached page lies there (linear memory ends below it). */
+export const IP_NOWHERE: usize = 0xfffff000;
+/** Host address of the next instruction byte, and of the current instruction's first byte. */
+export let ip: usize = IP_NOWHERE;
+export let ipStart: usize = 0;
+/** Host address of the cached code page's start; 0 forces the next fetch through the slow path. */
+export let ipPage: usize = 0;
+/** EIP = ip - eipDelta while eipAuthoritative is false. */
+export let eipDelta: u32 = 0;
+export let eipAuthoritative: bool = true;
+/** EIP, when eipAuthoritative. */
 export let eip: u32 = 0;
-/** EIP of the first byte of the instruction being executed: faults restart here. */
+/** EIP of the instruction an exception being delivered restarts at. */
 export let instrStart: u32 = 0;
+
+/** EIP of the instruction after the current one (as far as it has been decoded). */
+@inline export function nextEip(): u32 {
+  return <u32>ip - eipDelta;
+}
+/** EIP of the current instruction. */
+@inline export function instrEip(): u32 {
+  return <u32>ipStart - eipDelta;
+}
+/** EIP at an instruction boundary. */
+export function getEip(): u32 {
+  return eipAuthoritative ? eip : <u32>ip - eipDelta;
+}
+/** Continue at `target` (with CS as it now is), re-deriving the fetch pointer. */
+export function setEip(target: u32): void {
+  eip = target;
+  eipAuthoritative = true;
+  ip = IP_NOWHERE;
+  ipPage = 0;
+}
+/** A near jump: stays on the fast path when the target is on the cached page. */
+@inline export function jumpNear(target: u32): void {
+  if (ipPage != 0) ip = <usize>(target + eipDelta);
+  else setEip(target);
+}
 /** Current privilege level. */
 export let cpl: i32 = 0;
 

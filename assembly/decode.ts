@@ -7,13 +7,9 @@
 import { SEG_CS, SEG_DS, SEG_SS, STATE_FETCH_SCRATCH, STATE_CR2 } from "./layout";
 import * as cpu from "./cpu";
 import { reg32, reg16, segBase, regRead, regWrite, signExtend } from "./cpu";
-import { fetchValid, fetchPage, fetchDelta, refillFetch, readLin8, readLin, writeLin } from "./mmu";
+import { fetchDelta, refillFetch, readLin8, readLin, writeLin } from "./mmu";
 import { linearRead, linearWrite } from "./segments";
 import { instructionLength } from "./length";
-
-/** Host address of the next instruction byte, and of the current instruction's first byte. */
-export let ip: usize = 0;
-export let ipStart: usize = 0;
 
 export let modrm: u32 = 0;
 export let eaSeg: i32 = SEG_DS;
@@ -22,27 +18,25 @@ export let eaOff: u32 = 0;
 export let sibBaseEsp: bool = false;
 
 /**
- * Point the decoder at the instruction at CS:EIP. Returns false with a fault raised if the
- * instruction can't be fetched.
+ * Re-derive the fetch pointer from EIP: at a page boundary, after a far transfer or a TLB
+ * change. Returns false with a fault raised (and EIP authoritative) if the instruction can't
+ * be fetched.
  */
-export function beginInstruction(): bool {
-  const lin = segBase(SEG_CS) + cpu.eip;
-  if (fetchValid && (lin ^ fetchPage) < 0xff0) {
-    ip = <usize>lin + fetchDelta;
-    ipStart = ip;
-    return true;
-  }
-  return beginSlow(lin);
-}
-
-function beginSlow(lin: u32): bool {
+export function fetchSlow(): bool {
+  const eip = cpu.getEip();
+  const lin = segBase(SEG_CS) + eip;
   if ((lin & 0xfff) < 0xff0) {
     if (refillFetch(lin)) {
-      ip = <usize>lin + fetchDelta;
-      ipStart = ip;
+      cpu.ip = <usize>lin + fetchDelta;
+      cpu.ipPage = cpu.ip - <usize>(lin & 0xfff);
+      cpu.eipDelta = <u32>cpu.ip - eip;
+      cpu.eipAuthoritative = false;
       return true;
     }
-    if (cpu.faulted) return false;
+    if (cpu.faulted) {
+      cpu.setEip(eip);
+      return false;
+    }
   }
   // Near the end of a page (or code outside RAM): copy what can be fetched, then decide
   // from the instruction's length whether the bytes that could not be fetched matter.
@@ -55,39 +49,36 @@ function beginSlow(lin: u32): bool {
     avail++;
   }
   if (cpu.faulted) {
-    if (avail == 0) return false;
     cpu.faulted = false;
-    const len = instructionLength(STATE_FETCH_SCRATCH, avail, cpu.codeDefault32);
+    const len = avail == 0 ? -1 : instructionLength(STATE_FETCH_SCRATCH, avail, cpu.codeDefault32);
     if (len < 0) {
       // The instruction continues onto the page that faulted: raise that fault again.
       readLin8(lin + <u32>avail);
+      cpu.setEip(eip);
       return false;
     }
     store<u32>(STATE_CR2, savedCr2);
   }
-  ip = STATE_FETCH_SCRATCH;
-  ipStart = ip;
+  cpu.ip = STATE_FETCH_SCRATCH;
+  cpu.ipPage = 0; // the next instruction comes through here again
+  cpu.eipDelta = <u32>STATE_FETCH_SCRATCH - eip;
+  cpu.eipAuthoritative = false;
   return true;
 }
 
-/** The address of the instruction after the current one, as far as it has been decoded. */
-@inline export function nextEip(): u32 {
-  return cpu.instrStart + <u32>(ip - ipStart);
-}
-
 @inline export function fetch8(): u32 {
-  const v = <u32>load<u8>(ip);
-  ip++;
+  const v = <u32>load<u8>(cpu.ip);
+  cpu.ip++;
   return v;
 }
 @inline export function fetch16(): u32 {
-  const v = <u32>load<u16>(ip);
-  ip += 2;
+  const v = <u32>load<u16>(cpu.ip);
+  cpu.ip += 2;
   return v;
 }
 @inline export function fetch32(): u32 {
-  const v = load<u32>(ip);
-  ip += 4;
+  const v = load<u32>(cpu.ip);
+  cpu.ip += 4;
   return v;
 }
 /** An immediate of size sz (8/16/32). */
@@ -96,7 +87,9 @@ function beginSlow(lin: u32): bool {
 }
 /** A sign-extended 8-bit immediate. */
 @inline export function fetchSimm8(): u32 {
-  return <u32>(<i32>load<i8>(ip++));
+  const v = <u32>(<i32>load<i8>(cpu.ip));
+  cpu.ip++;
+  return v;
 }
 
 /** Read the ModRM byte and, for a memory operand, its effective address. */

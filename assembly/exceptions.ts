@@ -75,13 +75,15 @@ export function raisePageFault(lin: u32, error: u32): void {
  */
 export function deliverPendingException(): bool {
   cpu.faulted = false;
-  cpu.eip = cpu.instrStart;
+  const at = cpu.eipAuthoritative ? cpu.eip : cpu.instrEip();
+  cpu.setEip(at);
+  cpu.instrStart = at;
   const vector = excVector;
   store<i32>(STATE_EXC_VECTOR, vector);
   store<u32>(STATE_EXC_ERROR, excError);
   if (load<u32>(STATE_TRAP_EXCEPTIONS) != 0) return false;
   store<u64>(COUNTER_EXCEPTIONS, load<u64>(COUNTER_EXCEPTIONS) + 1);
-  return deliverEvent(vector, excError, excHasError, false, cpu.instrStart);
+  return deliverEvent(vector, excError, excHasError, false, at);
 }
 
 /**
@@ -103,6 +105,7 @@ export function deliverEvent(vector: i32, error: u32, hasError: bool, software: 
     store<u64>(COUNTER_EXCEPTIONS, load<u64>(COUNTER_EXCEPTIONS) + 1);
     if (v == EXC_DF) {
       tripleFault = true;
+      cpu.setEip(cpu.instrStart);
       return false;
     }
     first = v;
@@ -116,7 +119,6 @@ export function deliverEvent(vector: i32, error: u32, hasError: bool, software: 
       hasErr = excHasError;
     }
     software = false;
-    cpu.eip = cpu.instrStart;
     returnEip = cpu.instrStart;
     store<i32>(STATE_EXC_VECTOR, v);
   }
@@ -244,7 +246,7 @@ function deliverOnce(vector: i32, error: u32, hasError: bool, software: bool, re
   }
   setReg32(4, stackMask == 0xffff ? (esp & 0xffff0000) | (sp & 0xffff) : sp);
   loadCsCache((selector & 0xfffc) | <u32>newCpl, descLo, descHi, newCpl);
-  cpu.eip = offset;
+  cpu.setEip(offset);
   let clear = FLAG_TF | FLAG_NT | FLAG_RF | FLAG_VM;
   if (!trapGate) clear |= FLAG_IF;
   writeFlags(0, clear);
@@ -278,7 +280,7 @@ function deliverReal(vector: i32, returnEip: u32): void {
   if (cpu.faulted) return;
   setReg32(4, sp);
   cpu.setSegCache(SEG_CS, cs, cs << 4, segLimit(SEG_CS), segAttr(SEG_CS));
-  cpu.eip = ip;
+  cpu.setEip(ip);
   writeFlags(0, FLAG_IF | FLAG_TF | FLAG_AC | FLAG_RF);
   import_segmentsChanged();
 }

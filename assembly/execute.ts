@@ -2,12 +2,13 @@
 // DESIGN.md "AssemblyScript notes"), with the 0F map in its own function. Opcode rows that
 // share a shape (the ALU block, Jcc, the register-encoded forms) share one generic body.
 //
-// Contract with the run loop: step() leaves cpu.eip at the next instruction, or at a jump's
-// target; when it raises an exception (cpu.faulted) nothing architectural has been committed
-// and the run loop delivers it with EIP = cpu.instrStart.
+// Contract with the run loop: step() leaves cpu.ip at the next instruction, or a jump moves
+// it (cpu.jumpNear / cpu.setEip); when it raises an exception (cpu.faulted) nothing
+// architectural has been committed and the run loop restarts the instruction.
 
 import { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, STATE_TRAP_EXCEPTIONS, STATE_EXC_VECTOR, STATE_EXC_ERROR, STATE_HALTED } from "./layout";
 import * as cpu from "./cpu";
+import { nextEip } from "./cpu";
 import {
   reg32, setReg32, reg16, setReg16, reg8, setReg8, regRead, regWrite, segSelector, signExtend, sizeMask,
   sizeBytes, protectedMode,
@@ -15,8 +16,8 @@ import {
 import * as fl from "./flags";
 import { readFlags, writeFlags, testCondition, getCF, setFlagBits, flags, FLAG_CF, FLAG_DF, FLAG_IF, FLAG_AF, FLAG_ZF, FLAGS_ARITH, FLAG_OF } from "./flags";
 import {
-  ip, fetch8, fetch16, fetch32, fetchImm, fetchSimm8, decodeModrm, modrm, modrmReg, eaSeg, eaOff, readRM, writeRM,
-  readRMForWrite, writeRMAfterRead, nextEip, sibBaseEsp,
+  fetch8, fetch16, fetch32, fetchImm, fetchSimm8, decodeModrm, modrm, modrmReg, eaSeg, eaOff, readRM, writeRM,
+  readRMForWrite, writeRMAfterRead, sibBaseEsp,
 } from "./decode";
 import { readLin, writeLin, readLin16, readLin32, tlbInvalidatePage, probeWrite } from "./mmu";
 import { linearRead, linearWrite, loadSegment } from "./segments";
@@ -45,7 +46,7 @@ export const STEP_TRAPPED = 2;
 export let stepResult: i32 = STEP_OK;
 
 @inline function jumpTo(target: u32): void {
-  cpu.eip = cpu.opsz == 1 ? target & 0xffff : target;
+  cpu.jumpNear(cpu.opsz == 1 ? target & 0xffff : target);
 }
 
 /** A near relative jump by `rel` from the next instruction. */
@@ -100,10 +101,10 @@ export function step(): void {
  * (SDM Vol. 2 LOCK); anything else raises #UD.
  */
 function lockable(op: u32): bool {
-  const m = <u32>load<u8>(ip);
+  const m = <u32>load<u8>(cpu.ip);
   if (op == 0x0f) {
     const op2 = m;
-    const m2 = <u32>load<u8>(ip + 1);
+    const m2 = <u32>load<u8>(cpu.ip + 1);
     if (m2 >= 0xc0) return false;
     if (op2 == 0xb0 || op2 == 0xb1 || op2 == 0xc0 || op2 == 0xc1 || op2 == 0xab || op2 == 0xb3 || op2 == 0xbb) return true;
     if (op2 == 0xba) return ((m2 >> 3) & 7) >= 5;
@@ -275,7 +276,7 @@ function execute(op: u32): void {
     case 0x6c: case 0x6d: case 0x6e: case 0x6f: // INS/OUTS
       if (!stringOp((op & 0xfe) == 0x6c ? 0x6c : 0x6e, sizeW(op))) {
         if (cpu.faulted) return;
-        cpu.eip = cpu.instrStart;
+        cpu.ip = cpu.ipStart; // run it again: the next chunk, after a look at interrupts
         return;
       }
       break;
@@ -465,7 +466,7 @@ function execute(op: u32): void {
     case 0xa4: case 0xa5: case 0xa6: case 0xa7: case 0xaa: case 0xab: case 0xac: case 0xad: case 0xae: case 0xaf:
       if (!stringOp(<i32>(op & 0xfe), sizeW(op))) {
         if (cpu.faulted) return;
-        cpu.eip = cpu.instrStart;
+        cpu.ip = cpu.ipStart; // run it again: the next chunk, after a look at interrupts
         return;
       }
       break;
@@ -669,7 +670,6 @@ function execute(op: u32): void {
       return;
     case 0xf4: // HLT
       if (!privileged()) return;
-      cpu.eip = nextEip();
       store<u32>(STATE_HALTED, 1);
       stepResult = STEP_HLT;
       cpu.attention = true;
@@ -796,7 +796,6 @@ function execute(op: u32): void {
       raiseUD();
       return;
   }
-  cpu.eip = nextEip();
 }
 
 /** POP Ev's write, with the destination address recomputed after ESP moved. */
@@ -842,7 +841,6 @@ function interrupt(vector: i32): void {
   if (load<u32>(STATE_TRAP_EXCEPTIONS) != 0) {
     store<i32>(STATE_EXC_VECTOR, vector);
     store<u32>(STATE_EXC_ERROR, 0);
-    cpu.eip = next;
     stepResult = STEP_TRAPPED;
     cpu.attention = true;
     return;
@@ -850,7 +848,7 @@ function interrupt(vector: i32): void {
   if (protectedMode() && vector != EXC_BP && vector != EXC_OF && vector != 1) {
     // INT n checks the gate's DPL against CPL; INT3/INTO do too (SDM Vol. 3 §6.12.1.1).
   }
-  cpu.eip = next;
+  cpu.instrStart = cpu.instrEip();
   softwareInterrupt(vector, next);
 }
 
@@ -1218,5 +1216,4 @@ function execute0F(op: u32): void {
       raiseUD();
       return;
   }
-  cpu.eip = nextEip();
 }

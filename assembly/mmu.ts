@@ -351,6 +351,7 @@ export let fetchDelta: usize = 0;
 
 export function invalidateFetch(): void {
   fetchValid = false;
+  cpu.ipPage = 0;
 }
 
 /**

@@ -13,7 +13,7 @@ import * as fl from "./flags";
 import { FLAG_IF, readFlags } from "./flags";
 import { updateAccessMasks } from "./mmu";
 import { segmentsChanged } from "./segments";
-import { beginInstruction } from "./decode";
+import { fetchSlow } from "./decode";
 import { step, stepResult, STEP_OK, STEP_HLT, STEP_TRAPPED, interruptShadow, clearInterruptShadow } from "./execute";
 import * as ex from "./execute";
 import { deliverPendingException, deliverEvent, tripleFault, clearTripleFault } from "./exceptions";
@@ -24,7 +24,7 @@ export let retiredThisRun: u32 = 0;
 
 /** Load the host-visible state into the core's globals. */
 export function syncIn(): void {
-  cpu.eip = load<u32>(STATE_EIP);
+  cpu.setEip(load<u32>(STATE_EIP));
   fl.flags = (load<u32>(STATE_EFLAGS) | fl.FLAGS_FIXED) & ~0x8028;
   fl.lazyKind = fl.LAZY_NONE;
   cpu.cpl = <i32>(load<u32>(STATE_CPL) & 3);
@@ -35,7 +35,7 @@ export function syncIn(): void {
 
 /** Write the core's globals back where the host reads them. */
 export function syncOut(): void {
-  store<u32>(STATE_EIP, cpu.eip);
+  store<u32>(STATE_EIP, cpu.getEip());
   store<u32>(STATE_EFLAGS, readFlags());
   store<u32>(STATE_CPL, <u32>cpu.cpl);
 }
@@ -80,8 +80,9 @@ export function runLoop(budget: u32): i32 {
           if (vector >= 0) {
             store<u32>(STATE_HALTED, 0);
             store<u64>(COUNTER_INTERRUPTS, load<u64>(COUNTER_INTERRUPTS) + 1);
-            cpu.instrStart = cpu.eip;
-            if (!deliverEvent(vector, 0, false, false, cpu.eip)) {
+            const at = cpu.getEip();
+            cpu.instrStart = at;
+            if (!deliverEvent(vector, 0, false, false, at)) {
               reason = EXIT_TRIPLE_FAULT;
               clearTripleFault();
               break;
@@ -96,8 +97,12 @@ export function runLoop(budget: u32): i32 {
       }
     }
     if (retiredThisRun >= budget) break;
-    cpu.instrStart = cpu.eip;
-    if (beginInstruction()) step();
+    cpu.ipStart = cpu.ip;
+    if (<u32>(cpu.ip - cpu.ipPage) < 0xff0 || fetchSlow()) {
+      cpu.ipStart = cpu.ip;
+      step();
+    }
+    // Counted even when it faulted: the fault path above takes it back.
     retiredThisRun++;
   }
   store<u64>(COUNTER_INSTRUCTIONS, load<u64>(COUNTER_INSTRUCTIONS) + <u64>retiredThisRun);

@@ -49,7 +49,7 @@ function setCsReal(selector: u32): void {
 export function farJump(selector: u32, offset: u32): void {
   if (!protectedMode()) {
     setCsReal(selector);
-    cpu.eip = offset;
+    cpu.setEip(offset);
     return;
   }
   if (!checkCodeTarget(selector)) return;
@@ -58,7 +58,7 @@ export function farJump(selector: u32, offset: u32): void {
     return;
   }
   loadCsCache((selector & 0xfffc) | <u32>cpu.cpl, descLo, descHi, cpu.cpl);
-  cpu.eip = offset;
+  cpu.setEip(offset);
 }
 
 /** CALL ptr16:16/32 and CALL m16:16/32: push CS and the return address, then jump. */
@@ -80,7 +80,7 @@ export function farCall(selector: u32, offset: u32, sz: i32, returnEip: u32): vo
   } else {
     loadCsCache((selector & 0xfffc) | <u32>cpu.cpl, descLo, descHi, cpu.cpl);
   }
-  cpu.eip = offset;
+  cpu.setEip(offset);
 }
 
 /**
@@ -95,7 +95,7 @@ export function farReturn(sz: i32, release: u32): void {
   if (!protectedMode()) {
     setSp((sp() + 2 * n + release) & spMask());
     setCsReal(newCs);
-    cpu.eip = newEip;
+    cpu.setEip(newEip);
     return;
   }
   returnTo(sz, newEip, newCs, 2 * n + release, release, false, 0);
@@ -137,7 +137,7 @@ function returnTo(sz: i32, newEip: u32, newCs: u32, consumed: u32, release: u32,
     setSp((sp() + consumed) & spMask());
     if (iret) applyIretFlags(newFlags, sz);
     loadCsCache(newCs, csLo, csHi, rpl);
-    cpu.eip = newEip;
+    cpu.setEip(newEip);
     return;
   }
   // Return to an outer privilege level: ESP and SS follow on the stack.
@@ -169,7 +169,7 @@ function returnTo(sz: i32, newEip: u32, newCs: u32, consumed: u32, release: u32,
   const espValue = newEsp + release;
   if ((ssAttr & 0x4000) != 0) setReg32(4, espValue);
   else setReg32(4, (reg32(4) & 0xffff0000) | (espValue & 0xffff));
-  cpu.eip = newEip;
+  cpu.setEip(newEip);
   // Data segments the outer ring may not use become null (SDM Vol. 2 RET, "RETURN-TO-OUTER-PRIVILEGE-LEVEL").
   nullIfInaccessible(SEG_ES);
   nullIfInaccessible(SEG_DS);
@@ -211,7 +211,7 @@ export function iret(sz: i32): void {
   if (!protectedMode()) {
     setSp((sp() + 3 * n) & spMask());
     setCsReal(newCs);
-    cpu.eip = newEip;
+    cpu.setEip(newEip);
     writeFlags(newFlags, writableFlagsMask(sz) | (sz == 2 ? FLAG_RF : 0));
     return;
   }
