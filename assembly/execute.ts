@@ -22,7 +22,7 @@ import {
 import { readLin, writeLin, readLin16, readLin32, tlbInvalidatePage, probeWrite } from "./mmu";
 import { linearRead, linearWrite, loadSegment } from "./segments";
 import { raise, raiseUD, raiseGP, EXC_DE, EXC_BP, EXC_OF, EXC_BR, EXC_GP, EXC_UD, EXC_NM } from "./exceptions";
-import { alu, commitFlags, incDec, commitIncDecFlags, neg, ALU_CMP, ALU_AND } from "./ops/alu";
+import { alu, commitFlags, incDec, commitIncDecFlags, neg, aluResult, aluSetFlags, ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP } from "./ops/alu";
 import { shift, shiftDouble, commitShiftFlags } from "./ops/shift";
 import { mul, imul1, imulTrunc, div, idiv } from "./ops/muldiv";
 import { push, pop, stackRead, stackWrite, sp, setSp, spMask, spAdd } from "./ops/stack";
@@ -58,7 +58,7 @@ export let stepResult: i32 = STEP_OK;
 /** One bit per one-byte opcode that is a prefix (26 2E 36 3E 64 65 66 67 F0 F2 F3). */
 const PREFIX_BITS = memory.data<u32>([0, 0x40404040, 0, 0xf0, 0, 0, 0, 0x000d0000]);
 
-export function step(): void {
+@inline export function step(): void {
   if (cpu.decodeDirty) cpu.setDecodeDefaults();
   let op = fetch8();
   if (((load<u32>(PREFIX_BITS + ((op >> 5) << 2)) >>> (op & 31)) & 1) == 0) {
@@ -125,49 +125,92 @@ function lockable(op: u32): bool {
   return (op & 1) != 0 ? cpu.opsz : 0;
 }
 
+/** ALU Eb/Ev, Gb/Gv (the op is a constant at each call site, so the switch folds away). */
+@inline function aluEG(aop: i32, sz: i32): void {
+  decodeModrm();
+  const a = aop == ALU_CMP ? readRM(sz) : readRMForWrite(sz);
+  if (cpu.faulted) return;
+  const b = regRead(sz, modrmReg());
+  const r = aluResult(aop, sz, a, b);
+  if (aop != ALU_CMP) {
+    writeRMAfterRead(sz, r);
+    if (cpu.faulted) return;
+  }
+  aluSetFlags(aop, sz, a, b, r);
+}
+
+/** ALU Gb/Gv, Eb/Ev. */
+@inline function aluGE(aop: i32, sz: i32): void {
+  decodeModrm();
+  const b = readRM(sz);
+  if (cpu.faulted) return;
+  const g = modrmReg();
+  const a = regRead(sz, g);
+  const r = aluResult(aop, sz, a, b);
+  if (aop != ALU_CMP) regWrite(sz, g, r);
+  aluSetFlags(aop, sz, a, b, r);
+}
+
+/** ALU AL/eAX, imm. */
+@inline function aluAI(aop: i32, sz: i32): void {
+  const a = regRead(sz, 0);
+  const b = fetchImm(sz);
+  const r = aluResult(aop, sz, a, b);
+  if (aop != ALU_CMP) regWrite(sz, 0, r);
+  aluSetFlags(aop, sz, a, b, r);
+}
+
 function execute(op: u32): void {
   switch (op) {
-    // ---- ALU block 00–3F: op = bits 5..3, form = bits 2..0 --------------------------------
-    case 0x00: case 0x01: case 0x08: case 0x09: case 0x10: case 0x11: case 0x18: case 0x19:
-    case 0x20: case 0x21: case 0x28: case 0x29: case 0x30: case 0x31: case 0x38: case 0x39: {
-      // Eb/Ev, Gb/Gv
-      const sz = sizeW(op);
-      const aop = <i32>(op >> 3) & 7;
-      decodeModrm();
-      const a = aop == ALU_CMP ? readRM(sz) : readRMForWrite(sz);
-      if (cpu.faulted) return;
-      const r = alu(aop, sz, a, regRead(sz, modrmReg()));
-      if (aop != ALU_CMP) {
-        writeRMAfterRead(sz, r);
-        if (cpu.faulted) return;
-      }
-      commitFlags();
-      break;
-    }
-    case 0x02: case 0x03: case 0x0a: case 0x0b: case 0x12: case 0x13: case 0x1a: case 0x1b:
-    case 0x22: case 0x23: case 0x2a: case 0x2b: case 0x32: case 0x33: case 0x3a: case 0x3b: {
-      // Gb/Gv, Eb/Ev
-      const sz = sizeW(op);
-      const aop = <i32>(op >> 3) & 7;
-      decodeModrm();
-      const b = readRM(sz);
-      if (cpu.faulted) return;
-      const g = modrmReg();
-      const r = alu(aop, sz, regRead(sz, g), b);
-      if (aop != ALU_CMP) regWrite(sz, g, r);
-      commitFlags();
-      break;
-    }
-    case 0x04: case 0x05: case 0x0c: case 0x0d: case 0x14: case 0x15: case 0x1c: case 0x1d:
-    case 0x24: case 0x25: case 0x2c: case 0x2d: case 0x34: case 0x35: case 0x3c: case 0x3d: {
-      // AL/eAX, imm
-      const sz = sizeW(op);
-      const aop = <i32>(op >> 3) & 7;
-      const r = alu(aop, sz, regRead(sz, 0), fetchImm(sz));
-      if (aop != ALU_CMP) regWrite(sz, 0, r);
-      commitFlags();
-      break;
-    }
+    // ---- ALU block 00–3F: op = bits 5..3; Eb/Ev,Gb/Gv · Gb/Gv,Eb/Ev · AL/eAX,imm ------------
+    case 0x00: aluEG(ALU_ADD, 0); break;
+    case 0x01: aluEG(ALU_ADD, cpu.opsz); break;
+    case 0x02: aluGE(ALU_ADD, 0); break;
+    case 0x03: aluGE(ALU_ADD, cpu.opsz); break;
+    case 0x04: aluAI(ALU_ADD, 0); break;
+    case 0x05: aluAI(ALU_ADD, cpu.opsz); break;
+    case 0x08: aluEG(ALU_OR, 0); break;
+    case 0x09: aluEG(ALU_OR, cpu.opsz); break;
+    case 0x0a: aluGE(ALU_OR, 0); break;
+    case 0x0b: aluGE(ALU_OR, cpu.opsz); break;
+    case 0x0c: aluAI(ALU_OR, 0); break;
+    case 0x0d: aluAI(ALU_OR, cpu.opsz); break;
+    case 0x10: aluEG(ALU_ADC, 0); break;
+    case 0x11: aluEG(ALU_ADC, cpu.opsz); break;
+    case 0x12: aluGE(ALU_ADC, 0); break;
+    case 0x13: aluGE(ALU_ADC, cpu.opsz); break;
+    case 0x14: aluAI(ALU_ADC, 0); break;
+    case 0x15: aluAI(ALU_ADC, cpu.opsz); break;
+    case 0x18: aluEG(ALU_SBB, 0); break;
+    case 0x19: aluEG(ALU_SBB, cpu.opsz); break;
+    case 0x1a: aluGE(ALU_SBB, 0); break;
+    case 0x1b: aluGE(ALU_SBB, cpu.opsz); break;
+    case 0x1c: aluAI(ALU_SBB, 0); break;
+    case 0x1d: aluAI(ALU_SBB, cpu.opsz); break;
+    case 0x20: aluEG(ALU_AND, 0); break;
+    case 0x21: aluEG(ALU_AND, cpu.opsz); break;
+    case 0x22: aluGE(ALU_AND, 0); break;
+    case 0x23: aluGE(ALU_AND, cpu.opsz); break;
+    case 0x24: aluAI(ALU_AND, 0); break;
+    case 0x25: aluAI(ALU_AND, cpu.opsz); break;
+    case 0x28: aluEG(ALU_SUB, 0); break;
+    case 0x29: aluEG(ALU_SUB, cpu.opsz); break;
+    case 0x2a: aluGE(ALU_SUB, 0); break;
+    case 0x2b: aluGE(ALU_SUB, cpu.opsz); break;
+    case 0x2c: aluAI(ALU_SUB, 0); break;
+    case 0x2d: aluAI(ALU_SUB, cpu.opsz); break;
+    case 0x30: aluEG(ALU_XOR, 0); break;
+    case 0x31: aluEG(ALU_XOR, cpu.opsz); break;
+    case 0x32: aluGE(ALU_XOR, 0); break;
+    case 0x33: aluGE(ALU_XOR, cpu.opsz); break;
+    case 0x34: aluAI(ALU_XOR, 0); break;
+    case 0x35: aluAI(ALU_XOR, cpu.opsz); break;
+    case 0x38: aluEG(ALU_CMP, 0); break;
+    case 0x39: aluEG(ALU_CMP, cpu.opsz); break;
+    case 0x3a: aluGE(ALU_CMP, 0); break;
+    case 0x3b: aluGE(ALU_CMP, cpu.opsz); break;
+    case 0x3c: aluAI(ALU_CMP, 0); break;
+    case 0x3d: aluAI(ALU_CMP, cpu.opsz); break;
     case 0x06: case 0x0e: case 0x16: case 0x1e: // PUSH ES/CS/SS/DS
       push(cpu.opsz, segSelector(<i32>(op >> 3)));
       break;

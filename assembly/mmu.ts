@@ -100,14 +100,13 @@ function tlbFill(lin: u32, phys: u32, bits: u32): void {
     host = 0;
     bits |= TLB_MMIO;
   }
-  store<u32>(tlbSlot(lin), ((host ^ (lin & ~0xfff)) & ~0xfff) | bits | TLB_VALID | (page < ramSize ? 0 : 0));
+  store<u32>(tlbSlot(lin), ((host ^ (lin & ~0xfff)) & ~0xfff) | bits | TLB_VALID);
   if (tlbListCount < TLB_LIST_ENTRIES) {
     store<u32>(TLB_LIST_BASE + (<usize>tlbListCount << 2), lin >>> 12);
     tlbListCount++;
   } else tlbListOverflow = true;
 }
 
-/** For an MMIO entry the host page is meaningless; recover the physical page from the walk instead. */
 /** Flush the TLB: every entry, or only the non-global ones (a CR3 reload with CR4.PGE). */
 export function tlbFlush(keepGlobal: bool): void {
   store<u64>(COUNTER_TLB_FLUSHES, load<u64>(COUNTER_TLB_FLUSHES) + 1);
@@ -152,10 +151,6 @@ const PTE_D: u32 = 0x40;
 const PDE_PS: u32 = 0x80;
 const PTE_G: u32 = 0x100;
 
-/** The physical page of the last MMIO translation (entries for MMIO pages can't encode it). */
-let mmioPhysPage: u32 = 0;
-let mmioLinPage: u32 = 1;
-
 /**
  * Translate a linear address for an access at privilege `user` (CPL 3), filling the TLB.
  * On a page fault raises #PF and returns 0 with `faulted` set.
@@ -165,7 +160,6 @@ export function translate(lin: u32, write: bool, user: bool): u32 {
   const cr0 = load<u32>(STATE_CR0);
   if ((cr0 & CR0_PG) == 0) {
     tlbFill(lin, lin, 0);
-    rememberMmio(lin, lin);
     return lin;
   }
   const cr3 = load<u32>(STATE_CR3);
@@ -225,15 +219,7 @@ export function translate(lin: u32, write: bool, user: bool): u32 {
   if ((!writable && wp) || !dirty) bits |= TLB_RO_SUPER;
   if (global && (cr4 & CR4_PGE) != 0) bits |= TLB_GLOBAL;
   tlbFill(lin, phys, bits);
-  rememberMmio(lin, phys);
   return phys;
-}
-
-@inline function rememberMmio(lin: u32, phys: u32): void {
-  if (phys >= ramSize) {
-    mmioLinPage = lin & ~0xfff;
-    mmioPhysPage = phys & ~0xfff;
-  }
 }
 
 @inline function accessAllowed(write: bool, user: bool, userOk: bool, writable: bool, wp: bool): bool {
@@ -243,12 +229,12 @@ export function translate(lin: u32, write: bool, user: bool): u32 {
 
 // ---- linear memory accessors --------------------------------------------------------------------
 
-/** Translate for an access of `n` bytes that stays inside one page; returns the physical address. */
+/**
+ * The slow path's translation: a full walk. An MMIO page's TLB entry can't encode its physical
+ * page (it has no host address), so accesses outside RAM always come here; they cross to the
+ * host anyway, which costs far more than the walk.
+ */
 @inline function physFor(lin: u32, write: bool): u32 {
-  const e = load<u32>(tlbSlot(lin));
-  const mask = write ? writeMask : readMask;
-  if ((e & (mask & ~TLB_MMIO)) == TLB_VALID && (e & TLB_MMIO) != 0 && (lin & ~0xfff) == mmioLinPage)
-    return mmioPhysPage | (lin & 0xfff);
   return translate(lin, write, cpl == 3);
 }
 

@@ -35,6 +35,34 @@ let pResult: u32 = 0;
   setLazy(pKind, pSize, pOp1, pOp2, pResult);
 }
 
+/**
+ * The result of ALU operation `op` (a compile-time constant where this is inlined), with no
+ * side effects: ADC/SBB read CF, which stays unchanged until aluSetFlags.
+ */
+@inline export function aluResult(op: i32, sz: i32, a: u32, b: u32): u32 {
+  const m = sizeMask(sz);
+  switch (op) {
+    case ALU_ADD: return (a + b) & m;
+    case ALU_OR: return (a | b) & m;
+    case ALU_ADC: return (a + b + (getCF() ? 1 : 0)) & m;
+    case ALU_SBB: return (a - b - (getCF() ? 1 : 0)) & m;
+    case ALU_AND: return (a & b) & m;
+    case ALU_XOR: return (a ^ b) & m;
+    default: return (a - b) & m;
+  }
+}
+
+/** Record the flags of `r = a op b` (after the destination has been written). */
+@inline export function aluSetFlags(op: i32, sz: i32, a: u32, b: u32, r: u32): void {
+  switch (op) {
+    case ALU_ADD: setLazy(LAZY_ADD, sz, a, b, r); break;
+    case ALU_ADC: setLazy(getCF() ? LAZY_ADC : LAZY_ADD, sz, a, b, r); break;
+    case ALU_SBB: setLazy(getCF() ? LAZY_SBB : LAZY_SUB, sz, a, b, r); break;
+    case ALU_SUB: case ALU_CMP: setLazy(LAZY_SUB, sz, a, b, r); break;
+    default: setLazy(LAZY_LOGIC, sz, a, b, r); break;
+  }
+}
+
 /** Compute ALU operation `op` (0–7, the opcode's reg field) on operands of size sz. */
 export function alu(op: i32, sz: i32, a: u32, b: u32): u32 {
   const m = sizeMask(sz);
@@ -89,7 +117,8 @@ export function incDec(dec: bool, sz: i32, a: u32): u32 {
 
 /** Commit INC/DEC flags: CF comes from before the instruction. */
 export function commitIncDecFlags(): void {
-  fl.lazyCarry = getCF();
+  // Back-to-back INC/DEC (loop counters) already hold the carry to keep.
+  if (fl.lazyKind != LAZY_INC && fl.lazyKind != LAZY_DEC) fl.lazyCarry = getCF();
   commitFlags();
 }
 

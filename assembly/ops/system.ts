@@ -255,7 +255,7 @@ export function wrmsr(): void {
   const v: u64 = (<u64>reg32(2) << 32) | <u64>reg32(0);
   switch (n) {
     case MSR_TSC:
-      store<u64>(STATE_TSC_OFFSET, v - load<u64>(COUNTER_INSTRUCTIONS));
+      store<u64>(STATE_TSC_OFFSET, v - load<u64>(COUNTER_INSTRUCTIONS) - <u64>retiredThisRun);
       break;
     case MSR_SYSENTER_CS: store<u32>(STATE_SYSENTER_CS, <u32>v); break;
     case MSR_SYSENTER_ESP: store<u32>(STATE_SYSENTER_ESP, <u32>v); break;
