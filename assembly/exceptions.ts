@@ -87,6 +87,20 @@ export function deliverPendingException(): bool {
 }
 
 /**
+ * Deliver a trap-class exception raised between instructions (single-step #DB): the pushed
+ * EIP is the next instruction's. Returns false if the core must stop.
+ */
+export function deliverTrap(vector: i32): bool {
+  const at = cpu.getEip();
+  store<i32>(STATE_EXC_VECTOR, vector);
+  store<u32>(STATE_EXC_ERROR, 0);
+  if (load<u32>(STATE_TRAP_EXCEPTIONS) != 0) return false;
+  store<u64>(COUNTER_EXCEPTIONS, load<u64>(COUNTER_EXCEPTIONS) + 1);
+  cpu.instrStart = at;
+  return deliverEvent(vector, 0, false, false, at);
+}
+
+/**
  * Deliver an event through the IVT/IDT, handling faults during delivery as the SDM's
  * double-fault rules say (Vol. 3 §6.15, interrupt 8). `returnEip` is what is pushed.
  */

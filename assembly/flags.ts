@@ -137,7 +137,8 @@ export function readFlags(): u32 {
 export function writeFlags(value: u32, mask: u32): void {
   const f = readFlags();
   flags = ((f & ~mask) | (value & mask) | FLAGS_FIXED) & ~0x8028;
-  if ((~f & flags & FLAG_IF) != 0) cpu.attention = true;
+  // IF or TF becoming set changes what the run loop must do between instructions.
+  if ((~f & flags & (FLAG_IF | FLAG_TF)) != 0) cpu.attention = true;
 }
 
 /** Set or clear the arithmetic flags in `bits` (folding lazy state first). */

@@ -6,18 +6,22 @@
 import {
   STATE_EIP, STATE_EFLAGS, STATE_CPL, STATE_HALTED, STATE_INTR, STATE_STOP_REQUEST, STATE_EXIT_REASON,
   COUNTER_INSTRUCTIONS, COUNTER_INTERRUPTS, EXIT_BUDGET, EXIT_HLT, EXIT_HLT_DISABLED, EXIT_TRIPLE_FAULT,
-  EXIT_EXCEPTION, EXIT_STOP, STATE_TRAP_EXCEPTIONS,
+  EXIT_EXCEPTION, EXIT_STOP, STATE_TRAP_EXCEPTIONS, STATE_DR_BASE,
 } from "./layout";
 import * as cpu from "./cpu";
 import * as fl from "./flags";
-import { FLAG_IF, readFlags } from "./flags";
+import { FLAG_IF, FLAG_TF, readFlags } from "./flags";
 import { updateAccessMasks } from "./mmu";
 import { segmentsChanged } from "./segments";
 import { fetchSlow } from "./decode";
 import { step, stepResult, STEP_OK, STEP_HLT, STEP_TRAPPED, interruptShadow, clearInterruptShadow } from "./execute";
 import * as ex from "./execute";
-import { deliverPendingException, deliverEvent, tripleFault, clearTripleFault } from "./exceptions";
+import { deliverPendingException, deliverEvent, deliverTrap, tripleFault, clearTripleFault, EXC_DB } from "./exceptions";
 import { hostAckInterrupt } from "./imports";
+
+/** TF was set as the current instruction began: #DB follows it. */
+let singleStepArmed: bool = false;
+const DR6_BS: u32 = 1 << 14;
 
 /** Instructions retired in the current run() call (RDTSC reads it mid-run). */
 export let retiredThisRun: u32 = 0;
@@ -50,7 +54,18 @@ export function runLoop(budget: u32): i32 {
       cpu.attention = false;
       if (cpu.faulted) {
         retiredThisRun--; // a faulting instruction does not retire
+        singleStepArmed = false;
         if (!deliverPendingException()) {
+          reason = tripleFault ? EXIT_TRIPLE_FAULT : EXIT_EXCEPTION;
+          if (tripleFault) clearTripleFault();
+          break;
+        }
+      }
+      if (singleStepArmed) {
+        // TF was set when the last instruction began: a single-step trap after it (SDM Vol. 3 §17.3.1.4).
+        singleStepArmed = false;
+        store<u32>(STATE_DR_BASE + 6 * 4, load<u32>(STATE_DR_BASE + 6 * 4) | DR6_BS);
+        if (!deliverTrap(EXC_DB)) {
           reason = tripleFault ? EXIT_TRIPLE_FAULT : EXIT_EXCEPTION;
           if (tripleFault) clearTripleFault();
           break;
@@ -94,6 +109,10 @@ export function runLoop(budget: u32): i32 {
       if (load<u32>(STATE_HALTED) != 0) {
         reason = (fl.flags & FLAG_IF) != 0 ? EXIT_HLT : EXIT_HLT_DISABLED;
         break;
+      }
+      if ((fl.flags & FLAG_TF) != 0) {
+        singleStepArmed = true;
+        cpu.attention = true; // come back after this instruction to deliver the trap
       }
     }
     if (retiredThisRun >= budget) break;
