@@ -27,7 +27,7 @@ import { shift, shiftDouble, commitShiftFlags } from "./ops/shift";
 import { mul, imul1, imulTrunc, div, idiv } from "./ops/muldiv";
 import { push, pop, stackRead, stackWrite, sp, setSp, spMask, spAdd } from "./ops/stack";
 import { stringOp } from "./ops/string";
-import { daa, das, aaa, aam, aad } from "./ops/bcd";
+import { decimalAdjust, aaa, aam, aad } from "./ops/bcd";
 import { bitTest, bitScan } from "./ops/bits";
 import { farJump, farCall, farReturn, iret, softwareInterrupt, writableFlagsMask } from "./ops/control";
 import { portIn, portOut, ioAllowed } from "./ops/io";
@@ -224,8 +224,8 @@ function execute(op: u32): void {
     case 0x0f:
       execute0F(fetch8());
       return;
-    case 0x27: daa(); break;
-    case 0x2f: das(); break;
+    case 0x27: decimalAdjust(false); break; // DAA
+    case 0x2f: decimalAdjust(true); break; // DAS
     case 0x37: aaa(false); break;
     case 0x3f: aaa(true); break;
 

@@ -5,38 +5,20 @@ import { reg8, setReg8, reg16, setReg16 } from "../cpu";
 import { readFlags, writeFlags, szpFlags, getCF, getAF, FLAG_CF, FLAG_AF, FLAGS_ARITH } from "../flags";
 import { raise, EXC_DE } from "../exceptions";
 
-export function daa(): void {
+/** DAA (sub = false) and DAS (sub = true): adjust AL after a packed-BCD add or subtract. */
+export function decimalAdjust(sub: bool): void {
   const oldAl = reg8(0);
   const oldCf = getCF();
   let al = oldAl;
   let cf = false;
   let af = false;
   if ((al & 0xf) > 9 || getAF()) {
-    cf = oldCf || al + 6 > 0xff;
-    al = (al + 6) & 0xff;
+    cf = oldCf || (sub ? al < 6 : al + 6 > 0xff);
+    al = (sub ? al - 6 : al + 6) & 0xff;
     af = true;
   }
   if (oldAl > 0x99 || oldCf) {
-    al = (al + 0x60) & 0xff;
-    cf = true;
-  }
-  setReg8(0, al);
-  writeFlags(szpFlags(al, 0) | (cf ? FLAG_CF : 0) | (af ? FLAG_AF : 0), FLAGS_ARITH);
-}
-
-export function das(): void {
-  const oldAl = reg8(0);
-  const oldCf = getCF();
-  let al = oldAl;
-  let cf = false;
-  let af = false;
-  if ((al & 0xf) > 9 || getAF()) {
-    cf = oldCf || al < 6;
-    al = (al - 6) & 0xff;
-    af = true;
-  }
-  if (oldAl > 0x99 || oldCf) {
-    al = (al - 0x60) & 0xff;
+    al = (sub ? al - 0x60 : al + 0x60) & 0xff;
     cf = true;
   }
   setReg8(0, al);

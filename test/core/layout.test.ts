@@ -4,15 +4,8 @@
 import { describe, it, expect } from "vitest";
 import { Core, Seg } from "../../src/core.js";
 import * as L from "../../assembly/layout.js";
+import { nullImports } from "../support/null-imports.js";
 
-const imports = {
-  portIn: () => -1,
-  portOut: () => {},
-  mmioRead: () => -1,
-  mmioWrite: () => {},
-  ackInterrupt: () => -1,
-  hypercall: () => {},
-};
 
 describe("layout", () => {
   it("orders its regions without overlap, RAM page aligned", () => {
@@ -39,7 +32,7 @@ describe("layout", () => {
   });
 
   it("gives the host views onto exactly what the core executes", async () => {
-    const core = await Core.load({ ramSize: 2 << 20, imports });
+    const core = await Core.load({ ramSize: 2 << 20, imports: nullImports });
     // mov eax, [0x1000]; add eax, ebx; mov [0x1004], eax; hlt
     core.ram.set([0xa1, 0x00, 0x10, 0, 0, 0x01, 0xd8, 0xa3, 0x04, 0x10, 0, 0, 0xf4], 0x8000);
     new DataView(core.ram.buffer, core.ram.byteOffset).setUint32(0x1000, 0x11223344, true);
@@ -55,12 +48,12 @@ describe("layout", () => {
 
   it("refuses RAM sizes it cannot map", async () => {
     for (const bad of [0, 4095, L.RAM_MIN - 4096, L.RAM_MAX + 4096, 1.5 * 2 ** 20 + 1]) {
-      await expect(Core.load({ ramSize: bad, imports })).rejects.toThrow(/guest RAM size/);
+      await expect(Core.load({ ramSize: bad, imports: nullImports })).rejects.toThrow(/guest RAM size/);
     }
   });
 
   it("starts in real mode at F000:FFF0 after reset (SDM Vol. 3 §9.1.1)", async () => {
-    const core = await Core.load({ ramSize: 1 << 20, imports });
+    const core = await Core.load({ ramSize: 1 << 20, imports: nullImports });
     expect(core.eip).toBe(0xfff0);
     expect(core.segment(Seg.CS).base).toBe(0xffff0000);
     expect(core.cr(0)).toBe(0x60000010);

@@ -5,6 +5,7 @@
 import { describe, it, expect } from "vitest";
 import { Core, Seg } from "../../src/core.js";
 import * as L from "../../assembly/layout.js";
+import { nullImports } from "../support/null-imports.js";
 
 // nasm -f bin (ORG 0x7C00):
 //   cli; xor ax,ax; mov ds,ax; mov ss,ax; mov sp,0x7000
@@ -24,7 +25,7 @@ describe("real mode", () => {
   it("runs 16-bit code, an IVT interrupt, and switches to protected mode", async () => {
     const core = await Core.load({
       ramSize: 1 << 20,
-      imports: { portIn: () => -1, portOut: () => {}, mmioRead: () => -1, mmioWrite: () => {}, ackInterrupt: () => -1, hypercall: () => {} },
+      imports: nullImports,
     });
     core.ram.set(Buffer.from(CODE, "hex"), 0x7c00);
     core.setSegment(Seg.CS, 0, 0, 0xffff, 0x9b);

@@ -7,6 +7,7 @@ import { describe, it, expect, beforeAll } from "vitest";
 import { createHash } from "node:crypto";
 import { Core } from "../../src/core.js";
 import * as L from "../../assembly/layout.js";
+import { nullImports } from "../support/null-imports.js";
 
 const RAM = 4 << 20;
 const CODE = 0x100000;
@@ -54,14 +55,7 @@ describe("random instruction streams", () => {
   beforeAll(async () => {
     core = await Core.load({
       ramSize: RAM,
-      imports: {
-        portIn: () => -1,
-        portOut: () => {},
-        mmioRead: () => -1,
-        mmioWrite: () => {},
-        ackInterrupt: () => -1,
-        hypercall: () => {},
-      },
+      imports: nullImports,
     });
     staticHash = hashStatic();
   });
