@@ -68,7 +68,7 @@ build_all() { # outdir objdir [guests]
 # Timing guests run with virtual time driven by the instruction count, as in our --deterministic
 # mode: under real time a busy host delays QEMU's timer callbacks by whole PIT periods.
 qemu_timing() {
-  case $1 in timer | uart) echo "-icount shift=5,sleep=off" ;; esac
+  case $1 in timer) echo "-icount shift=5,sleep=off" ;; esac
 }
 
 # What the guest reads from COM1 under QEMU: the uart guest echoes one line.
