@@ -29,7 +29,7 @@ import { push, pop, stackRead, stackWrite, sp, setSp, spMask, spAdd } from "./op
 import { stringOp } from "./ops/string";
 import { decimalAdjust, aaa, aam, aad } from "./ops/bcd";
 import { bitTest, bitScan } from "./ops/bits";
-import { farJump, farCall, farReturn, iret, softwareInterrupt, writableFlagsMask } from "./ops/control";
+import { farJump, farCall, farReturn, iret, softwareInterrupt, writableFlagsMask, sysenter, sysexit } from "./ops/control";
 import { portIn, portOut, ioAllowed } from "./ops/io";
 import {
   privileged, readCr, writeCr, readDr, writeDr, loadDescriptorTable, lldt, ltr, descriptorVisible, cpuid, rdtsc,
@@ -1090,6 +1090,8 @@ function execute0F(op: u32): void {
       break;
     }
     case 0x30: wrmsr(); if (cpu.faulted) return; break;
+    case 0x34: sysenter(); return;
+    case 0x35: sysexit(); return;
     case 0x31: rdtsc(); if (cpu.faulted) return; break;
     case 0x32: rdmsr(); if (cpu.faulted) return; break;
     case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:

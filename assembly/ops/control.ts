@@ -2,7 +2,7 @@
 // protected-mode checks of SDM Vol. 2 (JMP, CALL, RET, IRET "Operation") for code-segment
 // targets. Call gates and task switches are not implemented: they raise #GP.
 
-import { SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS } from "../layout";
+import { SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, STATE_SYSENTER_CS, STATE_SYSENTER_ESP, STATE_SYSENTER_EIP } from "../layout";
 import * as cpu from "../cpu";
 import { protectedMode, segSelector, segLimit, segAttr, setSegCache, reg32, setReg32, sizeBytes } from "../cpu";
 import { readFlags, writeFlags, flags, FLAG_IF, FLAG_IOPL, FLAG_VM, FLAG_NT, FLAG_RF, FLAG_AC, FLAG_ID, FLAG_TF, FLAG_DF, FLAG_OF, FLAGS_ARITH, FLAG_VIF, FLAG_VIP } from "../flags";
@@ -220,6 +220,42 @@ export function iret(sz: i32): void {
     return;
   }
   returnTo(sz, newEip, newCs, 3 * n, 0, true, newFlags);
+}
+
+/**
+ * SYSENTER (SDM Vol. 2): to CPL 0 with flat CS/SS derived from IA32_SYSENTER_CS, and ESP/EIP
+ * from their MSRs. The descriptor caches are loaded with fixed values, not from the GDT.
+ */
+export function sysenter(): void {
+  const cs = load<u32>(STATE_SYSENTER_CS) & 0xfffc;
+  if (!protectedMode() || cs == 0) {
+    raise(EXC_GP, 0);
+    return;
+  }
+  writeFlags(0, FLAG_VM | FLAG_IF | FLAG_RF);
+  setFlatSegments(cs, cs + 8, 0);
+  setReg32(4, load<u32>(STATE_SYSENTER_ESP));
+  cpu.setEip(load<u32>(STATE_SYSENTER_EIP));
+}
+
+/** SYSEXIT: back to CPL 3 at EDX with ESP = ECX; CS = SYSENTER_CS + 16, SS = + 24 (RPL 3). */
+export function sysexit(): void {
+  const cs = load<u32>(STATE_SYSENTER_CS) & 0xfffc;
+  if (!protectedMode() || cs == 0 || cpu.cpl != 0) {
+    raise(EXC_GP, 0);
+    return;
+  }
+  setFlatSegments((cs + 16) | 3, (cs + 24) | 3, 3);
+  setReg32(4, reg32(1));
+  cpu.setEip(reg32(2));
+}
+
+/** Flat 4 GiB code and data caches at privilege `dpl`, as SYSENTER/SYSEXIT define them. */
+function setFlatSegments(csSel: u32, ssSel: u32, dpl: i32): void {
+  const d = <u32>dpl << 5;
+  // code: P, S, type 0xB (execute/read, accessed), D, G; data: P, S, type 3 (read/write, accessed), B, G
+  loadCsCache(csSel, 0x0000ffff, 0x00cf9b00 | (d << 8), dpl);
+  loadSsCache(ssSel, 0x0000ffff, 0x00cf9300 | (d << 8));
 }
 
 /** INT n / INT3 / INTO: software interrupts push the address of the next instruction. */

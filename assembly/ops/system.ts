@@ -186,8 +186,9 @@ export function descriptorVisible(selector: u32, kind: i32): bool {
 }
 
 // ---- CPUID ------------------------------------------------------------------------------------
-// Report exactly what is implemented: TSC, MSR (RDMSR/WRMSR), PSE, CX8, PGE, CMOV. No FPU yet.
-const CPUID_FEATURES: u32 = (1 << 3) | (1 << 4) | (1 << 5) | (1 << 8) | (1 << 13) | (1 << 15);
+// Report exactly what is implemented: PSE, TSC, MSR (RDMSR/WRMSR), CX8, SEP (SYSENTER/SYSEXIT),
+// PGE, CMOV. No FPU yet.
+const CPUID_FEATURES: u32 = (1 << 3) | (1 << 4) | (1 << 5) | (1 << 8) | (1 << 11) | (1 << 13) | (1 << 15);
 
 export function cpuid(): void {
   const leaf = reg32(0);
