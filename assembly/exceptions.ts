@@ -8,7 +8,7 @@ import {
 import * as cpu from "./cpu";
 import { protectedMode, reg32, setReg32, segBase, segSelector, segLimit, segAttr, sizeMask } from "./cpu";
 import { readFlags, writeFlags, flags, FLAG_IF, FLAG_TF, FLAG_NT, FLAG_RF, FLAG_AC, FLAG_VM } from "./flags";
-import { readLin16, readLin32, writeLin16, writeLin32 } from "./mmu";
+import { readLin16, readLin32, writeLin16, writeLin32, enterSupervisorAccess, leaveSupervisorAccess } from "./mmu";
 import { readDescriptor, descLo, descHi, loadCsCache, loadSsCache, descBase, descLimit, descAttr } from "./segments";
 
 export const EXC_DE = 0;
@@ -111,7 +111,10 @@ export function deliverEvent(vector: i32, error: u32, hasError: bool, software: 
   let first = -1;
   for (;;) {
     delivering = v;
+    // IDT, TSS and the handler's stack are implicit supervisor accesses.
+    enterSupervisorAccess();
     deliverOnce(v, err, hasErr, software, returnEip);
+    leaveSupervisorAccess();
     delivering = -1;
     if (!cpu.faulted) return true;
     cpu.faulted = false;

@@ -219,6 +219,7 @@ function execute(op: u32): void {
       if (cpu.faulted) return;
       if (!loadSegment(<i32>(op >> 3), v & 0xffff)) return;
       spAdd(sizeBytes(cpu.opsz));
+      if (op == 0x17) inhibitInterrupts();
       break;
     }
     case 0x0f:
@@ -413,7 +414,8 @@ function execute(op: u32): void {
       }
       const v = readRM(1);
       if (cpu.faulted) return;
-      loadSegment(s, v);
+      if (!loadSegment(s, v)) return;
+      if (s == SEG_SS) inhibitInterrupts();
       break;
     }
     case 0x8f: { // POP Ev: ESP is incremented before the destination address is used
@@ -872,8 +874,17 @@ function iflAllowed(): bool {
   return true;
 }
 
-/** STI's one-instruction interrupt shadow. */
+/** STI's (and MOV SS/POP SS's) one-instruction interrupt shadow. */
 export let interruptShadow: bool = false;
+
+/**
+ * Hold interrupts off until the next instruction has run, so that `mov ss, …; mov esp, …`
+ * can't be interrupted between the two (SDM Vol. 2 MOV, "Loading the SS register").
+ */
+function inhibitInterrupts(): void {
+  interruptShadow = true;
+  cpu.attention = true;
+}
 export function clearInterruptShadow(): void {
   interruptShadow = false;
 }

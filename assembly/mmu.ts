@@ -36,15 +36,40 @@ export function setRamSize(size: u32): void {
   ramSize = size;
 }
 
-/** Recompute the fast-path masks after a CPL change. */
-export function updateAccessMasks(): void {
-  if (cpl == 3) {
+/**
+ * Accesses to system structures (GDT, LDT, IDT, TSS, and the inner stack an interrupt switches
+ * to) are supervisor accesses whatever the CPL (SDM Vol. 3 §4.6: "implicit supervisor-mode
+ * accesses"). Between enter and leave, the masks and the walk treat the CPU as CPL 0.
+ */
+let supervisorDepth: i32 = 0;
+
+export function enterSupervisorAccess(): void {
+  supervisorDepth++;
+  if (supervisorDepth == 1 && cpl == 3) setMasks(false);
+}
+
+export function leaveSupervisorAccess(): void {
+  supervisorDepth--;
+  if (supervisorDepth == 0 && cpl == 3) setMasks(true);
+}
+
+@inline function userAccess(): bool {
+  return cpl == 3 && supervisorDepth == 0;
+}
+
+function setMasks(user: bool): void {
+  if (user) {
     readMask = TLB_VALID | TLB_MMIO | TLB_NO_USER;
     writeMask = TLB_VALID | TLB_MMIO | TLB_NO_USER | TLB_RO_USER;
   } else {
     readMask = TLB_VALID | TLB_MMIO;
     writeMask = TLB_VALID | TLB_MMIO | TLB_RO_SUPER;
   }
+}
+
+/** Recompute the fast-path masks after a CPL change. */
+export function updateAccessMasks(): void {
+  setMasks(userAccess());
   invalidateFetch();
 }
 
@@ -235,7 +260,7 @@ export function translate(lin: u32, write: bool, user: bool): u32 {
  * host anyway, which costs far more than the walk.
  */
 @inline function physFor(lin: u32, write: bool): u32 {
-  return translate(lin, write, cpl == 3);
+  return translate(lin, write, userAccess());
 }
 
 function readSlow(lin: u32, sz: i32): u32 {

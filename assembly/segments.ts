@@ -7,7 +7,7 @@ import {
 } from "./layout";
 import * as cpu from "./cpu";
 import { segBase, segLimit, segAttr, setSegCache, protectedMode, sizeBytes } from "./cpu";
-import { readLin32, writeLin32, updateAccessMasks, invalidateFetch } from "./mmu";
+import { readLin32, writeLin32, updateAccessMasks, invalidateFetch, enterSupervisorAccess, leaveSupervisorAccess } from "./mmu";
 import { raise, EXC_GP, EXC_SS, EXC_NP } from "./exceptions";
 
 // Descriptor attribute bits as kept in a segment cache (descriptor bytes 5–6).
@@ -59,8 +59,10 @@ export function readDescriptor(selector: u32): bool {
   const index = selector & 0xfff8;
   if (index + 7 > limit) return false;
   descAddr = base + index;
+  enterSupervisorAccess();
   descLo = readLin32(descAddr);
   descHi = readLin32(descAddr + 4);
+  leaveSupervisorAccess();
   return !cpu.faulted;
 }
 
@@ -68,7 +70,9 @@ export function readDescriptor(selector: u32): bool {
 function markAccessed(): void {
   if ((descHi & 0x100) == 0) {
     descHi |= 0x100;
+    enterSupervisorAccess();
     writeLin32(descAddr + 4, descHi);
+    leaveSupervisorAccess();
   }
 }
 

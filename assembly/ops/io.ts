@@ -6,7 +6,7 @@ import * as cpu from "../cpu";
 import { protectedMode, segBase, segLimit, segAttr } from "../cpu";
 import { flags } from "../flags";
 import { hostPortIn, hostPortOut } from "../imports";
-import { readLin16 } from "../mmu";
+import { readLin16, enterSupervisorAccess, leaveSupervisorAccess } from "../mmu";
 import { raise, EXC_GP } from "../exceptions";
 import { sizeMask } from "../cpu";
 
@@ -33,14 +33,11 @@ export function ioAllowed(port: u32, sz: i32): bool {
     return false;
   }
   const base = segBase(SEG_TR);
+  enterSupervisorAccess();
   const mapOff = readLin16(base + 102);
-  if (cpu.faulted) return false;
   const byteOff = mapOff + (port >>> 3);
-  if (byteOff + 1 > segLimit(SEG_TR)) {
-    raise(EXC_GP, 0);
-    return false;
-  }
-  const bits = readLin16(base + byteOff);
+  const bits = byteOff + 1 > segLimit(SEG_TR) ? 0xffff : readLin16(base + byteOff);
+  leaveSupervisorAccess();
   if (cpu.faulted) return false;
   const mask: u32 = ((1 << (1 << sz)) - 1) << (port & 7);
   if ((bits & mask) != 0) {
