@@ -9,7 +9,7 @@ import * as cpu from "./cpu";
 import { protectedMode, reg32, setReg32, segBase, segSelector, segLimit, segAttr, sizeMask } from "./cpu";
 import { readFlags, writeFlags, flags, FLAG_IF, FLAG_TF, FLAG_NT, FLAG_RF, FLAG_AC, FLAG_VM } from "./flags";
 import { readLin16, readLin32, writeLin16, writeLin32, enterSupervisorAccess, leaveSupervisorAccess } from "./mmu";
-import { readDescriptor, descLo, descHi, loadCsCache, loadSsCache, descBase, descLimit, descAttr } from "./segments";
+import { readDescriptor, descLo, descHi, loadCsCache, loadSsCache, descBase, descLimit, descAttr, readInnerStack, innerSs, innerSsLo, innerSsHi, innerEsp, baseOf } from "./segments";
 
 export const EXC_DE = 0;
 export const EXC_DB = 1;
@@ -209,37 +209,15 @@ function deliverOnce(vector: i32, error: u32, hasError: bool, software: bool, re
   let newSsHi: u32 = 0;
   const inner = !conforming && dpl < cpu.cpl;
   if (inner) {
-    // Inter-privilege: the new stack comes from the TSS (SDM Vol. 3 §6.12.1, §7.2.1).
+    // Inter-privilege: the new stack comes from the TSS (SDM Vol. 3 §6.12.1).
     newCpl = dpl;
-    const trBase = segBase(SEG_TR);
-    const trLimit = segLimit(SEG_TR);
-    const tss32 = (segAttr(SEG_TR) & 0x8) != 0;
-    const slot: u32 = tss32 ? 4 + <u32>dpl * 8 : 2 + <u32>dpl * 4;
-    if (slot + (tss32 ? 7 : 3) > trLimit) {
-      raise(EXC_TS, (segSelector(SEG_TR) & 0xfffc) + ext);
-      return;
-    }
-    const newEsp = tss32 ? readLin32(trBase + slot) : readLin16(trBase + slot);
-    newSsSel = tss32 ? readLin16(trBase + slot + 4) : readLin16(trBase + slot + 2);
-    if (cpu.faulted) return;
-    if ((newSsSel & 0xfffc) == 0 || (newSsSel & 3) != <u32>dpl || !readDescriptor(newSsSel)) {
-      raise(EXC_TS, (newSsSel & 0xfffc) + ext);
-      return;
-    }
-    const ssAttr = descAttr();
-    if ((ssAttr & 0x1a) != 0x12 || <i32>((ssAttr >>> 5) & 3) != dpl) {
-      raise(EXC_TS, (newSsSel & 0xfffc) + ext);
-      return;
-    }
-    if ((ssAttr & 0x80) == 0) {
-      raise(EXC_SS, (newSsSel & 0xfffc) + ext);
-      return;
-    }
-    newSsLo = descLo;
-    newSsHi = descHi;
-    ssBase = descBase();
-    stackMask = (ssAttr & 0x4000) != 0 ? 0xffffffff : 0xffff;
-    esp = newEsp;
+    if (!readInnerStack(dpl, ext)) return;
+    newSsSel = innerSs;
+    newSsLo = innerSsLo;
+    newSsHi = innerSsHi;
+    ssBase = baseOf(innerSsLo, innerSsHi);
+    stackMask = (innerSsHi & 0x400000) != 0 ? 0xffffffff : 0xffff; // the B bit
+    esp = innerEsp;
   } else {
     ssBase = segBase(SEG_SS);
     stackMask = cpu.stack32 ? 0xffffffff : 0xffff;

@@ -3,12 +3,12 @@
 // with limit and type checks. Flat segments (base 0, 4 GiB, the right type) skip the checks.
 
 import {
-  STATE_GDTR_BASE, STATE_GDTR_LIMIT, STATE_CPL, SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR,
+  STATE_GDTR_BASE, STATE_GDTR_LIMIT, STATE_CPL, SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR,
 } from "./layout";
 import * as cpu from "./cpu";
-import { segBase, segLimit, segAttr, setSegCache, protectedMode, sizeBytes } from "./cpu";
-import { readLin32, writeLin32, updateAccessMasks, invalidateFetch, enterSupervisorAccess, leaveSupervisorAccess } from "./mmu";
-import { raise, EXC_GP, EXC_SS, EXC_NP } from "./exceptions";
+import { segBase, segLimit, segAttr, segSelector, setSegCache, protectedMode, sizeBytes } from "./cpu";
+import { readLin16, readLin32, writeLin32, updateAccessMasks, invalidateFetch, enterSupervisorAccess, leaveSupervisorAccess } from "./mmu";
+import { raise, EXC_GP, EXC_SS, EXC_NP, EXC_TS } from "./exceptions";
 
 // Descriptor attribute bits as kept in a segment cache (descriptor bytes 5–6).
 export const ATTR_ACCESSED: u32 = 0x01;
@@ -29,8 +29,11 @@ let descAddr: u32 = 0;
 export let flatRead: u32 = 0;
 export let flatWrite: u32 = 0;
 
+@inline export function baseOf(lo: u32, hi: u32): u32 {
+  return (lo >>> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000);
+}
 @inline export function descBase(): u32 {
-  return (descLo >>> 16) | ((descHi & 0xff) << 16) | (descHi & 0xff000000);
+  return baseOf(descLo, descHi);
 }
 @inline export function descLimit(): u32 {
   const raw = (descLo & 0xffff) | (descHi & 0xf0000);
@@ -225,4 +228,49 @@ export function linearChecked(seg: i32, off: u32, sz: i32, write: bool): u32 {
     return 0;
   }
   return segBase(seg) + off;
+}
+
+// ---- inner-privilege stacks ------------------------------------------------------------------
+/** The stack readInnerStack found: SS selector and descriptor, ESP, and derived base/mask. */
+export let innerSs: u32 = 0;
+export let innerSsLo: u32 = 0;
+export let innerSsHi: u32 = 0;
+export let innerEsp: u32 = 0;
+
+/**
+ * The stack for privilege level `dpl` from the current TSS, checked as an inter-privilege
+ * interrupt or call requires (SDM Vol. 3 §6.12.1, §5.8.5): #TS for a bad SS, #SS if it is not
+ * present. `ext` is the EXT bit of the error code. Returns false with the fault raised.
+ */
+export function readInnerStack(dpl: i32, ext: u32): bool {
+  const trBase = segBase(SEG_TR);
+  const tss32 = (segAttr(SEG_TR) & 0x8) != 0;
+  const slot: u32 = tss32 ? 4 + <u32>dpl * 8 : 2 + <u32>dpl * 4;
+  if (slot + (tss32 ? 7 : 3) > segLimit(SEG_TR)) {
+    raise(EXC_TS, (segSelector(SEG_TR) & 0xfffc) + ext);
+    return false;
+  }
+  enterSupervisorAccess();
+  const esp = tss32 ? readLin32(trBase + slot) : readLin16(trBase + slot);
+  const ss = tss32 ? readLin16(trBase + slot + 4) : readLin16(trBase + slot + 2);
+  leaveSupervisorAccess();
+  if (cpu.faulted) return false;
+  if ((ss & 0xfffc) == 0 || (ss & 3) != <u32>dpl || !readDescriptor(ss)) {
+    if (!cpu.faulted) raise(EXC_TS, (ss & 0xfffc) + ext);
+    return false;
+  }
+  const attr = descAttr();
+  if ((attr & 0x1a) != 0x12 || <i32>((attr >>> 5) & 3) != dpl) {
+    raise(EXC_TS, (ss & 0xfffc) + ext);
+    return false;
+  }
+  if ((attr & ATTR_P) == 0) {
+    raise(EXC_SS, (ss & 0xfffc) + ext);
+    return false;
+  }
+  innerSs = ss;
+  innerSsLo = descLo;
+  innerSsHi = descHi;
+  innerEsp = esp;
+  return true;
 }

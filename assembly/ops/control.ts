@@ -7,37 +7,57 @@ import * as cpu from "../cpu";
 import { protectedMode, segSelector, segLimit, segAttr, setSegCache, reg32, setReg32, sizeBytes } from "../cpu";
 import { readFlags, writeFlags, flags, FLAG_IF, FLAG_IOPL, FLAG_VM, FLAG_NT, FLAG_RF, FLAG_AC, FLAG_ID, FLAG_TF, FLAG_DF, FLAG_OF, FLAGS_ARITH, FLAG_VIF, FLAG_VIP } from "../flags";
 import { raise, EXC_GP, EXC_NP, EXC_SS, deliverEvent } from "../exceptions";
-import { readDescriptor, descLo, descHi, descAttr, descLimit, loadCsCache, loadSsCache, loadSegment, segmentsChanged, ATTR_P } from "../segments";
+import { readDescriptor, descLo, descHi, descAttr, descLimit, loadCsCache, loadSsCache, loadSegment, segmentsChanged, ATTR_P, readInnerStack, innerSs, innerSsLo, innerSsHi, innerEsp, baseOf } from "../segments";
+import { writeLin, enterSupervisorAccess, leaveSupervisorAccess } from "../mmu";
 import { push, pop, stackRead, stackWrite, sp, setSp, spMask } from "./stack";
 
-/** Check a code-segment target for a far JMP/CALL at the same privilege; loads descLo/descHi. */
-function checkCodeTarget(selector: u32): bool {
+const TARGET_FAILED = 0;
+const TARGET_CODE = 1;
+const TARGET_CALL_GATE = 2;
+
+/**
+ * Check the target of a far JMP/CALL (SDM Vol. 2 JMP/CALL, protected mode): a code segment at
+ * the same privilege (descLo/descHi hold it), or a call gate. Task gates and TSS targets
+ * (task switches) are not implemented and raise #GP.
+ */
+function classifyTarget(selector: u32): i32 {
   if ((selector & 0xfffc) == 0) {
     raise(EXC_GP, 0);
-    return false;
+    return TARGET_FAILED;
   }
   if (!readDescriptor(selector)) {
     if (!cpu.faulted) raise(EXC_GP, selector & 0xfffc);
-    return false;
+    return TARGET_FAILED;
   }
   const attr = descAttr();
   const dpl = <i32>((attr >>> 5) & 3);
   const rpl = <i32>(selector & 3);
   if ((attr & 0x18) != 0x18) {
-    // System descriptors (call gates, TSS, task gates) are not supported.
-    raise(EXC_GP, selector & 0xfffc);
-    return false;
+    const type = attr & 0x1f;
+    if (type != 0x04 && type != 0x0c) {
+      raise(EXC_GP, selector & 0xfffc);
+      return TARGET_FAILED;
+    }
+    if (dpl < cpu.cpl || dpl < rpl) {
+      raise(EXC_GP, selector & 0xfffc);
+      return TARGET_FAILED;
+    }
+    if ((attr & ATTR_P) == 0) {
+      raise(EXC_NP, selector & 0xfffc);
+      return TARGET_FAILED;
+    }
+    return TARGET_CALL_GATE;
   }
   const conforming = (attr & 4) != 0;
   if (conforming ? dpl > cpu.cpl : rpl > cpu.cpl || dpl != cpu.cpl) {
     raise(EXC_GP, selector & 0xfffc);
-    return false;
+    return TARGET_FAILED;
   }
   if ((attr & ATTR_P) == 0) {
     raise(EXC_NP, selector & 0xfffc);
-    return false;
+    return TARGET_FAILED;
   }
-  return true;
+  return TARGET_CODE;
 }
 
 function setCsReal(selector: u32): void {
@@ -52,7 +72,12 @@ export function farJump(selector: u32, offset: u32): void {
     cpu.setEip(offset);
     return;
   }
-  if (!checkCodeTarget(selector)) return;
+  const kind = classifyTarget(selector);
+  if (kind == TARGET_FAILED) return;
+  if (kind == TARGET_CALL_GATE) {
+    throughCallGate(false, 0);
+    return;
+  }
   if (offset > descLimit()) {
     raise(EXC_GP, 0);
     return;
@@ -65,7 +90,12 @@ export function farJump(selector: u32, offset: u32): void {
 export function farCall(selector: u32, offset: u32, sz: i32, returnEip: u32): void {
   const n = sizeBytes(sz);
   if (protectedMode()) {
-    if (!checkCodeTarget(selector)) return;
+    const kind = classifyTarget(selector);
+    if (kind == TARGET_FAILED) return;
+    if (kind == TARGET_CALL_GATE) {
+      throughCallGate(true, returnEip);
+      return;
+    }
     if (offset > descLimit()) {
       raise(EXC_GP, 0);
       return;
@@ -81,6 +111,89 @@ export function farCall(selector: u32, offset: u32, sz: i32, returnEip: u32): vo
     loadCsCache((selector & 0xfffc) | <u32>cpu.cpl, descLo, descHi, cpu.cpl);
   }
   cpu.setEip(offset);
+}
+
+/**
+ * JMP or CALL through the call gate in descLo/descHi (SDM Vol. 3 §5.8.4–5.8.5). A CALL to a
+ * more privileged non-conforming segment switches to the TSS stack for that level, copying
+ * the gate's parameter count of stack entries; a JMP never changes privilege.
+ */
+function throughCallGate(isCall: bool, returnEip: u32): void {
+  const gateLo = descLo;
+  const gateHi = descHi;
+  const gate32 = (gateHi & 0x800) != 0;
+  const csSel = gateLo >>> 16;
+  const offset = gate32 ? (gateLo & 0xffff) | (gateHi & 0xffff0000) : gateLo & 0xffff;
+  const params = gateHi & 0x1f;
+  if ((csSel & 0xfffc) == 0) {
+    raise(EXC_GP, 0);
+    return;
+  }
+  if (!readDescriptor(csSel)) {
+    if (!cpu.faulted) raise(EXC_GP, csSel & 0xfffc);
+    return;
+  }
+  const attr = descAttr();
+  const dpl = <i32>((attr >>> 5) & 3);
+  const conforming = (attr & 4) != 0;
+  if ((attr & 0x18) != 0x18 || dpl > cpu.cpl || (!isCall && !conforming && dpl != cpu.cpl)) {
+    raise(EXC_GP, csSel & 0xfffc);
+    return;
+  }
+  if ((attr & ATTR_P) == 0) {
+    raise(EXC_NP, csSel & 0xfffc);
+    return;
+  }
+  const csLo = descLo;
+  const csHi = descHi;
+  if (offset > descLimit()) {
+    raise(EXC_GP, 0);
+    return;
+  }
+  const size: i32 = gate32 ? 2 : 1;
+  const n = sizeBytes(size);
+  if (!isCall || conforming || dpl == cpu.cpl) {
+    if (isCall) {
+      stackWrite(size, n, segSelector(SEG_CS));
+      stackWrite(size, 2 * n, returnEip);
+      if (cpu.faulted) return;
+      setSp((sp() - 2 * n) & spMask());
+    }
+    loadCsCache((csSel & 0xfffc) | <u32>cpu.cpl, csLo, csHi, cpu.cpl);
+    cpu.setEip(offset);
+    return;
+  }
+  // More privileged: new stack from the TSS; old SS:ESP, the parameters, CS:EIP go on it.
+  if (!readInnerStack(dpl, 0)) return;
+  const oldSs = segSelector(SEG_SS);
+  const oldEsp = reg32(4);
+  const newBase = baseOf(innerSsLo, innerSsHi);
+  const newMask: u32 = (innerSsHi & 0x400000) != 0 ? 0xffffffff : 0xffff;
+  let nsp = innerEsp;
+  enterSupervisorAccess();
+  nsp = pushOn(newBase, nsp, newMask, size, oldSs);
+  nsp = pushOn(newBase, nsp, newMask, size, oldEsp);
+  for (let i: u32 = params; i > 0; i--) {
+    const v = stackRead(size, (i - 1) * n);
+    nsp = pushOn(newBase, nsp, newMask, size, v);
+  }
+  nsp = pushOn(newBase, nsp, newMask, size, segSelector(SEG_CS));
+  nsp = pushOn(newBase, nsp, newMask, size, returnEip);
+  leaveSupervisorAccess();
+  if (cpu.faulted) return;
+  loadSsCache(innerSs, innerSsLo, innerSsHi);
+  setReg32(4, newMask == 0xffff ? (innerEsp & 0xffff0000) | (nsp & 0xffff) : nsp);
+  loadCsCache((csSel & 0xfffc) | <u32>dpl, csLo, csHi, dpl);
+  cpu.setEip(offset);
+}
+
+/** Write one stack slot below `sp` on the stack at `base`; returns the new stack pointer. */
+function pushOn(base: u32, sp: u32, mask: u32, size: i32, v: u32): u32 {
+  if (cpu.faulted) return sp;
+  const n = sizeBytes(size);
+  const nsp = (sp - n) & mask;
+  writeLin(size, base + nsp, v);
+  return nsp;
 }
 
 /**

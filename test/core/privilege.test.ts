@@ -1,4 +1,4 @@
-// Implicit supervisor accesses (SDM Vol. 3 §4.6): with paging on and the GDT, IDT, TSS and
+// Privilege transitions on a paged kernel: implicit supervisor accesses (SDM Vol. 3 §4.6) and call gates.
 // kernel stack on supervisor-only pages, a ring-3 INT through a DPL-3 gate must still read the
 // IDT and GDT, fetch ESP0 from the TSS and push onto the kernel stack; IRET returns to ring 3.
 
@@ -31,5 +31,20 @@ describe("implicit supervisor accesses from ring 3", () => {
     expect(dv.getUint32(0x8000 - 8, true)).toBe(0x7000 - 4);
     expect(dv.getUint32(0x8000 - 4, true)).toBe(0x23);
     expect(dv.getUint32(0x7000 - 4, true)).toBe(0x1234); // the user-mode push
+  });
+});
+
+describe("call gates", () => {
+  it("calls from ring 3 into ring 0 through a gate, copying parameters, and returns with RETF 8", async () => {
+    const core = await Core.load({ ramSize: 1 << 20, imports: nullImports });
+    core.ram.set(fixture("ring3-kernel.bin"), 0x1000);
+    core.ram.set(fixture("ring3-callgate.bin"), 0x5000);
+    core.enterFlatProtectedMode(0x1000);
+    expect(core.run(100_000)).toBe(L.EXIT_HLT_DISABLED);
+    expect(core.counters().exceptions).toBe(0);
+    expect(core.reg(0)).toBe(0x22); // [esp+8] on the ring-0 stack: the last parameter pushed
+    expect(core.reg(2)).toBe(0x11);
+    expect(core.reg(6)).toBe(0x10); // SS inside the gate: SS0 from the TSS
+    expect(core.reg(3)).toBe(0x7000); // ring-3 ESP after RETF 8 released both parameters
   });
 });
