@@ -1,6 +1,6 @@
-// Privilege transitions on a paged kernel: implicit supervisor accesses (SDM Vol. 3 §4.6) and call gates.
-// kernel stack on supervisor-only pages, a ring-3 INT through a DPL-3 gate must still read the
-// IDT and GDT, fetch ESP0 from the TSS and push onto the kernel stack; IRET returns to ring 3.
+// Privilege transitions on a paged kernel whose GDT, IDT, TSS and kernel stack sit on
+// supervisor-only pages: a ring-3 INT through a DPL-3 gate must still read them (implicit
+// supervisor accesses, SDM Vol. 3 §4.6), and a far call through a call gate switches stacks (§5.8.5).
 
 import { describe, it, expect } from "vitest";
 import { readFileSync } from "node:fs";
