@@ -37,7 +37,9 @@ import {
 } from "./ops/system";
 import { descAttr, descLimit, descHi } from "./segments";
 import { STATE_GDTR_BASE, STATE_GDTR_LIMIT, STATE_IDTR_BASE, STATE_IDTR_LIMIT, SEG_LDTR, SEG_TR } from "./layout";
-import { STATE_CR0 } from "./layout";
+import { STATE_CR0, STATE_VMI_TOP, STATE_VMI_ROM_PAGES, STATE_HYPERCALL_FAULT, STATE_HYPERCALL_ERROR, COUNTER_HYPERCALL } from "./layout";
+import { hostHypercall } from "./imports";
+import { syncIn, syncOut } from "./run";
 
 /** Why the current instruction wants the run loop to return (HLT, a trapped INT in test mode). */
 export const STEP_OK = 0;
@@ -906,6 +908,34 @@ function interrupt(vector: i32): void {
   softwareInterrupt(vector, next);
 }
 
+/**
+ * VMCALL (0F 01 C1) is the hypercall: legal only in the VMI ROM's code pages (mapped above
+ * virtual_top) and below CPL 3, else #UD (VMI.md, "Our implementation"). The host learns which
+ * call from the instruction's offset in the ROM, reads and writes guest state in the state
+ * block, and may ask for a fault to be raised here (a refused batch: #GP).
+ */
+function hypercall(): void {
+  const top = load<u32>(STATE_VMI_TOP);
+  const lin = cpu.segBase(SEG_CS) + cpu.instrEip();
+  if (top == 0 || cpu.cpl == 3 || lin < top || lin - top >= load<u32>(STATE_VMI_ROM_PAGES) << 12) {
+    raiseUD();
+    return;
+  }
+  store<u64>(COUNTER_HYPERCALL, load<u64>(COUNTER_HYPERCALL) + 1);
+  store<u32>(STATE_HYPERCALL_FAULT, 0);
+  // The host sees EIP past the VMCALL and may change anything: publish, call, reload.
+  syncOut();
+  hostHypercall(<i32>(lin - top));
+  syncIn();
+  cpu.attention = true;
+  const fault = load<u32>(STATE_HYPERCALL_FAULT);
+  if (fault != 0) {
+    store<u32>(STATE_HYPERCALL_FAULT, 0);
+    cpu.setEip(cpu.instrEip());
+    raise(<i32>fault - 1, load<u32>(STATE_HYPERCALL_ERROR));
+  }
+}
+
 /** LES/LDS/LSS/LFS/LGS: offset then selector from memory. */
 function loadFarPointer(seg: i32): void {
   if (modrm >= 0xc0) {
@@ -993,8 +1023,12 @@ function execute0F(op: u32): void {
       raiseUD();
       return;
     }
-    case 0x01: { // group 7: SGDT SIDT LGDT LIDT SMSW LMSW INVLPG
+    case 0x01: { // group 7: SGDT SIDT LGDT LIDT SMSW LMSW INVLPG, and VMCALL (our hypercall)
       decodeModrm();
+      if (modrm == 0xc1) {
+        hypercall();
+        return;
+      }
       const sub = modrmReg();
       if (sub == 4) { // SMSW
         const v = readCr(0);

@@ -110,6 +110,16 @@ export const COUNTER_TLB_FLUSHES = COUNTER_BASE + 0x48;
 export const COUNTER_COUNT = 10;
 export const COUNTER_NAMES = "instructions,portIn,portOut,mmioRead,mmioWrite,hypercall,interrupts,exceptions,tlbMisses,tlbFlushes";
 
+/**
+ * VMI (issue 4): the start of the hypervisor's reserved linear range (0 = VMI off), the number
+ * of ROM code pages mapped at its bottom, and a fault the host's hypercall handler asks the core
+ * to raise at the hypercall (vector + 1; 0 = none) with its error code.
+ */
+export const STATE_VMI_TOP = STATE_BASE + 0x1a0;
+export const STATE_VMI_ROM_PAGES = STATE_BASE + 0x1a4;
+export const STATE_HYPERCALL_FAULT = STATE_BASE + 0x1a8;
+export const STATE_HYPERCALL_ERROR = STATE_BASE + 0x1ac;
+
 /** Core-private scratch: an instruction that straddles a page boundary is decoded from here. */
 export const STATE_FETCH_SCRATCH = STATE_BASE + 0x380;
 
@@ -142,9 +152,21 @@ export const TLB_LIST_BASE = TLB_BASE + TLB_SIZE;
 export const TLB_LIST_ENTRIES = 0x4000;
 export const TLB_LIST_SIZE = TLB_LIST_ENTRIES * 4;
 
+// ---- VMI pages -------------------------------------------------------------------------
+/**
+ * What the reserved linear range [STATE_VMI_TOP, 4 GiB) maps to in every address space: the
+ * ROM's code pages, then the shared page. They live outside guest RAM, so no guest physical
+ * alias can reach them; the guest sees them only through the reserved range.
+ */
+export const VMI_AREA_BASE = TLB_LIST_BASE + TLB_LIST_SIZE;
+export const VMI_ROM_MAX_PAGES = 8;
+/** Offset of the shared page, both in the VMI area and above STATE_VMI_TOP. */
+export const VMI_SHARED_OFFSET = VMI_ROM_MAX_PAGES * 0x1000;
+export const VMI_AREA_SIZE = VMI_SHARED_OFFSET + 0x1000;
+
 // ---- guest RAM -------------------------------------------------------------------------
 /** Guest physical address p < ramSize lives at RAM_BASE + p. */
-export const RAM_BASE = (TLB_LIST_BASE + TLB_LIST_SIZE + 0xfffff) & ~0xfffff;
+export const RAM_BASE = (VMI_AREA_BASE + VMI_AREA_SIZE + 0xfffff) & ~0xfffff;
 /** The largest guest RAM we accept: the wasm32 address space minus everything before RAM. */
 export const RAM_MAX = 0xc0000000;
 export const RAM_MIN = 0x100000;

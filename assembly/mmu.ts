@@ -4,6 +4,7 @@
 
 import {
   TLB_BASE, TLB_LIST_BASE, TLB_LIST_ENTRIES, TLB_SIZE, RAM_BASE, STATE_CR0, STATE_CR2, STATE_CR3, STATE_CR4,
+  STATE_VMI_TOP, STATE_VMI_ROM_PAGES, VMI_AREA_BASE, VMI_SHARED_OFFSET,
   COUNTER_MMIO_READ, COUNTER_MMIO_WRITE, COUNTER_TLB_MISSES, COUNTER_TLB_FLUSHES,
 } from "./layout";
 import * as cpu from "./cpu";
@@ -126,6 +127,11 @@ function tlbFill(lin: u32, phys: u32, bits: u32): void {
     bits |= TLB_MMIO;
   }
   store<u32>(tlbSlot(lin), ((host ^ (lin & ~0xfff)) & ~0xfff) | bits | TLB_VALID);
+  listFilled(lin);
+}
+
+/** Remember a filled entry so a flush can find it. */
+function listFilled(lin: u32): void {
   if (tlbListCount < TLB_LIST_ENTRIES) {
     store<u32>(TLB_LIST_BASE + (<usize>tlbListCount << 2), lin >>> 12);
     tlbListCount++;
@@ -182,11 +188,14 @@ const PTE_G: u32 = 0x100;
  */
 export function translate(lin: u32, write: bool, user: bool): u32 {
   store<u64>(COUNTER_TLB_MISSES, load<u64>(COUNTER_TLB_MISSES) + 1);
+  translatedReserved = false;
   const cr0 = load<u32>(STATE_CR0);
   if ((cr0 & CR0_PG) == 0) {
     tlbFill(lin, lin, 0);
     return lin;
   }
+  const vmiTop = load<u32>(STATE_VMI_TOP);
+  if (vmiTop != 0 && lin >= vmiTop) return translateReserved(lin, write, user, vmiTop);
   const cr3 = load<u32>(STATE_CR3);
   const pdeAddr = (cr3 & 0xfffff000) | ((lin >>> 22) << 2);
   const pde = readPhys(pdeAddr, 2);
@@ -247,6 +256,40 @@ export function translate(lin: u32, write: bool, user: bool): u32 {
   return phys;
 }
 
+/**
+ * The hypervisor's reserved range (VMI): whatever the guest's page tables say, the ROM's code
+ * pages (supervisor, read-only) and the shared page (supervisor, read/write) sit at fixed
+ * offsets above virtual_top; everything else there is not present. The entries are global:
+ * the mapping is the same in every address space.
+ */
+function translateReserved(lin: u32, write: bool, user: bool, vmiTop: u32): u32 {
+  const off = lin - vmiTop;
+  const romEnd = load<u32>(STATE_VMI_ROM_PAGES) << 12;
+  const isRom = off < romEnd;
+  const isShared = off >= <u32>VMI_SHARED_OFFSET && off < <u32>VMI_SHARED_OFFSET + 0x1000;
+  if (!isRom && !isShared) {
+    raisePageFault(lin, (write ? 2 : 0) | (user ? 4 : 0));
+    return 0;
+  }
+  if (user || (isRom && write)) {
+    raisePageFault(lin, 1 | (write ? 2 : 0) | (user ? 4 : 0));
+    return 0;
+  }
+  const host = <u32>VMI_AREA_BASE + (off & ~0xfff);
+  let bits = TLB_NO_USER | TLB_RO_USER | TLB_GLOBAL;
+  if (isRom) bits |= TLB_RO_SUPER;
+  store<u32>(tlbSlot(lin), ((host ^ (lin & ~0xfff)) & ~0xfff) | bits | TLB_VALID);
+  listFilled(lin);
+  // Not guest-physical memory: the slow path reaches it through the host address instead.
+  reservedHost = host + (lin & 0xfff);
+  translatedReserved = true;
+  return 0;
+}
+
+/** The last translate() hit the reserved range: use reservedHost, not a physical address. */
+let translatedReserved: bool = false;
+let reservedHost: u32 = 0;
+
 @inline function accessAllowed(write: bool, user: bool, userOk: bool, writable: bool, wp: bool): bool {
   if (user) return userOk && (!write || writable);
   return !write || writable || !wp;
@@ -277,6 +320,10 @@ function readSlow(lin: u32, sz: i32): u32 {
   }
   const phys = physFor(lin, false);
   if (faultedNow()) return 0;
+  if (translatedReserved) {
+    const h = <usize>reservedHost;
+    return sz == 2 ? load<u32>(h) : sz == 1 ? <u32>load<u16>(h) : <u32>load<u8>(h);
+  }
   return readPhys(phys, sz);
 }
 
@@ -294,6 +341,13 @@ function writeSlow(lin: u32, sz: i32, v: u32): void {
   }
   const phys = physFor(lin, true);
   if (faultedNow()) return;
+  if (translatedReserved) {
+    const h = <usize>reservedHost;
+    if (sz == 2) store<u32>(h, v);
+    else if (sz == 1) store<u16>(h, <u16>v);
+    else store<u8>(h, <u8>v);
+    return;
+  }
   writePhys(phys, sz, v);
 }
 

@@ -13,6 +13,7 @@ describe("layout", () => {
       ["state", L.STATE_BASE, L.STATE_SIZE],
       ["tlb", L.TLB_BASE, L.TLB_SIZE],
       ["tlb list", L.TLB_LIST_BASE, L.TLB_LIST_SIZE],
+      ["vmi pages", L.VMI_AREA_BASE, L.VMI_AREA_SIZE],
     ];
     let end = L.LAYOUT_BASE;
     for (const [name, base, size] of regions) {
@@ -26,6 +27,15 @@ describe("layout", () => {
       if (name.startsWith("STATE_") && name !== "STATE_BASE" && name !== "STATE_SIZE" && typeof off === "number") {
         expect(off - L.STATE_BASE, name).toBeLessThan(L.STATE_SIZE);
       }
+    }
+    // no two state fields share an offset
+    const fields = Object.entries(L).filter(
+      ([n, v]) => typeof v === "number" && /^STATE_/.test(n) && !["STATE_BASE", "STATE_SIZE"].includes(n),
+    );
+    const byOffset = new Map<number, string>();
+    for (const [n, v] of fields) {
+      expect(byOffset.get(v as number), `${n} collides`).toBeUndefined();
+      byOffset.set(v as number, n);
     }
     expect(L.COUNTER_NAMES.split(",").length).toBe(L.COUNTER_COUNT);
     expect(L.COUNTER_BASE + L.COUNTER_COUNT * 8).toBeLessThanOrEqual(L.FPU_BASE);

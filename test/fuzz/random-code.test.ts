@@ -45,7 +45,9 @@ function checkInvariants(seed: number, reason: number): void {
     const e = core.u32[(L.TLB_BASE >> 2) + vpn];
     if ((e & 1) === 0 || (e & 0x10) !== 0) continue;
     const host = ((e & ~0xfff) ^ (vpn << 12)) >>> 0;
-    if (host < L.RAM_BASE || host >= L.RAM_BASE + RAM) {
+    const inRam = host >= L.RAM_BASE && host < L.RAM_BASE + RAM;
+    const inVmiArea = host >= L.VMI_AREA_BASE && host < L.VMI_AREA_BASE + L.VMI_AREA_SIZE;
+    if (!inRam && !inVmiArea) {
       throw new Error(`${where}: TLB entry for page ${vpn.toString(16)} points outside RAM (${host.toString(16)})`);
     }
   }
