@@ -3,9 +3,10 @@
 // address: reads float to all ones, writes go nowhere (both are counted, because a guest
 // probing for hardware we lack is worth seeing in the statistics; counted per byte).
 //
-// Widths: a device declares which access widths it handles (PortDevice.widths). An access of
-// another width, or one that runs past the end of the device's range, is split into byte
-// accesses at port, port+1, … each routed through the table on its own, little-endian. That is
+// Widths: a device declares which access widths it handles (PortDevice.widths), and receives
+// whole every access of such a width that starts in its range (isa-debug-exit is one port wide
+// yet takes 4-byte writes). An access of another width is split into byte accesses at port,
+// port+1, … each routed through the table on its own, little-endian. That is
 // what the PC's bus controller does for an 8-bit ISA device: a 16-bit IN from an 8-bit card
 // becomes two 8-bit cycles at consecutive addresses. A device that declares no byte width and
 // receives a byte (or split) access sees nothing: the read floats to 0xFF and the write is
@@ -72,7 +73,7 @@ export class PortBus {
       }
     } else {
       const off = port - this.base[port];
-      if ((d.widths & width) !== 0 && off + width <= d.portCount) return d.read(off, width) >>> 0;
+      if ((d.widths & width) !== 0) return d.read(off, width) >>> 0;
       if (width === 1) {
         this.stats.widthMismatches++;
         return 0xff;
@@ -93,7 +94,7 @@ export class PortBus {
       }
     } else {
       const off = port - this.base[port];
-      if ((d.widths & width) !== 0 && off + width <= d.portCount) {
+      if ((d.widths & width) !== 0) {
         d.write(off, width === 4 ? value >>> 0 : value & (width === 2 ? 0xffff : 0xff), width);
         return;
       }

@@ -391,7 +391,8 @@ export class Pit8254 implements PortDevice, TimedDevice {
     const t = pitTicks(this.clock.now());
     if (offset >= 3) {
       this.controlWord(value & 0xff, t);
-      if ((value & 0xc0) === 0) this.deadlineChanged();
+      // Only a new mode for counter 0 can move IRQ0; latch commands (polled often) cannot.
+      if ((value & 0xc0) === 0 && (value & 0x30) !== 0) this.deadlineChanged();
     } else this.writeCounter(offset, value & 0xff, t);
   }
 

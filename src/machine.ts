@@ -1,0 +1,521 @@
+// The Machine: the core, the port bus with the PC's devices on it, the virtual clock, and the
+// run loop that ties them together.
+//
+// The run loop runs the CPU in slices. A slice's instruction budget is bounded by the earliest
+// device deadline (STYLE §13), so a timer's interrupt is raised at its virtual time however
+// the guest spends its instructions; after each slice the clock has advanced and the devices
+// that are due get their tick(). Interrupt requests do not wait for slice ends: the PIC
+// recomputes its INT output on every change and writes the core's INTR word at once, and the
+// core samples that word after every port access. A device that reprograms its timer mid-slice
+// asks for the slice to end early (core.requestStop) so the new deadline is not overshot.
+//
+// Deterministic mode: virtual time is a function of the instruction count (clock.ts; default
+// 10 ns per instruction, `nsPerInstruction`), HLT jumps virtual time to the next deadline, and
+// slice boundaries depend only on guest-visible state, so two runs give identical output and
+// counters. Real-time mode: virtual time is wall time while running, HLT sleeps until the next
+// deadline or serial input, and run() yields to the host's event loop every few milliseconds.
+
+import * as L from "../assembly/layout.js";
+import { Clock, wallNow } from "./clock.js";
+import { Core, type CoreImports } from "./core.js";
+import { PortBus } from "./devices/bus.js";
+import { DebugExit } from "./devices/debug-exit.js";
+import { type AccessWidth, type TimedDevice, allOnes } from "./devices/device.js";
+import { DualPic8259 } from "./devices/pic8259.js";
+import { Pit8254 } from "./devices/pit8254.js";
+import { PostCode } from "./devices/post-code.js";
+import { SystemControlA, SystemControlB } from "./devices/system-control.js";
+import { Uart16550 } from "./devices/uart16550.js";
+
+// ---- the board: where each device sits (the devices themselves only see offsets) -----------
+export const PORT_PIC_MASTER = 0x20;
+export const PORT_PIC_SLAVE = 0xa0;
+export const PORT_ELCR = 0x4d0;
+export const PORT_PIT = 0x40;
+export const PORT_SYSTEM_CONTROL_B = 0x61;
+export const PORT_POST = 0x80;
+export const PORT_SYSTEM_CONTROL_A = 0x92;
+export const PORT_DEBUG_EXIT = 0xf4;
+export const PORT_COM1 = 0x3f8;
+export const IRQ_PIT = 0;
+export const IRQ_COM1 = 4;
+
+export interface MachineOptions {
+  /** Bytes of guest RAM (a multiple of 4 KiB, at least 1 MiB). */
+  memSize: number;
+  /** Virtual time = f(instruction count): two runs give identical output and counters. */
+  deterministic?: boolean;
+  /** Use build/core.debug.wasm. */
+  debugCore?: boolean;
+  /** Module bytes (browser, or a custom build). */
+  wasm?: BufferSource;
+  /** COM1 output sink; default: collect into machine.serialOutput. The array is the callee's to keep. */
+  serialOut?: (bytes: Uint8Array) => void;
+  /** Deterministic mode: virtual nanoseconds per instruction (default 10, a nominal 100 MIPS). */
+  nsPerInstruction?: number;
+}
+
+export interface RunOptions {
+  /** Stop after this many instructions (counted in this run() call). Default: no limit. */
+  maxInstructions?: number;
+  /** Stop after this much host wall time. Default: no limit. */
+  wallTimeoutMs?: number;
+}
+
+export type StopReason =
+  | "debug-exit"
+  | "hlt-disabled"
+  | "triple-fault"
+  | "max-instructions"
+  | "timeout"
+  | "reset"
+  /** Deterministic mode: HLT with interrupts on, and no device will ever raise one. */
+  | "idle"
+  /** An exception stopped the core because core.trapExceptions is set (tests). */
+  | "exception";
+
+export interface RunResult {
+  reason: StopReason;
+  /** For debug-exit: (v << 1) | 1. */
+  exitCode?: number;
+  /** Human-readable detail, e.g. "triple fault at EIP=0x00101234". */
+  message?: string;
+  /** Instructions retired in this run() call. */
+  instructions: number;
+  /** Host wall time this run() call took. */
+  wallMs: number;
+  /** instructions / wallMs / 1000. */
+  mips: number;
+  /**
+   * Totals since the machine was created: the core's counters (instructions, portIn, portOut,
+   * mmioRead, mmioWrite, hypercall, interrupts, exceptions, tlbMisses, tlbFlushes), the bus's
+   * (unclaimedPortReads, unclaimedPortWrites, portWidthMismatches), unmapped MMIO
+   * (mmioUnmappedReads, mmioUnmappedWrites) and virtualNs, the virtual time. All deterministic.
+   */
+  counters: Record<string, number>;
+}
+
+/** Deterministic mode: the longest slice, so that mid-slice device reads see time move (see instructionsNow). */
+const DETERMINISTIC_SLICE_MAX = 10_000;
+/** Real-time mode: the longest slice, and the initial guess of the interpreter's speed. */
+const REALTIME_SLICE_MAX = 1_000_000;
+const INITIAL_INSTRUCTIONS_PER_NS = 0.1;
+/** Host event-loop turns: how often run() yields in wall time. */
+const YIELD_EVERY_MS = 20;
+/** Deterministic mode: consecutive HLT wake-ups that raised no interrupt before giving up as idle. */
+const MAX_FRUITLESS_IDLE_SKIPS = 100_000;
+
+const WAIT = 0;
+const YIELD = 1;
+type Pause = typeof WAIT | typeof YIELD;
+
+/** Per-run() bookkeeping, allocated once per call (never per slice). */
+interface RunState {
+  startInstructions: number;
+  maxInstructions: number;
+  startWall: number;
+  wallDeadline: number;
+  lastYield: number;
+  fruitlessSkips: number;
+}
+
+export class Machine {
+  readonly core: Core;
+  readonly bus: PortBus;
+  readonly clock: Clock;
+  readonly pic: DualPic8259;
+  readonly pit: Pit8254;
+  readonly uart: Uart16550;
+  readonly debugExit: DebugExit;
+  readonly postCode: PostCode;
+  readonly systemControlA: SystemControlA;
+  readonly systemControlB: SystemControlB;
+  readonly deterministic: boolean;
+
+  private readonly timed: TimedDevice[];
+  private readonly serialSink: ((bytes: Uint8Array) => void) | undefined;
+  private serialText = "";
+  private readonly decoder = new TextDecoder("utf-8");
+  private outBuf = new Uint8Array(4096);
+  private outLen = 0;
+
+  /** Earliest device deadline (virtual ns), valid unless deadlineDirty. */
+  private nextDeadline = Infinity;
+  private deadlineDirty = true;
+  private inSlice = false;
+  /** Why the core was asked to stop: null = only to reschedule. */
+  private stopCause: "debug-exit" | "reset" | null = null;
+  private exitCode = 0;
+  private instructionsPerNs = INITIAL_INSTRUCTIONS_PER_NS;
+  private wake: (() => void) | null = null;
+  private mmioUnmappedReads = 0;
+  private mmioUnmappedWrites = 0;
+
+  private constructor(core: Core, opts: MachineOptions) {
+    this.core = core;
+    this.deterministic = opts.deterministic ?? false;
+    this.serialSink = opts.serialOut;
+    this.clock = this.deterministic ? Clock.deterministic(() => this.instructionsNow(), opts.nsPerInstruction) : Clock.realTime();
+    const deadlineChanged = () => this.onDeadlineChanged();
+    this.bus = new PortBus();
+    this.pic = new DualPic8259((level) => {
+      this.core.intr = level;
+    });
+    this.pit = new Pit8254(this.clock, this.pic.line(IRQ_PIT), deadlineChanged);
+    this.uart = new Uart16550(this.clock, this.pic.line(IRQ_COM1), (b) => this.serialByte(b), deadlineChanged, "16550A UART (COM1)");
+    this.debugExit = new DebugExit((code) => this.stop("debug-exit", code));
+    this.postCode = new PostCode();
+    this.systemControlA = new SystemControlA(() => this.stop("reset", 0));
+    this.systemControlB = new SystemControlB(this.clock, this.pit);
+    this.timed = [this.pit, this.uart];
+
+    this.bus.claim(PORT_PIC_MASTER, this.pic.master);
+    this.bus.claim(PORT_PIC_SLAVE, this.pic.slave);
+    this.bus.claim(PORT_ELCR, this.pic.elcr);
+    this.bus.claim(PORT_PIT, this.pit);
+    this.bus.claim(PORT_SYSTEM_CONTROL_B, this.systemControlB);
+    this.bus.claim(PORT_POST, this.postCode);
+    this.bus.claim(PORT_SYSTEM_CONTROL_A, this.systemControlA);
+    this.bus.claim(PORT_DEBUG_EXIT, this.debugExit);
+    this.bus.claim(PORT_COM1, this.uart);
+    this.uart.reset();
+    this.systemControlB.reset();
+  }
+
+  static async create(opts: MachineOptions): Promise<Machine> {
+    // The imports close over the machine, which exists only once the core does.
+    let m: Machine | undefined;
+    const imports: CoreImports = {
+      portIn: (port, size) => m!.bus.read(port, size as AccessWidth),
+      portOut: (port, size, value) => m!.bus.write(port, value, size as AccessWidth),
+      mmioRead: (_addr, size) => {
+        // Nothing is mapped outside RAM yet: an undriven bus reads as all ones.
+        m!.mmioUnmappedReads++;
+        return allOnes(size as AccessWidth);
+      },
+      mmioWrite: () => {
+        m!.mmioUnmappedWrites++;
+      },
+      ackInterrupt: () => m!.pic.acknowledge(),
+      hypercall: (call) => {
+        throw new Error(`hypercall ${call} at EIP=${hex32(m!.core.eip)}: this machine has no hypercall handler (VMI is not implemented yet)`);
+      },
+    };
+    const core = await Core.load({ ramSize: opts.memSize, imports, wasm: opts.wasm, debug: opts.debugCore });
+    m = new Machine(core, opts);
+    return m;
+  }
+
+  /** Guest physical RAM. */
+  get ram(): Uint8Array {
+    return this.core.ram;
+  }
+
+  /** Everything COM1 has transmitted so far (when no serialOut sink was given), UTF-8 decoded. */
+  get serialOutput(): string {
+    this.flushSerial();
+    return this.serialText;
+  }
+
+  /** Bytes arriving on COM1's line; a string is sent as UTF-8. Wakes a CPU halted waiting for input. */
+  sendSerialInput(bytes: Uint8Array | string): void {
+    this.uart.receive(typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes);
+    this.deadlineDirty = true;
+    const w = this.wake;
+    if (w) w();
+  }
+
+  /** RESET: the CPU to its power-on state, every device to its reset state. RAM is kept. */
+  reset(): void {
+    this.core.reset();
+    for (const { device } of this.bus.devices()) device.reset();
+    this.pic.reset();
+    this.stopCause = null;
+    this.deadlineDirty = true;
+  }
+
+  /** The devices' state as plain JSON-able data (CPU state and RAM are the core's: see core.u8). */
+  saveDevices(): Record<string, unknown> {
+    return {
+      clock: this.clock.save(),
+      pic: this.pic.save(),
+      pit: this.pit.save(),
+      uart: this.uart.save(),
+      postCode: this.postCode.save(),
+      systemControlA: this.systemControlA.save(),
+      systemControlB: this.systemControlB.save(),
+    };
+  }
+
+  restoreDevices(state: Record<string, unknown>): void {
+    this.clock.restore(state.clock as { offsetNs: number });
+    this.pic.restore(state.pic);
+    this.pit.restore(state.pit);
+    this.uart.restore(state.uart);
+    this.postCode.restore(state.postCode);
+    this.systemControlA.restore(state.systemControlA);
+    this.systemControlB.restore(state.systemControlB);
+    this.deadlineDirty = true;
+  }
+
+  /** Run until a stop reason (see RunResult). Yields to the host's event loop as it goes. */
+  async run(opts: RunOptions = {}): Promise<RunResult> {
+    const st = this.begin(opts);
+    try {
+      for (;;) {
+        const r = this.loop(st);
+        if (r === YIELD) {
+          await yieldToEventLoop();
+          st.lastYield = wallNow();
+        } else if (r === WAIT) {
+          await this.waitForEvent(st);
+        } else return this.finish(st, r);
+      }
+    } finally {
+      this.inSlice = false;
+      this.clock.pause();
+    }
+  }
+
+  /**
+   * run() without giving the event loop a turn: for deterministic runs (where nothing outside
+   * the machine happens during a run anyway) and for callers that cannot await. In real-time
+   * mode an idle wait blocks the thread (Atomics.wait), and serial input cannot arrive meanwhile.
+   */
+  runSync(opts: RunOptions = {}): RunResult {
+    const st = this.begin(opts);
+    try {
+      for (;;) {
+        const r = this.loop(st);
+        if (r === YIELD) st.lastYield = wallNow();
+        else if (r === WAIT) sleepSync(this.idleWaitMs(st));
+        else return this.finish(st, r);
+      }
+    } finally {
+      this.inSlice = false;
+      this.clock.pause();
+    }
+  }
+
+  // ---- the run loop ------------------------------------------------------------------------
+
+  private begin(opts: RunOptions): RunState {
+    const max = opts.maxInstructions ?? Infinity;
+    const wall = opts.wallTimeoutMs ?? Infinity;
+    if (!(max >= 0)) throw new Error(`maxInstructions must be a non-negative number, not ${max}`);
+    if (!(wall >= 0)) throw new Error(`wallTimeoutMs must be a non-negative number, not ${wall}`);
+    const now = wallNow();
+    this.clock.resume();
+    this.deadlineDirty = true;
+    return {
+      startInstructions: this.core.instructions,
+      maxInstructions: max,
+      startWall: now,
+      wallDeadline: now + wall,
+      lastYield: now,
+      fruitlessSkips: 0,
+    };
+  }
+
+  /** Runs slices until the run must end (a RunResult), wait for an event (WAIT), or yield (YIELD). */
+  private loop(st: RunState): RunResult | Pause {
+    const core = this.core;
+    const clock = this.clock;
+    const det = this.deterministic;
+    for (;;) {
+      let now = clock.now();
+      if (this.deadlineDirty || now >= this.nextDeadline) this.tickDevices(now);
+
+      const done = core.instructions - st.startInstructions;
+      if (done >= st.maxInstructions) return this.result("max-instructions");
+      const wall = wallNow();
+      if (wall >= st.wallDeadline) return this.result("timeout", `wall-clock timeout after ${Math.round(wall - st.startWall)} ms`);
+      if (wall - st.lastYield >= YIELD_EVERY_MS) return YIELD;
+
+      let budget = Math.min(st.maxInstructions - done, det ? DETERMINISTIC_SLICE_MAX : REALTIME_SLICE_MAX);
+      if (this.nextDeadline !== Infinity) {
+        const until = det ? clock.instructionsFor(this.nextDeadline - now) : Math.floor((this.nextDeadline - now) * this.instructionsPerNs);
+        if (until < budget) budget = until > 1 ? until : 1;
+      }
+
+      const before = core.instructions;
+      this.inSlice = true;
+      let exit = core.run(budget);
+      this.inSlice = false;
+      const ran = core.instructions - before;
+      if (this.outLen > 0) this.flushSerial();
+      if (!det && ran > 1000) {
+        const ns = (wallNow() - wall) * 1e6;
+        if (ns > 0) this.instructionsPerNs = 0.8 * this.instructionsPerNs + 0.2 * (ran / ns);
+      }
+      if (ran > 0) st.fruitlessSkips = 0;
+      if (this.stopCause !== null && exit !== L.EXIT_STOP) {
+        // The stopping write was the slice's last instruction: report it now, not next run().
+        core.u32[L.STATE_STOP_REQUEST >> 2] = 0;
+        exit = L.EXIT_STOP;
+      }
+
+      switch (exit) {
+        case L.EXIT_BUDGET:
+          break;
+        case L.EXIT_HLT: {
+          // HLT with IF=1: nothing to do until a device interrupts.
+          now = clock.now();
+          if (this.deadlineDirty || now >= this.nextDeadline) this.tickDevices(now);
+          if (core.intr) break;
+          if (!det) return WAIT;
+          if (this.nextDeadline === Infinity || ++st.fruitlessSkips > MAX_FRUITLESS_IDLE_SKIPS) {
+            return this.result("idle", `HLT with interrupts enabled at EIP=${hex32(core.eip)}, and no device will raise an interrupt`);
+          }
+          clock.skipTo(this.nextDeadline);
+          break;
+        }
+        case L.EXIT_HLT_DISABLED:
+          return this.result("hlt-disabled", `HLT with interrupts disabled at EIP=${hex32(core.eip)}`);
+        case L.EXIT_TRIPLE_FAULT:
+          return this.result("triple-fault", `triple fault at EIP=${hex32(core.eip)} (last exception: vector ${core.lastException.vector})`);
+        case L.EXIT_EXCEPTION: {
+          const e = core.lastException;
+          return this.result("exception", `exception ${e.vector} (error code ${hex32(e.error)}) at EIP=${hex32(core.eip)}`);
+        }
+        case L.EXIT_STOP: {
+          const cause = this.stopCause;
+          this.stopCause = null;
+          if (cause === "debug-exit") return this.result("debug-exit", `debug-exit: the guest wrote ${(this.exitCode - 1) / 2} to port 0xf4`, this.exitCode);
+          if (cause === "reset") return this.result("reset", "the guest requested a CPU reset through port 0x92");
+          break; // a device moved its deadline: reschedule
+        }
+        default:
+          throw new Error(`core.run returned an unknown exit reason ${exit}`);
+      }
+    }
+  }
+
+  private tickDevices(now: number): void {
+    const timed = this.timed;
+    let next = Infinity;
+    for (let i = 0; i < timed.length; i++) {
+      const d = timed[i];
+      if (d.nextDeadline(now) <= now) d.tick(now);
+      const t = d.nextDeadline(now);
+      if (t < next) next = t;
+    }
+    this.nextDeadline = next;
+    this.deadlineDirty = false;
+  }
+
+  private onDeadlineChanged(): void {
+    this.deadlineDirty = true;
+    if (this.inSlice) this.core.requestStop();
+  }
+
+  private stop(cause: "debug-exit" | "reset", code: number): void {
+    // Debug-exit wins over a reset requested in the same slice: it is what a test asked for.
+    if (this.stopCause !== "debug-exit") {
+      this.stopCause = cause;
+      this.exitCode = code;
+    }
+    this.core.requestStop();
+  }
+
+  /** Instructions retired so far: the clock's input in deterministic mode. */
+  private instructionsNow(): number {
+    // The core publishes its counter when run() returns, so within a slice time stands at the
+    // slice's start; DETERMINISTIC_SLICE_MAX bounds that error (100 µs at 10 ns/instruction).
+    return this.core.instructions;
+  }
+
+  private idleWaitMs(st: RunState): number {
+    const now = this.clock.now();
+    const untilDeadline = this.nextDeadline === Infinity ? Infinity : (this.nextDeadline - now) / 1e6;
+    const untilTimeout = st.wallDeadline - wallNow();
+    return Math.max(0, Math.min(untilDeadline, untilTimeout, YIELD_EVERY_MS * 50));
+  }
+
+  /** Real-time HLT: sleep until the next deadline, serial input, or the wall timeout. */
+  private waitForEvent(st: RunState): Promise<void> {
+    const ms = this.idleWaitMs(st);
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wake = null;
+        resolve();
+      };
+      // setTimeout cannot sleep less than about a millisecond; a nearer deadline is met by
+      // yielding once and looking again.
+      const timer = ms >= 1 ? setTimeout(done, Math.floor(ms)) : setTimeout(done, 0);
+      this.wake = done;
+    }).then(() => {
+      st.lastYield = wallNow();
+    });
+  }
+
+  private result(reason: StopReason, message?: string, exitCode?: number): RunResult {
+    const r: RunResult = { reason, instructions: 0, wallMs: 0, mips: 0, counters: {} };
+    if (message !== undefined) r.message = message;
+    if (exitCode !== undefined) r.exitCode = exitCode;
+    return r;
+  }
+
+  private finish(st: RunState, r: RunResult): RunResult {
+    this.flushSerial();
+    r.instructions = this.core.instructions - st.startInstructions;
+    r.wallMs = wallNow() - st.startWall;
+    r.mips = r.wallMs > 0 ? r.instructions / r.wallMs / 1000 : 0;
+    r.counters = this.counters();
+    return r;
+  }
+
+  /** Every counter of RunResult.counters, now. */
+  counters(): Record<string, number> {
+    const c = this.core.counters();
+    c.unclaimedPortReads = this.bus.stats.unclaimedReads;
+    c.unclaimedPortWrites = this.bus.stats.unclaimedWrites;
+    c.portWidthMismatches = this.bus.stats.widthMismatches;
+    c.mmioUnmappedReads = this.mmioUnmappedReads;
+    c.mmioUnmappedWrites = this.mmioUnmappedWrites;
+    c.virtualNs = this.clock.now();
+    return c;
+  }
+
+  // ---- COM1 output -------------------------------------------------------------------------
+
+  private serialByte(b: number): void {
+    if (this.outLen === this.outBuf.length) {
+      const bigger = new Uint8Array(this.outBuf.length * 2);
+      bigger.set(this.outBuf);
+      this.outBuf = bigger;
+    }
+    this.outBuf[this.outLen++] = b;
+  }
+
+  private flushSerial(): void {
+    if (this.outLen === 0) return;
+    const bytes = this.outBuf.slice(0, this.outLen);
+    this.outLen = 0;
+    if (this.serialSink) this.serialSink(bytes);
+    else this.serialText += this.decoder.decode(bytes, { stream: true });
+  }
+}
+
+function hex32(v: number): string {
+  return "0x" + (v >>> 0).toString(16).padStart(8, "0");
+}
+
+/** One turn of the host's event loop (setImmediate where there is one: setTimeout(0) costs ~1 ms). */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise<void>((resolve) => (typeof setImmediate === "function" ? setImmediate(resolve) : setTimeout(resolve, 0)));
+}
+
+/** Block the thread for `ms` (Node, workers); a busy wait where Atomics.wait is not allowed. */
+function sleepSync(ms: number): void {
+  if (ms <= 0) return;
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  } catch {
+    const end = wallNow() + ms;
+    while (wallNow() < end) {
+      /* the browser's main thread may not block */
+    }
+  }
+}
