@@ -1,0 +1,207 @@
+// The `vmi386` command. `main(argv, io)` does everything and returns the exit status, so tests
+// can call it in-process with their own stdout/stderr; bin/vmi386.js is the thin launcher.
+//
+// Bad input (options, unreadable or malformed image) is one line `vmi386: error: ...` and
+// status 2 with nothing run: the image is checked completely before a Machine is created.
+
+import { readFile } from "node:fs/promises";
+import { basename } from "node:path";
+import { Command, CommanderError } from "commander";
+import { Machine, type RunResult } from "./machine.js";
+import { LoadError } from "./loaders/load-error.js";
+import { loadMultiboot, planMultiboot } from "./loaders/multiboot.js";
+import { SizeError, parseMemSize } from "./size.js";
+import { collectStats, formatStatsJson, formatStatsText } from "./stats.js";
+
+/**
+ * Exit statuses. A guest's debug-exit status (value << 1) | 1 is always odd, so the statuses
+ * the emulator itself chooses are even and can never be mistaken for a guest's.
+ */
+export const EXIT_OK = 0;
+export const EXIT_USAGE = 2;
+export const EXIT_TRIPLE_FAULT = 4;
+export const EXIT_HALTED = 6;
+export const EXIT_TIMEOUT = 8;
+export const EXIT_INTERNAL = 70;
+
+export const DEFAULT_MEM = "128M";
+
+export interface CliInput {
+  readonly isTTY?: boolean;
+  on(event: "data", listener: (chunk: Uint8Array | string) => void): unknown;
+  removeListener(event: "data", listener: (chunk: Uint8Array | string) => void): unknown;
+  pause(): unknown;
+}
+
+export interface CliIO {
+  /** Guest serial output and --help text. */
+  stdout(chunk: Uint8Array | string): void;
+  /** Errors and statistics. */
+  stderr(text: string): void;
+  /** Piped to the guest's COM1 when it is not a TTY; null for none. */
+  stdin: CliInput | null;
+}
+
+class UsageError extends Error {}
+
+const EXIT_HELP = `
+Exit status:
+  the guest's debug-exit status  when it wrote v to port 0xf4: (v << 1) | 1, modulo 256 (always odd)
+  0   stopped by --max-instructions, or the guest reset the machine
+  2   bad command line or image (nothing was run)
+  4   triple fault
+  6   the CPU halted for good (HLT with interrupts off, or nothing left to wake it)
+  8   wall-clock timeout
+  70  internal emulator error
+
+COM1 goes to stdout as the guest writes it; when stdin is not a terminal it is fed to COM1.
+Statistics go to stderr at the end.`;
+
+interface RunArgs {
+  image: string;
+  mem: string;
+  maxInstructions?: string;
+  stats: string;
+  deterministic: boolean;
+  append?: string;
+}
+
+function buildProgram(io: CliIO, onRun: (a: RunArgs) => void): Command {
+  const program = new Command();
+  program
+    .name("vmi386")
+    .description("An i386 PC emulator with a WebAssembly core")
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: () => {}, outputError: () => {} })
+    .addHelpText("after", EXIT_HELP);
+  program
+    .command("run")
+    .description("boot a multiboot v1 kernel (ELF32, or any image using the a.out kludge)")
+    .argument("<image>", "the kernel image")
+    .option("--mem <size>", "guest RAM, 1M to 3G in 4 KiB multiples (K, M, G suffixes)", DEFAULT_MEM)
+    .option("--max-instructions <n>", "stop after n guest instructions (exit status 0)")
+    .option("--stats <format>", "statistics on stderr at the end: text or json", "text")
+    .option("--deterministic", "virtual time from the instruction count: identical runs give identical output", false)
+    .option("--append <cmdline>", "the kernel command line (multiboot cmdline)")
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: () => {}, outputError: () => {} })
+    .addHelpText("after", EXIT_HELP)
+    .action((image: string, o: Omit<RunArgs, "image">) => onRun({ image, ...o }));
+  return program;
+}
+
+/** Runs the CLI with `argv` (the arguments after the program name). Resolves to the exit status. */
+export async function main(argv: readonly string[], ioOverrides: Partial<CliIO> = {}): Promise<number> {
+  const io: CliIO = {
+    stdout: ioOverrides.stdout ?? ((c) => void process.stdout.write(c)),
+    stderr: ioOverrides.stderr ?? ((t) => void process.stderr.write(t)),
+    stdin: ioOverrides.stdin === undefined ? process.stdin : ioOverrides.stdin,
+  };
+  const fail = (msg: string) => {
+    io.stderr(`vmi386: error: ${msg}\n`);
+    return EXIT_USAGE;
+  };
+
+  let args: RunArgs | undefined;
+  const program = buildProgram(io, (a) => (args = a));
+  if (argv.length === 0) {
+    io.stderr(program.helpInformation());
+    return EXIT_USAGE;
+  }
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version") return EXIT_OK;
+      return fail(e.message.replace(/^error: /, ""));
+    }
+    throw e;
+  }
+  if (!args) return fail(`unknown command "${argv[0]}" (try vmi386 --help)`);
+
+  try {
+    return await runImage(args, io);
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof SizeError || e instanceof LoadError) return fail(e.message);
+    io.stderr(`vmi386: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return EXIT_INTERNAL;
+  }
+}
+
+async function runImage(a: RunArgs, io: CliIO): Promise<number> {
+  const memSize = parseMemSize(a.mem, "--mem");
+  const maxInstructions = a.maxInstructions === undefined ? undefined : parseCount(a.maxInstructions, "--max-instructions");
+  if (a.stats !== "text" && a.stats !== "json") throw new UsageError(`--stats must be text or json, not "${a.stats}"`);
+  const image = await readImage(a.image);
+  const loadOpts = { name: basename(a.image), cmdline: a.append ?? "" };
+  // Check the whole image before paying for a Machine: bad input must run nothing.
+  planMultiboot(image, memSize, loadOpts);
+
+  const machine = await Machine.create({
+    memSize,
+    deterministic: a.deterministic,
+    serialOut: (bytes) => io.stdout(bytes),
+  });
+  loadMultiboot(machine, image, loadOpts);
+
+  const stdin = io.stdin && !io.stdin.isTTY ? io.stdin : null;
+  const onInput = (chunk: Uint8Array | string) => machine.sendSerialInput(chunk);
+  stdin?.on("data", onInput);
+  let result: RunResult;
+  try {
+    result = await machine.run({ maxInstructions });
+  } finally {
+    if (stdin) {
+      stdin.removeListener("data", onInput);
+      stdin.pause();
+    }
+  }
+
+  const stats = collectStats(result);
+  io.stderr(a.stats === "json" ? formatStatsJson(stats) : formatStatsText(stats));
+  return exitStatus(result, io);
+}
+
+/** Maps how the run ended to the documented exit status (see EXIT_HELP). */
+function exitStatus(r: RunResult, io: CliIO): number {
+  const why = r.message ? `: ${r.message}` : "";
+  switch (r.reason) {
+    case "debug-exit":
+      // A process status is 8 bits; the shell would see the low byte anyway, so say so.
+      return (r.exitCode ?? 1) & 0xff;
+    case "max-instructions":
+    case "reset":
+      return EXIT_OK;
+    case "triple-fault":
+      io.stderr(`vmi386: the guest triple-faulted${why}\n`);
+      return EXIT_TRIPLE_FAULT;
+    case "hlt-disabled":
+    case "idle":
+      io.stderr(`vmi386: the guest halted and nothing can wake it (${r.reason})${why}\n`);
+      return EXIT_HALTED;
+    case "timeout":
+      io.stderr(`vmi386: wall-clock timeout${why}\n`);
+      return EXIT_TIMEOUT;
+    default:
+      io.stderr(`vmi386: the run stopped unexpectedly (${r.reason})${why}\n`);
+      return EXIT_INTERNAL;
+  }
+}
+
+async function readImage(path: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const why =
+      err.code === "ENOENT" ? "no such file" : err.code === "EISDIR" ? "it is a directory" : err.code === "EACCES" ? "permission denied" : err.message;
+    throw new UsageError(`cannot read ${path}: ${why}`);
+  }
+}
+
+/** A positive whole number: digits, or scientific notation that is exactly an integer (1e9). */
+function parseCount(text: string, what: string): number {
+  const n = /^\s*\d+(?:\.\d+)?(?:e\d+)?\s*$/i.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`${what} "${text}" is not a positive whole number`);
+  return n;
+}
