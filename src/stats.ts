@@ -42,17 +42,17 @@ export function collectStats(r: StatsSource): RunStats {
     total: 0,
   };
   exits.total = exits.portIn + exits.portOut + exits.mmioRead + exits.mmioWrite + exits.interrupts + exits.exceptions + exits.hypercalls;
-  const stats: RunStats = {
+  // Built in this order so the JSON reads top-down: how it ended, then the numbers.
+  return {
     reason: r.reason,
+    ...(r.exitCode !== undefined ? { exitCode: r.exitCode } : {}),
+    ...(r.message !== undefined ? { message: r.message } : {}),
     instructions: r.instructions,
     wallMs: round(r.wallMs, 3),
     mips: round(r.mips, 3),
     exits,
     counters: { ...r.counters },
   };
-  if (r.exitCode !== undefined) stats.exitCode = r.exitCode;
-  if (r.message !== undefined) stats.message = r.message;
-  return stats;
 }
 
 /** One line of JSON, newline-terminated. */
