@@ -53,6 +53,8 @@ export interface MachineOptions {
   serialOut?: (bytes: Uint8Array) => void;
   /** Deterministic mode: virtual nanoseconds per instruction (default 10, a nominal 100 MIPS). */
   nsPerInstruction?: number;
+  /** Deterministic mode: virtual nanoseconds per IN/OUT (default 1000, an ISA bus cycle). */
+  nsPerPortAccess?: number;
 }
 
 export interface RunOptions {
@@ -150,12 +152,21 @@ export class Machine {
   private wake: (() => void) | null = null;
   private mmioUnmappedReads = 0;
   private mmioUnmappedWrites = 0;
+  /** Deterministic mode: TSC ticks added to the core's TSC offset for time beyond instructions. */
+  private tscAdded = 0;
 
   private constructor(core: Core, opts: MachineOptions) {
     this.core = core;
     this.deterministic = opts.deterministic ?? false;
     this.serialSink = opts.serialOut;
-    this.clock = this.deterministic ? Clock.deterministic(() => this.instructionsNow(), opts.nsPerInstruction) : Clock.realTime();
+    const u32 = core.u32;
+    const work = {
+      instructions: () => this.instructionsNow(),
+      // The core bumps these before each host call, so they are live mid-slice.
+      portAccesses: () =>
+        u32[L.COUNTER_PORT_IN >> 2] + u32[(L.COUNTER_PORT_IN >> 2) + 1] * 2 ** 32 + u32[L.COUNTER_PORT_OUT >> 2] + u32[(L.COUNTER_PORT_OUT >> 2) + 1] * 2 ** 32,
+    };
+    this.clock = this.deterministic ? Clock.deterministic(work, opts.nsPerInstruction, opts.nsPerPortAccess) : Clock.realTime();
     const deadlineChanged = () => this.onDeadlineChanged();
     this.bus = new PortBus();
     this.pic = new DualPic8259((level) => {
@@ -186,8 +197,15 @@ export class Machine {
     // The imports close over the machine, which exists only once the core does.
     let m: Machine | undefined;
     const imports: CoreImports = {
-      portIn: (port, size) => m!.bus.read(port, size as AccessWidth),
-      portOut: (port, size, value) => m!.bus.write(port, value, size as AccessWidth),
+      portIn: (port, size) => {
+        const v = m!.bus.read(port, size as AccessWidth);
+        m!.afterPortAccess();
+        return v;
+      },
+      portOut: (port, size, value) => {
+        m!.bus.write(port, value, size as AccessWidth);
+        m!.afterPortAccess();
+      },
       mmioRead: (_addr, size) => {
         // Nothing is mapped outside RAM yet: an undriven bus reads as all ones.
         m!.mmioUnmappedReads++;
@@ -344,6 +362,7 @@ export class Machine {
       this.inSlice = false;
       const ran = core.instructions - before;
       if (this.outLen > 0) this.flushSerial();
+      if (det) this.syncTsc();
       if (!det && ran > 1000) {
         const ns = (wallNow() - wall) * 1e6;
         if (ns > 0) this.instructionsPerNs = 0.8 * this.instructionsPerNs + 0.2 * (ran / ns);
@@ -368,6 +387,7 @@ export class Machine {
             return this.result("idle", `HLT with interrupts enabled at EIP=${hex32(core.eip)}, and no device will raise an interrupt`);
           }
           clock.skipTo(this.nextDeadline);
+          this.syncTsc();
           break;
         }
         case L.EXIT_HLT_DISABLED:
@@ -404,6 +424,14 @@ export class Machine {
     this.deadlineDirty = false;
   }
 
+  /**
+   * Port accesses move time within a slice (deterministic: each costs nsPerPortAccess; real
+   * time: they take a while): a guest polling ports must not run past a device deadline.
+   */
+  private afterPortAccess(): void {
+    if (this.inSlice && this.clock.now() >= this.nextDeadline) this.core.requestStop();
+  }
+
   private onDeadlineChanged(): void {
     this.deadlineDirty = true;
     if (this.inSlice) this.core.requestStop();
@@ -420,9 +448,28 @@ export class Machine {
 
   /** Instructions retired so far: the clock's input in deterministic mode. */
   private instructionsNow(): number {
-    // The core publishes its counter when run() returns, so within a slice time stands at the
-    // slice's start; DETERMINISTIC_SLICE_MAX bounds that error (100 µs at 10 ns/instruction).
+    // The core publishes its counter when run() returns, so within a slice only port accesses
+    // move time; DETERMINISTIC_SLICE_MAX bounds the error (100 µs at 10 ns/instruction).
     return this.core.instructions;
+  }
+
+  /**
+   * Deterministic mode: keep the guest's TSC a clock of virtual time (one tick per
+   * nsPerInstruction), as a real TSC keeps counting through I/O cycles and HLT. The core counts
+   * instructions; the time spent in port accesses and skipped in HLT is added to its TSC offset
+   * as it accrues (added, so that a guest's own WRMSR to the TSC survives).
+   */
+  private syncTsc(): void {
+    const clock = this.clock;
+    const extra = Math.floor((clock.now() - this.core.instructions * clock.nsPerInstruction) / clock.nsPerInstruction);
+    const delta = extra - this.tscAdded;
+    if (delta <= 0) return;
+    this.tscAdded = extra;
+    const u32 = this.core.u32;
+    const o = L.STATE_TSC_OFFSET >> 2;
+    const lo = u32[o] + delta;
+    u32[o] = lo >>> 0;
+    u32[o + 1] = (u32[o + 1] + Math.floor(lo / 2 ** 32)) >>> 0;
   }
 
   private idleWaitMs(st: RunState): number {
