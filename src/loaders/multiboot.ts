@@ -155,7 +155,7 @@ export function loadMultiboot(target: MultibootTarget, image: Uint8Array, opts: 
 /**
  * Finds and checks the multiboot header (§3.1.1-3.1.2). A magic whose checksum does not match
  * is skipped, as a loader scanning for the header must; if no valid header follows, the error
- * names the bad checksum, since that is almost certainly the header that was meant.
+ * mentions the first bad checksum, which is often the header that was meant.
  */
 export function findMultibootHeader(image: Uint8Array, name: string): MultibootHeader {
   const dv = new DataView(image.buffer, image.byteOffset, image.byteLength);
@@ -171,15 +171,16 @@ export function findMultibootHeader(image: Uint8Array, name: string): MultibootH
     }
     return readHeaderFields(image, dv, off, flags, name);
   }
+  if (image.length < 12) throw new LoadError(`${name} is truncated: ${image.length} bytes cannot hold a multiboot header`);
+  // The magic can also turn up by chance (a symbol table holding the constant), so a bad
+  // checksum is reported as a clue, not as the certain cause.
+  let clue = "";
   if (badChecksumAt >= 0) {
     const flags = dv.getUint32(badChecksumAt + 4, true);
     const checksum = dv.getUint32(badChecksumAt + 8, true);
-    throw new LoadError(
-      `bad multiboot header checksum at offset ${hex(badChecksumAt)} of ${name}: magic + flags + checksum = ${hex((MULTIBOOT_HEADER_MAGIC + flags + checksum) >>> 0)}, must be 0`,
-    );
+    clue = ` (the magic at offset ${hex(badChecksumAt)} has a bad checksum: magic + flags + checksum = ${hex((MULTIBOOT_HEADER_MAGIC + flags + checksum) >>> 0)}, must be 0)`;
   }
-  if (image.length < 12) throw new LoadError(`${name} is truncated: ${image.length} bytes cannot hold a multiboot header`);
-  throw new LoadError(`no multiboot header in the first ${MULTIBOOT_SEARCH_BYTES} bytes of ${name}`);
+  throw new LoadError(`no multiboot header in the first ${MULTIBOOT_SEARCH_BYTES} bytes of ${name}${clue}`);
 }
 
 function readHeaderFields(image: Uint8Array, dv: DataView, off: number, flags: number, name: string): MultibootHeader {

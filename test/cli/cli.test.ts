@@ -1,0 +1,177 @@
+// The vmi386 command: main() in-process with captured stdout/stderr for the option and image
+// errors (each one line and status 2, nothing run), real runs of the nasm "hi" guest, and one
+// spawn of bin/vmi386.js to prove the launcher, stdout streaming and the exit status end to end.
+
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { PassThrough } from "node:stream";
+import { describe, expect, it } from "vitest";
+import { EXIT_USAGE, main } from "../../src/cli.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, "../..");
+const HI = join(root, "test/loader/fixtures/hi.elf");
+const HI_KLUDGE = join(root, "test/loader/fixtures/hi-kludge.bin");
+const DEMO = join(root, "test/guests/demo/demo.elf");
+
+interface Captured {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function cli(args: string[], stdin: PassThrough | null = null): Promise<Captured> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const dec = new TextDecoder();
+  const status = await main(args, {
+    stdout: (c) => out.push(typeof c === "string" ? c : dec.decode(c, { stream: true })),
+    stderr: (t) => err.push(t),
+    stdin,
+  });
+  return { status, stdout: out.join(""), stderr: err.join("") };
+}
+
+/** One line `vmi386: error: ...` matching `pattern`, status 2, no guest output. */
+async function expectUsageError(args: string[], pattern: RegExp): Promise<void> {
+  const r = await cli(args);
+  expect(r.status, r.stderr).toBe(EXIT_USAGE);
+  expect(r.stderr).toMatch(/^vmi386: error: [^\n]*\n$/);
+  expect(r.stderr).toMatch(pattern);
+  expect(r.stdout).toBe("");
+}
+
+const tmp = mkdtempSync(join(tmpdir(), "vmi386-cli-"));
+function tmpFile(name: string, bytes: Uint8Array): string {
+  const p = join(tmp, name);
+  writeFileSync(p, bytes);
+  return p;
+}
+
+describe("vmi386 run: bad input is one line and status 2", () => {
+  it("rejects bad --mem values", async () => {
+    await expectUsageError(["run", HI, "--mem", "12X"], /--mem "12X" is not a size: expected a whole number with an optional K, M or G suffix/);
+    await expectUsageError(["run", HI, "--mem", "1.5G"], /--mem "1.5G" is not a size/);
+    await expectUsageError(["run", HI, "--mem", "-1M"], /--mem "-1M" is not a size/);
+    await expectUsageError(["run", HI, "--mem", "512K"], /--mem 512K is too small: guest RAM must be at least 1M$/m);
+    await expectUsageError(["run", HI, "--mem", "4G"], /--mem 4G is too large: guest RAM can be at most 3G$/m);
+    await expectUsageError(["run", HI, "--mem", "1048577"], /--mem 1048577 is not a multiple of 4 KiB/);
+    await expectUsageError(["run", HI, "--mem"], /option '--mem <size>' argument missing/);
+  });
+
+  it("rejects other bad options", async () => {
+    await expectUsageError(["run", HI, "--max-instructions", "0"], /--max-instructions "0" is not a positive whole number/);
+    await expectUsageError(["run", HI, "--max-instructions", "ten"], /--max-instructions "ten" is not a positive whole number/);
+    await expectUsageError(["run", HI, "--stats", "xml"], /--stats must be text or json, not "xml"/);
+    await expectUsageError(["run", HI, "--frobnicate"], /unknown option '--frobnicate'/);
+    await expectUsageError(["run"], /missing required argument 'image'/);
+    await expectUsageError(["fly", HI], /unknown command 'fly'/);
+  });
+
+  it("rejects a missing file or a directory", async () => {
+    await expectUsageError(["run", join(tmp, "nope.elf")], /cannot read .*nope\.elf: no such file$/m);
+    await expectUsageError(["run", tmp], /: it is a directory$/m);
+  });
+
+  it("rejects a truncated ELF", async () => {
+    const hi = new Uint8Array(readFileSync(HI));
+    await expectUsageError(["run", tmpFile("short.elf", hi.subarray(0, 40))], /short\.elf is truncated: 40 bytes, less than the 52-byte ELF header/);
+    // Keep the multiboot header (at file offset 0x60) but cut the text segment short.
+    await expectUsageError(["run", tmpFile("cut.elf", hi.subarray(0, 0x80))], /cut\.elf is truncated: segment 0 needs file bytes 0x60\.\.0xa5/);
+  });
+
+  it("rejects an ELF without a multiboot header", async () => {
+    const hi = new Uint8Array(readFileSync(HI));
+    const noHeader = hi.slice();
+    noHeader.fill(0, 0x60, 0x6c); // the header's magic, flags and checksum
+    await expectUsageError(["run", tmpFile("plain.elf", noHeader)], /^vmi386: error: no multiboot header in the first 8192 bytes of plain\.elf \(the magic at offset 0xcc has a bad checksum/m);
+  });
+
+  it("rejects a guest larger than --mem", async () => {
+    const big = new Uint8Array(2 << 20);
+    big.set(readFileSync(HI));
+    await expectUsageError(["run", tmpFile("big.elf", big), "--mem", "1M"], /big\.elf \(2097152 bytes\) is larger than guest RAM \(1M\)/);
+    // The demo guest's bss runs to 0x153000: outside guest RAM of 1216K (0x130000).
+    await expectUsageError(["run", DEMO, "--mem", "1216K"], /demo\.elf: segment 1 at 0x103000\.\.0x153000 lies outside guest RAM \(1216K, up to 0x130000\)/);
+  });
+
+  it("prints help with the exit statuses to stdout, status 0", async () => {
+    const r = await cli(["run", "--help"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/Usage: vmi386 run \[options\] <image>/);
+    expect(r.stdout).toMatch(/0 +stopped by --max-instructions/);
+    expect(r.stdout).toMatch(/2 +bad command line or image/);
+    const none = await cli([]);
+    expect(none.status).toBe(EXIT_USAGE);
+    expect(none.stderr).toMatch(/Usage: vmi386/);
+  });
+});
+
+describe("vmi386 run: real runs", () => {
+  it("runs the hi guest: COM1 on stdout, debug-exit 0x21 gives status 0x43, text stats on stderr", async () => {
+    for (const image of [HI, HI_KLUDGE]) {
+      const r = await cli(["run", image, "--mem", "4M"]);
+      expect(r.stdout).toBe("hi\n");
+      expect(r.status).toBe(0x43);
+      expect(r.stderr).toMatch(/^--- vmi386 statistics ---\n/);
+      expect(r.stderr).toMatch(/stopped +debug-exit \(exit code 67 = 0x43\)/);
+      expect(r.stderr).toMatch(/instructions +\d+/);
+      expect(r.stderr).toMatch(/port out +4\n/); // three bytes to COM1, one to the exit port
+    }
+  });
+
+  it("--stats json writes one JSON object with the exits by kind", async () => {
+    const r = await cli(["run", HI, "--stats", "json", "--deterministic"]);
+    expect(r.status).toBe(0x43);
+    const lines = r.stderr.trimEnd().split("\n");
+    expect(lines).toHaveLength(1);
+    const s = JSON.parse(lines[0]);
+    expect(s).toMatchObject({ reason: "debug-exit", exitCode: 0x43 });
+    expect(s.exits).toMatchObject({ portIn: 0, portOut: 4, mmioRead: 0, mmioWrite: 0, interrupts: 0, exceptions: 0, hypercalls: 0, total: 4 });
+    expect(s.instructions).toBeGreaterThan(10);
+    expect(typeof s.wallMs).toBe("number");
+    expect(typeof s.mips).toBe("number");
+    expect(s.counters.portOut).toBe(4);
+  });
+
+  it("--max-instructions stops a long guest with status 0", async () => {
+    const r = await cli(["run", DEMO, "--max-instructions", "1000", "--stats", "json", "--deterministic"]);
+    expect(r.status).toBe(0);
+    const s = JSON.parse(r.stderr);
+    expect(s.reason).toBe("max-instructions");
+    expect(s.instructions).toBe(1000);
+  });
+
+  it("feeds a non-TTY stdin to COM1 and stops listening when the run ends", async () => {
+    const stdin = new PassThrough();
+    stdin.write("xyz");
+    const r = await cli(["run", HI], stdin);
+    expect(r.status).toBe(0x43);
+    expect(stdin.listenerCount("data")).toBe(0);
+    expect(stdin.isPaused()).toBe(true);
+  });
+});
+
+describe("bin/vmi386.js", () => {
+  it("is a working launcher: real process, stdout, exit status", () => {
+    // Compile the host so dist/ is not stale; tsc's status is not ours to judge here (type
+    // errors anywhere are npm run typecheck's business), only that it emitted the CLI.
+    spawnSync("npx", ["tsc", "-p", "tsconfig.json"], { cwd: root, stdio: "ignore" });
+    expect(existsSync(join(root, "dist/src/cli.js"))).toBe(true);
+    const r = spawnSync(process.execPath, [join(root, "bin/vmi386.js"), "run", HI, "--stats", "json"], {
+      cwd: root,
+      input: "",
+      encoding: "utf8",
+    });
+    expect(r.stdout).toBe("hi\n");
+    expect(r.status).toBe(0x43);
+    expect(JSON.parse(r.stderr).reason).toBe("debug-exit");
+
+    const bad = spawnSync(process.execPath, [join(root, "bin/vmi386.js"), "run", HI, "--mem", "7M7"], { encoding: "utf8" });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toBe('vmi386: error: --mem "7M7" is not a size: expected a whole number with an optional K, M or G suffix, such as 128M\n');
+  });
+});

@@ -1,0 +1,45 @@
+// End-of-run statistics: exits grouped by kind from the machine's counters, text and JSON.
+import { describe, expect, it } from "vitest";
+import { collectStats, formatStatsJson, formatStatsText } from "../../src/stats.js";
+
+const result = {
+  reason: "debug-exit" as const,
+  exitCode: 0x43,
+  message: "debug-exit: the guest wrote 33 to port 0xf4",
+  instructions: 1234567,
+  wallMs: 12.34567,
+  mips: 100.0012345,
+  counters: { instructions: 1234567, portIn: 5, portOut: 7, mmioRead: 1, mmioWrite: 2, hypercall: 3, interrupts: 11, exceptions: 13, tlbMisses: 99 },
+};
+
+describe("stats", () => {
+  it("groups exits by kind and keeps every raw counter", () => {
+    const s = collectStats(result);
+    expect(s.exits).toEqual({ portIn: 5, portOut: 7, mmioRead: 1, mmioWrite: 2, interrupts: 11, exceptions: 13, hypercalls: 3, total: 42 });
+    expect(s.counters.tlbMisses).toBe(99);
+    expect(s.wallMs).toBe(12.346);
+    expect(s.mips).toBe(100.001);
+  });
+
+  it("JSON is one line, reason first", () => {
+    const text = formatStatsJson(collectStats(result));
+    expect(text.endsWith("\n")).toBe(true);
+    expect(text.trimEnd()).not.toContain("\n");
+    expect(Object.keys(JSON.parse(text)).slice(0, 4)).toEqual(["reason", "exitCode", "message", "instructions"]);
+  });
+
+  it("text names every kind of exit", () => {
+    const text = formatStatsText(collectStats(result));
+    expect(text).toContain("instructions  1,234,567");
+    for (const [label, n] of [["port in", 5], ["port out", 7], ["mmio read", 1], ["mmio write", 2], ["interrupts", 11], ["exceptions", 13], ["hypercalls", 3]] as const) {
+      expect(text).toMatch(new RegExp(`^  ${label} +${n}$`, "m"));
+    }
+    expect(text).toMatch(/^guest MIPS +100\.00$/m);
+  });
+
+  it("missing counters count as zero", () => {
+    const s = collectStats({ reason: "max-instructions", instructions: 10, wallMs: 1, mips: 0.01, counters: {} });
+    expect(s.exits.total).toBe(0);
+    expect(s.exitCode).toBeUndefined();
+  });
+});
