@@ -64,6 +64,7 @@ interface RunArgs {
   stats: string;
   deterministic: boolean;
   append?: string;
+  timeout?: string;
 }
 
 function buildProgram(io: CliIO, onRun: (a: RunArgs) => void): Command {
@@ -83,6 +84,7 @@ function buildProgram(io: CliIO, onRun: (a: RunArgs) => void): Command {
     .option("--stats <format>", "statistics on stderr at the end: text or json", "text")
     .option("--deterministic", "virtual time from the instruction count: identical runs give identical output", false)
     .option("--append <cmdline>", "the kernel command line (multiboot cmdline)")
+    .option("--timeout <seconds>", "stop after this much wall-clock time (exit status 8)")
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: () => {}, outputError: () => {} })
     .addHelpText("after", EXIT_HELP)
@@ -131,6 +133,7 @@ export async function main(argv: readonly string[], ioOverrides: Partial<CliIO> 
 async function runImage(a: RunArgs, io: CliIO): Promise<number> {
   const memSize = parseMemSize(a.mem, "--mem");
   const maxInstructions = a.maxInstructions === undefined ? undefined : parseCount(a.maxInstructions, "--max-instructions");
+  const wallTimeoutMs = a.timeout === undefined ? undefined : parseSeconds(a.timeout, "--timeout") * 1000;
   if (a.stats !== "text" && a.stats !== "json") throw new UsageError(`--stats must be text or json, not "${a.stats}"`);
   const image = await readImage(a.image);
   const loadOpts = { name: basename(a.image), cmdline: a.append ?? "" };
@@ -149,7 +152,7 @@ async function runImage(a: RunArgs, io: CliIO): Promise<number> {
   stdin?.on("data", onInput);
   let result: RunResult;
   try {
-    result = await machine.run({ maxInstructions });
+    result = await machine.run({ maxInstructions, wallTimeoutMs });
   } finally {
     if (stdin) {
       stdin.removeListener("data", onInput);
@@ -197,6 +200,13 @@ async function readImage(path: string): Promise<Uint8Array> {
       err.code === "ENOENT" ? "no such file" : err.code === "EISDIR" ? "it is a directory" : err.code === "EACCES" ? "permission denied" : err.message;
     throw new UsageError(`cannot read ${path}: ${why}`);
   }
+}
+
+/** A positive number of seconds, fractions allowed (0.5). */
+function parseSeconds(text: string, what: string): number {
+  const n = /^\s*\d+(?:\.\d+)?\s*$/.test(text) ? Number(text) : NaN;
+  if (!(n > 0)) throw new UsageError(`${what} "${text}" is not a positive number of seconds`);
+  return n;
 }
 
 /** A positive whole number: digits, or scientific notation that is exactly an integer (1e9). */

@@ -16,6 +16,7 @@ const root = join(here, "../..");
 const HI = join(root, "test/loader/fixtures/hi.elf");
 const HI_KLUDGE = join(root, "test/loader/fixtures/hi-kludge.bin");
 const DEMO = join(root, "test/guests/demo/demo.elf");
+const CPU_BOUND = join(root, "test/guests/cpu-bound/cpu-bound.elf");
 
 interface Captured {
   status: number;
@@ -65,6 +66,7 @@ describe("vmi386 run: bad input is one line and status 2", () => {
   it("rejects other bad options", async () => {
     await expectUsageError(["run", HI, "--max-instructions", "0"], /--max-instructions "0" is not a positive whole number/);
     await expectUsageError(["run", HI, "--max-instructions", "ten"], /--max-instructions "ten" is not a positive whole number/);
+    await expectUsageError(["run", HI, "--timeout", "soon"], /--timeout "soon" is not a positive number of seconds/);
     await expectUsageError(["run", HI, "--stats", "xml"], /--stats must be text or json, not "xml"/);
     await expectUsageError(["run", HI, "--frobnicate"], /unknown option '--frobnicate'/);
     await expectUsageError(["run"], /missing required argument 'image'/);
@@ -80,14 +82,14 @@ describe("vmi386 run: bad input is one line and status 2", () => {
     const hi = new Uint8Array(readFileSync(HI));
     await expectUsageError(["run", tmpFile("short.elf", hi.subarray(0, 40))], /short\.elf is truncated: 40 bytes, less than the 52-byte ELF header/);
     // Keep the multiboot header (at file offset 0x60) but cut the text segment short.
-    await expectUsageError(["run", tmpFile("cut.elf", hi.subarray(0, 0x80))], /cut\.elf is truncated: segment 0 needs file bytes 0x60\.\.0xa5/);
+    await expectUsageError(["run", tmpFile("cut.elf", hi.subarray(0, 0x80))], /cut\.elf is truncated: segment 0 needs file bytes 0x60\.\.0xc0/);
   });
 
   it("rejects an ELF without a multiboot header", async () => {
     const hi = new Uint8Array(readFileSync(HI));
     const noHeader = hi.slice();
     noHeader.fill(0, 0x60, 0x6c); // the header's magic, flags and checksum
-    await expectUsageError(["run", tmpFile("plain.elf", noHeader)], /^vmi386: error: no multiboot header in the first 8192 bytes of plain\.elf \(the magic at offset 0xcc has a bad checksum/m);
+    await expectUsageError(["run", tmpFile("plain.elf", noHeader)], /^vmi386: error: no multiboot header in the first 8192 bytes of plain\.elf \(the magic at offset 0x[0-9a-f]+ has a bad checksum/m);
   });
 
   it("rejects a guest larger than --mem", async () => {
@@ -143,6 +145,19 @@ describe("vmi386 run: real runs", () => {
     const s = JSON.parse(r.stderr);
     expect(s.reason).toBe("max-instructions");
     expect(s.instructions).toBe(1000);
+  });
+
+  it("passes --append to the guest as the multiboot command line (the hi guest echoes it)", async () => {
+    const r = await cli(["run", HI, "--append", "console=ttyS0 quiet"]);
+    expect(r.stdout).toBe("hi\nconsole=ttyS0 quiet\n");
+    expect(r.status).toBe(0x43);
+  });
+
+  it("--timeout stops a guest that runs too long with status 8", async () => {
+    const r = await cli(["run", CPU_BOUND, "--timeout", "0.05", "--stats", "json"]);
+    expect(r.status, r.stderr).toBe(8);
+    expect(r.stderr).toMatch(/"reason":"timeout"/);
+    expect(r.stderr).toMatch(/^vmi386: wall-clock timeout/m);
   });
 
   it("feeds a non-TTY stdin to COM1 and stops listening when the run ends", async () => {
