@@ -122,6 +122,7 @@ export function deliverEvent(vector: i32, error: u32, hasError: bool, software: 
     store<u64>(COUNTER_EXCEPTIONS, load<u64>(COUNTER_EXCEPTIONS) + 1);
     if (v == EXC_DF) {
       tripleFault = true;
+      cpu.attention = true;
       cpu.setEip(cpu.instrStart);
       return false;
     }

@@ -39,7 +39,7 @@ import { descAttr, descLimit, descHi } from "./segments";
 import { STATE_GDTR_BASE, STATE_GDTR_LIMIT, STATE_IDTR_BASE, STATE_IDTR_LIMIT, SEG_LDTR, SEG_TR } from "./layout";
 import { STATE_CR0, STATE_VMI_TOP, STATE_VMI_ROM_PAGES, STATE_HYPERCALL_FAULT, STATE_HYPERCALL_ERROR, COUNTER_HYPERCALL } from "./layout";
 import { hostHypercall } from "./imports";
-import { syncIn, syncOut } from "./run";
+import { syncIn, syncOut, publishRetired } from "./run";
 
 /** Why the current instruction wants the run loop to return (HLT, a trapped INT in test mode). */
 export const STEP_OK = 0;
@@ -925,6 +925,7 @@ function hypercall(): void {
   store<u32>(STATE_HYPERCALL_FAULT, 0);
   // The host sees EIP past the VMCALL and may change anything: publish, call, reload.
   syncOut();
+  publishRetired();
   hostHypercall(<i32>(lin - top));
   syncIn();
   cpu.attention = true;

@@ -120,6 +120,12 @@ export const STATE_VMI_ROM_PAGES = STATE_BASE + 0x1a4;
 export const STATE_HYPERCALL_FAULT = STATE_BASE + 0x1a8;
 export const STATE_HYPERCALL_ERROR = STATE_BASE + 0x1ac;
 
+/**
+ * Instructions retired so far in the current run() call, published before every host call so a
+ * device handler can tell the exact instruction time (COUNTER_INSTRUCTIONS + this).
+ */
+export const STATE_RUN_RETIRED = STATE_BASE + 0x1b0;
+
 /** Core-private scratch: an instruction that straddles a page boundary is decoded from here. */
 export const STATE_FETCH_SCRATCH = STATE_BASE + 0x380;
 

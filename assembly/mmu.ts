@@ -10,6 +10,7 @@ import {
 import * as cpu from "./cpu";
 import { cpl, CR0_PG, CR0_WP, CR4_PSE, CR4_PGE } from "./cpu";
 import { hostMmioRead, hostMmioWrite } from "./imports";
+import { publishRetired } from "./run";
 import { raisePageFault } from "./exceptions";
 
 // TLB entry bits (the low 12 bits of an entry; the high 20 are host page ^ virtual page).
@@ -91,6 +92,7 @@ export function readPhys(phys: u32, sz: i32): u32 {
   }
   store<u64>(COUNTER_MMIO_READ, load<u64>(COUNTER_MMIO_READ) + 1);
   cpu.attention = true;
+  publishRetired();
   return <u32>hostMmioRead(phys, <i32>n) & (sz == 2 ? 0xffffffff : (<u32>1 << (n * 8)) - 1);
 }
 
@@ -109,6 +111,7 @@ export function writePhys(phys: u32, sz: i32, v: u32): void {
   }
   store<u64>(COUNTER_MMIO_WRITE, load<u64>(COUNTER_MMIO_WRITE) + 1);
   cpu.attention = true;
+  publishRetired();
   hostMmioWrite(phys, <i32>n, <i32>v);
 }
 

@@ -6,7 +6,7 @@
 import {
   STATE_EIP, STATE_EFLAGS, STATE_CPL, STATE_HALTED, STATE_INTR, STATE_STOP_REQUEST, STATE_EXIT_REASON,
   COUNTER_INSTRUCTIONS, COUNTER_INTERRUPTS, EXIT_BUDGET, EXIT_HLT, EXIT_HLT_DISABLED, EXIT_TRIPLE_FAULT,
-  EXIT_EXCEPTION, EXIT_STOP, STATE_TRAP_EXCEPTIONS, STATE_DR_BASE,
+  EXIT_EXCEPTION, EXIT_STOP, STATE_TRAP_EXCEPTIONS, STATE_DR_BASE, STATE_RUN_RETIRED,
 } from "./layout";
 import * as cpu from "./cpu";
 import * as fl from "./flags";
@@ -25,6 +25,11 @@ const DR6_BS: u32 = 1 << 14;
 
 /** Instructions retired in the current run() call (RDTSC reads it mid-run). */
 export let retiredThisRun: u32 = 0;
+
+/** Publish the live instruction count before a host call (STATE_RUN_RETIRED). */
+@inline export function publishRetired(): void {
+  store<u32>(STATE_RUN_RETIRED, retiredThisRun);
+}
 
 /** Load the host-visible state into the core's globals. */
 export function syncIn(): void {
@@ -71,6 +76,12 @@ export function runLoop(budget: u32): i32 {
           break;
         }
       }
+      if (tripleFault) {
+        // An instruction's own event delivery (INT n) ended in a triple fault.
+        clearTripleFault();
+        reason = EXIT_TRIPLE_FAULT;
+        break;
+      }
       if (stepResult != STEP_OK) {
         const r = stepResult;
         ex.stepResult = STEP_OK;
@@ -90,6 +101,7 @@ export function runLoop(budget: u32): i32 {
           clearInterruptShadow();
           cpu.attention = true; // look again after the next instruction
         } else {
+          publishRetired();
           const vector = hostAckInterrupt();
           cpu.attention = true; // the PIC may have more to deliver
           if (vector >= 0) {
@@ -126,6 +138,7 @@ export function runLoop(budget: u32): i32 {
   }
   store<u64>(COUNTER_INSTRUCTIONS, load<u64>(COUNTER_INSTRUCTIONS) + <u64>retiredThisRun);
   retiredThisRun = 0;
+  publishRetired();
   syncOut();
   store<i32>(STATE_EXIT_REASON, reason);
   return reason;

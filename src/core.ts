@@ -49,13 +49,13 @@ export const EXIT_NAMES: Record<number, string> = {
 export const COUNTER_NAMES = L.COUNTER_NAMES.split(",");
 
 /** Where the built core lives, relative to this file both in src/ and in dist/src/. */
-async function readCoreWasm(debug: boolean): Promise<Uint8Array> {
+async function readCoreWasm(debug: boolean): Promise<BufferSource> {
   const { readFile } = await import("node:fs/promises");
   const { existsSync } = await import("node:fs");
   const name = debug ? "core.debug.wasm" : "core.wasm";
   for (const rel of [`../build/${name}`, `../../build/${name}`]) {
     const url = new URL(rel, import.meta.url);
-    if (existsSync(url)) return readFile(url);
+    if (existsSync(url)) return new Uint8Array(await readFile(url));
   }
   throw new Error(`cannot find build/${name}: run "npm run build" first`);
 }
@@ -101,7 +101,8 @@ export class Core {
     const bytes = opts.wasm ?? (await readCoreWasm(opts.debug ?? false));
     const imp = opts.imports;
     let exports!: CoreExports;
-    const { instance } = await WebAssembly.instantiate(bytes, {
+    const module = await WebAssembly.compile(bytes);
+    const instance = await WebAssembly.instantiate(module, {
       host: {
         portIn: (port: number, size: number) => imp.portIn(port, size),
         portOut: (port: number, size: number, value: number) => imp.portOut(port, size, value),

@@ -6,6 +6,7 @@ import * as cpu from "../cpu";
 import { protectedMode, segBase, segLimit, segAttr } from "../cpu";
 import { flags } from "../flags";
 import { hostPortIn, hostPortOut } from "../imports";
+import { publishRetired } from "../run";
 import { readLin16, enterSupervisorAccess, leaveSupervisorAccess } from "../mmu";
 import { raise, EXC_GP } from "../exceptions";
 import { sizeMask } from "../cpu";
@@ -13,12 +14,14 @@ import { sizeMask } from "../cpu";
 export function portIn(port: u32, sz: i32): u32 {
   store<u64>(COUNTER_PORT_IN, load<u64>(COUNTER_PORT_IN) + 1);
   cpu.attention = true;
+  publishRetired();
   return <u32>hostPortIn(<i32>port, 1 << sz) & sizeMask(sz);
 }
 
 export function portOut(port: u32, sz: i32, v: u32): void {
   store<u64>(COUNTER_PORT_OUT, load<u64>(COUNTER_PORT_OUT) + 1);
   cpu.attention = true;
+  publishRetired();
   hostPortOut(<i32>port, 1 << sz, <i32>(v & sizeMask(sz)));
 }
 

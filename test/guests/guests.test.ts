@@ -18,7 +18,7 @@ interface RunResult {
   instructions: number;
 }
 interface GuestMachine {
-  run(opts: { maxInstructions?: number; wallTimeoutMs?: number }): RunResult;
+  run(opts: { maxInstructions?: number; wallTimeoutMs?: number }): Promise<RunResult>;
   readonly serialOutput: string;
   sendSerialInput?(text: string): void;
 }
@@ -37,7 +37,7 @@ async function boot(image: string): Promise<GuestMachine> {
 /** Runs to completion and describes where it stopped if that was not debug-exit. */
 async function runGuest(image: string, maxInstructions: number): Promise<{ r: RunResult; out: string }> {
   const m = await boot(image);
-  const r = m.run({ maxInstructions, wallTimeoutMs: 120_000 });
+  const r = await m.run({ maxInstructions, wallTimeoutMs: 120_000 });
   return { r, out: m.serialOutput };
 }
 
@@ -183,7 +183,7 @@ describe("guests on our Machine (deterministic)", () => {
     let r: RunResult | undefined;
     let sent = false;
     for (let slice = 0; slice < 4000; slice++) {
-      r = m.run({ maxInstructions: 20_000, wallTimeoutMs: 60_000 });
+      r = await m.run({ maxInstructions: 20_000, wallTimeoutMs: 60_000 });
       if (!sent && m.serialOutput.includes("ready> ")) {
         m.sendSerialInput!("hello, uart\r");
         sent = true;
