@@ -11,5 +11,11 @@ try {
   }
   throw e;
 }
+// A reader that went away (vmi386 run k.elf | head -1) is not an error worth a stack trace: end
+// as quietly as a process killed by SIGPIPE would, status 128 + 13 as a shell reports it.
+process.stdout.on("error", (e) => {
+  if (e.code === "EPIPE") process.exit(141);
+  throw e;
+});
 const status = await cli.main(process.argv.slice(2));
 process.stdout.write("", () => process.exit(status));
