@@ -218,15 +218,18 @@ function readHeaderFields(image: Uint8Array, dv: DataView, off: number, flags: n
 export function planMultiboot(image: Uint8Array, ramSize: number, opts: MultibootOptions = {}): MultibootPlan {
   const name = opts.name ?? "the image";
   if (image.length === 0) throw new LoadError(`${name} is empty`);
-  if (image.length > ramSize) {
-    throw new LoadError(`${name} (${image.length} bytes) is larger than guest RAM (${formatSize(ramSize)})`);
-  }
   if (hasElfMagic(image) && image.length < ELF32_EHDR_SIZE) {
     throw new LoadError(`${name} is truncated: ${image.length} bytes, less than the ${ELF32_EHDR_SIZE}-byte ELF header`);
   }
   const header = findMultibootHeader(image, name);
   const { kind, entry, segments } = header.kludge ? planKludge(image, header, name) : planElf(image, name);
 
+  // Judged by what is loaded, not by the file's length: an ELF may carry megabytes of debug
+  // sections that never reach RAM.
+  const loadSize = segments.reduce((n, s) => n + s.memSize, 0);
+  if (loadSize > ramSize) {
+    throw new LoadError(`${name} needs ${loadSize} bytes of guest RAM to load, more than the ${formatSize(ramSize)} there is`);
+  }
   let imageEnd = 0;
   for (const s of segments) {
     checkRange(s.paddr, s.memSize, `${name}: ${s.what}`, ramSize);

@@ -93,9 +93,12 @@ describe("vmi386 run: bad input is one line and status 2", () => {
   });
 
   it("rejects a guest larger than --mem", async () => {
+    // An a.out kludge image is loaded whole: 2 MiB of it cannot fit in 1M.
     const big = new Uint8Array(2 << 20);
-    big.set(readFileSync(HI));
-    await expectUsageError(["run", tmpFile("big.elf", big), "--mem", "1M"], /big\.elf \(2097152 bytes\) is larger than guest RAM \(1M\)/);
+    big.set(readFileSync(HI_KLUDGE));
+    new DataView(big.buffer).setUint32(20, 0, true); // load_end_addr 0: load to the end of the file
+    new DataView(big.buffer).setUint32(24, 0, true); // bss_end_addr 0: no bss
+    await expectUsageError(["run", tmpFile("big.bin", big), "--mem", "1M"], /^vmi386: error: big\.bin needs 2097152 bytes of guest RAM to load, more than the 1M there is$/m);
     // The demo guest's bss runs to 0x153000: outside guest RAM of 1216K (0x130000).
     await expectUsageError(["run", DEMO, "--mem", "1216K"], /demo\.elf: segment 1 at 0x103000\.\.0x153000 lies outside guest RAM \(1216K, up to 0x130000\)/);
   });
