@@ -1,0 +1,56 @@
+// Best of N: each engine runs the guest once to warm up (wasm tier-up, JIT caches, page
+// faults in the host), then N timed runs; engines take turns round by round, so drift on a
+// shared host touches all of them alike. The best (shortest) run is the engine's figure.
+
+import type { Engine, EngineRun } from "./engines/engine.js";
+import type { BenchGuest } from "./guests.js";
+import { createProgress } from "./progress.js";
+
+export interface Measurement {
+  engine: Engine;
+  /** The timed runs, in order (warm-ups excluded). */
+  runs: EngineRun[];
+  best: EngineRun;
+  /** The guest's result line on this engine (e.g. its checksum), the same on every run. */
+  result: string;
+}
+
+export interface MeasureOptions {
+  runs: number;
+  warmups: number;
+}
+
+export function mips(run: EngineRun): number {
+  return run.instructions / run.wallMs / 1000;
+}
+
+export async function measureGuest(guest: BenchGuest, engines: Engine[], opts: MeasureOptions): Promise<Measurement[]> {
+  const rounds = opts.warmups + opts.runs;
+  const progress = createProgress(guest.id, rounds * engines.length);
+  const timed = engines.map(() => [] as EngineRun[]);
+  const results = engines.map(() => "");
+  const expected: (number | undefined)[] = engines.map(() => undefined);
+  try {
+    for (let round = 0; round < rounds; round++) {
+      const warm = round < opts.warmups;
+      for (const [i, engine] of engines.entries()) {
+        const label = `${engine.label}, ${warm ? `warm-up ${round + 1}/${opts.warmups}` : `run ${round - opts.warmups + 1}/${opts.runs}`}`;
+        progress.beginRun(round * engines.length + i, label);
+        const run = await engine.run(guest.image, (n) => progress.update(n, expected[i]));
+        const result = guest.check(run);
+        if (results[i] && results[i] !== result) throw new Error(`${engine.label} gave "${result}" on ${guest.id}, "${results[i]}" on an earlier run`);
+        results[i] = result;
+        expected[i] = run.instructions;
+        if (!warm) timed[i]!.push(run);
+        progress.endRun(`${guest.id}: ${label}: ${run.wallMs.toFixed(0)} ms, ${mips(run).toFixed(1)} MIPS, ${run.instructions.toLocaleString("en-US")} instructions`);
+      }
+    }
+  } finally {
+    progress.finish();
+  }
+  return engines.map((engine, i) => {
+    const runs = timed[i]!;
+    const best = runs.reduce((a, b) => (b.wallMs < a.wallMs ? b : a));
+    return { engine, runs, best, result: results[i]! };
+  });
+}

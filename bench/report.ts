@@ -1,0 +1,160 @@
+// The table on stdout and the same numbers as JSON for the README: per guest, each engine's
+// instructions (its own count), best wall time, MIPS (or port exits per second), and the
+// ratio of vmi386 to each baseline measured in the same run.
+
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { type HostInfo, hostLine } from "./env.js";
+import type { BenchGuest } from "./guests.js";
+import { type Measurement, type MeasureOptions, mips } from "./measure.js";
+
+/** The issue's target for the interpreter on the CPU-bound workload; measured, not asserted. */
+export const TARGET_MIPS = 300;
+export const TARGET_RATIO_V86_INTERPRETER = 3;
+
+export interface EngineRow {
+  id: string;
+  label: string;
+  instructions: number;
+  bestMs: number;
+  runsMs: number[];
+  mips: number;
+  /** io guests: port accesses the engine counted, or the guest's own count where it does not count them. */
+  portAccesses?: number;
+  portAccessesCounted?: boolean;
+  exitsPerSecond?: number;
+}
+
+export interface GuestReport {
+  id: string;
+  kind: string;
+  path: string;
+  what: string;
+  result: string;
+  engines: EngineRow[];
+  /** "vmi386/v86-interpreter" etc.: MIPS (each engine's own count) for cpu guests, exits per second for io guests. */
+  ratios: Record<string, number>;
+  /** The same pairs as a ratio of best wall times on the identical guest (baseline ms / vmi386 ms): blind to how each engine counts. */
+  timeRatios: Record<string, number>;
+}
+
+export function guestReport(guest: BenchGuest, ms: Measurement[]): GuestReport {
+  const engines = ms.map((m): EngineRow => {
+    const row: EngineRow = {
+      id: m.engine.id,
+      label: m.engine.label,
+      instructions: m.best.instructions,
+      bestMs: round(m.best.wallMs, 1),
+      runsMs: m.runs.map((r) => round(r.wallMs, 1)),
+      mips: round(mips(m.best), 2),
+    };
+    if (guest.kind === "io") {
+      const counted = m.best.portAccesses !== undefined;
+      const accesses = m.best.portAccesses ?? guest.portAccesses ?? 0;
+      row.portAccesses = accesses;
+      row.portAccessesCounted = counted;
+      row.exitsPerSecond = Math.round(accesses / (m.best.wallMs / 1000));
+    }
+    return row;
+  });
+  const score = (r: EngineRow): number => (guest.kind === "io" ? r.exitsPerSecond! : r.mips);
+  const ours = engines.find((r) => r.id === "vmi386");
+  const ratios: Record<string, number> = {};
+  const timeRatios: Record<string, number> = {};
+  if (ours) {
+    for (const r of engines) {
+      if (r === ours) continue;
+      ratios[`vmi386/${r.id}`] = round(score(ours) / score(r), 3);
+      timeRatios[`vmi386/${r.id}`] = round(r.bestMs / ours.bestMs, 3);
+    }
+  }
+  const results = [...new Set(ms.map((m) => m.result))];
+  return { id: guest.id, kind: guest.kind, path: guest.path, what: guest.what, result: results.join(" / "), engines, ratios, timeRatios };
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+/** Engines may differ by a few instructions per serial poll (see bench/README.md); beyond this a counter is off. */
+const COUNT_TOLERANCE = 0.001;
+
+const int = (n: number): string => n.toLocaleString("en-US");
+
+function pad(cells: string[], widths: number[]): string {
+  return cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+}
+
+export function formatGuest(g: GuestReport, guest: BenchGuest): string {
+  const lines: string[] = [];
+  const agree = g.result.includes(" / ") ? `results DIFFER: ${g.result}` : `result "${g.result}" on every engine`;
+  lines.push(`${g.id} (${g.path}, ${int(guest.image.bytes.length)} bytes): ${g.what}; ${agree}`);
+  const ours = g.engines.find((r) => r.id === "vmi386");
+  if (g.kind === "io") {
+    const widths = [22, 14, 10, 10, 9, 8, 13];
+    lines.push("  " + pad(["engine", "port accesses", "best ms", "exits/s", "MIPS", "vmi386÷", "runs ms"], widths));
+    for (const r of g.engines) {
+      const acc = `${int(r.portAccesses!)}${r.portAccessesCounted ? "" : "*"}`;
+      const ratio = ours ? `${(ours.exitsPerSecond! / r.exitsPerSecond!).toFixed(2)}×` : "-";
+      lines.push("  " + pad([r.label, acc, r.bestMs.toFixed(0), `${(r.exitsPerSecond! / 1e6).toFixed(2)} M`, r.mips.toFixed(1), ratio, r.runsMs.map((x) => x.toFixed(0)).join(" ")], widths));
+    }
+    if (g.engines.some((r) => !r.portAccessesCounted)) lines.push("  * the guest's own count (2 per round + the exit); that engine does not count port accesses");
+    const miscount = g.engines.find((r) => r.portAccessesCounted && r.portAccesses !== guest.portAccesses);
+    if (miscount) lines.push(`  ! ${miscount.label} counted ${int(miscount.portAccesses!)} port accesses; the guest makes ${int(guest.portAccesses!)}`);
+  } else {
+    const widths = [22, 14, 10, 9, 13, 13, 13];
+    lines.push("  " + pad(["engine", "instructions", "best ms", "MIPS", "vmi386÷ MIPS", "÷ wall time", "runs ms"], widths));
+    for (const r of g.engines) {
+      const ratio = ours ? `${(ours.mips / r.mips).toFixed(2)}×` : "-";
+      const time = ours ? `${(r.bestMs / ours.bestMs).toFixed(2)}×` : "-";
+      lines.push("  " + pad([r.label, int(r.instructions), r.bestMs.toFixed(0), r.mips.toFixed(1), ratio, time, r.runsMs.map((x) => x.toFixed(0)).join(" ")], widths));
+    }
+  }
+  const counts = g.engines.map((r) => r.instructions);
+  const spread = Math.max(...counts) - Math.min(...counts);
+  if (spread / Math.max(...counts) > COUNT_TOLERANCE) {
+    const byCount = g.engines.map((r) => `${r.label} ${int(r.instructions)}`).join(", ");
+    lines.push(`  ! instruction counts differ by ${((spread / Math.max(...counts)) * 100).toFixed(2)}% on the same guest (${byCount}): MIPS ratios inherit that; the wall-time ratio does not`);
+  }
+  return lines.join("\n");
+}
+
+export function formatSummary(reports: GuestReport[]): string {
+  const lines: string[] = [];
+  for (const g of reports) {
+    const parts = Object.entries(g.ratios).map(([k, v]) => `${k} ${v.toFixed(2)}×`);
+    if (parts.length) lines.push(`${g.id}: ${parts.join(", ")} (${g.kind === "io" ? "exits per second" : "MIPS"})`);
+    const times = Object.entries(g.timeRatios).map(([k, v]) => `${k} ${v.toFixed(2)}×`);
+    if (g.kind === "cpu" && times.length) lines.push(`${g.id}: ${times.join(", ")} (wall time on the same guest)`);
+  }
+  const cpu = reports.find((g) => g.kind === "cpu");
+  const ours = cpu?.engines.find((r) => r.id === "vmi386");
+  if (cpu && ours) {
+    const vsInterp = cpu.ratios["vmi386/v86-interpreter"];
+    lines.push(
+      `target (issue): vmi386 interpreter >= ${TARGET_MIPS} MIPS on ${cpu.id}: measured ${ours.mips.toFixed(1)}` +
+        (vsInterp === undefined ? "" : `; about ${TARGET_RATIO_V86_INTERPRETER}× v86's interpreter: measured ${vsInterp.toFixed(2)}×`),
+    );
+  }
+  return lines.join("\n");
+}
+
+export function writeJson(dir: string, host: HostInfo, opts: MeasureOptions & Record<string, unknown>, reports: GuestReport[]): string[] {
+  mkdirSync(dir, { recursive: true });
+  const doc = {
+    host,
+    hostLine: hostLine(host),
+    options: opts,
+    method:
+      "guest MIPS = the engine's own instruction count / host wall time (performance.now) from the guest's entry to its debug-exit write; best of the timed runs after warm-up; engines alternate round by round",
+    target: { mips: TARGET_MIPS, ratioToV86Interpreter: TARGET_RATIO_V86_INTERPRETER },
+    guests: reports,
+  };
+  const text = JSON.stringify(doc, null, 2) + "\n";
+  const stamped = join(dir, `bench-${host.date.replace(/[:.]/g, "-")}.json`);
+  const latest = join(dir, "latest.json");
+  writeFileSync(stamped, text);
+  writeFileSync(latest, text);
+  return [stamped, latest];
+}

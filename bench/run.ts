@@ -1,0 +1,87 @@
+// npm run bench [-- options]: guest MIPS of vmi386 on CPU-bound guests and port exits per
+// second on an I/O micro-guest, with v86 (interpreter only, and JIT) measured on the same
+// guests in the same process as the baselines the ratios are taken against.
+
+import { Command, InvalidArgumentError } from "commander";
+import { fileURLToPath } from "node:url";
+import type { Engine } from "./engines/engine.js";
+import { v86Engine } from "./engines/v86.js";
+import { vmi386Engine } from "./engines/vmi386.js";
+import { describeHost, hostLine } from "./env.js";
+import { type BenchGuest, cpuBoundGuest, ioLoopGuest } from "./guests.js";
+import { measureGuest } from "./measure.js";
+import { formatGuest, formatSummary, guestReport, writeJson } from "./report.js";
+import { findSeaBios } from "./seabios.js";
+
+const ENGINE_IDS = ["vmi386", "v86-interpreter", "v86-jit"] as const;
+const GUEST_IDS = ["cpu-bound", "io-loop"] as const;
+
+function count(min: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}, got "${v}"`);
+    return n;
+  };
+}
+
+function listOf<T extends string>(allowed: readonly T[]) {
+  return (v: string): T[] => {
+    const items = v.split(",").map((s) => s.trim());
+    const bad = items.filter((s) => !(allowed as readonly string[]).includes(s));
+    if (bad.length) throw new InvalidArgumentError(`unknown ${bad.join(", ")}; choose from ${allowed.join(", ")}`);
+    return items as T[];
+  };
+}
+
+interface Options {
+  runs: number;
+  warmups: number;
+  quick: boolean;
+  engines: (typeof ENGINE_IDS)[number][];
+  guests: (typeof GUEST_IDS)[number][];
+  v86Bios: boolean;
+  out: string;
+}
+
+const program = new Command("bench")
+  .description("vmi386 guest MIPS and exits per second, against v86 (interpreter and JIT) measured in the same run")
+  .option("--runs <n>", "timed runs per engine and guest (the best counts)", count(1), 3)
+  .option("--warmups <n>", "untimed runs first", count(0), 1)
+  .option("--quick", "the quick cpu-bound variant (~15 M instructions) instead of the full one (~330 M)", false)
+  .option("--engines <list>", `comma-separated: ${ENGINE_IDS.join(",")}`, listOf(ENGINE_IDS), [...ENGINE_IDS])
+  .option("--guests <list>", `comma-separated: ${GUEST_IDS.join(",")}`, listOf(GUEST_IDS), [...GUEST_IDS])
+  .option("--v86-bios", "boot v86 through SeaBIOS and its multiboot option ROM (default: v86 enters the kernel directly)", false)
+  .option("--out <dir>", "where the JSON goes", fileURLToPath(new URL("out", import.meta.url)));
+
+async function main(): Promise<void> {
+  const opts = program.parse().opts<Options>();
+  const bios = opts.v86Bios ? findSeaBios() : undefined;
+  const engines: Engine[] = opts.engines.map((id) =>
+    id === "vmi386" ? vmi386Engine : v86Engine(id === "v86-jit" ? "jit" : "interpreter", bios),
+  );
+  const guests: BenchGuest[] = opts.guests.map((id) => (id === "cpu-bound" ? cpuBoundGuest(opts.quick) : ioLoopGuest()));
+  const host = describeHost();
+
+  console.log(`vmi386 bench: ${hostLine(host)}`);
+  console.log(
+    `best of ${opts.runs} timed run(s) after ${opts.warmups} warm-up(s), engines alternating; ` +
+      `v86 ${bios ? `booted through SeaBIOS from ${bios.dir}, counted from the option ROM's hand-over` : "entering the multiboot kernel directly (no BIOS)"}`,
+  );
+  console.log("MIPS = the engine's own instruction count / host wall time from the guest's entry to its debug-exit\n");
+
+  const reports = [];
+  for (const guest of guests) {
+    const measured = await measureGuest(guest, engines, opts);
+    const report = guestReport(guest, measured);
+    reports.push(report);
+    console.log(formatGuest(report, guest) + "\n");
+  }
+  console.log(formatSummary(reports));
+  const files = writeJson(opts.out, host, { ...opts, v86Bios: bios ? bios.dir : false }, reports);
+  console.log(`\nJSON: ${files.join(", ")}`);
+}
+
+main().catch((e: unknown) => {
+  console.error(`bench: ${e instanceof Error ? e.message : String(e)}`);
+  process.exitCode = 1;
+});
