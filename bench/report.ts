@@ -92,7 +92,7 @@ export function formatGuest(g: GuestReport, guest: BenchGuest): string {
   lines.push(`${g.id} (${g.path}, ${int(guest.image.bytes.length)} bytes): ${g.what}; ${agree}`);
   const ours = g.engines.find((r) => r.id === "vmi386");
   if (g.kind === "io") {
-    const widths = [22, 14, 10, 10, 9, 8, 13];
+    const widths = [26, 14, 10, 10, 9, 8, 13];
     lines.push("  " + pad(["engine", "port accesses", "best ms", "exits/s", "MIPS", "vmi386÷", "runs ms"], widths));
     for (const r of g.engines) {
       const acc = `${int(r.portAccesses!)}${r.portAccessesCounted ? "" : "*"}`;
@@ -103,7 +103,7 @@ export function formatGuest(g: GuestReport, guest: BenchGuest): string {
     const miscount = g.engines.find((r) => r.portAccessesCounted && r.portAccesses !== guest.portAccesses);
     if (miscount) lines.push(`  ! ${miscount.label} counted ${int(miscount.portAccesses!)} port accesses; the guest makes ${int(guest.portAccesses!)}`);
   } else {
-    const widths = [22, 14, 10, 9, 13, 13, 13];
+    const widths = [26, 14, 10, 9, 13, 13, 13];
     lines.push("  " + pad(["engine", "instructions", "best ms", "MIPS", "vmi386÷ MIPS", "÷ wall time", "runs ms"], widths));
     for (const r of g.engines) {
       const ratio = ours ? `${(ours.mips / r.mips).toFixed(2)}×` : "-";

@@ -76,7 +76,8 @@ async function main(): Promise<void> {
     reports.push(report);
     console.log(formatGuest(report, guest) + "\n");
   }
-  console.log(formatSummary(reports));
+  const summary = formatSummary(reports);
+  if (summary) console.log(summary);
   const files = writeJson(opts.out, host, { ...opts, v86Bios: bios ? bios.dir : false }, reports);
   console.log(`\nJSON: ${files.join(", ")}`);
 }
