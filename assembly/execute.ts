@@ -21,6 +21,7 @@ import {
 } from "./decode";
 import { readLin, writeLin, readLin16, readLin32, tlbInvalidatePage, probeWrite } from "./mmu";
 import { linearRead, linearWrite, loadSegment } from "./segments";
+import { fpuEscape, fpuWait, fxsaveRestore } from "./fpu/execute-fpu";
 import { raise, raiseUD, raiseGP, EXC_DE, EXC_BP, EXC_OF, EXC_BR, EXC_GP, EXC_UD, EXC_NM } from "./exceptions";
 import { alu, commitFlags, incDec, commitIncDecFlags, neg, aluResult, aluSetFlags, ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP } from "./ops/alu";
 import { shift, shiftDouble, commitShiftFlags } from "./ops/shift";
@@ -464,12 +465,9 @@ function execute(op: u32): void {
       farCall(sel, off, cpu.opsz, nextEip());
       return;
     }
-    case 0x9b: // WAIT/FWAIT: no FPU yet, so nothing to wait for; #NM if MP and TS
-      if ((cpu.cr0() & (cpu.CR0_MP | cpu.CR0_TS)) == (cpu.CR0_MP | cpu.CR0_TS)) {
-        raise(EXC_NM, 0);
-        return;
-      }
-      break;
+    case 0x9b: // WAIT/FWAIT: #NM if MP and TS, #MF for a pending unmasked x87 exception
+      fpuWait();
+      return;
     case 0x9c: { // PUSHF/PUSHFD: VM and RF are pushed clear
       if (!iopl3OrProtected()) return;
       push(cpu.opsz, readFlags() & 0xfcffff);
@@ -630,9 +628,7 @@ function execute(op: u32): void {
       break;
     }
     case 0xd8: case 0xd9: case 0xda: case 0xdb: case 0xdc: case 0xdd: case 0xde: case 0xdf:
-      // x87 escape: no FPU yet (CPUID says so). CR0.EM or TS → #NM as the SDM says; else #UD.
-      if ((cpu.cr0() & (cpu.CR0_EM | cpu.CR0_TS)) != 0) raise(EXC_NM, 0);
-      else raiseUD();
+      fpuEscape(op); // x87 (assembly/fpu/)
       return;
 
     // ---- E0–EF ------------------------------------------------------------------------------
@@ -1176,6 +1172,7 @@ function execute0F(op: u32): void {
       break;
     }
     case 0xa2: cpuid(); break;
+    case 0xae: fxsaveRestore(); return; // FXSAVE/FXRSTOR (assembly/fpu/)
     case 0xa3: case 0xab: case 0xb3: case 0xbb: { // BT/BTS/BTR/BTC Ev, Gv
       decodeModrm();
       const sz = cpu.opsz;

@@ -8,6 +8,7 @@ import {
 import { setSegCache } from "./cpu";
 import { setRamSize, tlbFlush } from "./mmu";
 import { runLoop, syncIn } from "./run";
+import { fpuInit } from "./fpu/fpu";
 
 /**
  * Size linear memory for `ramSize` bytes of guest RAM (once: a later grow would detach the
@@ -32,6 +33,7 @@ export function reset(): void {
   const ram = load<u32>(STATE_RAM_SIZE);
   memory.fill(STATE_BASE, 0, STATE_SIZE);
   store<u32>(STATE_RAM_SIZE, ram);
+  fpuInit(); // the FNINIT state (see assembly/fpu/fpu.ts)
   store<u32>(STATE_CR0, 0x60000010);
   store<u32>(STATE_EIP, 0xfff0);
   store<u32>(STATE_EFLAGS, 0x2);

@@ -187,8 +187,8 @@ export function descriptorVisible(selector: u32, kind: i32): bool {
 
 // ---- CPUID ------------------------------------------------------------------------------------
 // Report exactly what is implemented: PSE, TSC, MSR (RDMSR/WRMSR), CX8, SEP (SYSENTER/SYSEXIT),
-// PGE, CMOV. No FPU yet.
-const CPUID_FEATURES: u32 = (1 << 3) | (1 << 4) | (1 << 5) | (1 << 8) | (1 << 11) | (1 << 13) | (1 << 15);
+// PGE, CMOV, the x87 FPU and FXSAVE/FXRSTOR (FXSR, without SSE).
+const CPUID_FEATURES: u32 = (1 << 0) | (1 << 24) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 8) | (1 << 11) | (1 << 13) | (1 << 15);
 
 export function cpuid(): void {
   const leaf = reg32(0);
