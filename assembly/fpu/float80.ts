@@ -348,8 +348,8 @@ export function precisionOf(cw: u32): i32 {
 
 /** A + B (B's sign flipped first when `sub`), rounded to `prec`. Result in resSig/resSE if valid. */
 export function fadd(sub: bool, prec: i32): void {
+  if (nanCheck2()) return; // a NaN keeps its own sign: propagate before negating B
   if (sub) bSign ^= 1;
-  if (nanCheck2()) return;
   valid = true;
   if (aKind == K_INF || bKind == K_INF) {
     if (aKind == K_INF && bKind == K_INF && aSign != bSign) {
