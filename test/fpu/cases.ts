@@ -112,11 +112,11 @@ function rndNormal(spread: number): F80 {
 }
 
 // ---- encoding ------------------------------------------------------------------------------------
-function d32(x: number): number[] {
+export function d32(x: number): number[] {
   return [x & 0xff, (x >>> 8) & 0xff, (x >>> 16) & 0xff, (x >>> 24) & 0xff];
 }
 /** opcode + ModRM with an absolute disp32 operand at DATA + off. */
-function m(op: number, reg: number, off: number): number[] {
+export function m(op: number, reg: number, off: number): number[] {
   return [op, (reg << 3) | 5, ...d32(DATA + off)];
 }
 export const I = {
