@@ -28,7 +28,8 @@ export function privileged(): bool {
 // CR0 bits we implement; the rest are reserved (#GP on setting them). ET is hardwired to 1 on
 // i486 and later.
 const CR0_VALID: u32 = 0xe005003f;
-const CR4_VALID: u32 = CR4_PSE | CR4_PGE | CR4_TSD | CR4_DE;
+// OSFXSR (bit 9): Linux sets it whenever CPUID advertises FXSR (it only selects FXSAVE's SSE part).
+const CR4_VALID: u32 = CR4_PSE | CR4_PGE | CR4_TSD | CR4_DE | (1 << 9);
 
 export function readCr(n: i32): u32 {
   switch (n) {
