@@ -34,6 +34,8 @@ export const LAZY_SBB: i32 = 4; // SBB with borrow-in 1
 export const LAZY_LOGIC: i32 = 5; // CF = OF = 0, AF = 0
 export const LAZY_INC: i32 = 6; // ADD of 1, CF kept in `flags`
 export const LAZY_DEC: i32 = 7; // SUB of 1, CF kept in `flags`
+/** SHL/SHR/SAR and SHLD/SHRD: CF and OF are already in `flags`, ZF/SF/PF come from the result, AF = 0. */
+export const LAZY_SHIFT: i32 = 8;
 
 /** EFLAGS; while lazyKind != LAZY_NONE its arithmetic bits are stale (except CF for INC/DEC). */
 export let flags: u32 = FLAGS_FIXED;
@@ -55,7 +57,7 @@ export let lazyCarry: bool = false;
 
 export function getCF(): bool {
   const k = lazyKind;
-  if (k == LAZY_NONE) return (flags & FLAG_CF) != 0;
+  if (k == LAZY_NONE || k == LAZY_SHIFT) return (flags & FLAG_CF) != 0;
   if (k == LAZY_INC || k == LAZY_DEC) return lazyCarry;
   const m = sizeMask(lazySize);
   const r = lazyResult & m;
@@ -91,7 +93,7 @@ export function getCF(): bool {
 
 export function getOF(): bool {
   const k = lazyKind;
-  if (k == LAZY_NONE) return (flags & FLAG_OF) != 0;
+  if (k == LAZY_NONE || k == LAZY_SHIFT) return (flags & FLAG_OF) != 0;
   const s = signBit(lazySize);
   const a = lazyOp1;
   const b = lazyOp2;
@@ -113,7 +115,7 @@ export function getOF(): bool {
 export function getAF(): bool {
   const k = lazyKind;
   if (k == LAZY_NONE) return (flags & FLAG_AF) != 0;
-  if (k == LAZY_LOGIC) return false;
+  if (k == LAZY_LOGIC || k == LAZY_SHIFT) return false;
   return ((lazyOp1 ^ lazyOp2 ^ lazyResult) & 0x10) != 0;
 }
 
@@ -147,6 +149,18 @@ export function setFlagBits(bits: u32, on: bool): void {
   flags = on ? f | bits : f & ~bits;
 }
 
+/**
+ * A shift's flags: CF and OF as computed, ZF/SF/PF left lazy on the result, AF cleared (the SDM
+ * leaves AF undefined after a non-zero shift). All six arithmetic flags are replaced, so the
+ * previous lazy state need not be folded.
+ */
+@inline export function setShiftFlags(sz: i32, result: u32, cf: bool, ovf: bool): void {
+  flags = (flags & ~FLAGS_ARITH) | (cf ? FLAG_CF : 0) | (ovf ? FLAG_OF : 0);
+  lazyKind = LAZY_SHIFT;
+  lazySize = sz;
+  lazyResult = result;
+}
+
 /** Materialize the flags an operation sets eagerly: all six arithmetic flags at once. */
 @inline export function setArithFlags(value: u32): void {
   readFlags();
@@ -163,7 +177,7 @@ export function szpFlags(result: u32, sz: i32): u32 {
 }
 
 /** Evaluate condition code cc (the low nibble of Jcc/SETcc/CMOVcc), SDM Appendix B. */
-export function testCondition(cc: i32): bool {
+@inline export function testCondition(cc: i32): bool {
   let r: bool;
   switch (cc >> 1) {
     case 0: r = getOF(); break;

@@ -107,7 +107,7 @@ export function alu(op: i32, sz: i32, a: u32, b: u32): u32 {
 }
 
 /** INC and DEC keep CF: fold it into EFLAGS before the lazy record replaces the rest. */
-export function incDec(dec: bool, sz: i32, a: u32): u32 {
+@inline export function incDec(dec: bool, sz: i32, a: u32): u32 {
   const m = sizeMask(sz);
   a &= m;
   const r = (dec ? a - 1 : a + 1) & m;
@@ -116,7 +116,7 @@ export function incDec(dec: bool, sz: i32, a: u32): u32 {
 }
 
 /** Commit INC/DEC flags: CF comes from before the instruction. */
-export function commitIncDecFlags(): void {
+@inline export function commitIncDecFlags(): void {
   // Back-to-back INC/DEC (loop counters) already hold the carry to keep.
   if (fl.lazyKind != LAZY_INC && fl.lazyKind != LAZY_DEC) fl.lazyCarry = getCF();
   commitFlags();

@@ -1,21 +1,28 @@
 // Shifts and rotates (group 2: ROL ROR RCL RCR SHL SHR SAL SAR) and SHLD/SHRD, flags per the
-// SDM's "Operation" sections. The count is masked to 5 bits; a masked count ovf 0 changes
-// nothing, flags included. Flags are computed eagerly into pendingFlags/pendingMask and
-// committed after the destination is written.
+// SDM's "Operation" sections. The count is masked to 5 bits; a masked count of 0 changes
+// nothing, flags included. Rotates compute CF/OF into pendingFlags/pendingMask; shifts
+// replace every arithmetic flag and record them lazily (CF/OF now, ZF/SF/PF from the result).
+// Either is committed only after the destination is written.
 
 import { sizeMask, signBit, sizeBits, signExtend } from "../cpu";
-import { getCF, szpFlags, readFlags, flags, FLAG_CF, FLAG_OF, FLAG_AF, FLAGS_ARITH, writeFlags } from "../flags";
+import { getCF, FLAG_CF, FLAG_OF, writeFlags, setShiftFlags, FLAGS_ARITH } from "../flags";
 
 let pendingFlags: u32 = 0;
 let pendingMask: u32 = 0;
+/** The last shift replaces all arithmetic flags: record them lazily from these. */
+let pendingLazy: bool = false;
+let pendingSize: i32 = 0;
+let pendingResult: u32 = 0;
 
-/** Commit the flags ovf the last shift (call once its result is stored). */
+/** Commit the flags of the last shift (call once its result is stored). */
 export function commitShiftFlags(): void {
-  if (pendingMask != 0) writeFlags(pendingFlags, pendingMask);
+  if (pendingMask == 0) return;
+  if (pendingLazy) setShiftFlags(pendingSize, pendingResult, (pendingFlags & FLAG_CF) != 0, (pendingFlags & FLAG_OF) != 0);
+  else writeFlags(pendingFlags, pendingMask);
 }
 
 /**
- * Group-2 operation `op` (the ModRM reg field) on `a` ovf size sz by `count` (unmasked).
+ * Group-2 operation `op` (the ModRM reg field) on `a` of size sz by `count` (unmasked).
  * Returns the result; pendingMask == 0 means nothing changes (count 0).
  */
 export function shift(op: i32, sz: i32, a: u32, count: u32): u32 {
@@ -25,12 +32,13 @@ export function shift(op: i32, sz: i32, a: u32, count: u32): u32 {
   a &= m;
   let c = count & 31;
   pendingMask = 0;
+  pendingLazy = false;
   if (c == 0) return a;
   let r: u32 = a;
   let cf: bool = false;
   let ovf: bool = false;
   switch (op) {
-    case 0: { // ROL: the count is taken modulo the width; CF = LSB ovf the result.
+    case 0: { // ROL: the count is taken modulo the width; CF = LSB of the result.
       const n = c & (bits - 1);
       r = n == 0 ? a : ((a << n) | (a >>> (bits - n))) & m;
       cf = (r & 1) != 0;
@@ -39,7 +47,7 @@ export function shift(op: i32, sz: i32, a: u32, count: u32): u32 {
       pendingMask = FLAG_CF | FLAG_OF;
       return r;
     }
-    case 1: { // ROR: CF = MSB ovf the result; OF = XOR ovf the two most significant bits.
+    case 1: { // ROR: CF = MSB of the result; OF = XOR of the two most significant bits.
       const n = c & (bits - 1);
       r = n == 0 ? a : ((a >>> n) | (a << (bits - n))) & m;
       cf = (r & sb) != 0;
@@ -84,7 +92,7 @@ export function shift(op: i32, sz: i32, a: u32, count: u32): u32 {
       ovf = ((r & sb) != 0) != cf;
       break;
     }
-    case 5: { // SHR: OF = MSB ovf the original operand.
+    case 5: { // SHR: OF = MSB of the original operand.
       r = c >= 32 ? 0 : a >>> c;
       cf = ((<u64>a >>> <u64>(c - 1)) & 1) != 0;
       ovf = (a & sb) != 0;
@@ -98,8 +106,11 @@ export function shift(op: i32, sz: i32, a: u32, count: u32): u32 {
       break;
     }
   }
-  pendingFlags = szpFlags(r, sz) | (cf ? FLAG_CF : 0) | (ovf ? FLAG_OF : 0);
+  pendingFlags = (cf ? FLAG_CF : 0) | (ovf ? FLAG_OF : 0);
   pendingMask = FLAGS_ARITH;
+  pendingLazy = true;
+  pendingSize = sz;
+  pendingResult = r;
   return r;
 }
 
@@ -116,6 +127,7 @@ export function shiftDouble(left: bool, sz: i32, a: u32, b: u32, count: u32): u3
   b &= m;
   const c = count & 31;
   pendingMask = 0;
+  pendingLazy = false;
   if (c == 0) return a;
   let r: u32;
   let cf: bool;
@@ -146,7 +158,10 @@ export function shiftDouble(left: bool, sz: i32, a: u32, b: u32, count: u32): u3
   }
   r &= m;
   const ovf = ((r ^ a) & sb) != 0;
-  pendingFlags = szpFlags(r, sz) | (cf ? FLAG_CF : 0) | (ovf ? FLAG_OF : 0);
+  pendingFlags = (cf ? FLAG_CF : 0) | (ovf ? FLAG_OF : 0);
   pendingMask = FLAGS_ARITH;
+  pendingLazy = true;
+  pendingSize = sz;
+  pendingResult = r;
   return r;
 }

@@ -1,0 +1,211 @@
+// The hot path, inlined into the run loop: the handful of unprefixed 32-bit instructions that
+// make up most of compiled code (register ALU ops, MOV with a register or a flat [reg+disp]
+// memory operand, INC/DEC, short Jcc). Measured in V8, the call into execute() costs more
+// than one of these instructions' work, so they skip it. Anything unusual (another form,
+// a prefix, 16-bit code, a non-flat segment, a TLB miss) returns false before consuming a byte
+// or changing state, and execute() does the full job.
+
+import { SEG_DS, SEG_SS, TLB_BASE } from "./layout";
+import * as cpu from "./cpu";
+import { reg32, setReg32 } from "./cpu";
+import { testCondition } from "./flags";
+import { aluResult, aluSetFlags, incDec, commitIncDecFlags, ALU_CMP } from "./ops/alu";
+import { flatRead, flatWrite } from "./segments";
+import { readMask, writeMask, TLB_VALID } from "./mmu";
+
+/** The operand fastMemOperand decoded: its linear address, and ModRM + displacement length. */
+let fastLin: u32 = 0;
+let fastLen: u32 = 0;
+
+/**
+ * Decode a simple memory operand (ModRM at `p`): [reg] (not ESP/EBP), [reg+disp8], [reg+disp32]
+ * (not ESP) through a flat segment. Sets fastLin and fastLen (ModRM + displacement bytes) and
+ * returns true; false for anything else.
+ */
+@inline function fastMemOperand(p: usize, m: u32, write: bool): bool {
+  const rm = m & 7;
+  const mod = m >> 6;
+  if (rm == 4 || (mod == 0 && rm == 5)) return false;
+  const seg = rm == 5 ? SEG_SS : SEG_DS;
+  if (((write ? flatWrite : flatRead) & (1 << seg)) == 0) return false;
+  let off = reg32(<i32>rm);
+  if (mod == 1) {
+    off += <u32>(<i32>load<i8>(p + 1));
+    fastLen = 2;
+  } else if (mod == 2) {
+    off += load<u32>(p + 1);
+    fastLen = 5;
+  } else fastLen = 1;
+  fastLin = off;
+  return true;
+}
+
+/** The host address of a 4-byte access at `lin` if the TLB allows it now, else 0. */
+@inline function tlbHost32(lin: u32, write: bool): usize {
+  const e = load<u32>(TLB_BASE + ((<usize>(lin >>> 12)) << 2));
+  if ((e & (write ? writeMask : readMask)) != TLB_VALID || (lin & 0xfff) > 0xffc) return 0;
+  return <usize>((e & ~0xfff) ^ lin);
+}
+
+/** The host address of a byte read at `lin` if the TLB allows it now, else 0. */
+@inline function tlbHost8(lin: u32): usize {
+  const e = load<u32>(TLB_BASE + ((<usize>(lin >>> 12)) << 2));
+  if ((e & readMask) != TLB_VALID) return 0;
+  return <usize>((e & ~0xfff) ^ lin);
+}
+
+/** The host address of the 4-byte stack slot at ESP + delta, if SS is flat, 32-bit and mapped. */
+@inline function stackHost(delta: u32, write: bool): usize {
+  if (!cpu.stack32 || ((write ? flatWrite : flatRead) & (1 << SEG_SS)) == 0) return 0;
+  return tlbHost32(reg32(4) + delta, write);
+}
+
+/** Execute `op` (already fetched) on the fast path; false = not handled, nothing consumed. */
+@inline export function fastStep(op: u32): bool {
+  if (cpu.opsz != 2 || !cpu.adsz32) return false;
+  const p = cpu.ip;
+  switch (op) {
+    case 0x01: case 0x09: case 0x11: case 0x19: case 0x21: case 0x29: case 0x31: case 0x39:
+    case 0x03: case 0x0b: case 0x13: case 0x1b: case 0x23: case 0x2b: case 0x33: case 0x3b: {
+      // ALU Ev,Gv / Gv,Ev, register form
+      const m = <u32>load<u8>(p);
+      if (m < 0xc0) return false;
+      const aop = <i32>(op >> 3) & 7;
+      const g = <i32>((m >> 3) & 7);
+      const e = <i32>(m & 7);
+      const toE = (op & 2) == 0;
+      const a = reg32(toE ? e : g);
+      const b = reg32(toE ? g : e);
+      const r = aluResult(aop, 2, a, b);
+      if (aop != ALU_CMP) setReg32(toE ? e : g, r);
+      aluSetFlags(aop, 2, a, b, r);
+      cpu.ip = p + 1;
+      return true;
+    }
+    case 0x89: { // MOV Ev, Gv
+      const m = <u32>load<u8>(p);
+      if (m >= 0xc0) {
+        setReg32(<i32>(m & 7), reg32(<i32>((m >> 3) & 7)));
+        cpu.ip = p + 1;
+        return true;
+      }
+      if (!fastMemOperand(p, m, true)) return false;
+      const h = tlbHost32(fastLin, true);
+      if (h == 0) return false;
+      store<u32>(h, reg32(<i32>((m >> 3) & 7)));
+      cpu.ip = p + fastLen;
+      return true;
+    }
+    case 0x8b: { // MOV Gv, Ev
+      const m = <u32>load<u8>(p);
+      if (m >= 0xc0) {
+        setReg32(<i32>((m >> 3) & 7), reg32(<i32>(m & 7)));
+        cpu.ip = p + 1;
+        return true;
+      }
+      if (!fastMemOperand(p, m, false)) return false;
+      const h = tlbHost32(fastLin, false);
+      if (h == 0) return false;
+      setReg32(<i32>((m >> 3) & 7), load<u32>(h));
+      cpu.ip = p + fastLen;
+      return true;
+    }
+    case 0x83: case 0x81: { // group 1 Ev, imm8 (sign-extended) / imm32, register form
+      const m = <u32>load<u8>(p);
+      if (m < 0xc0) return false;
+      const aop = <i32>((m >> 3) & 7);
+      const e = <i32>(m & 7);
+      const a = reg32(e);
+      const b = op == 0x83 ? <u32>(<i32>load<i8>(p + 1)) : load<u32>(p + 1);
+      const r = aluResult(aop, 2, a, b);
+      if (aop != ALU_CMP) setReg32(e, r);
+      aluSetFlags(aop, 2, a, b, r);
+      cpu.ip = p + (op == 0x83 ? 2 : 5);
+      return true;
+    }
+    case 0x05: case 0x0d: case 0x15: case 0x1d: case 0x25: case 0x2d: case 0x35: case 0x3d: { // ALU eAX, imm32
+      const aop = <i32>(op >> 3) & 7;
+      const a = reg32(0);
+      const b = load<u32>(p);
+      const r = aluResult(aop, 2, a, b);
+      if (aop != ALU_CMP) setReg32(0, r);
+      aluSetFlags(aop, 2, a, b, r);
+      cpu.ip = p + 4;
+      return true;
+    }
+    case 0x50: case 0x51: case 0x52: case 0x53: case 0x54: case 0x55: case 0x56: case 0x57: { // PUSH r32
+      const h = stackHost(<u32>-4, true);
+      if (h == 0) return false;
+      store<u32>(h, reg32(<i32>op & 7));
+      setReg32(4, reg32(4) - 4);
+      return true;
+    }
+    case 0x58: case 0x59: case 0x5a: case 0x5b: case 0x5c: case 0x5d: case 0x5e: case 0x5f: { // POP r32
+      const h = stackHost(0, false);
+      if (h == 0) return false;
+      setReg32(4, reg32(4) + 4);
+      setReg32(<i32>op & 7, load<u32>(h)); // POP ESP loads the popped value last
+      return true;
+    }
+    case 0xe8: { // CALL rel32
+      const h = stackHost(<u32>-4, true);
+      if (h == 0) return false;
+      cpu.ip = p + 4;
+      const next = cpu.nextEip();
+      store<u32>(h, next);
+      setReg32(4, reg32(4) - 4);
+      cpu.jumpNear(next + load<u32>(p));
+      return true;
+    }
+    case 0xc3: { // RET
+      const h = stackHost(0, false);
+      if (h == 0) return false;
+      setReg32(4, reg32(4) + 4);
+      cpu.jumpNear(load<u32>(h));
+      return true;
+    }
+    case 0x0f: {
+      const op2 = <u32>load<u8>(p);
+      if ((op2 & 0xf0) == 0x80) { // Jcc rel32
+        const rel = load<u32>(p + 1);
+        cpu.ip = p + 5;
+        if (testCondition(<i32>op2 & 15)) cpu.jumpNear(cpu.nextEip() + rel);
+        return true;
+      }
+      if (op2 == 0xb6) { // MOVZX Gv, Eb
+        const m = <u32>load<u8>(p + 1);
+        const g = <i32>((m >> 3) & 7);
+        if (m >= 0xc0) {
+          setReg32(g, cpu.reg8(<i32>(m & 7)));
+          cpu.ip = p + 2;
+          return true;
+        }
+        if (!fastMemOperand(p + 1, m, false)) return false;
+        const h = tlbHost8(fastLin);
+        if (h == 0) return false;
+        setReg32(g, <u32>load<u8>(h));
+        cpu.ip = p + 1 + fastLen;
+        return true;
+      }
+      return false;
+    }
+    case 0x90: // NOP
+      return true;
+    case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
+    case 0x48: case 0x49: case 0x4a: case 0x4b: case 0x4c: case 0x4d: case 0x4e: case 0x4f: {
+      const r = <i32>op & 7;
+      setReg32(r, incDec(op >= 0x48, 2, reg32(r)));
+      commitIncDecFlags();
+      return true;
+    }
+    case 0x70: case 0x71: case 0x72: case 0x73: case 0x74: case 0x75: case 0x76: case 0x77:
+    case 0x78: case 0x79: case 0x7a: case 0x7b: case 0x7c: case 0x7d: case 0x7e: case 0x7f: {
+      const rel = <u32>(<i32>load<i8>(p));
+      cpu.ip = p + 1;
+      if (testCondition(<i32>op & 15)) cpu.jumpNear(cpu.nextEip() + rel);
+      return true;
+    }
+    default:
+      return false;
+  }
+}
