@@ -133,8 +133,10 @@ export class Core {
   get eip(): number {
     return this.u32[L.STATE_EIP >> 2];
   }
+  /** Setting EIP also ends a HLT: the host is telling the CPU where to run next. */
   set eip(v: number) {
     this.u32[L.STATE_EIP >> 2] = v >>> 0;
+    this.u32[L.STATE_HALTED >> 2] = 0;
   }
   /** EFLAGS. Authoritative between run() calls (the core folds its lazy flags in on return). */
   get eflags(): number {
