@@ -7,7 +7,8 @@
 
 import { SEG_DS, SEG_SS, TLB_BASE } from "./layout";
 import * as cpu from "./cpu";
-import { reg32, setReg32 } from "./cpu";
+import { reg32, setReg32, reg8, setReg8 } from "./cpu";
+import { shift, commitShiftFlags } from "./ops/shift";
 import { testCondition } from "./flags";
 import { aluResult, aluSetFlags, incDec, commitIncDecFlags, ALU_CMP } from "./ops/alu";
 import { flatRead, flatWrite } from "./segments";
@@ -47,10 +48,10 @@ let fastLen: u32 = 0;
   return <usize>((e & ~0xfff) ^ lin);
 }
 
-/** The host address of a byte read at `lin` if the TLB allows it now, else 0. */
-@inline function tlbHost8(lin: u32): usize {
+/** The host address of a byte access at `lin` if the TLB allows it now, else 0. */
+@inline function tlbHost8(lin: u32, write: bool): usize {
   const e = load<u32>(TLB_BASE + ((<usize>(lin >>> 12)) << 2));
-  if ((e & readMask) != TLB_VALID) return 0;
+  if ((e & (write ? writeMask : readMask)) != TLB_VALID) return 0;
   return <usize>((e & ~0xfff) ^ lin);
 }
 
@@ -181,7 +182,7 @@ let fastLen: u32 = 0;
           return true;
         }
         if (!fastMemOperand(p + 1, m, false)) return false;
-        const h = tlbHost8(fastLin);
+        const h = tlbHost8(fastLin, false);
         if (h == 0) return false;
         setReg32(g, <u32>load<u8>(h));
         cpu.ip = p + 1 + fastLen;
@@ -191,6 +192,71 @@ let fastLen: u32 = 0;
     }
     case 0x90: // NOP
       return true;
+    case 0xc6: { // MOV Eb, imm8
+      const m = <u32>load<u8>(p);
+      if (((m >> 3) & 7) != 0) return false;
+      if (m >= 0xc0) {
+        setReg8(<i32>(m & 7), <u32>load<u8>(p + 1));
+        cpu.ip = p + 2;
+        return true;
+      }
+      if (!fastMemOperand(p, m, true)) return false;
+      const h = tlbHost8(fastLin, true);
+      if (h == 0) return false;
+      store<u8>(h, load<u8>(p + fastLen));
+      cpu.ip = p + fastLen + 1;
+      return true;
+    }
+    case 0x38: case 0x3a: { // CMP Eb,Gb / Gb,Eb
+      const m = <u32>load<u8>(p);
+      let e: u32;
+      if (m >= 0xc0) {
+        e = reg8(<i32>(m & 7));
+        fastLen = 1;
+      } else {
+        if (!fastMemOperand(p, m, false)) return false;
+        const h = tlbHost8(fastLin, false);
+        if (h == 0) return false;
+        e = <u32>load<u8>(h);
+      }
+      const g = reg8(<i32>((m >> 3) & 7));
+      const a = op == 0x38 ? e : g;
+      const b = op == 0x38 ? g : e;
+      aluSetFlags(ALU_CMP, 0, a, b, (a - b) & 0xff);
+      cpu.ip = p + fastLen;
+      return true;
+    }
+    case 0x80: { // group 1 Eb, imm8: any op on a register, CMP on memory
+      const m = <u32>load<u8>(p);
+      const aop = <i32>((m >> 3) & 7);
+      if (m >= 0xc0) {
+        const e = <i32>(m & 7);
+        const a = reg8(e);
+        const b = <u32>load<u8>(p + 1);
+        const r = aluResult(aop, 0, a, b);
+        if (aop != ALU_CMP) setReg8(e, r);
+        aluSetFlags(aop, 0, a, b, r);
+        cpu.ip = p + 2;
+        return true;
+      }
+      if (aop != ALU_CMP || !fastMemOperand(p, m, false)) return false;
+      const h = tlbHost8(fastLin, false);
+      if (h == 0) return false;
+      const a = <u32>load<u8>(h);
+      const b = <u32>load<u8>(p + fastLen);
+      aluSetFlags(ALU_CMP, 0, a, b, (a - b) & 0xff);
+      cpu.ip = p + fastLen + 1;
+      return true;
+    }
+    case 0xc1: { // shift group Ev, imm8, register form
+      const m = <u32>load<u8>(p);
+      if (m < 0xc0) return false;
+      const e = <i32>(m & 7);
+      setReg32(e, shift(<i32>((m >> 3) & 7), 2, reg32(e), <u32>load<u8>(p + 1)));
+      commitShiftFlags();
+      cpu.ip = p + 2;
+      return true;
+    }
     case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
     case 0x48: case 0x49: case 0x4a: case 0x4b: case 0x4c: case 0x4d: case 0x4e: case 0x4f: {
       const r = <i32>op & 7;
