@@ -2,7 +2,7 @@
 // corrected to the SDM where masks.ts says so) on our core, one vitest test per group, and
 // reports every mismatching case with its name, code and a diff.
 
-import { readdirSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { Core } from "../../src/core.js";
@@ -106,7 +106,9 @@ const files = readdirSync(GOLDEN_DIR).filter((f) => f.endsWith(".jsonl")).sort()
 describe("instructions against the QEMU oracle", () => {
   let core: Core;
   beforeAll(async () => {
-    core = await Core.load({ ramSize: 8 << 20, imports: nullImports });
+    // VMI386_CORE_WASM: check another build of the core (say, of an older commit) instead.
+    const wasm = process.env.VMI386_CORE_WASM ? new Uint8Array(readFileSync(process.env.VMI386_CORE_WASM)) : undefined;
+    core = await Core.load({ ramSize: 8 << 20, imports: nullImports, wasm });
   });
 
   it("has golden files", () => {
