@@ -20,6 +20,16 @@ export const STACK_HI = 0x00390000;
 export const WINDOW_LO = 0x0038e000;
 export const WINDOW_SIZE = STACK_HI - WINDOW_LO;
 export const INITIAL_ESP = 0x0038f000;
+/** A low area for memory operands addressed with 16-bit addressing (0x67): below 64 KiB. */
+export const LOW = 0x00008000;
+export const LOW_SIZE = 0x1000;
+/** The areas whose initial contents are a pattern and whose changes are recorded, in pattern order. */
+export const AREAS: readonly { base: number; size: number }[] = [
+  { base: DATA, size: DATA_SIZE },
+  { base: WINDOW_LO, size: WINDOW_SIZE },
+  { base: LOW, size: LOW_SIZE },
+];
+export const AREAS_SIZE = DATA_SIZE + WINDOW_SIZE + LOW_SIZE;
 
 // EFLAGS bits (SDM Vol. 1 §3.4.3).
 export const CF = 0x001;
@@ -85,11 +95,11 @@ export function fromHex(s: string): Uint8Array {
 }
 
 /**
- * The initial contents of the data area followed by the stack window: xorshift32 (13, 17, 5)
+ * The initial contents of the data area, the stack window and the low area (AREAS): xorshift32 (13, 17, 5)
  * from a state derived from the seed, one little-endian u32 per step. harness.c fill_pattern.
  */
 export function fillPattern(seed: number): Uint8Array {
-  const out = new Uint8Array(DATA_SIZE + WINDOW_SIZE);
+  const out = new Uint8Array(AREAS_SIZE);
   const view = new DataView(out.buffer);
   let s = (Math.imul(seed, 0x9e3779b9) ^ 0xa5a5a5a5) >>> 0;
   if (s === 0) s = 1;
@@ -102,11 +112,23 @@ export function fillPattern(seed: number): Uint8Array {
   return out;
 }
 
-/** Offset of a guest address in fillPattern's buffer, or -1 outside the data area and the stack window. */
+/** Offset of a guest address in fillPattern's buffer, or -1 outside the AREAS. */
 export function areaOffset(addr: number): number {
-  if (addr >= DATA && addr < DATA + DATA_SIZE) return addr - DATA;
-  if (addr >= WINDOW_LO && addr < STACK_HI) return DATA_SIZE + addr - WINDOW_LO;
+  let off = 0;
+  for (const a of AREAS) {
+    if (addr >= a.base && addr < a.base + a.size) return off + addr - a.base;
+    off += a.size;
+  }
   return -1;
+}
+
+/** The guest address of an offset in fillPattern's buffer. */
+export function areaAddress(offset: number): number {
+  for (const a of AREAS) {
+    if (offset < a.size) return a.base + offset;
+    offset -= a.size;
+  }
+  throw new Error(`offset past the areas`);
 }
 
 // ---- golden files ----------------------------------------------------------------------

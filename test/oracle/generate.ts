@@ -10,7 +10,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
-  CASE_FLAGS, CF, CODE, DATA, DF, GOLDEN_DIR, INITIAL_ESP, OF, PF, SF, ZF, AF, IF,
+  CASE_FLAGS, CF, CODE, DATA, DF, LOW, LOW_SIZE, GOLDEN_DIR, INITIAL_ESP, OF, PF, SF, ZF, AF, IF,
   REG_NAMES, areaOffset, hex, runOracle, toHex, type CaseInput, type GoldenCase, type OracleResult,
 } from "./cases.js";
 import { QEMU_OVERRIDES, SDM_ONLY, undefinedFlags, type MaskContext } from "./masks.js";
@@ -247,6 +247,35 @@ const dataAddr = (rng: Rng, bytes = 4): number => DATA + 0x100 + rng.below(0xd00
 
 /** The registers an 8-bit register number touches, as 32-bit register numbers. */
 const fullReg = (size: Size, r: number): number => (size === 8 ? r & 3 : r);
+
+// ---- 16-bit memory operands (0x67; SDM Vol. 2 §2.1.5, Table 2-1) --------------------------
+
+const BX = EBX, BP = EBP, SI = ESI, DI = EDI;
+/** ModRM.rm of 16-bit addressing: the registers summed (mod 00 rm 110 is disp16 alone). */
+const RM16: number[][] = [[BX, SI], [BX, DI], [BP, SI], [BP, DI], [SI], [DI], [BP], [BX]];
+
+/**
+ * Encodes ModRM (+disp) for a 16-bit-addressed memory operand at `ea` (< 64 KiB) and sets the
+ * low 16 bits of the address registers so their sum (with wrap-around at 64 KiB) is ea; their
+ * upper halves stay random and must be ignored.
+ */
+function memOperand16(c: Case, regField: number, ea: number, mod: number, rm: number): number[] {
+  const rng = c.rng;
+  if (mod === 0 && rm === 6) return [(regField << 3) | 6, ...le(ea, 2)];
+  const regs = RM16[rm];
+  const disp = mod === 0 ? 0 : mod === 1 ? ((rng.below(256) << 24) >> 24) : rng.below(0x10000);
+  let rest = ea - disp;
+  if (regs.length === 2) {
+    const idx = rng.below(0x10000);
+    c.setReg(16, regs[1], idx);
+    rest -= idx;
+  }
+  c.setReg(16, regs[0], rest & 0xffff);
+  const dispBytes = mod === 0 ? [] : mod === 1 ? [disp & 0xff] : le(disp, 2);
+  return [(mod << 6) | (regField << 3) | rm, ...dispBytes];
+}
+
+const lowAddr = (rng: Rng, bytes = 4): number => LOW + 0x40 + rng.below(LOW_SIZE - 0x80 - bytes);
 
 // ---- groups --------------------------------------------------------------------------------
 
@@ -1201,6 +1230,107 @@ groups.bound = (rng) => {
       c.code = [...osz(size), 0x62, ...m.bytes];
       out.push(c);
     }
+  }
+  return out;
+};
+
+groups.mem16 = (rng) => {
+  const out: Case[] = [];
+  // Every 16-bit form through ADD Ev,Gv and MOV Gv,Ev (reads and writes), all operand sizes.
+  for (const mod of [0, 1, 2]) {
+    for (let rm = 0; rm < 8; rm++) {
+      for (let k = 0; k < 6; k++) {
+        const size = SIZES[k % 3];
+        const w = size === 8 ? 0 : 1;
+        const load = k >= 3;
+        const c = new Case(rng, `a16 ${load ? "mov G,E" : "add E,G"} mod=${mod} rm=${rm} o${size} #${k}`, load ? "mov" : "add");
+        c.ctx = { size };
+        const g = rng.pick([EAX, ECX, EDX]);
+        const ea = lowAddr(rng);
+        const m = memOperand16(c, g, ea, mod, rm);
+        poke(c, ea, value(rng, size), size);
+        c.setReg(size, g, value(rng, size));
+        c.code = [...osz(size), 0x67, (load ? 0x8a : 0x00) + w, ...m];
+        out.push(c);
+      }
+    }
+  }
+  // The ALU operations and a few others on 16-bit-addressed operands.
+  ALU.forEach((mn, op) => {
+    for (const size of SIZES) {
+      const w = size === 8 ? 0 : 1;
+      for (let k = 0; k < 4; k++) {
+        const c = new Case(rng, `a16 ${mn} ${k & 1 ? "G,E" : "E,G"} o${size} #${k}`, mn);
+        c.ctx = { size };
+        const g = rng.pick([EAX, ECX, EDX]);
+        const ea = lowAddr(rng);
+        const m = memOperand16(c, g, ea, rng.below(3), rng.below(8));
+        poke(c, ea, value(rng, size), size);
+        c.setReg(size, g, value(rng, size));
+        c.code = [...osz(size), 0x67, op * 8 + (k & 1 ? 2 : 0) + w, ...m];
+        out.push(c);
+      }
+    }
+  });
+  for (const [mn, opcode, digit] of [["inc", 0xfe, 0], ["not", 0xf6, 2], ["neg", 0xf6, 3], ["shl", 0xd0, 4], ["sar", 0xd0, 7], ["rcr", 0xd0, 3]] as const) {
+    for (const size of SIZES) {
+      const w = size === 8 ? 0 : 1;
+      for (let k = 0; k < 3; k++) {
+        const c = new Case(rng, `a16 ${mn} E o${size} #${k}`, mn);
+        c.ctx = { size, count: 1 };
+        const ea = lowAddr(rng);
+        const m = memOperand16(c, digit, ea, rng.below(3), rng.below(8));
+        poke(c, ea, value(rng, size), size);
+        c.code = [...osz(size), 0x67, opcode + w, ...m];
+        out.push(c);
+      }
+    }
+  }
+  // String instructions with 16-bit addressing: SI, DI and CX, wrapping at 64 KiB; the upper
+  // halves of ESI, EDI and ECX must be left alone (SDM Vol. 2B MOVS, "address-size attribute").
+  for (const [mn, op] of STRING_OPS) {
+    for (const size of SIZES) {
+      const w = size === 8 ? 0 : 1;
+      for (const [pname, prefix] of [["", []], [mn === "cmps" || mn === "scas" ? "repe " : "rep ", [0xf3]]] as [string, number[]][]) {
+        for (const df of [0, DF]) {
+          const c = new Case(rng, `a16 ${pname}${mn} o${size} df=${df ? 1 : 0}`, mn);
+          c.ctx = { size };
+          c.flags = (c.flags & ~DF) | df;
+          c.setReg(16, ESI, LOW + 0x200 + rng.below(0x100));
+          c.setReg(16, EDI, LOW + 0xa00 + rng.below(0x100));
+          c.setReg(16, ECX, prefix.length ? rng.pick([0, 1, 3, 7]) : rng.u32() & 0xffff);
+          if (mn === "scas" || mn === "cmps") {
+            const v = value(rng, size);
+            c.setReg(size, EAX, v);
+            for (let i = 0; i < 8; i++) {
+              const d = (i: number) => (df ? -i : i) * (size / 8);
+              poke(c, (c.regs[EDI] & 0xffff) + d(i), i < 3 ? v : value(rng, size), size);
+              if (mn === "cmps") poke(c, (c.regs[ESI] & 0xffff) + d(i), i < 3 ? v : value(rng, size), size);
+            }
+          }
+          c.code = [...prefix, ...osz(size), 0x67, op + w];
+          out.push(c);
+        }
+      }
+    }
+  }
+  // XLAT with 16-bit addressing: AL = [BX + AL], the sum wrapping at 64 KiB.
+  for (let k = 0; k < 8; k++) {
+    const c = new Case(rng, `a16 xlat #${k}`, "xlat");
+    c.setReg(16, EBX, LOW + rng.below(LOW_SIZE - 0x100));
+    c.code = [0x67, 0xd7];
+    out.push(c);
+  }
+  // PUSH/POP r/m16/32 with 16-bit addressing.
+  for (let k = 0; k < 8; k++) {
+    const size = k & 1 ? 16 : 32;
+    const push = k < 4;
+    const c = new Case(rng, `a16 ${push ? "push" : "pop"} M o${size} #${k}`, push ? "push" : "pop");
+    const ea = lowAddr(rng);
+    const m = memOperand16(c, push ? 6 : 0, ea, rng.below(3), rng.pick([0, 1, 4, 5, 7]));
+    poke(c, ea, value(rng, size), size);
+    c.code = [...osz(size), 0x67, push ? 0xff : 0x8f, ...m];
+    out.push(c);
   }
   return out;
 };

@@ -13,8 +13,9 @@
  * The trailing <addr>=<bytes> are the runs of the data area and the stack window whose bytes
  * differ from their initial contents.
  *
- * Memory: code page at CODE, data area at DATA (DATA_SIZE bytes), stack at STACK_LO..STACK_HI.
- * The data area and the stack window [WINDOW_LO, STACK_HI) start as a pseudo-random pattern from
+ * Memory: code page at CODE, data area at DATA (DATA_SIZE bytes), stack at STACK_LO..STACK_HI,
+ * and a low area at LOW for 16-bit addressing. The data area, the stack window
+ * [WINDOW_LO, STACK_HI) and the low area start as one pseudo-random pattern from
  * the case's seed (fill_pattern; test/oracle/pattern.ts is the same function), then the case's
  * <addr>=<bytes> patches are applied.
  */
@@ -37,6 +38,9 @@
 #define STACK_HI 0x00390000u
 #define WINDOW_LO 0x0038e000u
 #define WINDOW_SIZE (STACK_HI - WINDOW_LO)
+/* Reachable with 16-bit addressing (0x67), whose effective addresses stay below 64 KiB. */
+#define LOW 0x00008000u
+#define LOW_SIZE 0x1000u
 
 /* Shared with trampoline.S. */
 uint32_t in_regs[8], in_eflags, out_regs[8], out_eflags, host_esp, code_target, return_target;
@@ -46,9 +50,9 @@ void case_return(void);
 static sigjmp_buf fault_jump;
 static volatile int fault_vector;
 static volatile uint32_t fault_eip;
-static uint8_t initial[DATA_SIZE + WINDOW_SIZE];
+static uint8_t initial[DATA_SIZE + WINDOW_SIZE + LOW_SIZE];
 
-/* xorshift32 over the data area, then the stack window; one u32 (little-endian) per step. */
+/* xorshift32 over the data area, the stack window, then the low area; one u32 (little-endian) per step. */
 static void fill_pattern(uint32_t seed, uint8_t *out, size_t len) {
   uint32_t s = (seed * 0x9e3779b9u) ^ 0xa5a5a5a5u;
   if (s == 0) s = 1;
@@ -179,6 +183,7 @@ int main(void) {
   map_fixed(CODE, CODE_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC);
   map_fixed(DATA, DATA_SIZE, PROT_READ | PROT_WRITE);
   map_fixed(STACK_LO, STACK_HI - STACK_LO, PROT_READ | PROT_WRITE);
+  map_fixed(LOW, LOW_SIZE, PROT_READ | PROT_WRITE);
 
   static uint8_t altstack[65536];
   stack_t ss = {.ss_sp = altstack, .ss_size = sizeof altstack, .ss_flags = 0};
@@ -223,11 +228,13 @@ int main(void) {
         uint32_t a = addr + k;
         if (a >= DATA && a < DATA + DATA_SIZE) initial[a - DATA] = bytes[k];
         else if (a >= WINDOW_LO && a < STACK_HI) initial[DATA_SIZE + a - WINDOW_LO] = bytes[k];
-        else fail(line, "patch outside the data area and the stack window");
+        else if (a >= LOW && a < LOW + LOW_SIZE) initial[DATA_SIZE + WINDOW_SIZE + a - LOW] = bytes[k];
+        else fail(line, "patch outside the data area, the stack window and the low area");
       }
     }
     memcpy((void *)(uintptr_t)DATA, initial, DATA_SIZE);
     memcpy((void *)(uintptr_t)WINDOW_LO, initial + DATA_SIZE, WINDOW_SIZE);
+    memcpy((void *)(uintptr_t)LOW, initial + DATA_SIZE + WINDOW_SIZE, LOW_SIZE);
     /* The case's code, then JMP [return_target] (FF /4 with a disp32). */
     uint8_t *cp = (uint8_t *)(uintptr_t)CODE;
     memcpy(cp, code, n);
@@ -250,6 +257,7 @@ int main(void) {
     printf(" %x %d %x", out_eflags, fault_vector, fault_vector < 0 ? 0 : fault_eip);
     print_changes(DATA, initial, DATA_SIZE);
     print_changes(WINDOW_LO, initial + DATA_SIZE, WINDOW_SIZE);
+    print_changes(LOW, initial + DATA_SIZE + WINDOW_SIZE, LOW_SIZE);
     printf("\n");
     fflush(stdout); /* so a crash of qemu-i386 itself still shows which case it was */
   }

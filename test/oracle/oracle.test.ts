@@ -9,8 +9,8 @@ import { Core } from "../../src/core.js";
 import * as L from "../../assembly/layout.js";
 import { nullImports } from "../support/null-imports.js";
 import {
-  CODE, DATA, DATA_SIZE, GOLDEN_DIR, IF, REG_NAMES, WINDOW_LO, WINDOW_SIZE,
-  expectedRegs, fillPattern, fromHex, hex, readGolden, type GoldenCase,
+  AREAS, CODE, GOLDEN_DIR, IF, REG_NAMES,
+  areaOffset, expectedRegs, fillPattern, fromHex, hex, readGolden, type GoldenCase,
 } from "./cases.js";
 
 /** Instructions one case may run (a REP string op counts once per iteration). */
@@ -33,12 +33,12 @@ function initialAreas(c: GoldenCase): Uint8Array {
 }
 
 function patch(area: Uint8Array, addr: number, bytes: Uint8Array): void {
-  if (addr >= DATA && addr + bytes.length <= DATA + DATA_SIZE) area.set(bytes, addr - DATA);
-  else if (addr >= WINDOW_LO && addr + bytes.length <= WINDOW_LO + WINDOW_SIZE) area.set(bytes, DATA_SIZE + addr - WINDOW_LO);
-  else throw new Error(`golden patch at ${hex(addr)} (+${bytes.length}) is outside the data area and the stack window`);
+  const off = areaOffset(addr);
+  if (off < 0 || areaOffset(addr + bytes.length - 1) !== off + bytes.length - 1) {
+    throw new Error(`golden patch at ${hex(addr)} (+${bytes.length}) is outside the data area, the stack window and the low area`);
+  }
+  area.set(bytes, off);
 }
-
-const areaAddr = (i: number): number => (i < DATA_SIZE ? DATA + i : WINDOW_LO + i - DATA_SIZE);
 
 function flagNames(bits: number): string {
   const names: [number, string][] = [[0x1, "CF"], [0x4, "PF"], [0x10, "AF"], [0x40, "ZF"], [0x80, "SF"], [0x400, "DF"], [0x800, "OF"]];
@@ -50,8 +50,11 @@ function runCase(core: Core, c: GoldenCase): string[] {
   const code = fromHex(c.code);
   const ram = core.ram;
   const before = initialAreas(c);
-  ram.set(before.subarray(0, DATA_SIZE), DATA);
-  ram.set(before.subarray(DATA_SIZE), WINDOW_LO);
+  let off = 0;
+  for (const a of AREAS) {
+    ram.set(before.subarray(off, off + a.size), a.base);
+    off += a.size;
+  }
   ram.set(code, CODE);
   ram[CODE + code.length] = 0xf4; // HLT ends the case
 
@@ -89,13 +92,17 @@ function runCase(core: Core, c: GoldenCase): string[] {
   }
   const after = before.slice();
   for (const [addr, bytes] of c.out.mem ?? []) patch(after, parseInt(addr, 16), fromHex(bytes));
-  const gotData = ram.subarray(DATA, DATA + DATA_SIZE), gotWindow = ram.subarray(WINDOW_LO, WINDOW_LO + WINDOW_SIZE);
   let memDiffs = 0;
-  for (let i = 0; i < after.length; i++) {
-    const g = i < DATA_SIZE ? gotData[i] : gotWindow[i - DATA_SIZE];
-    if (g !== after[i]) {
-      if (memDiffs++ < 8) diffs.push(`byte at ${hex(areaAddr(i))} is ${hex(g)}, expected ${hex(after[i])} (was ${hex(before[i])})`);
+  off = 0;
+  for (const a of AREAS) {
+    const got = ram.subarray(a.base, a.base + a.size);
+    for (let i = 0; i < a.size; i++) {
+      const want = after[off + i];
+      if (got[i] !== want && memDiffs++ < 8) {
+        diffs.push(`byte at ${hex(a.base + i)} is ${hex(got[i])}, expected ${hex(want)} (was ${hex(before[off + i])})`);
+      }
     }
+    off += a.size;
   }
   if (memDiffs > 8) diffs.push(`... ${memDiffs - 8} more bytes differ`);
   return diffs;
