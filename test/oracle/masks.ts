@@ -47,7 +47,9 @@ export const UNDEFINED_FLAGS: Record<string, Undefined> = {
   div: () => CF | OF | SF | ZF | AF | PF, idiv: () => CF | OF | SF | ZF | AF | PF,
   // BT, BTS, BTR, BTC: CF is the bit; ZF unaffected; OF SF AF PF undefined.
   bt: () => OF | SF | AF | PF, bts: () => OF | SF | AF | PF, btr: () => OF | SF | AF | PF, btc: () => OF | SF | AF | PF,
-  // BSF, BSR: ZF defined; CF OF SF AF PF undefined.
+  // BSF, BSR: ZF defined; CF OF SF AF PF undefined. With a zero source the SDM also leaves the
+  // destination undefined; QEMU leaves it unchanged, as AMD documents and as the host CPU does
+  // (crosscheck/), so the cases do compare it: a core that writes it is wrong on real machines.
   bsf: () => CF | OF | SF | AF | PF, bsr: () => CF | OF | SF | AF | PF,
   // CMPXCHG8B: ZF defined, the others unaffected.
   cmpxchg8b: none,
