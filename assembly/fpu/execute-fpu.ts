@@ -92,10 +92,12 @@ let mSE: u32 = 0;
 let mDen: bool = false;
 let mSNaN: bool = false;
 
-function loadF32(v: u32): void {
-  const s = v >> 31;
-  const e = (v >> 23) & 0xff;
-  const fr = <u64>(v & 0x7fffff);
+/**
+ * Load an IEEE binary32/binary64 value (sign, biased exponent, fraction of `fracBits` bits,
+ * exponent bias, all-ones exponent) into the 80-bit working value: denormals are normalized
+ * (and flagged for #D), NaNs keep their payload at the top of the significand.
+ */
+function loadBinary(s: u32, e: u32, fr: u64, fracBits: i32, bias: i32, expMax: u32): void {
   mDen = false;
   mSNaN = false;
   if (e == 0) {
@@ -105,46 +107,26 @@ function loadF32(v: u32): void {
       return;
     }
     mDen = true;
-    const z = <i32>clz<u64>(fr); // >= 41
+    const z = <i32>clz<u64>(fr); // >= 63 - fracBits
     mSig = fr << z;
-    mSE = (s << 15) | <u32>(BIAS - 126 - (z - 40));
+    mSE = (s << 15) | <u32>(BIAS - (bias - 1) - (z - (63 - fracBits)));
     return;
   }
-  if (e == 0xff) {
-    mSig = INT_BIT | (fr << 40);
+  const sig = INT_BIT | (fr << (63 - fracBits));
+  if (e == expMax) {
+    mSig = sig;
     mSE = (s << 15) | EXP_MAX;
-    mSNaN = fr != 0 && (fr & 0x400000) == 0;
+    mSNaN = fr != 0 && (fr & (<u64>1 << (fracBits - 1))) == 0;
     return;
   }
-  mSig = INT_BIT | (fr << 40);
-  mSE = (s << 15) | (e - 127 + BIAS);
+  mSig = sig;
+  mSE = (s << 15) | <u32>(<i32>e - bias + BIAS);
+}
+function loadF32(v: u32): void {
+  loadBinary(v >> 31, (v >> 23) & 0xff, <u64>(v & 0x7fffff), 23, 127, 0xff);
 }
 function loadF64(v: u64): void {
-  const s = <u32>(v >> 63);
-  const e = <u32>((v >> 52) & 0x7ff);
-  const fr = v & 0xfffffffffffff;
-  mDen = false;
-  mSNaN = false;
-  if (e == 0) {
-    if (fr == 0) {
-      mSig = 0;
-      mSE = s << 15;
-      return;
-    }
-    mDen = true;
-    const z = <i32>clz<u64>(fr); // >= 12
-    mSig = fr << z;
-    mSE = (s << 15) | <u32>(BIAS - 1022 - (z - 11));
-    return;
-  }
-  if (e == 0x7ff) {
-    mSig = INT_BIT | (fr << 11);
-    mSE = (s << 15) | EXP_MAX;
-    mSNaN = fr != 0 && (fr & 0x8000000000000) == 0;
-    return;
-  }
-  mSig = INT_BIT | (fr << 11);
-  mSE = (s << 15) | (e - 1023 + BIAS);
+  loadBinary(<u32>(v >> 63), <u32>((v >> 52) & 0x7ff), v & 0xfffffffffffff, 52, 1023, 0x7ff);
 }
 function loadInt(v: i64): void {
   fromInt64(v);

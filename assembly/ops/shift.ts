@@ -14,6 +14,16 @@ let pendingLazy: bool = false;
 let pendingSize: i32 = 0;
 let pendingResult: u32 = 0;
 
+/** Record a shift that replaces every arithmetic flag; returns the result for the caller. */
+@inline function pendShift(sz: i32, r: u32, cf: bool, ovf: bool): u32 {
+  pendingFlags = (cf ? FLAG_CF : 0) | (ovf ? FLAG_OF : 0);
+  pendingMask = FLAGS_ARITH;
+  pendingLazy = true;
+  pendingSize = sz;
+  pendingResult = r;
+  return r;
+}
+
 /** Commit the flags of the last shift (call once its result is stored). */
 export function commitShiftFlags(): void {
   if (pendingMask == 0) return;
@@ -106,12 +116,7 @@ export function shift(op: i32, sz: i32, a: u32, count: u32): u32 {
       break;
     }
   }
-  pendingFlags = (cf ? FLAG_CF : 0) | (ovf ? FLAG_OF : 0);
-  pendingMask = FLAGS_ARITH;
-  pendingLazy = true;
-  pendingSize = sz;
-  pendingResult = r;
-  return r;
+  return pendShift(sz, r, cf, ovf);
 }
 
 /**
@@ -158,10 +163,5 @@ export function shiftDouble(left: bool, sz: i32, a: u32, b: u32, count: u32): u3
   }
   r &= m;
   const ovf = ((r ^ a) & sb) != 0;
-  pendingFlags = (cf ? FLAG_CF : 0) | (ovf ? FLAG_OF : 0);
-  pendingMask = FLAGS_ARITH;
-  pendingLazy = true;
-  pendingSize = sz;
-  pendingResult = r;
-  return r;
+  return pendShift(sz, r, cf, ovf);
 }
