@@ -38,7 +38,6 @@ import {
 } from "./ops/system";
 import { descAttr, descLimit, descHi } from "./segments";
 import { STATE_GDTR_BASE, STATE_GDTR_LIMIT, STATE_IDTR_BASE, STATE_IDTR_LIMIT, SEG_LDTR, SEG_TR } from "./layout";
-import { fastStep } from "./fastpath";
 import { STATE_CR0, STATE_VMI_TOP, STATE_VMI_ROM_PAGES, STATE_HYPERCALL_FAULT, STATE_HYPERCALL_ERROR, COUNTER_HYPERCALL } from "./layout";
 import { hostHypercall } from "./imports";
 import { syncIn, syncOut, publishRetired } from "./run";
@@ -66,7 +65,7 @@ const PREFIX_BITS = memory.data<u32>([0, 0x40404040, 0, 0xf0, 0, 0, 0, 0x000d000
   if (cpu.decodeDirty) cpu.setDecodeDefaults();
   let op = fetch8();
   if (((load<u32>(PREFIX_BITS + ((op >> 5) << 2)) >>> (op & 31)) & 1) == 0) {
-    if (!fastStep(op)) execute(op);
+    execute(op);
     return;
   }
   // Prefixes (SDM Vol. 2 §2.1.1); a 15-byte limit is enforced by the decoder's #GP below.

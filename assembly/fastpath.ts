@@ -61,16 +61,33 @@ let fastLen: u32 = 0;
   return tlbHost32(reg32(4) + delta, write);
 }
 
-/** Execute `op` (already fetched) on the fast path; false = not handled, nothing consumed. */
-@inline export function fastStep(op: u32): bool {
-  if (cpu.opsz != 2 || !cpu.adsz32) return false;
-  const p = cpu.ip;
+/**
+ * A near jump from the fast path: the new instruction pointer, or IP_NOWHERE with EIP made
+ * authoritative when the mapping is not known (the loop's page check then re-derives it).
+ */
+@inline function jumpTo(target: u32): usize {
+  if (cpu.ipPage != 0) return <usize>(target + cpu.eipDelta);
+  cpu.setEip(target);
+  return cpu.IP_NOWHERE;
+}
+
+/** EIP of the instruction that starts at host address `p`. */
+@inline function eipAt(p: usize): u32 {
+  return <u32>p - cpu.eipDelta;
+}
+
+/**
+ * Execute `op`, whose remaining bytes start at `p`, on the fast path. Returns the address of
+ * the next instruction, or 0 if not handled (nothing consumed, nothing changed).
+ */
+@inline export function fastStep(op: u32, p: usize): usize {
+  if (cpu.opsz != 2 || !cpu.adsz32) return 0;
   switch (op) {
     case 0x01: case 0x09: case 0x11: case 0x19: case 0x21: case 0x29: case 0x31: case 0x39:
     case 0x03: case 0x0b: case 0x13: case 0x1b: case 0x23: case 0x2b: case 0x33: case 0x3b: {
       // ALU Ev,Gv / Gv,Ev, register form
       const m = <u32>load<u8>(p);
-      if (m < 0xc0) return false;
+      if (m < 0xc0) return 0;
       const aop = <i32>(op >> 3) & 7;
       const g = <i32>((m >> 3) & 7);
       const e = <i32>(m & 7);
@@ -80,40 +97,35 @@ let fastLen: u32 = 0;
       const r = aluResult(aop, 2, a, b);
       if (aop != ALU_CMP) setReg32(toE ? e : g, r);
       aluSetFlags(aop, 2, a, b, r);
-      cpu.ip = p + 1;
-      return true;
+      return p + 1;
     }
     case 0x89: { // MOV Ev, Gv
       const m = <u32>load<u8>(p);
       if (m >= 0xc0) {
         setReg32(<i32>(m & 7), reg32(<i32>((m >> 3) & 7)));
-        cpu.ip = p + 1;
-        return true;
+        return p + 1;
       }
-      if (!fastMemOperand(p, m, true)) return false;
+      if (!fastMemOperand(p, m, true)) return 0;
       const h = tlbHost32(fastLin, true);
-      if (h == 0) return false;
+      if (h == 0) return 0;
       store<u32>(h, reg32(<i32>((m >> 3) & 7)));
-      cpu.ip = p + fastLen;
-      return true;
+      return p + fastLen;
     }
     case 0x8b: { // MOV Gv, Ev
       const m = <u32>load<u8>(p);
       if (m >= 0xc0) {
         setReg32(<i32>((m >> 3) & 7), reg32(<i32>(m & 7)));
-        cpu.ip = p + 1;
-        return true;
+        return p + 1;
       }
-      if (!fastMemOperand(p, m, false)) return false;
+      if (!fastMemOperand(p, m, false)) return 0;
       const h = tlbHost32(fastLin, false);
-      if (h == 0) return false;
+      if (h == 0) return 0;
       setReg32(<i32>((m >> 3) & 7), load<u32>(h));
-      cpu.ip = p + fastLen;
-      return true;
+      return p + fastLen;
     }
     case 0x83: case 0x81: { // group 1 Ev, imm8 (sign-extended) / imm32, register form
       const m = <u32>load<u8>(p);
-      if (m < 0xc0) return false;
+      if (m < 0xc0) return 0;
       const aop = <i32>((m >> 3) & 7);
       const e = <i32>(m & 7);
       const a = reg32(e);
@@ -121,8 +133,7 @@ let fastLen: u32 = 0;
       const r = aluResult(aop, 2, a, b);
       if (aop != ALU_CMP) setReg32(e, r);
       aluSetFlags(aop, 2, a, b, r);
-      cpu.ip = p + (op == 0x83 ? 2 : 5);
-      return true;
+      return p + (op == 0x83 ? 2 : 5);
     }
     case 0x05: case 0x0d: case 0x15: case 0x1d: case 0x25: case 0x2d: case 0x35: case 0x3d: { // ALU eAX, imm32
       const aop = <i32>(op >> 3) & 7;
@@ -131,81 +142,71 @@ let fastLen: u32 = 0;
       const r = aluResult(aop, 2, a, b);
       if (aop != ALU_CMP) setReg32(0, r);
       aluSetFlags(aop, 2, a, b, r);
-      cpu.ip = p + 4;
-      return true;
+      return p + 4;
     }
     case 0x50: case 0x51: case 0x52: case 0x53: case 0x54: case 0x55: case 0x56: case 0x57: { // PUSH r32
       const h = stackHost(<u32>-4, true);
-      if (h == 0) return false;
+      if (h == 0) return 0;
       store<u32>(h, reg32(<i32>op & 7));
       setReg32(4, reg32(4) - 4);
-      return true;
+      return p;
     }
     case 0x58: case 0x59: case 0x5a: case 0x5b: case 0x5c: case 0x5d: case 0x5e: case 0x5f: { // POP r32
       const h = stackHost(0, false);
-      if (h == 0) return false;
+      if (h == 0) return 0;
       setReg32(4, reg32(4) + 4);
       setReg32(<i32>op & 7, load<u32>(h)); // POP ESP loads the popped value last
-      return true;
+      return p;
     }
     case 0xe8: { // CALL rel32
       const h = stackHost(<u32>-4, true);
-      if (h == 0) return false;
-      cpu.ip = p + 4;
-      const next = cpu.nextEip();
+      if (h == 0) return 0;
+      const next = eipAt(p + 4);
       store<u32>(h, next);
       setReg32(4, reg32(4) - 4);
-      cpu.jumpNear(next + load<u32>(p));
-      return true;
+      return jumpTo(next + load<u32>(p));
     }
     case 0xc3: { // RET
       const h = stackHost(0, false);
-      if (h == 0) return false;
+      if (h == 0) return 0;
       setReg32(4, reg32(4) + 4);
-      cpu.jumpNear(load<u32>(h));
-      return true;
+      return jumpTo(load<u32>(h));
     }
     case 0x0f: {
       const op2 = <u32>load<u8>(p);
       if ((op2 & 0xf0) == 0x80) { // Jcc rel32
         const rel = load<u32>(p + 1);
-        cpu.ip = p + 5;
-        if (testCondition(<i32>op2 & 15)) cpu.jumpNear(cpu.nextEip() + rel);
-        return true;
+        return testCondition(<i32>op2 & 15) ? jumpTo(eipAt(p + 5) + rel) : p + 5;
       }
       if (op2 == 0xb6) { // MOVZX Gv, Eb
         const m = <u32>load<u8>(p + 1);
         const g = <i32>((m >> 3) & 7);
         if (m >= 0xc0) {
           setReg32(g, cpu.reg8(<i32>(m & 7)));
-          cpu.ip = p + 2;
-          return true;
+          return p + 2;
         }
-        if (!fastMemOperand(p + 1, m, false)) return false;
+        if (!fastMemOperand(p + 1, m, false)) return 0;
         const h = tlbHost8(fastLin, false);
-        if (h == 0) return false;
+        if (h == 0) return 0;
         setReg32(g, <u32>load<u8>(h));
-        cpu.ip = p + 1 + fastLen;
-        return true;
+        return p + 1 + fastLen;
       }
-      return false;
+      return 0;
     }
     case 0x90: // NOP
-      return true;
+      return p;
     case 0xc6: { // MOV Eb, imm8
       const m = <u32>load<u8>(p);
-      if (((m >> 3) & 7) != 0) return false;
+      if (((m >> 3) & 7) != 0) return 0;
       if (m >= 0xc0) {
         setReg8(<i32>(m & 7), <u32>load<u8>(p + 1));
-        cpu.ip = p + 2;
-        return true;
+        return p + 2;
       }
-      if (!fastMemOperand(p, m, true)) return false;
+      if (!fastMemOperand(p, m, true)) return 0;
       const h = tlbHost8(fastLin, true);
-      if (h == 0) return false;
+      if (h == 0) return 0;
       store<u8>(h, load<u8>(p + fastLen));
-      cpu.ip = p + fastLen + 1;
-      return true;
+      return p + fastLen + 1;
     }
     case 0x38: case 0x3a: { // CMP Eb,Gb / Gb,Eb
       const m = <u32>load<u8>(p);
@@ -214,17 +215,16 @@ let fastLen: u32 = 0;
         e = reg8(<i32>(m & 7));
         fastLen = 1;
       } else {
-        if (!fastMemOperand(p, m, false)) return false;
+        if (!fastMemOperand(p, m, false)) return 0;
         const h = tlbHost8(fastLin, false);
-        if (h == 0) return false;
+        if (h == 0) return 0;
         e = <u32>load<u8>(h);
       }
       const g = reg8(<i32>((m >> 3) & 7));
       const a = op == 0x38 ? e : g;
       const b = op == 0x38 ? g : e;
       aluSetFlags(ALU_CMP, 0, a, b, (a - b) & 0xff);
-      cpu.ip = p + fastLen;
-      return true;
+      return p + fastLen;
     }
     case 0x80: { // group 1 Eb, imm8: any op on a register, CMP on memory
       const m = <u32>load<u8>(p);
@@ -236,42 +236,37 @@ let fastLen: u32 = 0;
         const r = aluResult(aop, 0, a, b);
         if (aop != ALU_CMP) setReg8(e, r);
         aluSetFlags(aop, 0, a, b, r);
-        cpu.ip = p + 2;
-        return true;
+        return p + 2;
       }
-      if (aop != ALU_CMP || !fastMemOperand(p, m, false)) return false;
+      if (aop != ALU_CMP || !fastMemOperand(p, m, false)) return 0;
       const h = tlbHost8(fastLin, false);
-      if (h == 0) return false;
+      if (h == 0) return 0;
       const a = <u32>load<u8>(h);
       const b = <u32>load<u8>(p + fastLen);
       aluSetFlags(ALU_CMP, 0, a, b, (a - b) & 0xff);
-      cpu.ip = p + fastLen + 1;
-      return true;
+      return p + fastLen + 1;
     }
     case 0xc1: { // shift group Ev, imm8, register form
       const m = <u32>load<u8>(p);
-      if (m < 0xc0) return false;
+      if (m < 0xc0) return 0;
       const e = <i32>(m & 7);
       setReg32(e, shift(<i32>((m >> 3) & 7), 2, reg32(e), <u32>load<u8>(p + 1)));
       commitShiftFlags();
-      cpu.ip = p + 2;
-      return true;
+      return p + 2;
     }
     case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
     case 0x48: case 0x49: case 0x4a: case 0x4b: case 0x4c: case 0x4d: case 0x4e: case 0x4f: {
       const r = <i32>op & 7;
       setReg32(r, incDec(op >= 0x48, 2, reg32(r)));
       commitIncDecFlags();
-      return true;
+      return p;
     }
     case 0x70: case 0x71: case 0x72: case 0x73: case 0x74: case 0x75: case 0x76: case 0x77:
     case 0x78: case 0x79: case 0x7a: case 0x7b: case 0x7c: case 0x7d: case 0x7e: case 0x7f: {
       const rel = <u32>(<i32>load<i8>(p));
-      cpu.ip = p + 1;
-      if (testCondition(<i32>op & 15)) cpu.jumpNear(cpu.nextEip() + rel);
-      return true;
+      return testCondition(<i32>op & 15) ? jumpTo(eipAt(p + 1) + rel) : p + 1;
     }
     default:
-      return false;
+      return 0;
   }
 }

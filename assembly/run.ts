@@ -14,6 +14,7 @@ import { FLAG_IF, FLAG_TF, readFlags } from "./flags";
 import { updateAccessMasks } from "./mmu";
 import { segmentsChanged } from "./segments";
 import { fetchSlow } from "./decode";
+import { fastStep } from "./fastpath";
 import { step, stepResult, STEP_OK, STEP_HLT, STEP_TRAPPED, interruptShadow, clearInterruptShadow } from "./execute";
 import * as ex from "./execute";
 import { deliverPendingException, deliverEvent, deliverTrap, tripleFault, clearTripleFault, EXC_DB } from "./exceptions";
@@ -49,93 +50,129 @@ export function syncOut(): void {
   store<u32>(STATE_CPL, <u32>cpu.cpl);
 }
 
+/**
+ * Everything the loop must look at between instructions when `attention` is set: a fault to
+ * deliver, a single-step trap, HLT, a stop request, a maskable interrupt. Returns an EXIT_*
+ * reason to stop with, or -1 to go on.
+ */
+function handleAttention(): i32 {
+  cpu.attention = false;
+  if (cpu.faulted) {
+    retiredThisRun--; // a faulting instruction does not retire
+    singleStepArmed = false;
+    if (!deliverPendingException()) {
+      const r = tripleFault ? EXIT_TRIPLE_FAULT : EXIT_EXCEPTION;
+      if (tripleFault) clearTripleFault();
+      return r;
+    }
+  }
+  if (singleStepArmed) {
+    // TF was set when the last instruction began: a single-step trap after it (SDM Vol. 3 §17.3.1.4).
+    singleStepArmed = false;
+    store<u32>(STATE_DR_BASE + 6 * 4, load<u32>(STATE_DR_BASE + 6 * 4) | DR6_BS);
+    if (!deliverTrap(EXC_DB)) {
+      const r = tripleFault ? EXIT_TRIPLE_FAULT : EXIT_EXCEPTION;
+      if (tripleFault) clearTripleFault();
+      return r;
+    }
+  }
+  if (tripleFault) {
+    // An instruction's own event delivery (INT n) ended in a triple fault.
+    clearTripleFault();
+    return EXIT_TRIPLE_FAULT;
+  }
+  if (stepResult != STEP_OK) {
+    const r = stepResult;
+    ex.stepResult = STEP_OK;
+    if (r == STEP_TRAPPED) {
+      return EXIT_EXCEPTION;
+    }
+  }
+  if (load<u32>(STATE_STOP_REQUEST) != 0) {
+    store<u32>(STATE_STOP_REQUEST, 0);
+    return EXIT_STOP;
+  }
+  // Maskable interrupts: INTR asserted, IF set, and not in STI's one-instruction shadow.
+  if (load<u32>(STATE_INTR) != 0 && (fl.flags & FLAG_IF) != 0) {
+    if (interruptShadow) {
+      clearInterruptShadow();
+      cpu.attention = true; // look again after the next instruction
+    } else {
+      publishRetired();
+      const vector = hostAckInterrupt();
+      cpu.attention = true; // the PIC may have more to deliver
+      if (vector >= 0) {
+        store<u32>(STATE_HALTED, 0);
+        store<u64>(COUNTER_INTERRUPTS, load<u64>(COUNTER_INTERRUPTS) + 1);
+        const at = cpu.getEip();
+        cpu.instrStart = at;
+        if (!deliverEvent(vector, 0, false, false, at)) {
+          clearTripleFault();
+          return EXIT_TRIPLE_FAULT;
+        }
+        // Let the handler's first instruction run before the next INTA.
+      }
+    }
+  } else if (interruptShadow) clearInterruptShadow();
+  if (load<u32>(STATE_HALTED) != 0) {
+    return (fl.flags & FLAG_IF) != 0 ? EXIT_HLT : EXIT_HLT_DISABLED;
+  }
+  if ((fl.flags & FLAG_TF) != 0) {
+    singleStepArmed = true;
+    cpu.attention = true; // come back after this instruction to deliver the trap
+  }
+  return -1;
+}
+
 export function runLoop(budget: u32): i32 {
   syncIn();
   let reason = EXIT_BUDGET;
   retiredThisRun = 0;
   cpu.attention = true;
+  // The instruction pointer and the retired count live in locals here (V8 keeps them in
+  // registers); cpu.ip / retiredThisRun are brought up to date before anything else looks.
+  let ip = cpu.ip;
+  let n: u32 = 0;
   for (;;) {
     if (cpu.attention) {
-      cpu.attention = false;
-      if (cpu.faulted) {
-        retiredThisRun--; // a faulting instruction does not retire
-        singleStepArmed = false;
-        if (!deliverPendingException()) {
-          reason = tripleFault ? EXIT_TRIPLE_FAULT : EXIT_EXCEPTION;
-          if (tripleFault) clearTripleFault();
-          break;
-        }
-      }
-      if (singleStepArmed) {
-        // TF was set when the last instruction began: a single-step trap after it (SDM Vol. 3 §17.3.1.4).
-        singleStepArmed = false;
-        store<u32>(STATE_DR_BASE + 6 * 4, load<u32>(STATE_DR_BASE + 6 * 4) | DR6_BS);
-        if (!deliverTrap(EXC_DB)) {
-          reason = tripleFault ? EXIT_TRIPLE_FAULT : EXIT_EXCEPTION;
-          if (tripleFault) clearTripleFault();
-          break;
-        }
-      }
-      if (tripleFault) {
-        // An instruction's own event delivery (INT n) ended in a triple fault.
-        clearTripleFault();
-        reason = EXIT_TRIPLE_FAULT;
+      cpu.ip = ip;
+      retiredThisRun = n;
+      const r = handleAttention();
+      ip = cpu.ip;
+      n = retiredThisRun;
+      if (r >= 0) {
+        reason = r;
         break;
-      }
-      if (stepResult != STEP_OK) {
-        const r = stepResult;
-        ex.stepResult = STEP_OK;
-        if (r == STEP_TRAPPED) {
-          reason = EXIT_EXCEPTION;
-          break;
-        }
-      }
-      if (load<u32>(STATE_STOP_REQUEST) != 0) {
-        store<u32>(STATE_STOP_REQUEST, 0);
-        reason = EXIT_STOP;
-        break;
-      }
-      // Maskable interrupts: INTR asserted, IF set, and not in STI's one-instruction shadow.
-      if (load<u32>(STATE_INTR) != 0 && (fl.flags & FLAG_IF) != 0) {
-        if (interruptShadow) {
-          clearInterruptShadow();
-          cpu.attention = true; // look again after the next instruction
-        } else {
-          publishRetired();
-          const vector = hostAckInterrupt();
-          cpu.attention = true; // the PIC may have more to deliver
-          if (vector >= 0) {
-            store<u32>(STATE_HALTED, 0);
-            store<u64>(COUNTER_INTERRUPTS, load<u64>(COUNTER_INTERRUPTS) + 1);
-            const at = cpu.getEip();
-            cpu.instrStart = at;
-            if (!deliverEvent(vector, 0, false, false, at)) {
-              reason = EXIT_TRIPLE_FAULT;
-              clearTripleFault();
-              break;
-            }
-            // Let the handler's first instruction run before the next INTA.
-          }
-        }
-      } else if (interruptShadow) clearInterruptShadow();
-      if (load<u32>(STATE_HALTED) != 0) {
-        reason = (fl.flags & FLAG_IF) != 0 ? EXIT_HLT : EXIT_HLT_DISABLED;
-        break;
-      }
-      if ((fl.flags & FLAG_TF) != 0) {
-        singleStepArmed = true;
-        cpu.attention = true; // come back after this instruction to deliver the trap
       }
     }
-    if (retiredThisRun >= budget) break;
-    cpu.ipStart = cpu.ip;
-    if (<u32>(cpu.ip - cpu.ipPage) < 0xff0 || fetchSlow()) {
-      cpu.ipStart = cpu.ip;
-      step();
+    if (n >= budget) break;
+    if (<u32>(ip - cpu.ipPage) >= 0xff0) {
+      cpu.ip = ip;
+      retiredThisRun = n;
+      const ok = fetchSlow();
+      ip = cpu.ip;
+      if (!ok) {
+        n++; // the fault path in handleAttention takes it back
+        continue;
+      }
     }
-    // Counted even when it faulted: the fault path above takes it back.
-    retiredThisRun++;
+    if (!cpu.decodeDirty) {
+      const next = fastStep(<u32>load<u8>(ip), ip + 1);
+      if (next != 0) {
+        ip = next;
+        n++;
+        continue;
+      }
+    }
+    cpu.ip = ip;
+    cpu.ipStart = ip;
+    retiredThisRun = n;
+    step();
+    ip = cpu.ip;
+    n++;
   }
+  cpu.ip = ip;
+  retiredThisRun = n;
   store<u64>(COUNTER_INSTRUCTIONS, load<u64>(COUNTER_INSTRUCTIONS) + <u64>retiredThisRun);
   retiredThisRun = 0;
   publishRetired();
