@@ -109,19 +109,35 @@ let fastLen: u32 = 0;
   switch (op) {
     case 0x01: case 0x09: case 0x11: case 0x19: case 0x21: case 0x29: case 0x31: case 0x39:
     case 0x03: case 0x0b: case 0x13: case 0x1b: case 0x23: case 0x2b: case 0x33: case 0x3b: {
-      // ALU Ev,Gv / Gv,Ev, register form
+      // ALU Ev,Gv / Gv,Ev
       const m = <u32>load<u8>(p);
-      if (m < 0xc0) return 0;
       const aop = <i32>(op >> 3) & 7;
       const g = <i32>((m >> 3) & 7);
-      const e = <i32>(m & 7);
       const toE = (op & 2) == 0;
-      const a = reg32(toE ? e : g);
-      const b = reg32(toE ? g : e);
+      if (m >= 0xc0) {
+        const e = <i32>(m & 7);
+        const a = reg32(toE ? e : g);
+        const b = reg32(toE ? g : e);
+        const r = aluResult(aop, 2, a, b);
+        if (aop != ALU_CMP) setReg32(toE ? e : g, r);
+        aluSetFlags(aop, 2, a, b, r);
+        return p + 1;
+      }
+      // A memory destination is written (and must be writable) unless the op is CMP.
+      const writes = toE && aop != ALU_CMP;
+      if (!fastMemOperand(p, m, writes)) return 0;
+      const h = tlbHost32(fastLin, writes);
+      if (h == 0) return 0;
+      const mem = load<u32>(h);
+      const a = toE ? mem : reg32(g);
+      const b = toE ? reg32(g) : mem;
       const r = aluResult(aop, 2, a, b);
-      if (aop != ALU_CMP) setReg32(toE ? e : g, r);
+      if (aop != ALU_CMP) {
+        if (toE) store<u32>(h, r);
+        else setReg32(g, r);
+      }
       aluSetFlags(aop, 2, a, b, r);
-      return p + 1;
+      return p + fastLen;
     }
     case 0x89: { // MOV Ev, Gv
       const m = <u32>load<u8>(p);
@@ -259,6 +275,21 @@ let fastLen: u32 = 0;
       if (h == 0) return 0;
       store<u8>(h, load<u8>(p + fastLen));
       return p + fastLen + 1;
+    }
+    case 0x00: case 0x08: case 0x10: case 0x18: case 0x20: case 0x28: case 0x30:
+    case 0x02: case 0x0a: case 0x12: case 0x1a: case 0x22: case 0x2a: case 0x32: { // ALU Eb,Gb / Gb,Eb, registers
+      const m = <u32>load<u8>(p);
+      if (m < 0xc0) return 0;
+      const aop = <i32>(op >> 3) & 7;
+      const g = <i32>((m >> 3) & 7);
+      const e = <i32>(m & 7);
+      const toE = (op & 2) == 0;
+      const a = reg8(toE ? e : g);
+      const b = reg8(toE ? g : e);
+      const r = aluResult(aop, 0, a, b);
+      setReg8(toE ? e : g, r);
+      aluSetFlags(aop, 0, a, b, r);
+      return p + 1;
     }
     case 0x38: case 0x3a: { // CMP Eb,Gb / Gb,Eb
       const m = <u32>load<u8>(p);
