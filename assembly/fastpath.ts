@@ -10,6 +10,7 @@ import { SEG_DS, SEG_SS, TLB_BASE } from "./layout";
 import * as cpu from "./cpu";
 import { reg32, setReg32, reg8, setReg8 } from "./cpu";
 import { shift, commitShiftFlags } from "./ops/shift";
+import { imulTrunc } from "./ops/muldiv";
 import { testCondition } from "./flags";
 import { aluResult, aluSetFlags, incDec, commitIncDecFlags, ALU_CMP } from "./ops/alu";
 import { flatRead, flatWrite } from "./segments";
@@ -218,6 +219,22 @@ let fastLen: u32 = 0;
         const rel = load<u32>(p + 1);
         return testCondition(<i32>op2 & 15) ? jumpTo(eipAt(p + 5) + rel) : p + 5;
       }
+      if (op2 == 0xaf) { // IMUL Gv, Ev
+        const m = <u32>load<u8>(p + 1);
+        let b: u32;
+        let len: u32 = 1;
+        if (m >= 0xc0) b = reg32(<i32>(m & 7));
+        else {
+          if (!fastMemOperand(p + 1, m, false)) return 0;
+          const h = tlbHost32(fastLin, false);
+          if (h == 0) return 0;
+          b = load<u32>(h);
+          len = fastLen;
+        }
+        const g = <i32>((m >> 3) & 7);
+        setReg32(g, imulTrunc(2, reg32(g), b));
+        return p + 1 + len;
+      }
       if (op2 == 0xb6) { // MOVZX Gv, Eb
         const m = <u32>load<u8>(p + 1);
         const g = <i32>((m >> 3) & 7);
@@ -328,6 +345,30 @@ let fastLen: u32 = 0;
       const b = <u32>load<u8>(p + fastLen);
       aluSetFlags(ALU_CMP, 0, a, b, (a - b) & 0xff);
       return p + fastLen + 1;
+    }
+    case 0xd1: case 0xd3: { // shift group Ev, 1 / CL, register form
+      const m = <u32>load<u8>(p);
+      if (m < 0xc0) return 0;
+      const e = <i32>(m & 7);
+      setReg32(e, shift(<i32>((m >> 3) & 7), 2, reg32(e), op == 0xd1 ? 1 : reg8(1)));
+      commitShiftFlags();
+      return p + 1;
+    }
+    case 0x69: case 0x6b: { // IMUL Gv, Ev, imm32 / imm8
+      const m = <u32>load<u8>(p);
+      let a: u32;
+      let len: u32 = 1;
+      if (m >= 0xc0) a = reg32(<i32>(m & 7));
+      else {
+        if (!fastMemOperand(p, m, false)) return 0;
+        const h = tlbHost32(fastLin, false);
+        if (h == 0) return 0;
+        a = load<u32>(h);
+        len = fastLen;
+      }
+      const b = op == 0x6b ? <u32>(<i32>load<i8>(p + len)) : load<u32>(p + len);
+      setReg32(<i32>((m >> 3) & 7), imulTrunc(2, a, b));
+      return p + len + (op == 0x6b ? 1 : 4);
     }
     case 0xc1: { // shift group Ev, imm8, register form
       const m = <u32>load<u8>(p);
