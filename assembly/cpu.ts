@@ -80,9 +80,12 @@ export let faulted: bool = false;
 export let attention: bool = true;
 /** The last instruction had prefixes (or CS changed): reset the decode defaults. */
 export let decodeDirty: bool = true;
+/** The decode defaults are in force and they are 32-bit: the run loop's fast path may decode. */
+export let fastDecode: bool = false;
 
 export function setDecodeDefaults(): void {
   decodeDirty = false;
+  fastDecode = codeDefault32;
   opsz = codeDefault32 ? 2 : 1;
   adsz32 = codeDefault32;
   segOverride = -1;

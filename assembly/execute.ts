@@ -87,7 +87,9 @@ const PREFIX_BITS = memory.data<u32>([0, 0x40404040, 0, 0xf0, 0, 0, 0, 0x000d000
       case 0xf2:
       case 0xf3: cpu.repPrefix = <i32>op; break;
       default:
-        if (n > 0) cpu.decodeDirty = true;
+        // Only prefixed instructions get here: their overrides must not outlive them.
+        cpu.decodeDirty = true;
+        cpu.fastDecode = false;
         if (cpu.lockPrefix && !lockable(op)) {
           raiseUD();
           return;

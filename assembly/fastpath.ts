@@ -106,7 +106,7 @@ let fastLen: u32 = 0;
  * the next instruction, or 0 if not handled (nothing consumed, nothing changed).
  */
 @inline export function fastStep(op: u32, p: usize): usize {
-  if (cpu.opsz != 2 || !cpu.adsz32) return 0;
+  // Only called while cpu.fastDecode holds: no prefixes, 32-bit operand and address size.
   switch (op) {
     case 0x01: case 0x09: case 0x11: case 0x19: case 0x21: case 0x29: case 0x31: case 0x39:
     case 0x03: case 0x0b: case 0x13: case 0x1b: case 0x23: case 0x2b: case 0x33: case 0x3b: {

@@ -156,7 +156,7 @@ export function runLoop(budget: u32): i32 {
         continue;
       }
     }
-    if (!cpu.decodeDirty) {
+    if (cpu.fastDecode) {
       const next = fastStep(<u32>load<u8>(ip), ip + 1);
       if (next != 0) {
         ip = next;

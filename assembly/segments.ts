@@ -100,6 +100,7 @@ export function segmentsChanged(): void {
   cpu.codeDefault32 = protectedMode() && (segAttr(SEG_CS) & ATTR_DB) != 0;
   cpu.stack32 = protectedMode() && (segAttr(SEG_SS) & ATTR_DB) != 0;
   cpu.decodeDirty = true;
+  cpu.fastDecode = false;
   invalidateFetch();
 }
 
