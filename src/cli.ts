@@ -9,6 +9,7 @@ import { basename } from "node:path";
 import { Command, CommanderError } from "commander";
 import { Machine, type RunResult } from "./machine.js";
 import { LoadError } from "./loaders/load-error.js";
+import { loadLinux, planLinux } from "./loaders/linux.js";
 import { loadMultiboot, planMultiboot } from "./loaders/multiboot.js";
 import { SizeError, parseMemSize } from "./size.js";
 import { collectStats, formatStatsJson, formatStatsText } from "./stats.js";
@@ -58,7 +59,11 @@ COM1 goes to stdout as the guest writes it; when stdin is not a terminal it is f
 Statistics go to stderr at the end.`;
 
 interface RunArgs {
-  image: string;
+  /** The multiboot image (the positional argument); exactly one of it and `kernel`. */
+  image?: string;
+  /** A Linux bzImage, booted by the Linux boot protocol. */
+  kernel?: string;
+  initrd?: string;
   mem: string;
   maxInstructions?: string;
   stats: string;
@@ -77,18 +82,20 @@ function buildProgram(io: CliIO, onRun: (a: RunArgs) => void): Command {
     .addHelpText("after", EXIT_HELP);
   program
     .command("run")
-    .description("boot a multiboot v1 kernel (ELF32, or any image using the a.out kludge)")
-    .argument("<image>", "the kernel image")
+    .description("boot a multiboot v1 kernel (IMAGE: ELF32, or any image using the a.out kludge) or a Linux bzImage (--kernel)")
+    .argument("[image]", "the multiboot kernel image")
+    .option("--kernel <bzImage>", "boot a Linux bzImage by the Linux boot protocol (instead of IMAGE)")
+    .option("--initrd <file>", "the initial ramdisk for --kernel")
     .option("--mem <size>", "guest RAM, 1M to 3G in 4 KiB multiples (K, M, G suffixes)", DEFAULT_MEM)
     .option("--max-instructions <n>", "stop after n guest instructions (exit status 0)")
     .option("--stats <format>", "statistics on stderr at the end: text or json", "text")
     .option("--deterministic", "virtual time from the instruction count: identical runs give identical output", false)
-    .option("--append <cmdline>", "the kernel command line (multiboot cmdline)")
+    .option("--append <cmdline>", "the kernel command line (multiboot cmdline, or Linux's)")
     .option("--timeout <seconds>", "stop after this much wall-clock time (exit status 8)")
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: () => {}, outputError: () => {} })
     .addHelpText("after", EXIT_HELP)
-    .action((image: string, o: Omit<RunArgs, "image">) => onRun({ image, ...o }));
+    .action((image: string | undefined, o: Omit<RunArgs, "image">) => onRun({ image, ...o }));
   return program;
 }
 
@@ -135,17 +142,31 @@ async function runImage(a: RunArgs, io: CliIO): Promise<number> {
   const maxInstructions = a.maxInstructions === undefined ? undefined : parseCount(a.maxInstructions, "--max-instructions");
   const wallTimeoutMs = a.timeout === undefined ? undefined : parseSeconds(a.timeout, "--timeout") * 1000;
   if (a.stats !== "text" && a.stats !== "json") throw new UsageError(`--stats must be text or json, not "${a.stats}"`);
-  const image = await readImage(a.image);
-  const loadOpts = { name: basename(a.image), cmdline: a.append ?? "" };
-  // Check the whole image before paying for a Machine: bad input must run nothing.
-  planMultiboot(image, memSize, loadOpts);
+  if (a.image !== undefined && a.kernel !== undefined) throw new UsageError(`give either IMAGE (multiboot) or --kernel (Linux bzImage), not both`);
+  if (a.image === undefined && a.kernel === undefined) throw new UsageError(`nothing to boot: give IMAGE (multiboot) or --kernel (Linux bzImage)`);
+  if (a.initrd !== undefined && a.kernel === undefined) throw new UsageError(`--initrd needs --kernel: a multiboot IMAGE takes no initrd`);
+  // Read and check everything before paying for a Machine: bad input must run nothing.
+  let load: (m: Machine) => void;
+  if (a.kernel !== undefined) {
+    const kernel = await readImage(a.kernel);
+    const initrd = a.initrd === undefined ? undefined : await readImage(a.initrd);
+    const opts = { name: basename(a.kernel), initrd, initrdName: a.initrd && basename(a.initrd), cmdline: a.append ?? "" };
+    planLinux(kernel, memSize, opts);
+    load = (m) => void loadLinux(m, kernel, opts);
+  } else {
+    const path = a.image!;
+    const image = await readImage(path);
+    const opts = { name: basename(path), cmdline: a.append ?? "" };
+    planMultiboot(image, memSize, opts);
+    load = (m) => void loadMultiboot(m, image, opts);
+  }
 
   const machine = await Machine.create({
     memSize,
     deterministic: a.deterministic,
     serialOut: (bytes) => io.stdout(bytes),
   });
-  loadMultiboot(machine, image, loadOpts);
+  load(machine);
 
   const stdin = io.stdin && !io.stdin.isTTY ? io.stdin : null;
   const onInput = (chunk: Uint8Array | string) => machine.sendSerialInput(chunk);

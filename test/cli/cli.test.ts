@@ -69,7 +69,7 @@ describe("vmi386 run: bad input is one line and status 2", () => {
     await expectUsageError(["run", HI, "--timeout", "soon"], /--timeout "soon" is not a positive number of seconds/);
     await expectUsageError(["run", HI, "--stats", "xml"], /--stats must be text or json, not "xml"/);
     await expectUsageError(["run", HI, "--frobnicate"], /unknown option '--frobnicate'/);
-    await expectUsageError(["run"], /missing required argument 'image'/);
+    await expectUsageError(["run"], /nothing to boot: give IMAGE \(multiboot\) or --kernel \(Linux bzImage\)$/m);
     await expectUsageError(["fly", HI], /unknown command 'fly'/);
   });
 
@@ -106,7 +106,7 @@ describe("vmi386 run: bad input is one line and status 2", () => {
   it("prints help with the exit statuses to stdout, status 0", async () => {
     const r = await cli(["run", "--help"]);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/Usage: vmi386 run \[options\] <image>/);
+    expect(r.stdout).toMatch(/Usage: vmi386 run \[options\] \[image\]/);
     expect(r.stdout).toMatch(/0 +stopped by --max-instructions/);
     expect(r.stdout).toMatch(/2 +bad command line or image/);
     const none = await cli([]);
