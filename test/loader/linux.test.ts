@@ -222,6 +222,8 @@ describe("Linux loader: every bad input has its own message", () => {
     expectLoadError(bzImage({ cmdlineSize: 10 }), "the kernel command line is 11 bytes, longer than bzImage's cmdline_size 10", { cmdline: "console=ttyS0".slice(0, 11) });
     expectLoadError(bzImage(), "the kernel command line contains a NUL character", { cmdline: "a\0b" });
     expect(() => planLinux(bzImage({ cmdlineSize: 11 }), RAM, { cmdline: "x".repeat(11) })).not.toThrow();
+    // cmdline_size is the image's to say, but the line must still fit our low-memory area.
+    expectLoadError(bzImage({ cmdlineSize: 0xffffffff }), "the kernel command line is 600000 bytes, more than fit below 0x9fc00", { cmdline: "x".repeat(600000) });
   });
 
   it("initrd empty, too big for RAM, or above initrd_addr_max", () => {
