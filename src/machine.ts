@@ -20,7 +20,9 @@ import { Clock, wallNow } from "./clock.js";
 import { Core, type CoreImports } from "./core.js";
 import { PortBus } from "./devices/bus.js";
 import { DebugExit } from "./devices/debug-exit.js";
+import { CmosRtc, DETERMINISTIC_EPOCH_MS } from "./devices/cmos-rtc.js";
 import { type AccessWidth, type TimedDevice, allOnes } from "./devices/device.js";
+import { I8042 } from "./devices/i8042.js";
 import { DualPic8259 } from "./devices/pic8259.js";
 import { Pit8254 } from "./devices/pit8254.js";
 import { PostCode } from "./devices/post-code.js";
@@ -32,6 +34,9 @@ export const PORT_PIC_MASTER = 0x20;
 export const PORT_PIC_SLAVE = 0xa0;
 export const PORT_ELCR = 0x4d0;
 export const PORT_PIT = 0x40;
+export const PORT_I8042_DATA = 0x60;
+export const PORT_I8042_COMMAND = 0x64;
+export const PORT_RTC = 0x70;
 export const PORT_SYSTEM_CONTROL_B = 0x61;
 export const PORT_POST = 0x80;
 export const PORT_SYSTEM_CONTROL_A = 0x92;
@@ -39,6 +44,9 @@ export const PORT_DEBUG_EXIT = 0xf4;
 export const PORT_COM1 = 0x3f8;
 export const IRQ_PIT = 0;
 export const IRQ_COM1 = 4;
+export const IRQ_KEYBOARD = 1;
+export const IRQ_RTC = 8;
+export const IRQ_AUX = 12;
 
 export interface MachineOptions {
   /** Bytes of guest RAM (a multiple of 4 KiB, at least 1 MiB). */
@@ -55,6 +63,11 @@ export interface MachineOptions {
   nsPerInstruction?: number;
   /** Deterministic mode: virtual nanoseconds per IN/OUT (default 1000, an ISA bus cycle). */
   nsPerPortAccess?: number;
+  /**
+   * The RTC's date and time, as epoch milliseconds (UTC). Default: in deterministic mode
+   * 2026-01-01 00:00:00 plus virtual time; in real time the host's wall clock (Date.now).
+   */
+  rtcEpochMs?: () => number;
 }
 
 export interface RunOptions {
@@ -132,6 +145,8 @@ export class Machine {
   readonly postCode: PostCode;
   readonly systemControlA: SystemControlA;
   readonly systemControlB: SystemControlB;
+  readonly rtc: CmosRtc;
+  readonly i8042: I8042;
   readonly deterministic: boolean;
 
   private readonly timed: TimedDevice[];
@@ -147,6 +162,8 @@ export class Machine {
   private inSlice = false;
   /** Why the core was asked to stop: null = only to reschedule. */
   private stopCause: "debug-exit" | "reset" | null = null;
+  /** Which port asked for the reset (for the stop message). */
+  private resetSource = "";
   private exitCode = 0;
   private instructionsPerNs = INITIAL_INSTRUCTIONS_PER_NS;
   private wake: (() => void) | null = null;
@@ -176,14 +193,24 @@ export class Machine {
     this.uart = new Uart16550(this.clock, this.pic.line(IRQ_COM1), (b) => this.serialByte(b), deadlineChanged, "16550A UART (COM1)");
     this.debugExit = new DebugExit((code) => this.stop("debug-exit", code));
     this.postCode = new PostCode();
-    this.systemControlA = new SystemControlA(() => this.stop("reset", 0));
+    this.systemControlA = new SystemControlA(() => this.requestReset("port 0x92"));
     this.systemControlB = new SystemControlB(this.clock, this.pit);
-    this.timed = [this.pit, this.uart];
+    // The RTC's calendar: a fixed epoch advanced by virtual time when deterministic (so two
+    // runs see the same dates), the host's clock otherwise, as a PC's battery-backed RTC
+    // keeps the real date.
+    const clock = this.clock;
+    const rtcEpochMs = opts.rtcEpochMs ?? (this.deterministic ? () => DETERMINISTIC_EPOCH_MS + clock.now() / 1e6 : () => Date.now());
+    this.rtc = new CmosRtc(this.clock, this.pic.line(IRQ_RTC), { memSize: opts.memSize, epochMs: rtcEpochMs }, deadlineChanged);
+    this.i8042 = new I8042(() => this.requestReset("the keyboard controller"), this.pic.line(IRQ_KEYBOARD), this.pic.line(IRQ_AUX));
+    this.timed = [this.pit, this.uart, this.rtc];
 
     this.bus.claim(PORT_PIC_MASTER, this.pic.master);
     this.bus.claim(PORT_PIC_SLAVE, this.pic.slave);
     this.bus.claim(PORT_ELCR, this.pic.elcr);
     this.bus.claim(PORT_PIT, this.pit);
+    this.bus.claim(PORT_I8042_DATA, this.i8042.dataPort);
+    this.bus.claim(PORT_I8042_COMMAND, this.i8042.commandPort);
+    this.bus.claim(PORT_RTC, this.rtc);
     this.bus.claim(PORT_SYSTEM_CONTROL_B, this.systemControlB);
     this.bus.claim(PORT_POST, this.postCode);
     this.bus.claim(PORT_SYSTEM_CONTROL_A, this.systemControlA);
@@ -262,6 +289,8 @@ export class Machine {
       postCode: this.postCode.save(),
       systemControlA: this.systemControlA.save(),
       systemControlB: this.systemControlB.save(),
+      rtc: this.rtc.save(),
+      i8042: this.i8042.save(),
     };
   }
 
@@ -273,6 +302,8 @@ export class Machine {
     this.postCode.restore(state.postCode);
     this.systemControlA.restore(state.systemControlA);
     this.systemControlB.restore(state.systemControlB);
+    this.rtc.restore(state.rtc);
+    this.i8042.restore(state.i8042);
     this.deadlineDirty = true;
   }
 
@@ -402,7 +433,7 @@ export class Machine {
           const cause = this.stopCause;
           this.stopCause = null;
           if (cause === "debug-exit") return this.result("debug-exit", `debug-exit: the guest wrote ${(this.exitCode - 1) / 2} to port 0xf4`, this.exitCode);
-          if (cause === "reset") return this.result("reset", "the guest requested a CPU reset through port 0x92");
+          if (cause === "reset") return this.result("reset", `the guest requested a CPU reset through ${this.resetSource}`);
           break; // a device moved its deadline: reschedule
         }
         default:
@@ -435,6 +466,11 @@ export class Machine {
   private onDeadlineChanged(): void {
     this.deadlineDirty = true;
     if (this.inSlice) this.core.requestStop();
+  }
+
+  private requestReset(source: string): void {
+    if (this.stopCause === null) this.resetSource = source;
+    this.stop("reset", 0);
   }
 
   private stop(cause: "debug-exit" | "reset", code: number): void {

@@ -4,6 +4,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { PortBus } from "../../src/devices/bus.js";
 import { CmosRtc, DETERMINISTIC_EPOCH_MS } from "../../src/devices/cmos-rtc.js";
+import { Machine } from "../../src/machine.js";
 import { FakeClock, RecordingLine } from "./fake.js";
 
 const MiB = 1024 * 1024;
@@ -215,5 +216,18 @@ describe("MC146818 RTC", () => {
     expect(cmosRead(0x04)).toBe(0x11);
     expect(cmosRead(0x50)).toBe(0x77);
     expect(() => rtc.restore({ index: 0 })).toThrow(/cannot restore/);
+  });
+
+  it("the machine: ports 0x70/0x71, memory size from memSize, 2026-01-01 in deterministic mode", async () => {
+    const m = await Machine.create({ memSize: 32 * MiB, deterministic: true });
+    expect(m.bus.deviceAt(0x70)).toBe(m.rtc);
+    expect(m.bus.deviceAt(0x71)).toBe(m.rtc);
+    const rd = (reg: number) => (m.bus.write(0x70, reg, 1), m.bus.read(0x71, 1));
+    expect([rd(0x17), rd(0x18)]).toEqual([0x00, 0x7c]); // 31 MiB = 31744 KiB
+    expect([rd(0x34), rd(0x35)]).toEqual([0x00, 0x01]); // 16 MiB / 64 KiB = 256
+    expect([rd(0x09), rd(0x08), rd(0x07), rd(0x32)]).toEqual([0x26, 0x01, 0x01, 0x20]);
+    const fixed = await Machine.create({ memSize: 2 * MiB, rtcEpochMs: () => Date.UTC(1999, 11, 31, 23, 59, 59) });
+    fixed.bus.write(0x70, 0x09, 1);
+    expect(fixed.bus.read(0x71, 1)).toBe(0x99);
   });
 });
