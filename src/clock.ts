@@ -14,7 +14,7 @@
 // when the VM is paused), so a host that pauses between run() calls does not make the guest's
 // timers fire a burst of missed ticks.
 //
-// This file is the only place that reads the host's clock (performance.now()).
+// This file is the only place that reads the host's clocks (performance.now(), Date.now()).
 
 import type { TimeSource } from "./devices/device.js";
 
@@ -118,4 +118,9 @@ export class Clock implements TimeSource {
     this.offsetNs = state.offsetNs;
     if (!this.deterministic && this.resumedAtMs >= 0) this.resumedAtMs = wallNow();
   }
+}
+
+/** Milliseconds since the Unix epoch from the host: the time of day a real-time RTC shows. */
+export function hostEpochMs(): number {
+  return Date.now();
 }

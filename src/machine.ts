@@ -16,7 +16,7 @@
 // deadline or serial input, and run() yields to the host's event loop every few milliseconds.
 
 import * as L from "../assembly/layout.js";
-import { Clock, wallNow } from "./clock.js";
+import { Clock, hostEpochMs, wallNow } from "./clock.js";
 import { Core, type CoreImports } from "./core.js";
 import { PortBus } from "./devices/bus.js";
 import { DebugExit } from "./devices/debug-exit.js";
@@ -65,7 +65,7 @@ export interface MachineOptions {
   nsPerPortAccess?: number;
   /**
    * The RTC's date and time, as epoch milliseconds (UTC). Default: in deterministic mode
-   * 2026-01-01 00:00:00 plus virtual time; in real time the host's wall clock (Date.now).
+   * 2026-01-01 00:00:00 plus virtual time; in real time the host's wall clock (clock.ts, hostEpochMs).
    */
   rtcEpochMs?: () => number;
 }
@@ -199,7 +199,7 @@ export class Machine {
     // runs see the same dates), the host's clock otherwise, as a PC's battery-backed RTC
     // keeps the real date.
     const clock = this.clock;
-    const rtcEpochMs = opts.rtcEpochMs ?? (this.deterministic ? () => DETERMINISTIC_EPOCH_MS + clock.now() / 1e6 : () => Date.now());
+    const rtcEpochMs = opts.rtcEpochMs ?? (this.deterministic ? () => DETERMINISTIC_EPOCH_MS + clock.now() / 1e6 : hostEpochMs);
     this.rtc = new CmosRtc(this.clock, this.pic.line(IRQ_RTC), { memSize: opts.memSize, epochMs: rtcEpochMs }, deadlineChanged);
     this.i8042 = new I8042(() => this.requestReset("the keyboard controller"), this.pic.line(IRQ_KEYBOARD), this.pic.line(IRQ_AUX));
     this.timed = [this.pit, this.uart, this.rtc];
