@@ -9,7 +9,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { EXIT_USAGE, main } from "../../src/cli.js";
+import { EXIT_USAGE } from "../../src/cli.js";
+import { cli } from "../support/run-cli.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "../..");
@@ -18,23 +19,7 @@ const HI_KLUDGE = join(root, "test/loader/fixtures/hi-kludge.bin");
 const DEMO = join(root, "test/guests/demo/demo.elf");
 const CPU_BOUND = join(root, "test/guests/cpu-bound/cpu-bound.elf");
 
-interface Captured {
-  status: number;
-  stdout: string;
-  stderr: string;
-}
 
-async function cli(args: string[], stdin: PassThrough | null = null): Promise<Captured> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const dec = new TextDecoder();
-  const status = await main(args, {
-    stdout: (c) => out.push(typeof c === "string" ? c : dec.decode(c, { stream: true })),
-    stderr: (t) => err.push(t),
-    stdin,
-  });
-  return { status, stdout: out.join(""), stderr: err.join("") };
-}
 
 /** One line `vmi386: error: ...` matching `pattern`, status 2, no guest output. */
 async function expectUsageError(args: string[], pattern: RegExp): Promise<void> {

@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { EXIT_USAGE, main } from "../../src/cli.js";
+import { EXIT_USAGE } from "../../src/cli.js";
+import { cli } from "../support/run-cli.js";
 import { bzImage } from "../loader/bzimage-builder.js";
 
 const HI = join(dirname(fileURLToPath(import.meta.url)), "../loader/fixtures/hi.elf");
@@ -19,17 +20,6 @@ function tmpFile(name: string, bytes: Uint8Array | string): string {
 const KERNEL = tmpFile("bzImage", bzImage());
 const INITRD = tmpFile("initrd.img", "RAMDISK!");
 
-async function cli(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const dec = new TextDecoder();
-  const status = await main(args, {
-    stdout: (c) => out.push(typeof c === "string" ? c : dec.decode(c, { stream: true })),
-    stderr: (t) => err.push(t),
-    stdin: null,
-  });
-  return { status, stdout: out.join(""), stderr: err.join("") };
-}
 
 async function expectUsageError(args: string[], line: string): Promise<void> {
   const r = await cli(args);
