@@ -4,6 +4,7 @@
 // else from a scratch copy that the boundary path fills (faulting only if the instruction
 // really extends onto an unmapped page).
 
+import { vmiActive, vmiShadowControlRegisters } from "./vmi";
 import { SEG_CS, SEG_DS, SEG_SS, STATE_FETCH_SCRATCH, STATE_CR2 } from "./layout";
 import * as cpu from "./cpu";
 import { reg32, reg16, segBase, regRead, regWrite, signExtend } from "./cpu";
@@ -58,6 +59,7 @@ export function fetchSlow(): bool {
       return false;
     }
     store<u32>(STATE_CR2, savedCr2);
+    if (vmiActive()) vmiShadowControlRegisters();
   }
   cpu.ip = STATE_FETCH_SCRATCH;
   cpu.ipPage = 0; // the next instruction comes through here again

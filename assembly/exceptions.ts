@@ -7,6 +7,7 @@ import {
 } from "./layout";
 import * as cpu from "./cpu";
 import { protectedMode, reg32, setReg32, segBase, segSelector, segLimit, segAttr, sizeMask } from "./cpu";
+import { vmiActive, vmiShadowControlRegisters } from "./vmi";
 import { readFlags, writeFlags, flags, FLAG_IF, FLAG_TF, FLAG_NT, FLAG_RF, FLAG_AC, FLAG_VM } from "./flags";
 import { readLin16, readLin32, writeLin16, writeLin32, enterSupervisorAccess, leaveSupervisorAccess } from "./mmu";
 import { readDescriptor, descLo, descHi, loadCsCache, loadSsCache, descBase, descLimit, descAttr, readInnerStack, innerSs, innerSsLo, innerSsHi, innerEsp, baseOf } from "./segments";
@@ -60,6 +61,7 @@ export function raise(vector: i32, error: u32): void {
 export function raisePageFault(lin: u32, error: u32): void {
   if (cpu.faulted) return;
   store<u32>(STATE_CR2, lin);
+  if (vmiActive()) vmiShadowControlRegisters();
   raise(EXC_PF, error);
 }
 

@@ -40,6 +40,7 @@ import { descAttr, descLimit, descHi } from "./segments";
 import { STATE_GDTR_BASE, STATE_GDTR_LIMIT, STATE_IDTR_BASE, STATE_IDTR_LIMIT, SEG_LDTR, SEG_TR } from "./layout";
 import { STATE_CR0, STATE_VMI_TOP, STATE_VMI_ROM_PAGES, STATE_HYPERCALL_FAULT, STATE_HYPERCALL_ERROR, COUNTER_HYPERCALL } from "./layout";
 import { hostHypercall } from "./imports";
+import { vmiActive, setVirtualIf, countNativeIf, vmiShadowControlRegisters } from "./vmi";
 import { syncIn, syncOut, publishRetired } from "./run";
 
 /** Why the current instruction wants the run loop to return (HLT, a trapped INT in test mode). */
@@ -759,14 +760,17 @@ function execute(op: u32): void {
     case 0xfa: // CLI
       if (!iflAllowed()) return;
       fl.flags &= ~FLAG_IF;
+      if (vmiActive()) nativeIf(false);
       break;
     case 0xfb: // STI: interrupts are recognized only after the next instruction (interrupt shadow)
       if (!iflAllowed()) return;
+      fl.syncVirtualIf();
       if ((fl.flags & FLAG_IF) == 0) {
         fl.flags |= FLAG_IF;
         interruptShadow = true;
         cpu.attention = true;
       }
+      if (vmiActive()) nativeIf(true);
       break;
     case 0xfc: setFlagBits(FLAG_DF, false); break; // CLD
     case 0xfd: setFlagBits(FLAG_DF, true); break; // STD
@@ -935,6 +939,12 @@ function hypercall(): void {
   }
 }
 
+/** CLI/STI by the guest itself while the VMI ROM is active: the virtual IF follows, and it is counted. */
+function nativeIf(on: bool): void {
+  setVirtualIf(on);
+  countNativeIf();
+}
+
 /** LES/LDS/LSS/LFS/LGS: offset then selector from memory. */
 function loadFarPointer(seg: i32): void {
   if (modrm >= 0xc0) {
@@ -1100,6 +1110,7 @@ function execute0F(op: u32): void {
     case 0x06: // CLTS
       if (!privileged()) return;
       store<u32>(STATE_CR0, cpu.cr0() & ~cpu.CR0_TS);
+      if (vmiActive()) vmiShadowControlRegisters();
       break;
     case 0x08: case 0x09: // INVD, WBINVD: no caches to write back
       if (!privileged()) return;

@@ -3,6 +3,7 @@
 
 import * as cpu from "./cpu";
 import { sizeMask, signBit } from "./cpu";
+import { vmiActive, virtualIf, setVirtualIf } from "./vmi";
 
 export const FLAG_CF: u32 = 0x1;
 export const FLAG_PF: u32 = 0x4;
@@ -121,6 +122,7 @@ export function getAF(): bool {
 
 /** Fold the lazy flags into `flags` and return the full EFLAGS value. */
 export function readFlags(): u32 {
+  syncVirtualIf();
   if (lazyKind != LAZY_NONE) {
     let f = flags & ~FLAGS_ARITH;
     if (getCF()) f |= FLAG_CF;
@@ -139,8 +141,17 @@ export function readFlags(): u32 {
 export function writeFlags(value: u32, mask: u32): void {
   const f = readFlags();
   flags = ((f & ~mask) | (value & mask) | FLAGS_FIXED) & ~0x8028;
+  if (vmiActive()) setVirtualIf((flags & FLAG_IF) != 0);
   // IF or TF becoming set changes what the run loop must do between instructions.
   if ((~f & flags & (FLAG_IF | FLAG_TF)) != 0) cpu.attention = true;
+}
+
+/**
+ * While the VMI ROM is active the shared area's VIF byte is the interrupt flag: the ROM's calls
+ * change it without an exit, so IF is brought up to date from it wherever IF is read.
+ */
+export function syncVirtualIf(): void {
+  if (vmiActive()) flags = virtualIf() ? flags | FLAG_IF : flags & ~FLAG_IF;
 }
 
 /** Set or clear the arithmetic flags in `bits` (folding lazy state first). */

@@ -6,7 +6,10 @@ import {
   SEG_DS, SEG_ES, SEG_SS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR, STATE_EIP, STATE_EFLAGS, STATE_IDTR_LIMIT, STATE_GDTR_LIMIT, LAYOUT_BASE,
 } from "./layout";
 import { setSegCache } from "./cpu";
-import { setRamSize, tlbFlush } from "./mmu";
+import { setRamSize, tlbFlush, tlbInvalidatePage, probeTranslate } from "./mmu";
+import { shadowReset, shadowAnnounce, shadowRelease, shadowEntryWritten } from "./shadow";
+import { crValueValid, applyCr } from "./ops/system";
+import { vmiShadowControlRegisters } from "./vmi";
 import { runLoop, syncIn } from "./run";
 import { fpuInit } from "./fpu/fpu";
 
@@ -45,6 +48,7 @@ export function reset(): void {
   setSegCache(SEG_LDTR, 0, 0, 0xffff, 0x82);
   setSegCache(SEG_TR, 0, 0, 0xffff, 0x8b);
   tlbFlush(false);
+  shadowReset(ram);
   syncIn();
 }
 
@@ -56,4 +60,52 @@ export function run(budget: u32): i32 {
 /** Drop every TLB entry: the host changed CR0/CR3/CR4 or the page tables behind the core's back. */
 export function flushTlb(): void {
   tlbFlush(false);
+}
+
+// ---- VMI: what the host's call handlers ask of the core (src/vmi/) ----------------------------
+
+/** AllocatePage: physical page `pfn` is now a page table (PAGE_KIND_PT) or directory (PAGE_KIND_PD). 0 = outside RAM. */
+export function vmiAnnouncePage(pfn: u32, kind: u32): i32 {
+  return shadowAnnounce(pfn, kind) ? 1 : 0;
+}
+
+/** ReleasePage. 0 = outside RAM. */
+export function vmiReleasePage(pfn: u32): i32 {
+  return shadowRelease(pfn) ? 1 : 0;
+}
+
+/** The host wrote the page-table entry at physical `phys`: drop what was translated through it. */
+export function vmiEntryWritten(phys: u32): void {
+  shadowEntryWritten(phys);
+}
+
+/** Load CRn as MOV CRn would (TLB, shadow contexts, shadow copies). Returns 0, or 1 if the value would #GP. */
+export function vmiWriteCr(n: i32, v: u32): i32 {
+  if (n != 0 && n != 2 && n != 3 && n != 4) return 1;
+  if (!crValueValid(n, v)) return 1;
+  applyCr(n, v);
+  return 0;
+}
+
+/** FlushTLB: the non-global translations, or (global) every one. */
+export function vmiFlushTlb(global: i32): void {
+  tlbFlush(global == 0);
+}
+
+/** InvalPage: one linear page's translation. */
+export function vmiInvalPage(lin: u32): void {
+  tlbInvalidatePage(lin);
+}
+
+/** Refresh the shared area's copies of the control registers (vmi_init, and after the host changed one). */
+export function vmiShadowCrs(): void {
+  vmiShadowControlRegisters();
+}
+
+/**
+ * Where linear `lin` maps now, for a supervisor access, as the guest's page tables say, without
+ * setting Accessed/Dirty or filling the TLB: the physical address, or -1 if not present.
+ */
+export function vmiTranslate(lin: u32): f64 {
+  return probeTranslate(lin);
 }

@@ -126,6 +126,42 @@ export const STATE_HYPERCALL_ERROR = STATE_BASE + 0x1ac;
  */
 export const STATE_RUN_RETIRED = STATE_BASE + 0x1b0;
 
+/**
+ * VMI: non-zero once the guest has called vmi_init. From then on the shared page's VIF byte is
+ * the interrupt flag (VMI.md: the virtual IF is authoritative while the ROM is active), and
+ * CR3 switches keep shadow translations per address space (shadow.ts).
+ */
+export const STATE_VMI_ACTIVE = STATE_BASE + 0x1b4;
+
+/** VMI counters the core keeps, u32 each (the host reads them into its statistics). */
+export const VMI_COUNTER_BASE = STATE_BASE + 0x1c0;
+/** Guest stores into a registered page-table page that bypassed SetPxE/UpdatePxE. */
+export const VMI_COUNTER_DIRECT_PT_WRITES = VMI_COUNTER_BASE + 0x00;
+/** CLI/STI/POPF/IRET executed by the guest itself (not through the ROM) that changed the virtual IF. */
+export const VMI_COUNTER_NATIVE_IF = VMI_COUNTER_BASE + 0x04;
+/** CR3 switches that found the new address space's shadow context. */
+export const VMI_COUNTER_SHADOW_HITS = VMI_COUNTER_BASE + 0x08;
+/** CR3 switches that had to start a context (first use, or evicted). */
+export const VMI_COUNTER_SHADOW_MISSES = VMI_COUNTER_BASE + 0x0c;
+/** Translations brought back into the TLB by CR3 switches instead of a page walk each. */
+export const VMI_COUNTER_SHADOW_RESTORED = VMI_COUNTER_BASE + 0x10;
+/** Shadow translations dropped because an entry they came from was written. */
+export const VMI_COUNTER_SHADOW_INVALIDATED = VMI_COUNTER_BASE + 0x14;
+export const VMI_COUNTER_COUNT = 6;
+export const VMI_COUNTER_NAMES = "directPageTableWrites,nativeInterruptFlag,shadowHits,shadowMisses,shadowRestored,shadowInvalidated";
+
+/**
+ * Shadow contexts (shadow.ts): per context, the page directory's physical address
+ * (SHADOW_NO_CONTEXT = free), the stamp of its last use, and how many translations it saved.
+ */
+export const SHADOW_CONTEXTS = 16;
+export const SHADOW_CTX_BASE = STATE_BASE + 0x200;
+export const SHADOW_CTX_SIZE = 16;
+export const SHADOW_CTX_PD = 0;
+export const SHADOW_CTX_STAMP = 4;
+export const SHADOW_CTX_SAVED = 8;
+export const SHADOW_NO_CONTEXT = 0xffffffff;
+
 /** Core-private scratch: an instruction that straddles a page boundary is decoded from here. */
 export const STATE_FETCH_SCRATCH = STATE_BASE + 0x380;
 
@@ -168,11 +204,64 @@ export const VMI_AREA_BASE = TLB_LIST_BASE + TLB_LIST_SIZE;
 export const VMI_ROM_MAX_PAGES = 8;
 /** Offset of the shared page, both in the VMI area and above STATE_VMI_TOP. */
 export const VMI_SHARED_OFFSET = VMI_ROM_MAX_PAGES * 0x1000;
-export const VMI_AREA_SIZE = VMI_SHARED_OFFSET + 0x1000;
+/** The shared area: a header page, then the deferred queue's page. */
+export const VMI_SHARED_SIZE = 0x2000;
+export const VMI_AREA_SIZE = VMI_SHARED_OFFSET + VMI_SHARED_SIZE;
+
+// The shared area's fields, as offsets from its start (guest linear virtual_top +
+// VMI_SHARED_OFFSET). The guest can write all of it: the host trusts none of it.
+export const SP_VERSION = 0x00;
+export const SP_LAYOUT_VERSION = 1;
+/** u8: the virtual interrupt flag (1 = interrupts enabled). */
+export const SP_VIF = 0x04;
+/** u8: the host's INTR line, so the ROM exits on enabling interrupts only when one waits. */
+export const SP_PENDING = 0x05;
+/** u8: SetLazyMode's mode (0 off, 1 lazy MMU, 2 lazy CPU). */
+export const SP_LAZY_MODE = 0x06;
+/** Shadow copies of the control registers, u32 each, and the TSC offset (u64). */
+export const SP_CR0 = 0x08;
+export const SP_CR2 = 0x0c;
+export const SP_CR3 = 0x10;
+export const SP_CR4 = 0x14;
+export const SP_TSC_OFFSET = 0x18;
+/** The deferred queue: a ring of SP_QUEUE_CAPACITY entries; the ROM appends at tail, the host consumes from head. */
+export const SP_QUEUE_HEAD = 0x20;
+export const SP_QUEUE_TAIL = 0x24;
+export const SP_QUEUE_CAPACITY = 0x28;
+/** SetLinearMapping slot 0 (lowmem): linear start, length in bytes, physical start. The ROM uses it to queue a PTE's physical address. */
+export const SP_LINEAR_VA = 0x2c;
+export const SP_LINEAR_LENGTH = 0x30;
+export const SP_LINEAR_PA = 0x34;
+/** u32 per call number: calls the ROM served without an exit (queued ones included). */
+export const SP_ROM_COUNTS = 0x40;
+export const SP_CALL_SLOTS = 80;
+/** Queue entries: op (the call number), target physical address, value, flags; u32 each. */
+export const SP_QUEUE = 0x1000;
+export const SP_QUEUE_ENTRY_SIZE = 16;
+export const SP_QUEUE_MAX = 256;
+
+// ---- shadow page tables (shadow.ts) ------------------------------------------------------
+/** The largest guest RAM we accept: the wasm32 address space minus everything before RAM. */
+export const RAM_MAX = 0xc0000000;
+/**
+ * Per guest physical page, two u32: what the guest announced it as (PAGE_KIND_*, plus the page
+ * directory slot that maps a page table, SHADOW_SLOT_*), and the mask of shadow contexts holding
+ * translations made through it.
+ */
+export const PAGE_INFO_BASE = VMI_AREA_BASE + VMI_AREA_SIZE;
+export const PAGE_INFO_SIZE = (RAM_MAX >>> 12) * 8;
+export const PAGE_KIND_NONE = 0;
+export const PAGE_KIND_PT = 1;
+export const PAGE_KIND_PD = 2;
+/** Per context, the virtual page numbers of the translations it saved at its last switch-out. */
+export const SHADOW_LIST_BASE = PAGE_INFO_BASE + PAGE_INFO_SIZE;
+export const SHADOW_LIST_ENTRIES = 0x2000;
+export const SHADOW_LIST_SIZE = SHADOW_CONTEXTS * SHADOW_LIST_ENTRIES * 4;
+/** Per context, a TLB-format image of its translations (TLB_SIZE each), indexed like the TLB. */
+export const SHADOW_TLB_BASE = SHADOW_LIST_BASE + SHADOW_LIST_SIZE;
+export const SHADOW_TLB_SIZE = SHADOW_CONTEXTS * TLB_SIZE;
 
 // ---- guest RAM -------------------------------------------------------------------------
 /** Guest physical address p < ramSize lives at RAM_BASE + p. */
-export const RAM_BASE = (VMI_AREA_BASE + VMI_AREA_SIZE + 0xfffff) & ~0xfffff;
-/** The largest guest RAM we accept: the wasm32 address space minus everything before RAM. */
-export const RAM_MAX = 0xc0000000;
+export const RAM_BASE = (SHADOW_TLB_BASE + SHADOW_TLB_SIZE + 0xfffff) & ~0xfffff;
 export const RAM_MIN = 0x100000;

@@ -4,14 +4,15 @@
 
 import {
   TLB_BASE, TLB_LIST_BASE, TLB_LIST_ENTRIES, TLB_SIZE, RAM_BASE, STATE_CR0, STATE_CR2, STATE_CR3, STATE_CR4,
-  STATE_VMI_TOP, STATE_VMI_ROM_PAGES, VMI_AREA_BASE, VMI_SHARED_OFFSET,
-  COUNTER_MMIO_READ, COUNTER_MMIO_WRITE, COUNTER_TLB_MISSES, COUNTER_TLB_FLUSHES,
+  STATE_VMI_TOP, STATE_VMI_ROM_PAGES, VMI_AREA_BASE, VMI_SHARED_OFFSET, VMI_SHARED_SIZE,
+  COUNTER_MMIO_READ, COUNTER_MMIO_WRITE, COUNTER_TLB_MISSES, COUNTER_TLB_FLUSHES, PAGE_KIND_NONE,
 } from "./layout";
 import * as cpu from "./cpu";
 import { cpl, CR0_PG, CR0_WP, CR4_PSE, CR4_PGE } from "./cpu";
 import { hostMmioRead, hostMmioWrite } from "./imports";
 import { publishRetired } from "./run";
 import { raisePageFault } from "./exceptions";
+import { shadowActive, shadowFillBits, shadowDirectWrite, pageKind } from "./shadow";
 
 // TLB entry bits (the low 12 bits of an entry; the high 20 are host page ^ virtual page).
 export const TLB_VALID: u32 = 1;
@@ -134,11 +135,16 @@ function tlbFill(lin: u32, phys: u32, bits: u32): void {
 }
 
 /** Remember a filled entry so a flush can find it. */
-function listFilled(lin: u32): void {
+export function listFilled(lin: u32): void {
   if (tlbListCount < TLB_LIST_ENTRIES) {
     store<u32>(TLB_LIST_BASE + (<usize>tlbListCount << 2), lin >>> 12);
     tlbListCount++;
   } else tlbListOverflow = true;
+}
+
+/** How many entries the fill list holds (shadow.ts walks it to save a context). */
+export function tlbListLength(): i32 {
+  return tlbListCount;
 }
 
 /** Flush the TLB: every entry, or only the non-global ones (a CR3 reload with CR4.PGE). */
@@ -214,6 +220,7 @@ export function translate(lin: u32, write: bool, user: bool): u32 {
   let writable: bool;
   let dirty: bool;
   let global: bool;
+  let large = false;
   if ((pde & PDE_PS) != 0 && (cr4 & CR4_PSE) != 0) {
     // 4 MiB page: the PDE is the last level.
     userOk = (pde & PTE_U) != 0;
@@ -227,6 +234,7 @@ export function translate(lin: u32, write: bool, user: bool): u32 {
     phys = (pde & 0xffc00000) | (lin & 0x3fffff);
     dirty = (newPde & PTE_D) != 0;
     global = (pde & PTE_G) != 0;
+    large = true;
   } else {
     const pteAddr = (pde & 0xfffff000) | (((lin >>> 12) & 0x3ff) << 2);
     const pte = readPhys(pteAddr, 2);
@@ -255,8 +263,31 @@ export function translate(lin: u32, write: bool, user: bool): u32 {
   if (!writable || !dirty) bits |= TLB_RO_USER;
   if ((!writable && wp) || !dirty) bits |= TLB_RO_SUPER;
   if (global && (cr4 & CR4_PGE) != 0) bits |= TLB_GLOBAL;
+  if (shadowActive()) bits |= shadowFillBits(lin, pde & 0xfffff000, large, phys);
   tlbFill(lin, phys, bits);
   return phys;
+}
+
+/**
+ * The page walk without its side effects, for the host's VMI calls: the physical address `lin`
+ * maps to for a supervisor read, or -1 when it is not present (or lies in the reserved range,
+ * which has no guest-physical address).
+ */
+export function probeTranslate(lin: u32): f64 {
+  if ((load<u32>(STATE_CR0) & CR0_PG) == 0) return <f64>lin;
+  const vmiTop = load<u32>(STATE_VMI_TOP);
+  if (vmiTop != 0 && lin >= vmiTop) return -1;
+  const pde = ramWord((load<u32>(STATE_CR3) & 0xfffff000) | ((lin >>> 22) << 2));
+  if ((pde & PTE_P) == 0) return -1;
+  if ((pde & PDE_PS) != 0 && (load<u32>(STATE_CR4) & CR4_PSE) != 0) return <f64>((pde & 0xffc00000) | (lin & 0x3fffff));
+  const pte = ramWord((pde & 0xfffff000) | (((lin >>> 12) & 0x3ff) << 2));
+  if ((pte & PTE_P) == 0) return -1;
+  return <f64>((pte & 0xfffff000) | (lin & 0xfff));
+}
+
+/** A page-table word for probeTranslate: tables outside RAM read as not present (no host call). */
+function ramWord(phys: u32): u32 {
+  return phys < ramSize && ramSize - phys >= 4 ? load<u32>(<usize>RAM_BASE + <usize>phys) : 0;
 }
 
 /**
@@ -269,7 +300,7 @@ function translateReserved(lin: u32, write: bool, user: bool, vmiTop: u32): u32 
   const off = lin - vmiTop;
   const romEnd = load<u32>(STATE_VMI_ROM_PAGES) << 12;
   const isRom = off < romEnd;
-  const isShared = off >= <u32>VMI_SHARED_OFFSET && off < <u32>VMI_SHARED_OFFSET + 0x1000;
+  const isShared = off >= <u32>VMI_SHARED_OFFSET && off < <u32>VMI_SHARED_OFFSET + <u32>VMI_SHARED_SIZE;
   if (!isRom && !isShared) {
     raisePageFault(lin, (write ? 2 : 0) | (user ? 4 : 0));
     return 0;
@@ -339,7 +370,8 @@ function writeSlow(lin: u32, sz: i32, v: u32): void {
     if (faultedNow()) return;
     const p2 = physFor(lin + first, true);
     if (faultedNow()) return;
-    for (let i: u32 = 0; i < n; i++) writePhys(i < first ? p1 + i : p2 + (i - first), 0, v >>> (i * 8));
+    // Both pages translate: byte stores now cannot fault (each finds its page's way again).
+    for (let i: u32 = 0; i < n; i++) writeLin8(lin + i, v >>> (i * 8));
     return;
   }
   const phys = physFor(lin, true);
@@ -352,6 +384,8 @@ function writeSlow(lin: u32, sz: i32, v: u32): void {
     return;
   }
   writePhys(phys, sz, v);
+  // Announced page-table pages are read-only in the TLB, so guest stores to them arrive here.
+  if (shadowActive() && pageKind(phys >>> 12) != PAGE_KIND_NONE) shadowDirectWrite(phys, n);
 }
 
 import { faulted } from "./cpu";

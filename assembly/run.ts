@@ -93,6 +93,7 @@ function handleAttention(): i32 {
     return EXIT_STOP;
   }
   // Maskable interrupts: INTR asserted, IF set, and not in STI's one-instruction shadow.
+  fl.syncVirtualIf();
   if (load<u32>(STATE_INTR) != 0 && (fl.flags & FLAG_IF) != 0) {
     if (interruptShadow) {
       clearInterruptShadow();

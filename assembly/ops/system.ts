@@ -11,6 +11,8 @@ import { reg32, setReg32, setSegCache, protectedMode, CR0_PG, CR0_PE, CR0_WP, CR
 import { setFlagBits, FLAG_ZF } from "../flags";
 import { raise, EXC_GP, EXC_UD, EXC_NP } from "../exceptions";
 import { tlbFlush } from "../mmu";
+import { shadowActive, shadowLeave, shadowEnter, dropAllContexts } from "../shadow";
+import { vmiShadowControlRegisters } from "../vmi";
 import { readDescriptor, descLo, descHi, descAttr, descBase, descLimit, segmentsChanged } from "../segments";
 import { writeLin32 } from "../mmu";
 import { updateAccessMasks } from "../mmu";
@@ -43,43 +45,61 @@ export function readCr(n: i32): u32 {
   }
 }
 
+/** Would MOV CRn with `v` raise #GP (reserved bits, PG without PE, NW without CD)? */
+export function crValueValid(n: i32, v: u32): bool {
+  if (n == 0) return (v & ~CR0_VALID) == 0 && ((v & CR0_PG) == 0 || (v & CR0_PE) != 0) && ((v & 0x20000000) == 0 || (v & 0x40000000) != 0);
+  if (n == 4) return (v & ~CR4_VALID) == 0;
+  return true;
+}
+
 /** MOV CRn, r32 (SDM Vol. 3 §2.5, Vol. 2 MOV—Move to/from Control Registers). */
 export function writeCr(n: i32, v: u32): void {
+  if (n != 0 && n != 2 && n != 3 && n != 4) {
+    raise(EXC_UD, 0);
+    return;
+  }
+  if (!crValueValid(n, v)) {
+    raise(EXC_GP, 0);
+    return;
+  }
+  applyCr(n, v);
+}
+
+/** Load a control register already checked by crValueValid (the instruction, or a VMI call). */
+export function applyCr(n: i32, v: u32): void {
   switch (n) {
     case 0: {
-      if ((v & ~CR0_VALID) != 0 || ((v & CR0_PG) != 0 && (v & CR0_PE) == 0) || ((v & 0x20000000) != 0 && (v & 0x40000000) == 0)) {
-        raise(EXC_GP, 0);
-        return;
-      }
       const old = load<u32>(STATE_CR0);
       store<u32>(STATE_CR0, v | CR0_ET);
       if (((old ^ v) & (CR0_PG | CR0_WP | CR0_PE)) != 0) {
         tlbFlush(false);
+        dropAllContexts();
         segmentsChanged();
       }
-      return;
+      break;
     }
     case 2:
       store<u32>(STATE_CR2, v);
-      return;
+      break;
     case 3:
       store<u32>(STATE_CR3, v);
-      // A CR3 load flushes every non-global translation (SDM Vol. 3 §4.10.4.1).
+      // A CR3 load flushes every non-global translation (SDM Vol. 3 §4.10.4.1); a VMI guest's
+      // announced address spaces keep theirs in shadow contexts.
+      if (shadowActive()) shadowLeave();
       tlbFlush((load<u32>(STATE_CR4) & CR4_PGE) != 0);
-      return;
+      if (shadowActive()) shadowEnter(v);
+      break;
     case 4: {
-      if ((v & ~CR4_VALID) != 0) {
-        raise(EXC_GP, 0);
-        return;
-      }
       const old = load<u32>(STATE_CR4);
       store<u32>(STATE_CR4, v);
-      if (((old ^ v) & (CR4_PSE | CR4_PGE)) != 0) tlbFlush(false);
-      return;
+      if (((old ^ v) & (CR4_PSE | CR4_PGE)) != 0) {
+        tlbFlush(false);
+        dropAllContexts();
+      }
+      break;
     }
-    default:
-      raise(EXC_UD, 0);
   }
+  if (shadowActive()) vmiShadowControlRegisters();
 }
 
 export function readDr(n: i32): u32 {
