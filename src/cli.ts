@@ -48,7 +48,7 @@ class UsageError extends Error {}
 const EXIT_HELP = `
 Exit status:
   the guest's debug-exit status  when it wrote v to port 0xf4: (v << 1) | 1, modulo 256 (always odd)
-  0   stopped by --max-instructions, or the guest reset the machine
+  0   stopped by --max-instructions, or the guest reset the machine (or shut it down through VMI)
   2   bad command line or image (nothing was run)
   4   triple fault
   6   the CPU halted for good (HLT with interrupts off, or nothing left to wake it)
@@ -70,6 +70,9 @@ interface RunArgs {
   deterministic: boolean;
   append?: string;
   timeout?: string;
+  vmi: boolean;
+  vmiQueue?: string;
+  exitCost?: string;
 }
 
 function buildProgram(io: CliIO, onRun: (a: RunArgs) => void): Command {
@@ -92,6 +95,9 @@ function buildProgram(io: CliIO, onRun: (a: RunArgs) => void): Command {
     .option("--deterministic", "virtual time from the instruction count: identical runs give identical output", false)
     .option("--append <cmdline>", "the kernel command line (multiboot cmdline, or Linux's)")
     .option("--timeout <seconds>", "stop after this much wall-clock time (exit status 8)")
+    .option("--vmi", "offer the VMware VMI paravirtual ROM (API 3.0) to the guest", false)
+    .option("--vmi-queue <entries>", "VMI deferred-queue size: a power of two from 1 to 256 (default 64)")
+    .option("--exit-cost <cycles>", "with --deterministic: charge each VMI exit this many cycles of virtual time")
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: () => {}, outputError: () => {} })
     .addHelpText("after", EXIT_HELP)
@@ -161,9 +167,18 @@ async function runImage(a: RunArgs, io: CliIO): Promise<number> {
     load = (m) => void loadMultiboot(m, image, opts);
   }
 
+  if ((a.vmiQueue !== undefined || a.exitCost !== undefined) && !a.vmi) throw new UsageError(`--vmi-queue and --exit-cost need --vmi`);
+  if (a.exitCost !== undefined && !a.deterministic) throw new UsageError(`--exit-cost models time, so it needs --deterministic`);
+  const queueCapacity = a.vmiQueue === undefined ? undefined : parseCount(a.vmiQueue, "--vmi-queue");
+  if (queueCapacity !== undefined && (queueCapacity < 1 || queueCapacity > 256 || (queueCapacity & (queueCapacity - 1)) !== 0)) {
+    throw new UsageError(`--vmi-queue must be a power of two from 1 to 256, not ${a.vmiQueue}`);
+  }
+  const exitCostCycles = a.exitCost === undefined ? undefined : parseCount(a.exitCost, "--exit-cost");
   const machine = await Machine.create({
     memSize,
     deterministic: a.deterministic,
+    vmi: a.vmi ? { queueCapacity } : false,
+    exitCostCycles,
     serialOut: (bytes) => io.stdout(bytes),
   });
   load(machine);
@@ -195,6 +210,7 @@ function exitStatus(r: RunResult, io: CliIO): number {
       return (r.exitCode ?? 1) & 0xff;
     case "max-instructions":
     case "reset":
+    case "shutdown":
       return EXIT_OK;
     case "triple-fault":
       io.stderr(`vmi386: the guest triple-faulted${why}\n`);

@@ -14,12 +14,21 @@ export interface CoreImports {
   hypercall(call: number): void;
 }
 
-interface CoreExports {
+export interface CoreExports {
   memory: WebAssembly.Memory;
   init(ramSize: number): number;
   reset(): void;
   run(budget: number): number;
   flushTlb(): void;
+  // VMI (assembly/index.ts): what the host's call handlers ask of the core.
+  vmiAnnouncePage(pfn: number, kind: number): number;
+  vmiReleasePage(pfn: number): number;
+  vmiEntryWritten(phys: number): void;
+  vmiWriteCr(n: number, value: number): number;
+  vmiFlushTlb(global: number): void;
+  vmiInvalPage(linear: number): void;
+  vmiShadowCrs(): void;
+  vmiTranslate(linear: number): number;
 }
 
 /** Segment register indices in the state block (Sreg encoding order, then LDTR and TR). */
@@ -215,6 +224,15 @@ export class Core {
   }
   get halted(): boolean {
     return this.u32[L.STATE_HALTED >> 2] !== 0;
+  }
+
+  /** The core's VMI counters by name (directPageTableWrites, shadowHits, …). */
+  vmiCounters(): Record<string, number> {
+    const out: Record<string, number> = {};
+    L.VMI_COUNTER_NAMES.split(",").forEach((name, i) => {
+      out[name] = this.u32[(L.VMI_COUNTER_BASE >> 2) + i];
+    });
+    return out;
   }
 
   /** Counters by name (instructions, portIn, …); u64 in the state block, read as Numbers. */

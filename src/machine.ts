@@ -28,6 +28,8 @@ import { Pit8254 } from "./devices/pit8254.js";
 import { PostCode } from "./devices/post-code.js";
 import { SystemControlA, SystemControlB } from "./devices/system-control.js";
 import { Uart16550 } from "./devices/uart16550.js";
+import { VmiAlarm } from "./devices/vmi-timer.js";
+import { Vmi, type VmiOptions } from "./vmi/hypervisor.js";
 
 // ---- the board: where each device sits (the devices themselves only see offsets) -----------
 export const PORT_PIC_MASTER = 0x20;
@@ -68,6 +70,13 @@ export interface MachineOptions {
    * 2026-01-01 00:00:00 plus virtual time; in real time the host's wall clock (clock.ts, hostEpochMs).
    */
   rtcEpochMs?: () => number;
+  /** Offer the VMI ROM (VMI.md): true, or the deferred queue's size. */
+  vmi?: boolean | VmiOptions;
+  /**
+   * Deterministic mode: charge every VMI exit this many TSC cycles of virtual time, to model a
+   * hypervisor whose exits cost that much (the batching benchmark sweeps it).
+   */
+  exitCostCycles?: number;
 }
 
 export interface RunOptions {
@@ -84,6 +93,8 @@ export type StopReason =
   | "max-instructions"
   | "timeout"
   | "reset"
+  /** The guest called VMI Shutdown. */
+  | "shutdown"
   /** Deterministic mode: HLT with interrupts on, and no device will ever raise one. */
   | "idle"
   /** An exception stopped the core because core.trapExceptions is set (tests). */
@@ -148,6 +159,9 @@ export class Machine {
   readonly rtc: CmosRtc;
   readonly i8042: I8042;
   readonly deterministic: boolean;
+  /** The VMI hypervisor, when the machine offers the ROM. */
+  readonly vmi: Vmi | undefined;
+  readonly vmiAlarm: VmiAlarm;
 
   private readonly timed: TimedDevice[];
   private readonly serialSink: ((bytes: Uint8Array) => void) | undefined;
@@ -161,7 +175,7 @@ export class Machine {
   private deadlineDirty = true;
   private inSlice = false;
   /** Why the core was asked to stop: null = only to reschedule. */
-  private stopCause: "debug-exit" | "reset" | null = null;
+  private stopCause: "debug-exit" | "reset" | "shutdown" | null = null;
   /** Which port asked for the reset (for the stop message). */
   private resetSource = "";
   private exitCode = 0;
@@ -188,8 +202,14 @@ export class Machine {
     this.bus = new PortBus();
     this.pic = new DualPic8259((level) => {
       this.core.intr = level;
+      this.vmi?.setPending(level);
     });
-    this.pit = new Pit8254(this.clock, this.pic.line(IRQ_PIT), deadlineChanged);
+    // IRQ0 is wired-OR between the PIT and the VMI alarm.
+    let pitOut = false;
+    let alarmOut = false;
+    const irq0 = this.pic.line(IRQ_PIT);
+    this.pit = new Pit8254(this.clock, (l) => irq0((pitOut = l) || alarmOut), deadlineChanged);
+    this.vmiAlarm = new VmiAlarm(() => this.tscNow(), () => this.nsPerCycle(), (l) => irq0((alarmOut = l) || pitOut), deadlineChanged);
     this.uart = new Uart16550(this.clock, this.pic.line(IRQ_COM1), (b) => this.serialByte(b), deadlineChanged, "16550A UART (COM1)");
     this.debugExit = new DebugExit((code) => this.stop("debug-exit", code));
     this.postCode = new PostCode();
@@ -202,7 +222,24 @@ export class Machine {
     const rtcEpochMs = opts.rtcEpochMs ?? (this.deterministic ? () => DETERMINISTIC_EPOCH_MS + clock.now() / 1e6 : hostEpochMs);
     this.rtc = new CmosRtc(this.clock, this.pic.line(IRQ_RTC), { memSize: opts.memSize, epochMs: rtcEpochMs }, deadlineChanged);
     this.i8042 = new I8042(() => this.requestReset("the keyboard controller"), this.pic.line(IRQ_KEYBOARD), this.pic.line(IRQ_AUX));
-    this.timed = [this.pit, this.uart, this.rtc];
+    this.timed = [this.pit, this.uart, this.rtc, this.vmiAlarm];
+    const exitCost = opts.exitCostCycles ?? 0;
+    if (!(exitCost >= 0)) throw new Error(`exitCostCycles must be a non-negative number, not ${exitCost}`);
+    if (opts.vmi) {
+      this.vmi = new Vmi(
+        {
+          core,
+          alarm: this.vmiAlarm,
+          cycleFrequency: Math.round(1e9 / this.clock.nsPerInstruction),
+          wallclockNs: () => rtcEpochMs() * 1e6,
+          reboot: () => this.requestReset("VMI Reboot"),
+          shutdown: () => this.stop("shutdown", 0),
+          onExit: exitCost > 0 && this.deterministic ? () => this.chargeExit(exitCost) : () => {},
+        },
+        opts.vmi === true ? {} : opts.vmi,
+      );
+      this.vmi.install();
+    }
 
     this.bus.claim(PORT_PIC_MASTER, this.pic.master);
     this.bus.claim(PORT_PIC_SLAVE, this.pic.slave);
@@ -243,7 +280,9 @@ export class Machine {
       },
       ackInterrupt: () => m!.pic.acknowledge(),
       hypercall: (call) => {
-        throw new Error(`hypercall ${call} at EIP=${hex32(m!.core.eip)}: this machine has no hypercall handler (VMI is not implemented yet)`);
+        // The core lets only ROM code at CPL 0-2 get here, and the ROM exists only with VMI on.
+        if (!m!.vmi) throw new Error(`hypercall at ROM offset ${call} on a machine without VMI`);
+        m!.vmi.hypercall(call);
       },
     };
     const core = await Core.load({ ramSize: opts.memSize, imports, wasm: opts.wasm, debug: opts.debugCore });
@@ -275,6 +314,8 @@ export class Machine {
     this.core.reset();
     for (const { device } of this.bus.devices()) device.reset();
     this.pic.reset();
+    this.vmiAlarm.reset();
+    this.vmi?.install();
     this.stopCause = null;
     this.deadlineDirty = true;
   }
@@ -291,6 +332,7 @@ export class Machine {
       systemControlB: this.systemControlB.save(),
       rtc: this.rtc.save(),
       i8042: this.i8042.save(),
+      vmiAlarm: this.vmiAlarm.save(),
     };
   }
 
@@ -304,6 +346,7 @@ export class Machine {
     this.systemControlB.restore(state.systemControlB);
     this.rtc.restore(state.rtc);
     this.i8042.restore(state.i8042);
+    if (state.vmiAlarm !== undefined) this.vmiAlarm.restore(state.vmiAlarm);
     this.deadlineDirty = true;
   }
 
@@ -434,6 +477,7 @@ export class Machine {
           this.stopCause = null;
           if (cause === "debug-exit") return this.result("debug-exit", `debug-exit: the guest wrote ${(this.exitCode - 1) / 2} to port 0xf4`, this.exitCode);
           if (cause === "reset") return this.result("reset", `the guest requested a CPU reset through ${this.resetSource}`);
+          if (cause === "shutdown") return this.result("shutdown", "the guest shut the machine down (VMI Shutdown)");
           break; // a device moved its deadline: reschedule
         }
         default:
@@ -473,13 +517,31 @@ export class Machine {
     this.stop("reset", 0);
   }
 
-  private stop(cause: "debug-exit" | "reset", code: number): void {
+  private stop(cause: "debug-exit" | "reset" | "shutdown", code: number): void {
     // Debug-exit wins over a reset requested in the same slice: it is what a test asked for.
     if (this.stopCause !== "debug-exit") {
       this.stopCause = cause;
       this.exitCode = code;
     }
     this.core.requestStop();
+  }
+
+  /** The guest's TSC now (instructions plus the TSC offset; see syncTsc). */
+  private tscNow(): number {
+    const u32 = this.core.u32;
+    const o = L.STATE_TSC_OFFSET >> 2;
+    return this.core.instructions + u32[o] + u32[o + 1] * 2 ** 32;
+  }
+
+  /** Virtual ns per TSC cycle: exact when deterministic, the interpreter's recent speed otherwise. */
+  private nsPerCycle(): number {
+    return this.deterministic ? this.clock.nsPerInstruction : 1 / this.instructionsPerNs;
+  }
+
+  /** The exit-cost model: virtual time (and so the TSC) moves on by `cycles` per exit. */
+  private chargeExit(cycles: number): void {
+    this.clock.skipTo(this.clock.now() + cycles * this.clock.nsPerInstruction);
+    this.afterPortAccess();
   }
 
   /** Instructions retired so far: the clock's input in deterministic mode. */
@@ -558,6 +620,26 @@ export class Machine {
     c.mmioUnmappedReads = this.mmioUnmappedReads;
     c.mmioUnmappedWrites = this.mmioUnmappedWrites;
     c.virtualNs = this.clock.now();
+    if (this.vmi) {
+      const v = this.vmi.stats;
+      let exits = 0;
+      for (const k in v.exits) exits += v.exits[k];
+      let inRom = 0;
+      const rom = this.vmi.inRomCounts();
+      for (const k in rom) inRom += rom[k];
+      c.vmiExits = exits;
+      c.vmiCallsInRom = inRom;
+      c.vmiBatches = v.batches;
+      c.vmiBatchedEntries = v.batchedEntries;
+      c.vmiRefusedBatches = v.refusedBatches;
+      let refused = 0;
+      for (const k in v.refusedCalls) refused += v.refusedCalls[k];
+      c.vmiRefusedCalls = refused;
+      c.vmiUnannouncedTargets = v.unannouncedTargets;
+      c.vmiAlarms = this.vmiAlarm.fired;
+      const core = this.core.vmiCounters();
+      for (const k in core) c["vmi" + k[0].toUpperCase() + k.slice(1)] = core[k];
+    }
     return c;
   }
 

@@ -4,7 +4,7 @@
 #   build.sh            build every guest
 #   build.sh check      rebuild into a scratch directory and compare with the committed binaries
 #   build.sh expect     record cpu-bound/expected.txt from the Linux build run under qemu-i386
-#   build.sh verify     run every committed guest under qemu-system-i386 (the oracle): each must
+#   build.sh verify     run every committed guest (but those needing VMI) under qemu-system-i386: each must
 #                       exit 1 (debug-exit code 0), and cpu-bound must print the expected checksum
 #
 # Toolchain: Debian bookworm gcc 12 (-m32), nasm 2.16, binutils 2.40. The binaries depend only on
@@ -14,7 +14,9 @@ set -eu
 cd "$(dirname "$0")"
 export LC_ALL=C SOURCE_DATE_EPOCH=0
 
-GUESTS="demo cpu-bound cpu-bound-quick paging exceptions timer uart smc"
+GUESTS="demo cpu-bound cpu-bound-quick paging exceptions timer uart smc vmicalls"
+# Guests that need our VMI ROM, which QEMU does not offer: `verify` skips them.
+NEEDS_VMI="vmicalls"
 CC=${CC:-gcc}
 NASM=${NASM:-nasm}
 LD=${LD:-ld}
@@ -112,6 +114,7 @@ case $cmd in
     shift
     status=0
     for g in ${@:-$GUESTS}; do
+      case " $NEEDS_VMI " in *" $g "*) echo "$g: needs the VMI ROM, not run under QEMU"; continue ;; esac
       f=$(output "$g")
       log=.build/qemu-$g.log
       mkdir -p .build

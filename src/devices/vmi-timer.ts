@@ -1,0 +1,77 @@
+// The VMI alarm (VMI.md "Timer"): SetAlarm arms it in cycles of the guest's TSC, one-shot or
+// periodic; when the TSC passes the expiry it raises its interrupt line (wired to IRQ0). Missed
+// periods are coalesced into one interrupt, as a guest catching up from HLT expects.
+
+import type { IrqLine, TimedDevice, DeadlineChanged } from "./device.js";
+
+export interface VmiAlarmState {
+  expiry: number | null;
+  period: number;
+}
+
+export class VmiAlarm implements TimedDevice {
+  readonly name = "VMI alarm";
+  private expiry = Infinity;
+  private period = 0;
+  /** Interrupts raised so far. */
+  fired = 0;
+
+  /**
+   * `cycles`: the guest's TSC now; `nsPerCycle`: virtual nanoseconds per TSC cycle (to turn an
+   * expiry into a deadline).
+   */
+  constructor(
+    private readonly cycles: () => number,
+    private readonly nsPerCycle: () => number,
+    private readonly irq: IrqLine,
+    private readonly deadlineChanged: DeadlineChanged,
+  ) {}
+
+  reset(): void {
+    this.expiry = Infinity;
+    this.period = 0;
+  }
+
+  /** Arm: fire when the TSC reaches `expiry`, then every `period` cycles (0 = one-shot). */
+  set(expiry: number, period: number): void {
+    this.expiry = expiry;
+    this.period = period;
+    this.deadlineChanged();
+  }
+
+  cancel(): void {
+    this.expiry = Infinity;
+    this.period = 0;
+  }
+
+  get armed(): boolean {
+    return this.expiry !== Infinity;
+  }
+
+  nextDeadline(now: number): number {
+    if (this.expiry === Infinity) return Infinity;
+    const d = this.expiry - this.cycles();
+    return d <= 0 ? now : now + d * this.nsPerCycle();
+  }
+
+  tick(_now: number): void {
+    const c = this.cycles();
+    if (c < this.expiry) return;
+    this.irq(true);
+    this.irq(false);
+    this.fired++;
+    if (this.period > 0) this.expiry += this.period * (Math.floor((c - this.expiry) / this.period) + 1);
+    else this.expiry = Infinity;
+  }
+
+  save(): VmiAlarmState {
+    return { expiry: this.expiry === Infinity ? null : this.expiry, period: this.period };
+  }
+
+  restore(state: unknown): void {
+    const s = state as VmiAlarmState;
+    if (typeof s?.period !== "number" || (s.expiry !== null && typeof s.expiry !== "number")) throw new Error("VMI alarm: cannot restore: malformed state");
+    this.expiry = s.expiry === null ? Infinity : s.expiry;
+    this.period = s.period;
+  }
+}

@@ -1,0 +1,404 @@
+// The host side of VMI: installs the ROM, and serves each hypercall the ROM makes. Arguments
+// and results are guest registers in the state block (regparm(3): EAX, EDX, ECX; the ROM moves
+// stack arguments into ESI and EDI before exiting). A call the host refuses raises #GP(0) at
+// the call, as VMI.md asks for a refused batch; nothing is changed by a refused call.
+//
+// Every exit first drains the deferred queue, so each call sees the MMU the guest believes in
+// (VMI.md: "any call that must see a consistent MMU").
+
+import * as L from "../../assembly/layout.js";
+import type { Core } from "../core.js";
+import { Seg } from "../core.js";
+import {
+  CALL_NAMES, Call, FLUSH_GLOBAL, LAZY_FLUSH, LAZY_OFF, LINEAR_MAPPING_SLOTS, PAGE_CLONE, PAGE_PD, PAGE_PT, ALARM_COUNTER_MASK,
+  ALARM_IS_PERIODIC, ALARM_WIRED_LVTT, CYCLES_AVAILABLE,
+} from "./calls.js";
+import { ExitKind, ROM_PHYS, buildRom, type Rom } from "./rom.js";
+import { applyBatch, applyEntry, checkEntry, type QueueApplier, type QueueContext, type QueueEntry } from "./queue.js";
+import type { VmiAlarm } from "../devices/vmi-timer.js";
+
+const EXC_UD = 6;
+const EXC_GP = 13;
+const R_EAX = 0;
+const R_ECX = 1;
+const R_EDX = 2;
+const R_ESI = 6;
+const R_EDI = 7;
+
+export interface VmiOptions {
+  /** Deferred-queue entries (a power of two, 1..256). Default 64. */
+  queueCapacity?: number;
+}
+
+/** What the hypervisor needs from the machine around it. */
+export interface VmiHost {
+  core: Core;
+  alarm: VmiAlarm;
+  /** The TSC's rate, which GetCycleFrequency reports. */
+  cycleFrequency: number;
+  /** GetWallclockTime: nanoseconds since the Unix epoch. */
+  wallclockNs(): number;
+  reboot(): void;
+  shutdown(): void;
+  /** Called once per exit (the exit-cost model charges it). */
+  onExit(): void;
+}
+
+/** Counters of one machine's VMI traffic (VMI.md: "every call is counted by number"). */
+export interface VmiStats {
+  /** Exits to the host, by call number. */
+  exits: Record<string, number>;
+  /** Queue drains that applied something, and the entries they applied, by operation. */
+  batches: number;
+  batchedEntries: number;
+  batchedByOp: Record<string, number>;
+  /** Batch sizes: size → how many batches had it. */
+  batchSizes: Record<string, number>;
+  refusedBatches: number;
+  /** Calls the host refused (#GP), by call name. */
+  refusedCalls: Record<string, number>;
+  /** Immediate PTE updates to pages the guest never announced (applied; not shadowed). */
+  unannouncedTargets: number;
+  /** The last refusal's reason, for error messages. */
+  lastRefusal: string;
+}
+
+export class Vmi {
+  readonly rom: Rom;
+  readonly stats: VmiStats;
+  private readonly core: Core;
+  private readonly shared: number;
+  /** The queue position the host has consumed up to (its own copy: the page's is untrusted). */
+  private head = 0;
+  private readonly linear: { va: number; pages: number; pfn: number }[] = [];
+
+  constructor(private readonly host: VmiHost, opts: VmiOptions = {}) {
+    this.core = host.core;
+    this.rom = buildRom({ queueCapacity: opts.queueCapacity, cycleFrequency: host.cycleFrequency });
+    this.shared = L.VMI_AREA_BASE + L.VMI_SHARED_OFFSET;
+    this.stats = {
+      exits: {}, batches: 0, batchedEntries: 0, batchedByOp: {}, batchSizes: {}, refusedBatches: 0,
+      refusedCalls: {}, unannouncedTargets: 0, lastRefusal: "",
+    };
+  }
+
+  /** Map the ROM and a fresh shared area; put the ROM's header where the guest scans for it. */
+  install(): void {
+    const core = this.core;
+    const img = this.rom.image;
+    if (core.ramSize < ROM_PHYS + img.length) throw new Error(`--vmi needs at least ${(ROM_PHYS + img.length) >> 10} KiB of RAM for the ROM at 0x${ROM_PHYS.toString(16)}`);
+    core.ram.set(img, ROM_PHYS);
+    core.u8.fill(0, L.VMI_AREA_BASE, L.VMI_AREA_BASE + L.VMI_AREA_SIZE);
+    core.u8.set(img, L.VMI_AREA_BASE);
+    core.u32[L.STATE_VMI_TOP >> 2] = this.rom.virtualTop;
+    core.u32[L.STATE_VMI_ROM_PAGES >> 2] = Math.ceil(img.length / 4096);
+    core.u32[L.STATE_VMI_ACTIVE >> 2] = 0;
+    this.setShared32(L.SP_VERSION, L.SP_LAYOUT_VERSION);
+    this.setShared32(L.SP_QUEUE_CAPACITY, this.rom.queueCapacity);
+    this.head = 0;
+    this.linear.length = 0;
+    this.host.alarm.reset();
+  }
+
+  get active(): boolean {
+    return this.core.u32[L.STATE_VMI_ACTIVE >> 2] !== 0;
+  }
+
+  /** The PIC's INTR line, mirrored for the ROM (it exits on enabling interrupts only if one waits). */
+  setPending(level: boolean): void {
+    this.core.u8[this.shared + L.SP_PENDING] = level ? 1 : 0;
+  }
+
+  /** The ROM's in-ROM call counts, by name (read from the shared area: guest-writable, so only statistics). */
+  inRomCounts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [n, name] of CALL_NAMES) {
+      const v = this.shared32(L.SP_ROM_COUNTS + 4 * n);
+      if (v !== 0) out[name] = v;
+    }
+    return out;
+  }
+
+  // ---- the hypercall ------------------------------------------------------------------------
+
+  /** The core executed the hypercall at ROM offset `offset`. */
+  hypercall(offset: number): void {
+    const site = this.rom.exits.get(offset);
+    if (site === undefined) {
+      // Not one of our sites (the guest jumped into the middle of an instruction): as any CPU would.
+      this.fault(EXC_UD, "hypercall from an unknown ROM offset");
+      return;
+    }
+    const name = CALL_NAMES.get(site.call) ?? "vmi_init";
+    const key = site.kind === ExitKind.Init ? "vmi_init" : name;
+    this.stats.exits[key] = (this.stats.exits[key] ?? 0) + 1;
+    this.host.onExit();
+    if (site.kind === ExitKind.Init) {
+      this.init();
+      return;
+    }
+    if (!this.drain()) return;
+    if (site.kind === ExitKind.QueueFull) return;
+    this.call(site.call, name);
+    this.core.exports.vmiShadowCrs();
+  }
+
+  private init(): void {
+    const core = this.core;
+    core.u32[L.STATE_VMI_ACTIVE >> 2] = 1;
+    core.u8[this.shared + L.SP_VIF] = (core.eflags & 0x200) !== 0 ? 1 : 0;
+    core.u8[this.shared + L.SP_PENDING] = core.intr ? 1 : 0;
+    core.exports.vmiShadowCrs();
+    core.setReg(R_EAX, 0);
+  }
+
+  private call(n: number, name: string): void {
+    const core = this.core;
+    const eax = core.reg(R_EAX);
+    const edx = core.reg(R_EDX);
+    const ecx = core.reg(R_ECX);
+    const esi = core.reg(R_ESI);
+    const edi = core.reg(R_EDI);
+    const refuse = (why: string) => this.refuse(name, why);
+    switch (n) {
+      case Call.UpdateKernelStack: {
+        // (SS EAX, ESP0 EDX) into the current TSS's ring-0 stack fields.
+        const tss = core.segment(Seg.TR).base;
+        const esp0 = this.translate(tss + 4, 4);
+        const ss0 = this.translate(tss + 8, 2);
+        if (esp0 < 0 || ss0 < 0) return refuse(`the TSS at ${hex(tss)} is not mapped`);
+        this.writeRam32(esp0, edx);
+        core.ram[ss0] = eax & 0xff;
+        core.ram[ss0 + 1] = (eax >>> 8) & 0xff;
+        return;
+      }
+      case Call.SetCR0:
+      case Call.SetCR3:
+      case Call.SetCR4: {
+        const cr = n === Call.SetCR0 ? 0 : n === Call.SetCR3 ? 3 : 4;
+        if (core.exports.vmiWriteCr(cr, eax) !== 0) return refuse(`CR${cr} value ${hex(eax)} is invalid`);
+        return;
+      }
+      case Call.SetDR:
+      case Call.GetDR: {
+        let dr = eax;
+        if (dr === 4 || dr === 5) dr += 2;
+        if (dr > 7) return refuse(`no debug register ${eax}`);
+        const at = (L.STATE_DR_BASE >> 2) + dr;
+        if (n === Call.SetDR) core.u32[at] = edx;
+        else core.setReg(R_EAX, core.u32[at]);
+        return;
+      }
+      case Call.EnableInterrupts:
+      case Call.SetInterruptMask:
+      case Call.SYSEXIT:
+        // The ROM already set the virtual IF; the exit lets the core deliver what waits.
+        return;
+      case Call.Reboot:
+        this.host.reboot();
+        return;
+      case Call.Shutdown:
+        this.host.shutdown();
+        return;
+      case Call.SetPxE:
+        return this.immediate(name, { op: Call.SetPxE, target: 0, value: eax, flags: ecx }, edx);
+      case Call.SetPxELong:
+        // (entry EDX:EAX, pointer ECX, flags ESI): this CPU has no PAE, so the high half must be 0.
+        if (edx !== 0) return refuse(`a 64-bit entry (${hex(edx)}:${hex(eax)}) without PAE`);
+        return this.immediate(name, { op: Call.SetPxE, target: 0, value: eax, flags: esi }, ecx);
+      case Call.UpdatePxE:
+      case Call.UpdatePxELong:
+        return this.immediate(name, { op: Call.UpdatePxE, target: 0, value: 0, flags: edx }, eax);
+      case Call.InvalPage:
+        core.exports.vmiInvalPage(eax);
+        return;
+      case Call.FlushTLB:
+        core.exports.vmiFlushTlb(eax & FLUSH_GLOBAL ? 1 : 0);
+        return;
+      case Call.AllocatePage:
+        return this.allocatePage(name, eax, edx, ecx, esi, edi);
+      case Call.ReleasePage: {
+        if (core.exports.vmiReleasePage(eax) === 0) return refuse(`page frame ${hex(eax)} is outside guest RAM`);
+        return;
+      }
+      case Call.SetLinearMapping: {
+        // (slot EAX, linear start EDX, pages ECX, first pfn ESI)
+        if (eax >= LINEAR_MAPPING_SLOTS) return refuse(`no linear-mapping slot ${eax}`);
+        if (edx % 4096 !== 0) return refuse(`linear start ${hex(edx)} is not page aligned`);
+        const pages = Math.min(ecx, (2 ** 32 - edx) / 4096);
+        this.linear[eax] = { va: edx, pages, pfn: esi };
+        if (eax === 0) {
+          this.setShared32(L.SP_LINEAR_VA, edx);
+          this.setShared32(L.SP_LINEAR_LENGTH, (pages * 4096) >>> 0);
+          this.setShared32(L.SP_LINEAR_PA, (esi * 4096) >>> 0);
+        }
+        return;
+      }
+      case Call.SetIOPLMask:
+        core.eflags = (core.eflags & ~0x3000) | (eax & 0x3000);
+        return;
+      case Call.SetInitialAPState:
+        return refuse("this machine has one CPU: there is no application processor to start");
+      case Call.APICWrite:
+        return; // no local APIC on this board: writes go nowhere
+      case Call.APICRead:
+        core.setReg(R_EAX, 0xffffffff); // …and reads float high, as an undriven bus
+        return;
+      case Call.SetAlarm: {
+        // (flags EAX, expiry EDX low / ECX high, period ESI low / EDI high)
+        const counter = eax & ALARM_COUNTER_MASK;
+        if (counter > CYCLES_AVAILABLE) return refuse(`alarm on cycle counter ${counter}, which never advances`);
+        if (eax & ALARM_WIRED_LVTT) return refuse("alarm wired to the local APIC timer: this board has no local APIC");
+        const expiry = edx + ecx * 2 ** 32;
+        const period = eax & ALARM_IS_PERIODIC ? esi + edi * 2 ** 32 : 0;
+        if (eax & ALARM_IS_PERIODIC && period === 0) return refuse("periodic alarm with a period of 0");
+        this.host.alarm.set(expiry, period);
+        return;
+      }
+      case Call.CancelAlarm:
+        this.host.alarm.cancel();
+        core.setReg(R_EAX, 0);
+        return;
+      case Call.GetWallclockTime: {
+        const ns = BigInt(Math.floor(this.host.wallclockNs()));
+        core.setReg(R_EAX, Number(ns & 0xffffffffn));
+        core.setReg(R_EDX, Number((ns >> 32n) & 0xffffffffn));
+        return;
+      }
+      case Call.SetLazyMode: {
+        // Reached only to drain (done above) or with an unknown mode.
+        if (eax === LAZY_OFF) this.core.u8[this.shared + L.SP_LAZY_MODE] = 0;
+        else if (eax !== LAZY_FLUSH) return refuse(`lazy mode ${eax} does not exist`);
+        return;
+      }
+      default:
+        throw new Error(`VMI: the ROM exits for call ${n} (${name}) but the host has no handler`);
+    }
+  }
+
+  /** SetPxE/UpdatePxE outside lazy mode: the pointer is translated by a page walk. */
+  private immediate(name: string, e: QueueEntry, pointer: number): void {
+    const phys = this.translate(pointer, 4);
+    if (phys < 0) return this.refuse(name, `entry pointer ${hex(pointer)} is not mapped`);
+    e.target = phys;
+    const ctx = this.queueContext();
+    const why = checkEntry(e, ctx);
+    if (why !== null) {
+      // Pages the guest never announced (boot-time tables) are still the guest's to write.
+      if (phys % 4 !== 0 || phys + 4 > this.core.ramSize || ctx.pageKind(phys >>> 12) !== L.PAGE_KIND_NONE) return this.refuse(name, why);
+      this.stats.unannouncedTargets++;
+    }
+    applyEntry(e, this.applier());
+  }
+
+  private allocatePage(name: string, pfn: number, flags: number, clonePfn: number, start: number, count: number): void {
+    const core = this.core;
+    const pages = core.ramSize / 4096;
+    const level = flags & 0x0f;
+    if (level !== PAGE_PT && level !== PAGE_PD) return this.refuse(name, `page kind ${hex(flags)}: only PT and PD exist without PAE`);
+    if (pfn >= pages) return this.refuse(name, `page frame ${hex(pfn)} is outside guest RAM`);
+    if (flags & PAGE_CLONE) {
+      // Copy directory entries [start, start + count) of another directory (the kernel's part).
+      if (level !== PAGE_PD) return this.refuse(name, "CLONE of a page that is not a directory");
+      if (clonePfn >= pages) return this.refuse(name, `clone source ${hex(clonePfn)} is outside guest RAM`);
+      if (start > 1024 || count > 1024 - start) return this.refuse(name, `clone range ${start}+${count} exceeds a directory`);
+      core.ram.copyWithin(pfn * 4096 + start * 4, clonePfn * 4096 + start * 4, clonePfn * 4096 + (start + count) * 4);
+    }
+    core.exports.vmiAnnouncePage(pfn, level === PAGE_PD ? L.PAGE_KIND_PD : L.PAGE_KIND_PT);
+  }
+
+  // ---- the deferred queue -------------------------------------------------------------------
+
+  /** Apply what the ROM queued since the last drain. False (and #GP raised) if refused. */
+  drain(): boolean {
+    const tail = this.shared32(L.SP_QUEUE_TAIL);
+    const n = (tail - this.head) >>> 0;
+    if (n === 0) return true;
+    const cap = this.rom.queueCapacity;
+    const entries: QueueEntry[] = [];
+    let result: ReturnType<typeof applyBatch>;
+    if (n > cap) result = { refused: `the queue holds ${n} entries, more than its ${cap}`, index: -1 };
+    else {
+      const base = this.shared + L.SP_QUEUE;
+      const u32 = this.core.u32;
+      for (let i = 0; i < n; i++) {
+        const at = (base + ((this.head + i) & (cap - 1)) * L.SP_QUEUE_ENTRY_SIZE) >> 2;
+        entries.push({ op: u32[at], target: u32[at + 1], value: u32[at + 2], flags: u32[at + 3] });
+      }
+      result = applyBatch(entries, this.queueContext(), this.applier());
+    }
+    this.head = tail;
+    this.setShared32(L.SP_QUEUE_HEAD, tail);
+    if ("refused" in result) {
+      this.stats.refusedBatches++;
+      this.fault(EXC_GP, `batch of ${n} refused${result.index >= 0 ? ` at entry ${result.index}` : ""}: ${result.refused}`);
+      return false;
+    }
+    const s = this.stats;
+    s.batches++;
+    s.batchedEntries += n;
+    s.batchSizes[n] = (s.batchSizes[n] ?? 0) + 1;
+    for (const e of entries) {
+      const op = CALL_NAMES.get(e.op)!;
+      s.batchedByOp[op] = (s.batchedByOp[op] ?? 0) + 1;
+    }
+    return true;
+  }
+
+  private queueContext(): QueueContext {
+    const u32 = this.core.u32;
+    return {
+      ramSize: this.core.ramSize,
+      virtualTop: this.rom.virtualTop,
+      pageKind: (pfn) => (pfn < this.core.ramSize / 4096 ? u32[(L.PAGE_INFO_BASE >> 2) + pfn * 2] & 0xf : L.PAGE_KIND_NONE),
+    };
+  }
+
+  private applier(): QueueApplier {
+    const core = this.core;
+    return {
+      writeEntry: (phys, value) => this.writeRam32(phys, value),
+      entryWritten: (phys) => core.exports.vmiEntryWritten(phys),
+      invalidatePage: (lin) => core.exports.vmiInvalPage(lin),
+    };
+  }
+
+  // ---- helpers ----------------------------------------------------------------------------
+
+  /** Physical address of `len` bytes at linear `lin` (within one page), or -1. */
+  private translate(lin: number, len: number): number {
+    if ((lin & 0xfff) + len > 0x1000) return -1;
+    const p = this.core.exports.vmiTranslate(lin >>> 0);
+    return p < 0 || p + len > this.core.ramSize ? -1 : p;
+  }
+
+  private writeRam32(phys: number, v: number): void {
+    const ram = this.core.ram;
+    ram[phys] = v & 0xff;
+    ram[phys + 1] = (v >>> 8) & 0xff;
+    ram[phys + 2] = (v >>> 16) & 0xff;
+    ram[phys + 3] = (v >>> 24) & 0xff;
+  }
+
+  private refuse(name: string, why: string): void {
+    this.stats.refusedCalls[name] = (this.stats.refusedCalls[name] ?? 0) + 1;
+    this.fault(EXC_GP, `${name}: ${why}`);
+  }
+
+  private fault(vector: number, why: string): void {
+    this.stats.lastRefusal = why;
+    this.core.u32[L.STATE_HYPERCALL_FAULT >> 2] = vector + 1;
+    this.core.u32[L.STATE_HYPERCALL_ERROR >> 2] = 0;
+  }
+
+  private shared32(off: number): number {
+    return this.core.u32[(this.shared + off) >> 2];
+  }
+  private setShared32(off: number, v: number): void {
+    this.core.u32[(this.shared + off) >> 2] = v >>> 0;
+  }
+}
+
+function hex(v: number): string {
+  return "0x" + (v >>> 0).toString(16);
+}
