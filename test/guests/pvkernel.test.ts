@@ -17,6 +17,7 @@ interface RunResult {
   exitCode?: number;
   message?: string;
   instructions: number;
+  counters?: Record<string, number>;
 }
 interface GuestMachine {
   run(opts: { maxInstructions?: number; wallTimeoutMs?: number }): Promise<RunResult>;
@@ -64,6 +65,7 @@ function expectPass(name: string, r: RunResult, out: string): void {
 
 describe("pvkernel", () => {
   const ptOps: Record<string, string | undefined> = {};
+  const exits: Record<string, number | undefined> = {};
 
   it("native: the checksum QEMU gives", async () => {
     const { r, out } = await run("pvkernel/pvkernel-native.elf", { cmdline: `scale=${SCALE}` });
@@ -94,6 +96,10 @@ describe("pvkernel", () => {
       const lazy = Number(field(out, /lazy sections (\d+)$/m));
       if (mode === "batched") expect(lazy).toBeGreaterThan(0);
       else expect(lazy).toBe(0);
+      // Lazy MMU mode must pay: the batched build leaves the interpreter far less often.
+      exits[mode] = r.counters?.vmiExits;
+      if (mode === "batched" && exits.vmi !== undefined && exits.batched !== undefined)
+        expect(exits.batched, "VMI exits, batched vs vmi").toBeLessThan(exits.vmi / 2);
     }, 120_000);
   }
 });

@@ -42,6 +42,7 @@ RP void pv_allocate_page(u32 pfn, u32 flags, u32 clone_pfn, u32 start, u32 count
 RP void pv_release_page(u32 pfn, u32 flags);
 RP void pv_inval_page(u32 va);
 RP void pv_flush_tlb(u32 flags);
+RP void pv_set_linear_mapping(u32 slot, u32 va, u32 pages, u32 pfn);
 RP u64 pv_get_cycle_frequency(void);
 RP u64 pv_get_cycle_counter(u32 counter);
 RP void pv_set_alarm(u32 flags, u64 expiry, u64 period);
@@ -57,6 +58,7 @@ extern u32 rt_gdt[];
 #define VMI_CALL_GetCycleFrequency 66
 #define VMI_CALL_SetAlarm 68
 #define VMI_CALL_AllocatePage 44
+#define VMI_CALL_SetLinearMapping 48
 #define VMI_CALLS 74
 #define VMI_RELOCATION_NONE 0
 #define VMI_RELOCATION_CALL_REL 1
@@ -502,7 +504,8 @@ static void patch_sites(void) {
     u32 n = s[1], type = relocs[n].type;
     if (type == VMI_RELOCATION_NONE) continue;
     if (n == VMI_CALL_IRET && type == VMI_RELOCATION_NOP) fail("IRET relocation is NOP", n, type);
-    if ((n == VMI_CALL_AllocatePage || n == VMI_CALL_SetAlarm) && type == VMI_RELOCATION_JUMP_REL)
+    if ((n == VMI_CALL_AllocatePage || n == VMI_CALL_SetAlarm || n == VMI_CALL_SetLinearMapping) &&
+        type == VMI_RELOCATION_JUMP_REL)
       fail("JUMP_REL for a call with stack arguments", n, type);
     if (type == VMI_RELOCATION_NOP) {
       memset(site, 0x90, 5);
@@ -611,6 +614,9 @@ int guest_main(u32 mb_magic, u32 mb_info) {
     patch_sites();
   }
 #endif
+  /* Slot 0 is the kernel's linear map of low memory (Linux's vmi_bringup): here the identity
+     map of 0..KMEM_END, where every page table lives. */
+  pv_set_linear_mapping(0, 0, KMEM_END >> 12, 0);
 
   for (u32 pa = KMEM_END - PAGE_SIZE; pa >= POOL_START; pa -= PAGE_SIZE) free_pfns[n_free++] = (u16)(pa >> 12);
 

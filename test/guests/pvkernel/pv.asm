@@ -47,6 +47,17 @@ global %1
     ret
 %endmacro
 
+; Operation with one stack argument.
+%macro PVOP_STACK1 3
+global %1
+%1:
+    push dword [esp + 4]
+    PVSITE %2
+    call %3
+    add esp, 4
+    ret
+%endmacro
+
     align 16
 global pv_stubs_begin
 pv_stubs_begin:
@@ -62,6 +73,7 @@ PVOP_STACK2 pv_allocate_page, 44, native_nop
 PVOP pv_release_page, 45, native_nop
 PVOP pv_inval_page, 46, native_invlpg
 PVOP pv_flush_tlb, 47, native_flush_tlb
+PVOP_STACK1 pv_set_linear_mapping, 48, native_nop
 PVOP pv_get_cycle_frequency, 66, native_zero64
 PVOP pv_get_cycle_counter, 67, native_zero64
 PVOP_STACK2 pv_set_alarm, 68, native_nop
