@@ -4,8 +4,10 @@
 #   build.sh            build every guest
 #   build.sh check      rebuild into a scratch directory and compare with the committed binaries
 #   build.sh expect     record cpu-bound/expected.txt from the Linux build run under qemu-i386
+#   build.sh pvexpect   record pvkernel/expected.txt: pvkernel-native's checksums under qemu-system-i386
 #   build.sh verify     run every committed guest (but those needing VMI) under qemu-system-i386: each must
-#                       exit 1 (debug-exit code 0), and cpu-bound must print the expected checksum
+#                       exit 1 (debug-exit code 0), and cpu-bound and pvkernel-native must print the
+#                       expected checksum
 #
 # Toolchain: Debian bookworm gcc 12 (-m32), nasm 2.16, binutils 2.40. The binaries depend only on
 # the sources and these tools: no timestamps, no build-id, no absolute paths (compiled from this
@@ -14,9 +16,11 @@ set -eu
 cd "$(dirname "$0")"
 export LC_ALL=C SOURCE_DATE_EPOCH=0
 
-GUESTS="demo cpu-bound cpu-bound-quick paging exceptions timer uart smc vmicalls"
+GUESTS="demo cpu-bound cpu-bound-quick paging exceptions timer uart smc vmicalls pvkernel-native pvkernel-vmi pvkernel-batched"
 # Guests that need our VMI ROM, which QEMU does not offer: `verify` skips them.
-NEEDS_VMI="vmicalls"
+NEEDS_VMI="vmicalls pvkernel-vmi pvkernel-batched"
+# pvkernel scales whose checksums pvkernel/expected.txt records (the test and the default).
+PV_SCALES="4 20"
 CC=${CC:-gcc}
 NASM=${NASM:-nasm}
 LD=${LD:-ld}
@@ -29,6 +33,7 @@ sources() {
   case $1 in
     cpu-bound) echo "cpu-bound/main.c cpu-bound/workload.c" ;;
     cpu-bound-quick) echo "cpu-bound/main.c cpu-bound/workload.c" ;;
+    pvkernel-*) echo "pvkernel/kernel.c pvkernel/user.c pvkernel/pv.asm" ;;
     *) ls "$1"/*.c "$1"/*.asm 2>/dev/null | sort ;;
   esac
 }
@@ -36,12 +41,16 @@ extra_cflags() {
   case $1 in
     cpu-bound) echo "-DITERATIONS=WORKLOAD_FULL -Icpu-bound" ;;
     cpu-bound-quick) echo "-DITERATIONS=WORKLOAD_QUICK -Icpu-bound" ;;
+    pvkernel-native) echo "-DMODE_NATIVE" ;;
+    pvkernel-vmi) echo "-DMODE_VMI" ;;
+    pvkernel-batched) echo "-DMODE_BATCHED" ;;
     *) echo "" ;;
   esac
 }
 output() {
   case $1 in
     cpu-bound-quick) echo "cpu-bound/cpu-bound-quick.elf" ;;
+    pvkernel-*) echo "pvkernel/$1.elf" ;;
     *) echo "$1/$1.elf" ;;
   esac
 }
@@ -71,6 +80,13 @@ build_all() { # outdir objdir [guests]
 # mode: under real time a busy host delays QEMU's timer callbacks by whole PIT periods.
 qemu_timing() {
   case $1 in timer) echo "-icount shift=5,sleep=off" ;; esac
+}
+
+qemu_run() { # elf [qemu args...]: runs a guest under the oracle, its COM1 on stdout
+  f=$1
+  shift
+  timeout 600 qemu-system-i386 -kernel "$f" -m 64 -display none -monitor none -serial stdio \
+    -device isa-debug-exit,iobase=0xf4,iosize=0x04 -no-reboot "$@"
 }
 
 # What the guest reads from COM1 under QEMU: the uart guest echoes one line.
@@ -110,6 +126,17 @@ case $cmd in
     mv cpu-bound/expected.txt.tmp cpu-bound/expected.txt
     cat cpu-bound/expected.txt
     ;;
+  pvexpect)
+    {
+      echo "# pvkernel checksums: pvkernel-native.elf with scale=N on the command line, run under"
+      echo "# $(qemu-system-i386 --version | head -n 1). Regenerate: sh test/guests/build.sh pvexpect"
+      for n in $PV_SCALES; do
+        echo "scale=$n $(qemu_run pvkernel/pvkernel-native.elf -append "scale=$n" | tr -d '\r' | grep '^checksum ')"
+      done
+    } >pvkernel/expected.txt.tmp
+    mv pvkernel/expected.txt.tmp pvkernel/expected.txt
+    cat pvkernel/expected.txt
+    ;;
   verify)
     shift
     status=0
@@ -120,8 +147,7 @@ case $cmd in
       mkdir -p .build
       set +e
       feed_input "$g" |
-        timeout 600 qemu-system-i386 -kernel "$f" -m 64 -display none -monitor none -serial stdio \
-          -device isa-debug-exit,iobase=0xf4,iosize=0x04 -no-reboot $(qemu_timing "$g") >"$log" 2>&1
+        qemu_run "$f" $(qemu_timing "$g") >"$log" 2>&1
       rc=$?
       set -e
       ok=yes
@@ -132,6 +158,10 @@ case $cmd in
           line=$(grep '^cpu-bound: iterations=' "$log" | tr -d '\r' || true)
           grep -qxF "$line" cpu-bound/expected.txt || ok=no
           ;;
+        pvkernel-native)
+          line="scale=20 $(grep '^checksum ' "$log" | tr -d '\r' || true)"
+          grep -qxF "$line" pvkernel/expected.txt || ok=no
+          ;;
       esac
       echo "$g: exit $rc, $ok ($(tr -d '\r' <"$log" | tail -n 1))"
       [ $ok = yes ] || status=1
@@ -139,7 +169,7 @@ case $cmd in
     exit $status
     ;;
   *)
-    echo "usage: build.sh [build [guest...]|check|expect|verify [guest...]]" >&2
+    echo "usage: build.sh [build [guest...]|check|expect|pvexpect|verify [guest...]]" >&2
     exit 2
     ;;
 esac
