@@ -6,8 +6,8 @@ import {
   SEG_DS, SEG_ES, SEG_SS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR, STATE_EIP, STATE_EFLAGS, STATE_IDTR_LIMIT, STATE_GDTR_LIMIT, LAYOUT_BASE,
 } from "./layout";
 import { setSegCache } from "./cpu";
-import { setRamSize, tlbFlush, tlbInvalidatePage, probeTranslate } from "./mmu";
-import { shadowReset, shadowAnnounce, shadowRelease, shadowEntryWritten } from "./shadow";
+import { setRamSize, tlbFlush, tlbFlushKeeping, tlbInvalidatePage, probeTranslate, TLB_GLOBAL } from "./mmu";
+import { shadowReset, shadowAnnounce, shadowRelease, shadowEntryWritten, TLB_SHADOWED } from "./shadow";
 import { crValueValid, applyCr } from "./ops/system";
 import { vmiShadowControlRegisters } from "./vmi";
 import { runLoop, syncIn } from "./run";
@@ -87,9 +87,13 @@ export function vmiWriteCr(n: i32, v: u32): i32 {
   return 0;
 }
 
-/** FlushTLB: the non-global translations, or (global) every one. */
+/**
+ * FlushTLB: the non-global translations, or (global) every one; but shadowed translations stay:
+ * every write to the entries they came from is announced or caught, and dropped them exactly,
+ * so what remains is what a fresh walk would give (the point of shadow page tables).
+ */
 export function vmiFlushTlb(global: i32): void {
-  tlbFlush(global == 0);
+  tlbFlushKeeping(global == 0 ? TLB_GLOBAL | TLB_SHADOWED : TLB_SHADOWED);
 }
 
 /** InvalPage: one linear page's translation. */

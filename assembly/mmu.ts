@@ -149,18 +149,27 @@ export function tlbListLength(): i32 {
 
 /** Flush the TLB: every entry, or only the non-global ones (a CR3 reload with CR4.PGE). */
 export function tlbFlush(keepGlobal: bool): void {
+  tlbFlushKeeping(keepGlobal ? TLB_GLOBAL : 0);
+}
+
+/** Drop every TLB entry but those with one of the `keep` bits (TLB_GLOBAL, TLB_SHADOWED). */
+export function tlbFlushKeeping(keep: u32): void {
   store<u64>(COUNTER_TLB_FLUSHES, load<u64>(COUNTER_TLB_FLUSHES) + 1);
   invalidateFetch();
   if (tlbListOverflow) {
-    if (keepGlobal) {
-      // Too many to track: drop only non-global entries by sweeping the table once.
-      for (let p = <usize>TLB_BASE; p < <usize>(TLB_BASE + TLB_SIZE); p += 4) {
-        const e = load<u32>(p);
-        if (e != 0 && (e & TLB_GLOBAL) == 0) store<u32>(p, 0);
-      }
-    } else memory.fill(TLB_BASE, 0, TLB_SIZE);
     tlbListCount = 0;
     tlbListOverflow = false;
+    if (keep == 0) {
+      memory.fill(TLB_BASE, 0, TLB_SIZE);
+      return;
+    }
+    // Too many to track: sweep the table once, listing what stays.
+    for (let p = <usize>TLB_BASE; p < <usize>(TLB_BASE + TLB_SIZE); p += 4) {
+      const e = load<u32>(p);
+      if (e == 0) continue;
+      if ((e & keep) == 0) store<u32>(p, 0);
+      else listFilled(<u32>((p - <usize>TLB_BASE) << 10));
+    }
     return;
   }
   let kept = 0;
@@ -168,7 +177,7 @@ export function tlbFlush(keepGlobal: bool): void {
     const vpn = load<u32>(<usize>TLB_LIST_BASE + (<usize>i << 2));
     const slot = <usize>TLB_BASE + (<usize>vpn << 2);
     const e = load<u32>(slot);
-    if (keepGlobal && (e & TLB_GLOBAL) != 0) {
+    if ((e & keep) != 0) {
       store<u32>(TLB_LIST_BASE + (<usize>kept << 2), vpn);
       kept++;
     } else store<u32>(slot, 0);
