@@ -272,7 +272,18 @@ export function shadowRelease(pfn: u32): bool {
   if (pfn >= pages) return false;
   const kind = pageKind(pfn);
   if (kind == PAGE_KIND_PT) {
-    for (let i: u32 = 0; i < 1024; i++) shadowEntryWritten((pfn << 12) | (i << 2));
+    // Everything translated through it lies in the one 4 MiB its back link names.
+    const w = load<u32>(info(pfn));
+    const slot = (w >>> SLOT_SHIFT) & 0x7ff;
+    if (slot == SLOT_MANY) dropEverything();
+    else if (slot != SLOT_NONE) {
+      const mask = load<u32>(info(pfn) + 4);
+      for (let c = 0; c < SHADOW_CONTEXTS; c++) {
+        if ((mask & (<u32>1 << <u32>c)) == 0) continue;
+        for (let i: u32 = 0; i < 1024; i++) dropPage(c, (slot << 10) | i);
+      }
+      bump(VMI_COUNTER_SHADOW_INVALIDATED, 1);
+    }
   } else if (kind == PAGE_KIND_PD) {
     for (let c = 0; c < SHADOW_CONTEXTS; c++) {
       if (load<u32>(ctx(c) + SHADOW_CTX_PD) != pfn << 12) continue;
