@@ -16,7 +16,7 @@
 // deadline or serial input, and run() yields to the host's event loop every few milliseconds.
 
 import * as L from "../assembly/layout.js";
-import { Clock, hostEpochMs, wallNow } from "./clock.js";
+import { Clock, DEFAULT_NS_PER_INSTRUCTION, hostEpochMs, wallNow } from "./clock.js";
 import { Core, type CoreImports } from "./core.js";
 import { PortBus } from "./devices/bus.js";
 import { DebugExit } from "./devices/debug-exit.js";
@@ -230,7 +230,7 @@ export class Machine {
         {
           core,
           alarm: this.vmiAlarm,
-          cycleFrequency: Math.round(1e9 / this.clock.nsPerInstruction),
+          cycleFrequency: Math.round(1e9 / this.tscNsPerCycle),
           wallclockNs: () => rtcEpochMs() * 1e6,
           reboot: () => this.requestReset("VMI Reboot"),
           shutdown: () => this.stop("shutdown", 0),
@@ -531,6 +531,15 @@ export class Machine {
     const u32 = this.core.u32;
     const o = L.STATE_TSC_OFFSET >> 2;
     return this.core.instructions + u32[o] + u32[o + 1] * 2 ** 32;
+  }
+
+  /**
+   * The TSC's nominal period, which VMI's GetCycleFrequency reports: the deterministic clock's
+   * ns per instruction, and the same default rate in real time (where the TSC still counts
+   * instructions, so its real rate is the interpreter's speed).
+   */
+  private get tscNsPerCycle(): number {
+    return this.deterministic ? this.clock.nsPerInstruction : DEFAULT_NS_PER_INSTRUCTION;
   }
 
   /** Virtual ns per TSC cycle: exact when deterministic, the interpreter's recent speed otherwise. */
