@@ -5,8 +5,9 @@
 import { SEG_DS, SEG_ES } from "../layout";
 import * as cpu from "../cpu";
 import { reg32, setReg32, reg16, setReg16, regRead, regWrite } from "../cpu";
-import { readLin, writeLin } from "../mmu";
-import { linearRead, linearWrite } from "../segments";
+import { readLin, writeLin, readMask, writeMask, TLB_VALID } from "../mmu";
+import { linearRead, linearWrite, flatRead, flatWrite } from "../segments";
+import { TLB_BASE } from "../layout";
 import { flags, FLAG_DF, getZF } from "../flags";
 import { alu, commitFlags, ALU_CMP } from "./alu";
 import { portIn, portOut, ioAllowed } from "./io";
@@ -39,6 +40,18 @@ export function stringOp(op: i32, sz: i32): bool {
   const d = step(sz);
   const srcS = srcSeg();
   let n: u32 = 0;
+  if (rep && (op == 0xa4 || op == 0xaa) && <i32>d > 0 && cpu.adsz32 && (flatWrite & (1 << SEG_ES)) != 0 && (op == 0xaa || (flatRead & (1 << srcS)) != 0)) {
+    // Forward REP MOVS/STOS through flat segments: whole runs within one page at a time.
+    while (n < REP_CHUNK) {
+      const k = bulkRun(op, sz, min(count, REP_CHUNK - n));
+      if (k == 0) break;
+      count -= k;
+      n += k;
+      setIdx(1, count);
+      if (count == 0) return true;
+    }
+    if (n >= REP_CHUNK) return false;
+  }
   while (n < REP_CHUNK) {
     let stop = false;
     switch (op) {
@@ -132,4 +145,47 @@ export function stringOp(op: i32, sz: i32): bool {
     if (cpu.stopRequested()) return false;
   }
   return false;
+}
+
+/**
+ * Up to `max` elements of a forward REP MOVS (0xa4) or STOS (0xaa), flat segments and 32-bit
+ * addresses, as long as source and destination stay within pages the TLB already maps for this
+ * access (RAM, and writable for the destination: page-table pages and not-yet-dirty pages are
+ * not, so their stores keep going through the slow path). Returns the elements done, 0 if none
+ * could be (the element-by-element loop then takes it, faults and all).
+ */
+function bulkRun(op: i32, sz: i32, max: u32): u32 {
+  const di = reg32(7);
+  let k = min(max, (0x1000 - (di & 0xfff)) >>> sz);
+  if (k == 0) return 0;
+  const de = load<u32>(TLB_BASE + ((<usize>(di >>> 12)) << 2));
+  if ((de & writeMask) != TLB_VALID) return 0;
+  const dst = <usize>((de & ~0xfff) ^ di);
+  if (op == 0xa4) {
+    const si = reg32(6);
+    k = min(k, (0x1000 - (si & 0xfff)) >>> sz);
+    if (k == 0) return 0;
+    const se = load<u32>(TLB_BASE + ((<usize>(si >>> 12)) << 2));
+    if ((se & readMask) != TLB_VALID) return 0;
+    const src = <usize>((se & ~0xfff) ^ si);
+    const bytes = <usize>k << sz;
+    if (dst <= src || dst >= src + bytes) memory.copy(dst, src, bytes);
+    else {
+      // The destination overlaps ahead of the source: element by element, as the CPU does.
+      const e = <usize>1 << sz;
+      for (let i: usize = 0; i < bytes; i += e) {
+        if (sz == 0) store<u8>(dst + i, load<u8>(src + i));
+        else if (sz == 1) store<u16>(dst + i, load<u16>(src + i));
+        else store<u32>(dst + i, load<u32>(src + i));
+      }
+    }
+    setReg32(6, si + (k << sz));
+  } else {
+    const v = regRead(sz, 0);
+    if (sz == 0) memory.fill(dst, <u8>v, k);
+    else if (sz == 1) for (let i: u32 = 0; i < k; i++) store<u16>(dst + (<usize>i << 1), <u16>v);
+    else for (let i: u32 = 0; i < k; i++) store<u32>(dst + (<usize>i << 2), v);
+  }
+  setReg32(7, di + (k << sz));
+  return k;
 }
