@@ -80,4 +80,18 @@ describe("VMI reserved range and hypercalls", () => {
     expect(core.run(10)).toBe(L.EXIT_EXCEPTION);
     expect(core.lastException).toEqual({ vector: 14, error: 0 });
   });
+
+  it("keeps ring 3 out: the ROM's pages are supervisor-only, so a user jump there is a #PF before any VMCALL", async () => {
+    const core = await vmiCore(() => {
+      throw new Error("no hypercall may reach the host from ring 3");
+    });
+    core.trapExceptions = true;
+    core.setSegment(1, 0x1b, 0, 0xffffffff, 0xc0fb); // CS: ring-3 code
+    core.setSegment(2, 0x23, 0, 0xffffffff, 0xc0f3); // SS: ring-3 data
+    core.u32[L.STATE_CPL >> 2] = 3;
+    core.eip = TOP + 0x10;
+    expect(core.run(10)).toBe(L.EXIT_EXCEPTION);
+    expect(core.lastException).toEqual({ vector: 14, error: 5 }); // present, read, user
+    expect(core.counters().hypercall).toBe(0);
+  });
 });
