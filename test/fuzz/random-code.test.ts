@@ -8,23 +8,12 @@ import { createHash } from "node:crypto";
 import { Core } from "../../src/core.js";
 import * as L from "../../assembly/layout.js";
 import { nullImports } from "../support/null-imports.js";
+import { rng } from "../support/rng.js";
 
 const RAM = 4 << 20;
 const CODE = 0x100000;
 const RUNS = Number(process.env.VMI386_FUZZ_RUNS ?? 200_000);
 
-/** xorshift32: deterministic, so a failure names a reproducible seed. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
 
 let core: Core;
 let staticHash: string;

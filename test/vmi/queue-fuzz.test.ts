@@ -7,21 +7,11 @@ import * as L from "../../assembly/layout.js";
 import { Machine } from "../../src/machine.js";
 import { Call } from "../../src/vmi/calls.js";
 import { checkEntry } from "../../src/vmi/queue.js";
+import { rng } from "../support/rng.js";
 
 const BATCHES = 100_000;
 const MEM = 4 << 20;
 
-/** xorshift32: a reproducible stream. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>>= 0);
-  };
-}
 
 describe("VMI queue fuzz", () => {
   it(`${BATCHES} random batches: each refused whole or applied exactly`, async () => {

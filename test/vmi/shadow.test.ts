@@ -7,6 +7,7 @@
 import { describe, expect, it } from "vitest";
 import * as L from "../../assembly/layout.js";
 import { Machine } from "../../src/machine.js";
+import { rng } from "../support/rng.js";
 
 const MEM = 8 << 20;
 const REGION = 0x40000000; // two directory slots: 0x100 (private tables), 0x101 (shared table)
@@ -17,16 +18,6 @@ const SHARED_PT = 0x118000;
 const DATA = 0x200000; // 64 data pages, each filled with its own number
 const P = 1, W = 2;
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>>= 0);
-  };
-}
 
 describe("shadow page tables", () => {
   it("agree with a plain page walk after 5,000 random updates, switches and direct stores", async () => {
