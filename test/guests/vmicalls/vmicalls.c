@@ -295,7 +295,15 @@ int guest_main(u32 mb_magic, u32 mb_info) {
     spin(200000);
     CHECK(irq0_count <= before + 1, "CancelAlarm: %u alarms after cancelling", irq0_count - before);
     call3(30, 0, 0, 0);
-    CHECK(try_call5(68, 0x10000, 0, 0, 0, 0) == 13, "an alarm on the local APIC timer must #GP");
+    CHECK(try_call5(68, 0x2, 0, 0, 0, 0) == 13, "an alarm on a counter that never advances must #GP");
+    /* No local APIC here: an alarm wired to its timer arrives on IRQ0 like the others. */
+    before = irq0_count;
+    now = call3_64(67, 0, 0, 0) + 1000;
+    call5(68, 0x10000, (u32)now, (u32)(now >> 32), 0, 0);
+    call3(29, 0, 0, 0);
+    spin(100000);
+    call3(30, 0, 0, 0);
+    CHECK_EQ(irq0_count - before, 1, "a one-shot alarm wired to the (absent) local APIC timer");
     /* native CLI/STI still work, and follow the virtual IF */
     sti();
     CHECK_EQ(call3(31, 0, 0, 0), EFLAGS_IF, "GetInterruptMask after a native STI");
