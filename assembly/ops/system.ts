@@ -249,6 +249,13 @@ export function rdtsc(): void {
 }
 
 const MSR_TSC: u32 = 0x10;
+/**
+ * IA32_BIOS_SIGN_ID (SDM Vol. 4, table 2-2 and Vol. 3 "Microcode Update Facilities"): software
+ * writes 0, executes CPUID(1), and reads the loaded microcode update's revision from EDX. No
+ * update is ever loaded here, so it reads 0 and writes are accepted and dropped. Linux's
+ * early_init_intel() does exactly that sequence on every family 6 CPU.
+ */
+const MSR_BIOS_SIGN_ID: u32 = 0x8b;
 const MSR_SYSENTER_CS: u32 = 0x174;
 const MSR_SYSENTER_ESP: u32 = 0x175;
 const MSR_SYSENTER_EIP: u32 = 0x176;
@@ -260,6 +267,7 @@ export function rdmsr(): void {
   let v: u64;
   switch (n) {
     case MSR_TSC: v = tsc(); break;
+    case MSR_BIOS_SIGN_ID: v = 0; break;
     case MSR_SYSENTER_CS: v = load<u32>(STATE_SYSENTER_CS); break;
     case MSR_SYSENTER_ESP: v = load<u32>(STATE_SYSENTER_ESP); break;
     case MSR_SYSENTER_EIP: v = load<u32>(STATE_SYSENTER_EIP); break;
@@ -279,6 +287,7 @@ export function wrmsr(): void {
     case MSR_TSC:
       store<u64>(STATE_TSC_OFFSET, v - load<u64>(COUNTER_INSTRUCTIONS) - <u64>retiredThisRun);
       break;
+    case MSR_BIOS_SIGN_ID: break;
     case MSR_SYSENTER_CS: store<u32>(STATE_SYSENTER_CS, <u32>v); break;
     case MSR_SYSENTER_ESP: store<u32>(STATE_SYSENTER_ESP, <u32>v); break;
     case MSR_SYSENTER_EIP: store<u32>(STATE_SYSENTER_EIP, <u32>v); break;
