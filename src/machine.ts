@@ -121,8 +121,11 @@ export interface RunResult {
   counters: Record<string, number>;
 }
 
-/** Deterministic mode: the longest slice, so that mid-slice device reads see time move (see instructionsNow). */
-const DETERMINISTIC_SLICE_MAX = 10_000;
+/**
+ * Deterministic mode: the longest slice. Device reads see time move mid-slice anyway (see
+ * instructionsNow); this only bounds how late the host looks at the wall clock (--timeout).
+ */
+const DETERMINISTIC_SLICE_MAX = 1_000_000;
 /** Real-time mode: the longest slice, and the initial guess of the interpreter's speed. */
 const REALTIME_SLICE_MAX = 1_000_000;
 const INITIAL_INSTRUCTIONS_PER_NS = 0.1;
@@ -504,6 +507,7 @@ export class Machine {
    * time: they take a while): a guest polling ports must not run past a device deadline.
    */
   private afterPortAccess(): void {
+    if (this.deterministic) this.syncTsc();
     if (this.inSlice && this.clock.now() >= this.nextDeadline) this.core.requestStop();
   }
 
@@ -555,20 +559,25 @@ export class Machine {
 
   /** Instructions retired so far: the clock's input in deterministic mode. */
   private instructionsNow(): number {
-    // The core publishes its counter when run() returns, so within a slice only port accesses
-    // move time; DETERMINISTIC_SLICE_MAX bounds the error (100 µs at 10 ns/instruction).
-    return this.core.instructions;
+    // Live, also mid-slice: the core publishes how many instructions the current run() has
+    // retired (STATE_RUN_RETIRED) before every host call, and 0 once run() has returned.
+    // Without it a guest that calibrates one clock against another inside a slice (Linux
+    // reading the PIT and RDTSC in a tight loop) would see the PIT stand still while the
+    // TSC moves, and compute a TSC frequency that is off.
+    return this.core.instructions + this.core.u32[L.STATE_RUN_RETIRED >> 2];
   }
 
   /**
    * Deterministic mode: keep the guest's TSC a clock of virtual time (one tick per
    * nsPerInstruction), as a real TSC keeps counting through I/O cycles and HLT. The core counts
    * instructions; the time spent in port accesses and skipped in HLT is added to its TSC offset
-   * as it accrues (added, so that a guest's own WRMSR to the TSC survives).
+   * as it accrues (added, so that a guest's own WRMSR to the TSC survives). Called after every
+   * port access as well as after every slice, so that RDTSC and the PIT agree at every
+   * instruction, not only at slice ends.
    */
   private syncTsc(): void {
     const clock = this.clock;
-    const extra = Math.floor((clock.now() - this.core.instructions * clock.nsPerInstruction) / clock.nsPerInstruction);
+    const extra = Math.floor((clock.now() - this.instructionsNow() * clock.nsPerInstruction) / clock.nsPerInstruction);
     const delta = extra - this.tscAdded;
     if (delta <= 0) return;
     this.tscAdded = extra;

@@ -191,6 +191,22 @@ describe("Machine", () => {
     expect(Math.abs(tsc - t / m.clock.nsPerInstruction)).toBeLessThan(3);
   });
 
+  it("deterministic mode: RDTSC counts port-access time at once, not only at slice ends", async () => {
+    // mov ecx, 1000; rdtsc; mov esi, eax; mov edi, edx
+    // loop: in al, 0x61; dec ecx; jnz loop
+    // rdtsc; cli; hlt
+    const m = await machineWith("b9e80300000f3189c689d7e4614975fb0f31faf4");
+    const r = await m.run({ maxInstructions: 100_000 });
+    expect(r.reason).toBe("hlt-disabled");
+    const t0 = m.core.reg(L.REG_ESI) + m.core.reg(L.REG_EDI) * 2 ** 32;
+    const t1 = m.core.reg(L.REG_EAX) + m.core.reg(L.REG_EDX) * 2 ** 32;
+    // Between the two RDTSCs: 3 + 3 × 1000 instructions and 1000 port reads, each read
+    // nsPerPortAccess / nsPerInstruction ticks long (a Linux kernel calibrates the TSC by
+    // polling the PIT this way, so the two clocks must agree within a slice).
+    const ticksPerPort = m.clock.nsPerPortAccess / m.clock.nsPerInstruction;
+    expect(t1 - t0).toBe(3 + 3000 + 1000 * ticksPerPort);
+  });
+
   it("real-time mode: HLT sleeps until the PIT's next tick, and the rate follows the wall clock", async () => {
     const m = await machineWith(IRQ0_GUEST, { deterministic: false });
     const r = await m.run({ wallTimeoutMs: 10_000 });
