@@ -27,6 +27,9 @@ export const EXIT_INTERNAL = 70;
 
 export const DEFAULT_MEM = "128M";
 
+/** CR0.PG: paging enabled (SDM Vol. 3, 2.5). */
+const CR0_PG = 0x80000000;
+
 export interface CliInput {
   readonly isTTY?: boolean;
   on(event: "data", listener: (chunk: Uint8Array | string) => void): unknown;
@@ -48,7 +51,9 @@ class UsageError extends Error {}
 const EXIT_HELP = `
 Exit status:
   the guest's debug-exit status  when it wrote v to port 0xf4: (v << 1) | 1, modulo 256 (always odd)
-  0   stopped by --max-instructions, or the guest reset the machine (or shut it down through VMI)
+  0   stopped by --max-instructions, the guest reset the machine (or shut it down through
+      VMI), or a Linux guest (--kernel) halted with paging on: Linux's halt and power-off
+      without ACPI end in CLI; HLT
   2   bad command line or image (nothing was run)
   4   triple fault
   6   the CPU halted for good (HLT with interrupts off, or nothing left to wake it)
@@ -198,6 +203,13 @@ async function runImage(a: RunArgs, io: CliIO): Promise<number> {
 
   const stats = collectStats(result);
   io.stderr(a.stats === "json" ? formatStatsJson(stats) : formatStatsText(stats));
+  if (a.kernel !== undefined && result.reason === "hlt-disabled" && (machine.core.cr(0) & CR0_PG) !== 0) {
+    // This machine has no ACPI (nor APM), so Linux cannot switch it off: `poweroff` and `halt`
+    // both end in machine_halt(), whose stop_this_cpu() disables interrupts and halts for
+    // good. That is a Linux guest's clean end here. Paging tells it from the decompressor's
+    // own "System halted" after an error, which halts with paging still off.
+    return EXIT_OK;
+  }
   return exitStatus(result, io);
 }
 

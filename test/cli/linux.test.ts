@@ -28,7 +28,26 @@ async function expectUsageError(args: string[], line: string): Promise<void> {
   expect(r.stdout).toBe("");
 }
 
+// A payload at 0x100000 that enables paging (one 4 MiB identity page: PDE 0 = 0x83 at 0x200000,
+// CR4.PSE, CR0.PG) and halts with interrupts off, as Linux's machine_halt() does:
+//   mov eax, 0x200000; mov dword [eax], 0x83; mov cr3, eax; mov eax, cr4; or eax, 0x10
+//   mov cr4, eax; mov eax, cr0; or eax, 0x80000000; mov cr0, eax; cli; hlt
+const HALT_PAGED = Uint8Array.from(
+  Buffer.from("b800002000c700830000000f22d80f20e083c8100f22e00f20c00d000000800f22c0faf4", "hex"),
+);
+
 describe("vmi386 run --kernel", () => {
+  it("a Linux guest that halts with interrupts off and paging on (its power-off) exits with 0", async () => {
+    const r = await cli(["run", "--kernel", tmpFile("halt-paged", bzImage({ payload: HALT_PAGED })), "--mem", "16M", "--deterministic"]);
+    expect(r.stderr).toContain("hlt-disabled");
+    expect(r.status, r.stderr).toBe(0);
+  });
+
+  it("a halt with paging off (the decompressor's error path) is still status 6", async () => {
+    const r = await cli(["run", "--kernel", tmpFile("halt-flat", bzImage({ payload: Uint8Array.of(0xfa, 0xf4) })), "--mem", "16M", "--deterministic"]);
+    expect(r.status, r.stderr).toBe(6);
+  });
+
   it("boots the bzImage with --initrd and --append: the probe reports them", async () => {
     const r = await cli(["run", "--kernel", KERNEL, "--initrd", INITRD, "--append", "console=ttyS0 init=/bin/sh", "--mem", "16M", "--deterministic"]);
     expect(r.stdout).toBe(
