@@ -26,7 +26,22 @@ done
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 [ -r "$KEYRING" ] || { echo "fetch-debian: needs $KEYRING (package debian-archive-keyring)" >&2; exit 1; }
 
-MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# The Debian mirror: $DEBIAN_MIRROR, else the one this machine's apt uses for bookworm (its
+# deb822 debian.sources or its sources.list), so a local mirror or proxy setup is respected.
+mirror_from_system() {
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -r "$f" ] || continue
+    awk 'BEGIN { RS = ""; FS = "\n" }
+      /(^|\n)Suites:[^\n]*bookworm([ \t]|\n|$)/ {
+        for (i = 1; i <= NF; i++) if ($i ~ /^URIs:/) { sub(/^URIs:[ \t]*/, "", $i); split($i, u, /[ \t]+/); print u[1]; exit }
+      }' "$f"
+  done
+  [ -r /etc/apt/sources.list ] && awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i !~ /^\[/ && $i !~ /\]$/) { if ($(i + 1) == "bookworm") print $i; break } }' /etc/apt/sources.list
+}
+MIRROR=${DEBIAN_MIRROR:-$(mirror_from_system | head -n 1)}
+[ -n "$MIRROR" ] || { echo "fetch-debian: no Debian bookworm mirror in this machine's apt sources: set DEBIAN_MIRROR" >&2; exit 1; }
+# The system's apt proxy, if any (the private configuration below does not read the system's).
+eval "$(apt-config shell HTTP_PROXY Acquire::http::Proxy HTTPS_PROXY Acquire::https::Proxy)"
 
 # The kernel comes from the point release (bookworm, bookworm-updates), not bookworm-security:
 # a point-release kernel changes a few times a year, which keeps test runs comparable.
@@ -57,6 +72,8 @@ APT::Sandbox::User "";
 Acquire::Languages "none";
 Acquire::IndexTargets::deb::Contents-deb::DefaultEnabled "false";
 CONF
+[ -n "${HTTP_PROXY:-}" ] && echo "Acquire::http::Proxy \"$HTTP_PROXY\";" >> "$APT/apt.conf"
+[ -n "${HTTPS_PROXY:-}" ] && echo "Acquire::https::Proxy \"$HTTPS_PROXY\";" >> "$APT/apt.conf"
 export APT_CONFIG="$APT/apt.conf"
 
 echo "fetch-debian: apt-get update (bookworm, i386)"

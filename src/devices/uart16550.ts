@@ -7,7 +7,8 @@
 // the sink at once, so THR and the transmitter are always empty again by the next instruction
 // (LSR THRE and TEMT read 1, and the THRE interrupt re-arms after each write, as after a real
 // FIFO drain). Received bytes wait in a host-side queue and enter the receive FIFO as room
-// allows, so the guest never sees an overrun from host input; the character-timeout interrupt
+// allows while MCR RTS is set (the far end obeys RTS/CTS flow control), so the guest never
+// sees an overrun from host input, nor loses input sent before its driver was ready; the character-timeout interrupt
 // fires four character times (at the programmed baud rate, in virtual time) after the last
 // FIFO activity, as the data sheet says.
 
@@ -262,6 +263,11 @@ export class Uart16550 implements PortDevice, TimedDevice {
   private pullInput(): void {
     const s = this.s;
     if (this.loop) return; // loopback disconnects the receiver from the line
+    // The far end honours RTS/CTS flow control: it sends only while the UART asserts RTS. A
+    // driver raises RTS once it is ready to receive (Linux's 8250 does when the tty is opened,
+    // after its startup has cleared the FIFOs), so input queued at power-on is not lost to a
+    // probe or a FIFO reset before anyone reads it.
+    if ((s.mcr & MCR_RTS) === 0) return;
     let moved = false;
     while (s.input.length > 0 && s.rx.length < this.capacity) {
       s.rx.push(s.input.shift()!);
@@ -376,7 +382,7 @@ export class Uart16550 implements PortDevice, TimedDevice {
         const wasLoop = this.loop;
         s.mcr = value & 0x1f;
         this.noteMsrChange(before);
-        if (wasLoop && !this.loop) this.pullInput();
+        if (!this.loop) this.pullInput(); // loopback ended, or RTS rose
         break;
       }
       case 5:

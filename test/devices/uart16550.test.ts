@@ -75,6 +75,18 @@ describe("16550A UART", () => {
     expect(inb(LSR) & 0x01).toBe(0);
   });
 
+  it("host input waits while RTS is clear (the far end obeys RTS/CTS) and arrives once RTS rises", () => {
+    init();
+    out(MCR, 0x09); // DTR, OUT2: RTS clear
+    uart.receive([0x41, 0x42]);
+    expect(inb(LSR) & 0x01).toBe(0);
+    out(FCR, 0x07); // a FIFO reset meanwhile loses nothing: the bytes are still on the far side
+    out(MCR, 0x0b); // RTS
+    expect(inb(LSR) & 0x01).toBe(1);
+    expect([inb(RBR), inb(RBR)]).toEqual([0x41, 0x42]);
+    expect(uart.pendingInput).toBe(0);
+  });
+
   it("IIR reports FIFOs enabled in bits 7–6", () => {
     init(0x07);
     expect(inb(IIR)).toBe(0xc1);
