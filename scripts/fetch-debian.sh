@@ -77,7 +77,7 @@ CONF
 export APT_CONFIG="$APT/apt.conf"
 
 echo "fetch-debian: apt-get update (bookworm, i386)"
-apt-get -q update >/dev/null
+apt-get -q --error-on=any update >/dev/null || { echo "fetch-debian: apt-get update failed (is the mirror $MIRROR reachable?)" >&2; exit 1; }
 
 # linux-image-686 is the metapackage for the current 686 (non-PAE) kernel: its dependency
 # names the versioned image package, linux-image-6.1.0-NN-686.
