@@ -32,6 +32,9 @@ const CR0_PG = 0x80000000;
 
 export interface CliInput {
   readonly isTTY?: boolean;
+  /** A terminal's raw mode (Node's tty.ReadStream): keys go to the guest unprocessed. */
+  setRawMode?(raw: boolean): unknown;
+  resume?(): unknown;
   on(event: "data", listener: (chunk: Uint8Array | string) => void): unknown;
   removeListener(event: "data", listener: (chunk: Uint8Array | string) => void): unknown;
   pause(): unknown;
@@ -51,16 +54,17 @@ class UsageError extends Error {}
 const EXIT_HELP = `
 Exit status:
   the guest's debug-exit status  when it wrote v to port 0xf4: (v << 1) | 1, modulo 256 (always odd)
-  0   stopped by --max-instructions, the guest reset the machine (or shut it down through
-      VMI), or a Linux guest (--kernel) halted with paging on: Linux's halt and power-off
-      without ACPI end in CLI; HLT
+  0   stopped by --max-instructions or Ctrl-A x, the guest reset the machine (or shut it
+      down through VMI), or a Linux guest (--kernel) halted with paging on: Linux's halt and
+      power-off without ACPI end in CLI; HLT
   2   bad command line or image (nothing was run)
   4   triple fault
   6   the CPU halted for good (HLT with interrupts off, or nothing left to wake it)
   8   wall-clock timeout
   70  internal emulator error
 
-COM1 goes to stdout as the guest writes it; when stdin is not a terminal it is fed to COM1.
+COM1 goes to stdout as the guest writes it, and stdin is fed to COM1: a terminal in raw mode,
+key by key (Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A), anything else as it is.
 Statistics go to stderr at the end.`;
 
 interface RunArgs {
@@ -188,15 +192,32 @@ async function runImage(a: RunArgs, io: CliIO): Promise<number> {
   });
   load(machine);
 
-  const stdin = io.stdin && !io.stdin.isTTY ? io.stdin : null;
-  const onInput = (chunk: Uint8Array | string) => machine.sendSerialInput(chunk);
-  stdin?.on("data", onInput);
+  // stdin feeds COM1: a pipe or file as it is; a terminal in raw mode, each key as typed, with
+  // QEMU's escape: Ctrl-A x quits, Ctrl-A Ctrl-A (or Ctrl-A a) sends one Ctrl-A.
+  const stdin = io.stdin;
+  const tty = stdin?.isTTY === true && typeof stdin.setRawMode === "function";
+  const keys = new ConsoleKeys();
+  const onInput = (chunk: Uint8Array | string) => {
+    if (!tty) return machine.sendSerialInput(chunk);
+    const k = keys.feed(typeof chunk === "string" ? new TextEncoder().encode(chunk) : chunk);
+    if (k.send.length > 0) machine.sendSerialInput(k.send);
+    if (k.quit) machine.requestQuit();
+  };
+  if (stdin && (tty || !stdin.isTTY)) {
+    if (tty) {
+      stdin.setRawMode!(true);
+      io.stderr("vmi386: the guest's console is on this terminal; Ctrl-A x quits\n");
+    }
+    stdin.on("data", onInput);
+    stdin.resume?.();
+  }
   let result: RunResult;
   try {
     result = await machine.run({ maxInstructions, wallTimeoutMs });
   } finally {
-    if (stdin) {
+    if (stdin && (tty || !stdin.isTTY)) {
       stdin.removeListener("data", onInput);
+      if (tty) stdin.setRawMode!(false);
       stdin.pause();
     }
   }
@@ -223,6 +244,7 @@ function exitStatus(r: RunResult, io: CliIO): number {
     case "max-instructions":
     case "reset":
     case "shutdown":
+    case "quit":
       return EXIT_OK;
     case "triple-fault":
       io.stderr(`vmi386: the guest triple-faulted${why}\n`);
@@ -263,4 +285,32 @@ function parseCount(text: string, what: string): number {
   const n = /^\s*\d+(?:\.\d+)?(?:e\d+)?\s*$/i.test(text) ? Number(text) : NaN;
   if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`${what} "${text}" is not a positive whole number`);
   return n;
+}
+
+/** Ctrl-A, the console's escape key (as QEMU's -nographic console). */
+export const ESCAPE_KEY = 0x01;
+
+/**
+ * The raw terminal's keys on their way to COM1: Ctrl-A starts an escape; Ctrl-A x quits,
+ * Ctrl-A Ctrl-A and Ctrl-A a send one Ctrl-A, Ctrl-A then anything else sends both bytes.
+ * An escape split across two chunks still works.
+ */
+export class ConsoleKeys {
+  private escaped = false;
+
+  feed(chunk: Uint8Array): { send: Uint8Array; quit: boolean } {
+    const out: number[] = [];
+    for (const b of chunk) {
+      if (!this.escaped) {
+        if (b === ESCAPE_KEY) this.escaped = true;
+        else out.push(b);
+        continue;
+      }
+      this.escaped = false;
+      if (b === 0x78 /* x */) return { send: Uint8Array.from(out), quit: true };
+      if (b === ESCAPE_KEY || b === 0x61 /* a */) out.push(ESCAPE_KEY);
+      else out.push(ESCAPE_KEY, b);
+    }
+    return { send: Uint8Array.from(out), quit: false };
+  }
 }

@@ -95,6 +95,8 @@ export type StopReason =
   | "reset"
   /** The guest called VMI Shutdown. */
   | "shutdown"
+  /** The host asked the machine to stop (requestQuit: the console's Ctrl-A x). */
+  | "quit"
   /** Deterministic mode: HLT with interrupts on, and no device will ever raise one. */
   | "idle"
   /** An exception stopped the core because core.trapExceptions is set (tests). */
@@ -178,7 +180,7 @@ export class Machine {
   private deadlineDirty = true;
   private inSlice = false;
   /** Why the core was asked to stop: null = only to reschedule. */
-  private stopCause: "debug-exit" | "reset" | "shutdown" | null = null;
+  private stopCause: "debug-exit" | "reset" | "shutdown" | "quit" | null = null;
   /** Which port asked for the reset (for the stop message). */
   private resetSource = "";
   private exitCode = 0;
@@ -481,6 +483,7 @@ export class Machine {
           if (cause === "debug-exit") return this.result("debug-exit", `debug-exit: the guest wrote ${(this.exitCode - 1) / 2} to port 0xf4`, this.exitCode);
           if (cause === "reset") return this.result("reset", `the guest requested a CPU reset through ${this.resetSource}`);
           if (cause === "shutdown") return this.result("shutdown", "the guest shut the machine down (VMI Shutdown)");
+          if (cause === "quit") return this.result("quit", "stopped at the host's request");
           break; // a device moved its deadline: reschedule
         }
         default:
@@ -521,7 +524,17 @@ export class Machine {
     this.stop("reset", 0);
   }
 
-  private stop(cause: "debug-exit" | "reset" | "shutdown", code: number): void {
+  /**
+   * Ends the current run() (or the next one) with reason "quit", from outside the guest: an
+   * event handler while run() is awaited (the console's Ctrl-A x). Wakes an idle wait.
+   */
+  requestQuit(): void {
+    this.stop("quit", 0);
+    const w = this.wake;
+    if (w) w();
+  }
+
+  private stop(cause: "debug-exit" | "reset" | "shutdown" | "quit", code: number): void {
     // Debug-exit wins over a reset requested in the same slice: it is what a test asked for.
     if (this.stopCause !== "debug-exit") {
       this.stopCause = cause;
