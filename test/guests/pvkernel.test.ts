@@ -96,10 +96,12 @@ describe("pvkernel", () => {
       const lazy = Number(field(out, /lazy sections (\d+)$/m));
       if (mode === "batched") expect(lazy).toBeGreaterThan(0);
       else expect(lazy).toBe(0);
-      // Lazy MMU mode must pay: the batched build leaves the interpreter far less often.
+      // Lazy MMU mode must pay: issue 4's target, batching cuts exits at least 20x against
+      // immediate calls on this fork/mmap workload (about 30x at scale 4 and at the default,
+      // with the default 64-entry queue).
       exits[mode] = r.counters?.vmiExits;
       if (mode === "batched" && exits.vmi !== undefined && exits.batched !== undefined)
-        expect(exits.batched, "VMI exits, batched vs vmi").toBeLessThan(exits.vmi / 2);
+        expect(exits.batched, "VMI exits, batched vs vmi").toBeLessThanOrEqual(exits.vmi / 20);
     }, 120_000);
   }
 });

@@ -4,9 +4,14 @@
                    call site from its relocations, and from then on runs page-table writes, CR3
                    loads, TLB flushes, CR2 reads, the interrupt flag, the timer and IRET through it
      MODE_BATCHED  MODE_VMI plus Linux's lazy MMU mode: SetLazyMode(1) around runs of
-                   page-table updates (fork copies, munmap, teardown), PTE writes flagged DEFER
+                   page-table updates (a whole fork copy, a whole mmap or munmap range, the
+                   teardown at exit, a fault's PTE update with its INVLPG), PTE writes flagged
+                   DEFER; the TLB flush that ends a munmap, fork or exit is issued before leaving
+                   the section, so FlushTLB drains the queue and SetLazyMode(0) needs no exit
    Ring-3 processes (user.c) fork, mmap/munmap page ranges, take demand-zero and copy-on-write
-   faults, and are switched by the timer. Each exits with a value computed over its own memory;
+   faults, and are switched by the timer. Fork copies (256 shared pages and more per fork) and
+   mmap/munmap storms (64-160 pages per call) dominate the page-table traffic, as in the
+   fork/mmap workload of the batching benchmark; faults are a few per process. Each exits with a value computed over its own memory;
    the checksum combines them order-independently, so it does not depend on timer interleaving
    and is the same in every mode and on every emulator. Command line: scale=N, the number of
    generations of children (default 20, about 30 M instructions; cost is linear in N). */
@@ -191,7 +196,9 @@ static u32 *pd_create(void) {
   return pd;
 }
 
-/* The PTE for va in pd, allocating (and announcing) its page table when absent. */
+/* The PTE for va in pd, allocating (and announcing) its page table when absent. In a lazy
+   section the new PDE may still be queued, not yet in memory: the caller must not look the
+   same table up again before the section ends (mmap creates its tables before entering one). */
 static u32 *pte_get(u32 *pd, u32 va, int create) {
   u32 *pdep = &pd[va >> 22];
   if (!(*pdep & PTE_P)) {
@@ -199,6 +206,7 @@ static u32 *pte_get(u32 *pd, u32 va, int create) {
     u32 *pt = page_alloc();
     allocate_pt(pt);
     set_pde(pdep, (u32)pt | PTE_P | PTE_W | PTE_U);
+    return pt + ((va >> 12) & 1023);
   }
   return (u32 *)(*pdep & ~0xFFFu) + ((va >> 12) & 1023);
 }
@@ -252,11 +260,11 @@ static u32 sys_fork(struct rt_frame *f) {
   struct proc *child = proc_alloc();
   child->pd = pd_create();
   u32 *ppd = cur->pd, *cpd = child->pd;
+  lazy_enter();
   for (u32 i = USER_BASE >> 22; i < USER_TOP >> 22; i++) {
     if (!(ppd[i] & PTE_P)) continue;
     u32 *ppt = (u32 *)(ppd[i] & ~0xFFFu);
     u32 *cpt = pte_get(cpd, i << 22, 1);
-    lazy_enter();
     for (u32 j = 0; j < 1024; j++) {
       u32 pte = ppt[j], va = (i << 22) | (j << 12);
       if (!(pte & PTE_P)) continue;
@@ -268,9 +276,9 @@ static u32 sys_fork(struct rt_frame *f) {
       page_refs[pte >> 12]++;
       set_pte(&cpt[j], pte, va, 0);
     }
-    lazy_leave();
   }
-  flush_user_tlb();
+  flush_user_tlb(); /* the parent's PTEs lost PTE_W; FlushTLB also drains the queue */
+  lazy_leave();     /* so leaving lazy mode has nothing left to drain: no exit */
   child->frame = *f;
   child->frame.eax = 0;
   child->parent = cur;
@@ -284,7 +292,8 @@ static int user_range(u32 addr, u32 pages) {
          pages <= (USER_TOP - addr) >> 12;
 }
 
-/* mmap: zeroed pages mapped at once (MAP_POPULATE): page tables first, then the PTEs. */
+/* mmap: zeroed pages mapped at once (MAP_POPULATE): page tables first, then the PTEs, the
+   whole range in one lazy section (Linux batches a whole VMA). */
 static u32 sys_mmap(u32 addr, u32 pages) {
   if (!user_range(addr, pages)) return (u32)-1;
   for (u32 va = addr; va < addr + (pages << 12); va += PAGE_SIZE)
@@ -310,8 +319,8 @@ static u32 sys_munmap(u32 addr, u32 pages) {
     free_list[n++] = *ptep;
     set_pte(ptep, 0, va, 1);
   }
+  flush_user_tlb(); /* drains the queue, then flushes: leaving lazy mode costs no exit */
   lazy_leave();
-  flush_user_tlb();
   for (u32 i = 0; i < n; i++) page_put(free_list[i] & ~0xFFFu);
   n_munmap_pages += n;
   return 0;
@@ -333,15 +342,18 @@ static void sys_exit(struct rt_frame *f, u32 value) {
         set_pte(&pt[j], 0, (i << 22) | (j << 12), 1);
       }
   }
-  lazy_leave();
-  flush_user_tlb();
-  for (u32 i = 0; i < n; i++) page_put(free_list[i] & ~0xFFFu);
+  u32 npt = 0, *pts = free_list + n;
   for (u32 i = USER_BASE >> 22; i < USER_TOP >> 22; i++) {
     if (!(pd[i] & PTE_P)) continue;
-    u32 *pt = (u32 *)(pd[i] & ~0xFFFu);
+    pts[npt++] = pd[i] & ~0xFFFu;
     set_pde(&pd[i], 0);
-    release_pt(pt);
-    page_put((u32)pt);
+  }
+  flush_user_tlb(); /* drains the queue: leaving lazy mode costs no exit */
+  lazy_leave();
+  for (u32 i = 0; i < n; i++) page_put(free_list[i] & ~0xFFFu);
+  for (u32 i = 0; i < npt; i++) {
+    release_pt((u32 *)pts[i]);
+    page_put(pts[i]);
   }
   cur->state = P_FREE;
   live_procs--;
@@ -368,6 +380,8 @@ static void page_fault(struct rt_frame *f) {
   n_faults++;
   if (va < USER_BASE || va >= USER_TOP || !(err & 4))
     fail("page fault outside user space (cr2, error)", va, err);
+  /* The PTE update and its INVLPG in one lazy section: one exit (the drain) instead of two. */
+  lazy_enter();
   u32 *ptep = pte_get(cur->pd, va, 1);
   u32 pte = *ptep;
   if (!(err & 1)) {
@@ -375,6 +389,7 @@ static void page_fault(struct rt_frame *f) {
     u32 *page = page_alloc();
     set_pte(ptep, (u32)page | PTE_P | PTE_W | PTE_U, va, 1);
     n_demand++;
+    lazy_leave();
     return;
   }
   if (!(err & 2) || !(pte & PTE_COW)) fail("protection fault (cr2, pte)", va, pte);
@@ -391,6 +406,7 @@ static void page_fault(struct rt_frame *f) {
     n_cow_copy++;
   }
   inval_page(va);
+  lazy_leave();
 }
 
 static void syscall(struct rt_frame *f) {
