@@ -182,7 +182,7 @@ async function runImage(a: RunArgs, io: CliIO): Promise<number> {
   if (queueCapacity !== undefined && (queueCapacity < 1 || queueCapacity > 256 || (queueCapacity & (queueCapacity - 1)) !== 0)) {
     throw new UsageError(`--vmi-queue must be a power of two from 1 to 256, not ${a.vmiQueue}`);
   }
-  const exitCostCycles = a.exitCost === undefined ? undefined : parseCount(a.exitCost, "--exit-cost");
+  const exitCostCycles = a.exitCost === undefined ? undefined : parseCount(a.exitCost, "--exit-cost", true);
   const machine = await Machine.create({
     memSize,
     deterministic: a.deterministic,
@@ -281,9 +281,9 @@ function parseSeconds(text: string, what: string): number {
 }
 
 /** A positive whole number: digits, or scientific notation that is exactly an integer (1e9). */
-function parseCount(text: string, what: string): number {
+function parseCount(text: string, what: string, allowZero = false): number {
   const n = /^\s*\d+(?:\.\d+)?(?:e\d+)?\s*$/i.test(text) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`${what} "${text}" is not a positive whole number`);
+  if (!Number.isSafeInteger(n) || n < (allowZero ? 0 : 1)) throw new UsageError(`${what} "${text}" is not a ${allowZero ? "non-negative" : "positive"} whole number`);
   return n;
 }
 

@@ -37,6 +37,27 @@ function tmpFile(name: string, bytes: Uint8Array): string {
   return p;
 }
 
+const VMICALLS = join(root, "test/guests/vmicalls/vmicalls.elf");
+
+describe("vmi386 run --vmi", () => {
+  it("offers the ROM: the vmicalls guest passes, and the statistics count its exits", async () => {
+    const r = await cli(["run", VMICALLS, "--vmi", "--deterministic", "--vmi-queue", "16", "--exit-cost", "0", "--stats", "json"]);
+    expect(r.stdout).toMatch(/PASS\s*$/);
+    expect(r.status).toBe(1);
+    const stats = JSON.parse(r.stderr);
+    expect(stats.counters.vmiExits).toBeGreaterThan(0);
+    expect(stats.counters.vmiBatches).toBeGreaterThan(0);
+  });
+
+  it("charges modelled time per exit with --exit-cost", async () => {
+    const base = JSON.parse((await cli(["run", VMICALLS, "--vmi", "--deterministic", "--stats", "json"])).stderr);
+    const costly = JSON.parse((await cli(["run", VMICALLS, "--vmi", "--deterministic", "--exit-cost", "10000", "--stats", "json"])).stderr);
+    expect(costly.instructions).toBe(base.instructions);
+    // 10,000 cycles of 10 ns for each exit, on top of the same run
+    expect(costly.counters.virtualNs - base.counters.virtualNs).toBeGreaterThanOrEqual(base.counters.vmiExits * 100_000 * 0.9);
+  });
+});
+
 describe("vmi386 run: bad input is one line and status 2", () => {
   it("rejects bad --mem values", async () => {
     await expectUsageError(["run", HI, "--mem", "12X"], /--mem "12X" is not a size: expected a whole number with an optional K, M or G suffix/);
@@ -56,6 +77,14 @@ describe("vmi386 run: bad input is one line and status 2", () => {
     await expectUsageError(["run", HI, "--frobnicate"], /unknown option '--frobnicate'/);
     await expectUsageError(["run"], /nothing to boot: give IMAGE \(multiboot\) or --kernel \(Linux bzImage\)$/m);
     await expectUsageError(["fly", HI], /unknown command 'fly'/);
+  });
+
+  it("rejects bad VMI options", async () => {
+    await expectUsageError(["run", HI, "--vmi-queue", "16"], /--vmi-queue and --exit-cost need --vmi/);
+    await expectUsageError(["run", HI, "--vmi", "--vmi-queue", "48"], /--vmi-queue must be a power of two from 1 to 256, not 48/);
+    await expectUsageError(["run", HI, "--vmi", "--vmi-queue", "512"], /--vmi-queue must be a power of two from 1 to 256, not 512/);
+    await expectUsageError(["run", HI, "--vmi", "--exit-cost", "100"], /--exit-cost models time, so it needs --deterministic/);
+    await expectUsageError(["run", HI, "--vmi", "--deterministic", "--exit-cost", "-5"], /--exit-cost "-5" is not a non-negative whole number/);
   });
 
   it("rejects a missing file or a directory", async () => {
