@@ -228,14 +228,14 @@ export const SP_TSC_OFFSET = 0x18;
 export const SP_QUEUE_HEAD = 0x20;
 export const SP_QUEUE_TAIL = 0x24;
 export const SP_QUEUE_CAPACITY = 0x28;
-/** SetLinearMapping slot 0 (lowmem): linear start, length in bytes, physical start. The ROM uses it to queue a PTE's physical address. */
-export const SP_LINEAR_VA = 0x2c;
-export const SP_LINEAR_LENGTH = 0x30;
-export const SP_LINEAR_PA = 0x34;
 /** u32 per call number: calls the ROM served without an exit (queued ones included). */
 export const SP_ROM_COUNTS = 0x40;
 export const SP_CALL_SLOTS = 80;
-/** Queue entries: op (the call number), target physical address, value, flags; u32 each. */
+/**
+ * Queue entries: op (the call number), the entry's linear address as the guest passed it (the
+ * host translates it when it drains: through SetLinearMapping's lowmem slot, else a page walk),
+ * value, flags; u32 each.
+ */
 export const SP_QUEUE = 0x1000;
 export const SP_QUEUE_ENTRY_SIZE = 16;
 export const SP_QUEUE_MAX = 256;

@@ -52,6 +52,8 @@ export interface VmiStats {
   batches: number;
   batchedEntries: number;
   batchedByOp: Record<string, number>;
+  /** Entries the ROM queued (served without an exit), by call number, refused or not. */
+  queuedByOp: Record<number, number>;
   /** Batch sizes: size → how many batches had it. */
   batchSizes: Record<string, number>;
   refusedBatches: number;
@@ -79,7 +81,7 @@ export class Vmi {
     this.rom = buildRom({ queueCapacity: opts.queueCapacity, cycleFrequency: host.cycleFrequency });
     this.shared = L.VMI_AREA_BASE + L.VMI_SHARED_OFFSET;
     this.stats = {
-      exits: {}, batches: 0, batchedEntries: 0, batchedByOp: {}, batchSizes: {}, refusedBatches: 0,
+      exits: {}, batches: 0, batchedEntries: 0, batchedByOp: {}, queuedByOp: {}, batchSizes: {}, refusedBatches: 0,
       refusedCalls: {}, unannouncedTargets: 0, lvttAlarms: 0, lastRefusal: "",
     };
   }
@@ -111,11 +113,14 @@ export class Vmi {
     this.core.u8[this.shared + L.SP_PENDING] = level ? 1 : 0;
   }
 
-  /** The ROM's in-ROM call counts, by name (read from the shared area: guest-writable, so only statistics). */
+  /**
+   * Calls served in the ROM without an exit, by name: the ROM's own counts in the shared area
+   * (guest-writable, so only statistics) plus the entries it queued.
+   */
   inRomCounts(): Record<string, number> {
     const out: Record<string, number> = {};
     for (const [n, name] of CALL_NAMES) {
-      const v = this.shared32(L.SP_ROM_COUNTS + 4 * n);
+      const v = this.shared32(L.SP_ROM_COUNTS + 4 * n) + (this.stats.queuedByOp[n] ?? 0);
       if (v !== 0) out[name] = v;
     }
     return out;
@@ -229,11 +234,6 @@ export class Vmi {
         if (edx % 4096 !== 0) return refuse(`linear start ${hex(edx)} is not page aligned`);
         const pages = Math.min(ecx, (2 ** 32 - edx) / 4096);
         this.linear[eax] = { va: edx, pages, pfn: esi };
-        if (eax === 0) {
-          this.setShared32(L.SP_LINEAR_VA, edx);
-          this.setShared32(L.SP_LINEAR_LENGTH, (pages * 4096) >>> 0);
-          this.setShared32(L.SP_LINEAR_PA, (esi * 4096) >>> 0);
-        }
         return;
       }
       case Call.SetIOPLMask:
@@ -282,7 +282,7 @@ export class Vmi {
 
   /** SetPxE/UpdatePxE outside lazy mode: the pointer is translated by a page walk. */
   private immediate(name: string, e: QueueEntry, pointer: number): void {
-    const phys = this.translate(pointer, 4);
+    const phys = this.entryAddress(pointer);
     if (phys < 0) return this.refuse(name, `entry pointer ${hex(pointer)} is not mapped`);
     e.target = phys;
     const ctx = this.queueContext();
@@ -325,11 +325,21 @@ export class Vmi {
     else {
       const base = this.shared + L.SP_QUEUE;
       const u32 = this.core.u32;
+      let unmapped = -1;
       for (let i = 0; i < n; i++) {
         const at = (base + ((this.head + i) & (cap - 1)) * L.SP_QUEUE_ENTRY_SIZE) >> 2;
-        entries.push({ op: u32[at], target: u32[at + 1], value: u32[at + 2], flags: u32[at + 3] });
+        const e = { op: u32[at], target: u32[at + 1], value: u32[at + 2], flags: u32[at + 3] };
+        if (e.op === Call.SetPxE || e.op === Call.UpdatePxE) {
+          const phys = this.entryAddress(e.target);
+          if (phys < 0 && unmapped < 0) unmapped = i;
+          e.target = phys < 0 ? 0 : phys;
+        }
+        entries.push(e);
+        this.stats.queuedByOp[e.op] = (this.stats.queuedByOp[e.op] ?? 0) + 1;
       }
-      result = applyBatch(entries, this.queueContext(), this.applier());
+      result = unmapped >= 0
+        ? { refused: `entry pointer ${hex(u32[(base + ((this.head + unmapped) & (cap - 1)) * L.SP_QUEUE_ENTRY_SIZE + 4) >> 2])} is not mapped`, index: unmapped }
+        : applyBatch(entries, this.queueContext(), this.applier());
     }
     this.head = tail;
     this.setShared32(L.SP_QUEUE_HEAD, tail);
@@ -368,6 +378,23 @@ export class Vmi {
   }
 
   // ---- helpers ----------------------------------------------------------------------------
+
+  /**
+   * The physical address of a page-table entry the guest points at: through the lowmem linear
+   * mapping it announced (SetLinearMapping slot 0, as Linux keeps its page tables), else by a
+   * walk of the current page tables; -1 if neither maps all four bytes.
+   */
+  private entryAddress(pointer: number): number {
+    const lin = this.linear[0];
+    if (lin !== undefined) {
+      const off = (pointer - lin.va) >>> 0;
+      if (off < lin.pages * 4096 && off + 4 <= lin.pages * 4096) {
+        const phys = lin.pfn * 4096 + off;
+        return phys + 4 <= this.core.ramSize ? phys : -1;
+      }
+    }
+    return this.translate(pointer, 4);
+  }
 
   /** Physical address of `len` bytes at linear `lin` (within one page), or -1. */
   private translate(lin: number, len: number): number {

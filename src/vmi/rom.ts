@@ -211,42 +211,29 @@ export function buildRom(opts: RomOptions): Rom {
   // Page-table updates: queued in lazy MMU mode (or when the guest says DEFER), else one exit.
   const queued = (call: number, ptr: R | null, value: R | null, flags: R | null, deferIn: R.ECX | R.EDX | null) => {
     entry(call);
-    const immediate = a.label();
     const queue = a.label();
-    const notLinear = a.label();
     const full = a.label();
     a.cmpByteImm(sh + L.SP_LAZY_MODE, 1).jcc8(Cc.E, queue);
     if (deferIn !== null) a.testLowByteImm(deferIn, PAGE_DEFER).jcc8(Cc.NE, queue);
-    a.bind(immediate);
     exit(call);
     a.ret();
+    // Append (op, entry pointer, value, flags); the host translates the pointer when it drains.
     a.bind(queue);
-    a.push(R.EBX).push(R.EDI);
-    if (ptr !== null) {
-      // The entry's physical address, through SetLinearMapping's lowmem slot; other
-      // pointers (not linearly mapped) take the immediate path, where the host walks.
-      a.mov(R.EBX, ptr).subMem(R.EBX, sh + L.SP_LINEAR_VA).cmpMem(R.EBX, sh + L.SP_LINEAR_LENGTH).jcc8(Cc.AE, notLinear);
-      a.addMem(R.EBX, sh + L.SP_LINEAR_PA);
-    } else a.xor(R.EBX, R.EBX);
-    a.load(R.EDI, sh + L.SP_QUEUE_TAIL).andImm(R.EDI, cap - 1).shlImm(R.EDI, 4);
+    a.push(R.EDI);
+    a.load(R.EDI, sh + L.SP_QUEUE_TAIL).incMem(sh + L.SP_QUEUE_TAIL).andImm(R.EDI, cap - 1).shlImm(R.EDI, 4);
     a.storeIndexedImm(R.EDI, q, call);
-    a.storeIndexed(R.EDI, q + 4, R.EBX);
+    if (ptr !== null) a.storeIndexed(R.EDI, q + 4, ptr);
+    else a.storeIndexedImm(R.EDI, q + 4, 0);
     if (value !== null) a.storeIndexed(R.EDI, q + 8, value);
     else a.storeIndexedImm(R.EDI, q + 8, 0);
     if (flags !== null) a.storeIndexed(R.EDI, q + 12, flags);
     else a.storeIndexedImm(R.EDI, q + 12, 0);
-    a.incMem(sh + L.SP_QUEUE_TAIL);
-    served(call);
     a.load(R.EDI, sh + L.SP_QUEUE_TAIL).subMem(R.EDI, sh + L.SP_QUEUE_HEAD).cmpImm(R.EDI, cap);
-    a.pop(R.EDI).pop(R.EBX).jcc8(Cc.AE, full);
+    a.pop(R.EDI).jcc8(Cc.AE, full);
     a.ret();
     a.bind(full);
     exit(call, ExitKind.QueueFull);
     a.ret();
-    if (ptr !== null) {
-      a.bind(notLinear);
-      a.pop(R.EDI).pop(R.EBX).jmp8(immediate);
-    }
   };
   // SetPxE(value EAX, entry pointer EDX, flags ECX); UpdatePxE(entry pointer EAX, flags EDX);
   // InvalPage(linear address EAX).
