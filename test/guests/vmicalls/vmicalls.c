@@ -426,6 +426,14 @@ int guest_main(u32 mb_magic, u32 mb_info) {
     CHECK(try_call3(47, 1, 0, 0) == 13, "FlushTLB must #GP for a bad batch");
     CHECK_EQ(pt[0] & ~0x60u, (u32)page_a | PTE_P | PTE_W, "the good half of a refused batch was applied");
     call3(73, 1, 0, 0);
+    call3(38, 0x007, 0x7FFFF000, PT_LEVEL); /* an entry pointer nothing maps */
+    CHECK(try_call3(73, 0, 0, 0) == 13, "a queued update through an unmapped pointer must #GP at the flush");
+    call3(73, 1, 0, 0);
+    call4(48, 0, 0xC0000000u, 0x10000, 0); /* a lowmem mapping larger than RAM... */
+    call3(38, 0x007, 0xC0000000u + 0x4000000u, PT_LEVEL); /* ...and an entry 64 MiB into it */
+    CHECK(try_call3(73, 0, 0, 0) == 13, "a queued update outside RAM must #GP at the flush");
+    call4(48, 0, 0, 2048, 0);
+    call3(73, 1, 0, 0);
     set_shared32(SP_QUEUE_TAIL, shared32(SP_QUEUE_HEAD) + 100000);
     CHECK(try_call3(73, 0, 0, 0) == 13, "a garbage queue tail must #GP");
     call3(73, 0, 0, 0);
