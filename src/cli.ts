@@ -13,6 +13,7 @@ import { loadLinux, planLinux } from "./loaders/linux.js";
 import { loadMultiboot, planMultiboot } from "./loaders/multiboot.js";
 import { SizeError, parseMemSize } from "./size.js";
 import { collectStats, formatStatsJson, formatStatsText } from "./stats.js";
+import { benchCommand } from "./bench/command.js";
 
 /**
  * Exit statuses. A guest's debug-exit status (value << 1) | 1 is always odd, so the statuses
@@ -127,7 +128,9 @@ export async function main(argv: readonly string[], ioOverrides: Partial<CliIO> 
   };
 
   let args: RunArgs | undefined;
+  let bench: (() => Promise<number>) | undefined;
   const program = buildProgram(io, (a) => (args = a));
+  program.addCommand(benchCommand(io, (job) => (bench = job)));
   if (argv.length === 0) {
     io.stderr(program.helpInformation());
     return EXIT_USAGE;
@@ -141,10 +144,10 @@ export async function main(argv: readonly string[], ioOverrides: Partial<CliIO> 
     }
     throw e;
   }
-  if (!args) return fail(`unknown command "${argv[0]}" (try vmi386 --help)`);
+  if (!args && !bench) return fail(`unknown command "${argv[0]}" (try vmi386 --help)`);
 
   try {
-    return await runImage(args, io);
+    return bench ? await bench() : await runImage(args!, io);
   } catch (e) {
     if (e instanceof UsageError || e instanceof SizeError || e instanceof LoadError) return fail(e.message);
     io.stderr(`vmi386: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);

@@ -1,0 +1,219 @@
+// The batching sweep: the paravirtual workload (PVKERNEL) in three modes — native (privileged
+// instructions, full emulation), vmi (every VMI call one exit), batched (lazy MMU mode: the ROM
+// queues page-table updates and one exit applies a batch) — over queue sizes (batched only) and
+// modelled exit costs. Every run is a fresh deterministic Machine, so its counts are exact and
+// repeatable; only the host wall time varies between runs.
+
+import { PVKERNEL, readGuest, runGuest } from "./guests.js";
+
+export const MODES = ["native", "vmi", "batched"] as const;
+export type Mode = (typeof MODES)[number];
+
+export const FULL_QUEUES = [1, 4, 16, 64, 256];
+export const FULL_EXIT_COSTS = [0, 100, 1000, 10000];
+export const QUICK_QUEUES = [1, 64];
+export const QUICK_EXIT_COSTS = [0, 1000];
+/** --quick's workload size: one generation of children (the guest's default is 20). */
+export const QUICK_SCALE = 1;
+
+/**
+ * VMI calls that the ROM always serves from the shared page (VMI.md): any exit for one of them
+ * is a bug the summary reports. (Enable/SetInterruptMask exit when an interrupt waits, and the
+ * PTE calls exit outside lazy mode, so they are not in this list.)
+ */
+export const ALWAYS_IN_ROM = ["GetCR0", "GetCR2", "GetCR3", "GetCR4", "DisableInterrupts", "GetInterruptMask", "IODelay"];
+
+/** What "exits" means in each mode (the table's exits column, and the JSON's `exits`). */
+export const EXITS_DEFINITION: Record<Mode, string> = {
+  native:
+    "traps and port I/O: exceptions delivered (page faults above all) + IN/OUT instructions (+ hypercalls, 0 here). " +
+    "What a trap-and-emulate hypervisor would see at the least: it would also trap CR3 and INVLPG, and page-table writes under shadow paging, which this count leaves out.",
+  vmi: "VMI exits (counters.vmiExits): hypercalls out of the ROM to the host, one per exiting call",
+  batched: "VMI exits (counters.vmiExits): hypercalls out of the ROM, one per exiting call or full queue",
+};
+export const ALL_EXITS_DEFINITION = "every mode: hypercalls + exceptions + IN/OUT (the native definition, applied to all three)";
+export const MODELLED_DEFINITION =
+  "virtualNs, where the machine charges exitCostCycles per VMI exit, plus the same cost for each exception and IN/OUT, " +
+  "which the machine does not charge (so every mode pays for every exit it makes); at 10 ns per cycle";
+
+export interface BatchingRun {
+  mode: Mode;
+  /** Deferred-queue size (batched mode; null where the mode does not queue). */
+  queue: number | null;
+  exitCostCycles: number;
+  /** Per EXITS_DEFINITION[mode]. */
+  exits: number;
+  /** Per ALL_EXITS_DEFINITION. */
+  allExits: number;
+  /** The guest's own count of page-table operations (`pt-ops N`). */
+  ptOps: number;
+  exitsPerPtOp: number;
+  /** The guest's `faults N`, when it prints one. */
+  faults: number | null;
+  vmiExits: number;
+  /** Calls the ROM served without an exit (counters.vmiCallsInRom), queued updates included. */
+  callsInRom: number;
+  batches: number;
+  batchedEntries: number;
+  meanBatch: number;
+  maxBatch: number;
+  /** Batch size → batches of that size (vmi.stats.batchSizes). */
+  batchSizes: Record<string, number>;
+  /** VMI exits by call name, and calls served in the ROM by name. */
+  exitsByCall: Record<string, number>;
+  inRomByCall: Record<string, number>;
+  instructions: number;
+  hostMs: number;
+  /** counters.virtualNs: virtual time, VMI exits charged by the machine. */
+  virtualNs: number;
+  /** Per MODELLED_DEFINITION. */
+  modelledNs: number;
+  checksum: string;
+  cmdline: string;
+}
+
+export interface SweepPlan {
+  mode: Mode;
+  queue: number | null;
+  exitCostCycles: number;
+}
+
+export function plan(queues: number[], costs: number[]): SweepPlan[] {
+  const out: SweepPlan[] = [];
+  for (const exitCostCycles of costs) {
+    out.push({ mode: "native", queue: null, exitCostCycles });
+    out.push({ mode: "vmi", queue: null, exitCostCycles });
+    for (const queue of queues) out.push({ mode: "batched", queue, exitCostCycles });
+  }
+  return out;
+}
+
+function count(serial: string, re: RegExp): number | null {
+  const m = re.exec(serial);
+  return m ? Number(m[1]) : null;
+}
+
+export async function runOne(p: SweepPlan, scale: number | undefined, image: Uint8Array): Promise<BatchingRun> {
+  const path = PVKERNEL[p.mode];
+  const cmdline = scale === undefined ? "" : `scale=${scale}`;
+  const { result, serial, machine } = await runGuest(path, image, cmdline, {
+    vmi: p.mode === "native" ? false : p.queue === null ? true : { queueCapacity: p.queue },
+    exitCostCycles: p.exitCostCycles,
+  });
+  const checksum = /^checksum (0x[0-9a-f]+)$/m.exec(serial)?.[1];
+  const ptOps = count(serial, /^pt-ops (\d+)/m);
+  if (checksum === undefined || ptOps === null) throw new Error(`${path}: no "checksum 0x…" and "pt-ops N" lines on COM1; got: ${serial.slice(-300)}`);
+  const c = result.counters;
+  const traps = (c.exceptions ?? 0) + (c.portIn ?? 0) + (c.portOut ?? 0);
+  const allExits = (c.hypercall ?? 0) + traps;
+  const vmi = machine.vmi;
+  const batchSizes = vmi ? { ...vmi.stats.batchSizes } : {};
+  const sizes = Object.keys(batchSizes).map(Number);
+  const batches = c.vmiBatches ?? 0;
+  const batchedEntries = c.vmiBatchedEntries ?? 0;
+  const exits = p.mode === "native" ? allExits : (c.vmiExits ?? 0);
+  return {
+    mode: p.mode,
+    queue: p.queue,
+    exitCostCycles: p.exitCostCycles,
+    exits,
+    allExits,
+    ptOps,
+    exitsPerPtOp: ptOps > 0 ? exits / ptOps : 0,
+    faults: count(serial, /^faults (\d+)/m),
+    vmiExits: c.vmiExits ?? 0,
+    callsInRom: c.vmiCallsInRom ?? 0,
+    batches,
+    batchedEntries,
+    meanBatch: batches > 0 ? batchedEntries / batches : 0,
+    maxBatch: sizes.length ? Math.max(...sizes) : 0,
+    batchSizes,
+    exitsByCall: vmi ? { ...vmi.stats.exits } : {},
+    inRomByCall: vmi ? vmi.inRomCounts() : {},
+    instructions: result.instructions,
+    hostMs: result.wallMs,
+    virtualNs: c.virtualNs,
+    modelledNs: c.virtualNs + traps * p.exitCostCycles * machine.clock.nsPerInstruction,
+    checksum,
+    cmdline,
+  };
+}
+
+export class ChecksumMismatch extends Error {}
+
+/** Every run printed the same checksum, or a ChecksumMismatch listing who printed what. */
+export function checkChecksums(runs: BatchingRun[]): string {
+  const by = new Map<string, string[]>();
+  for (const r of runs) by.set(r.checksum, [...(by.get(r.checksum) ?? []), label(r)]);
+  if (by.size !== 1) {
+    const lines = [...by].map(([sum, who]) => `  checksum ${sum}: ${who.join(", ")}`);
+    throw new ChecksumMismatch(`the modes disagree: the workload's checksum differs between runs\n${lines.join("\n")}`);
+  }
+  return runs[0]!.checksum;
+}
+
+export function label(r: { mode: Mode; queue: number | null; exitCostCycles: number }): string {
+  return `${r.mode}${r.queue === null ? "" : ` queue ${r.queue}`} exit cost ${r.exitCostCycles}`;
+}
+
+export interface SweepOptions {
+  scale: number | undefined;
+  queues: number[];
+  costs: number[];
+  onStart?: (i: number, total: number, what: string) => void;
+  onRun?: (i: number, total: number, r: BatchingRun, warmup: boolean) => void;
+}
+
+/** Untimed runs first, one per mode: V8 compiles and tiers up the core and the host's handlers. */
+export function warmups(queues: number[], costs: number[]): SweepPlan[] {
+  return [
+    { mode: "native", queue: null, exitCostCycles: costs[0]! },
+    { mode: "vmi", queue: null, exitCostCycles: costs[0]! },
+    { mode: "batched", queue: queues[queues.length - 1]!, exitCostCycles: costs[0]! },
+  ];
+}
+
+export async function sweep(opts: SweepOptions): Promise<BatchingRun[]> {
+  const images = { native: readGuest(PVKERNEL.native), vmi: readGuest(PVKERNEL.vmi), batched: readGuest(PVKERNEL.batched) };
+  const warm = warmups(opts.queues, opts.costs);
+  const steps = plan(opts.queues, opts.costs);
+  const total = warm.length + steps.length;
+  const runs: BatchingRun[] = [];
+  for (const [i, p] of [...warm, ...steps].entries()) {
+    const warmup = i < warm.length;
+    opts.onStart?.(i, total, `${warmup ? "warm-up: " : ""}${label(p)}`);
+    const r = await runOne(p, opts.scale, images[p.mode]);
+    if (!warmup) runs.push(r);
+    opts.onRun?.(i, total, r, warmup);
+  }
+  return runs;
+}
+
+export interface Summary {
+  checksum: string;
+  /** Exit cost 0: VMI exits of vmi mode / batched mode's, by queue size. */
+  exitReduction: Record<string, number>;
+  /** Exits the ALWAYS_IN_ROM calls made, over every VMI run (must be 0). */
+  inRomCallExits: number;
+  /** Per exit cost: native's modelled time / the best batched queue's, and which queue. */
+  batchedVsNative: { exitCostCycles: number; queue: number; modelledSpeedup: number; hostSpeedup: number }[];
+}
+
+export function summarize(runs: BatchingRun[], checksum: string): Summary {
+  const costs = [...new Set(runs.map((r) => r.exitCostCycles))];
+  const base = Math.min(...costs);
+  const vmi0 = runs.find((r) => r.mode === "vmi" && r.exitCostCycles === base);
+  const exitReduction: Record<string, number> = {};
+  for (const r of runs) if (r.mode === "batched" && r.exitCostCycles === base && vmi0 && r.exits > 0) exitReduction[String(r.queue)] = vmi0.exits / r.exits;
+  let inRomCallExits = 0;
+  for (const r of runs) for (const name of ALWAYS_IN_ROM) inRomCallExits += r.exitsByCall[name] ?? 0;
+  const batchedVsNative = [];
+  for (const cost of costs) {
+    const native = runs.find((r) => r.mode === "native" && r.exitCostCycles === cost);
+    const batched = runs.filter((r) => r.mode === "batched" && r.exitCostCycles === cost);
+    if (!native || batched.length === 0) continue;
+    const best = batched.reduce((a, b) => (b.modelledNs < a.modelledNs ? b : a));
+    batchedVsNative.push({ exitCostCycles: cost, queue: best.queue!, modelledSpeedup: native.modelledNs / best.modelledNs, hostSpeedup: native.hostMs / best.hostMs });
+  }
+  return { checksum, exitReduction, inRomCallExits, batchedVsNative };
+}
