@@ -77,7 +77,7 @@ export function plotSpecs(runs: BatchingRun[], scaleNote: string): Record<string
     },
     "host-time.svg": {
       $schema: schema,
-      title: { text: "Host wall time against queue size", subtitle: `pvkernel ${scaleNote}, ${base}; one run each, on this host` },
+      title: { text: "Host wall time against queue size", subtitle: `pvkernel ${scaleNote}, ${base}; best of the runs, on this host` },
       width: 420,
       height: 280,
       data: { values: data.filter((p) => p.exitCost === base) },

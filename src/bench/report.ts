@@ -74,7 +74,7 @@ export function formatLegend(ptOps: number, scale: number | undefined): string {
     `       vmi, batched = ${EXITS_DEFINITION.vmi}`,
     `all exits: ${ALL_EXITS_DEFINITION}`,
     `in ROM: VMI calls served without an exit (queued page-table updates included); exit cost: cycles charged per exit`,
-    `host ms: wall time of the run on this host (one run each: noisy); virtual ms: the machine's virtual time (deterministic, 10 ns per instruction, 1 µs per IN/OUT)`,
+    `host ms: wall time of the run on this host, the best of --runs (noisy on a shared host); virtual ms: the machine's virtual time (deterministic, 10 ns per instruction, 1 µs per IN/OUT)`,
     `modelled ms: ${MODELLED_DEFINITION}`,
   ].join("\n");
 }
@@ -105,7 +105,7 @@ export function formatSummary(s: Summary, micro: MicroResult | undefined): strin
 export interface BatchingReport {
   bench: "batching";
   host: HostInfo;
-  options: { scale: number | null; quick: boolean; queues: number[]; exitCosts: number[] };
+  options: { scale: number | null; quick: boolean; runs: number; queues: number[]; exitCosts: number[] };
   guests: typeof PVKERNEL;
   definitions: { exits: typeof EXITS_DEFINITION; allExits: string; modelledNs: string; alwaysInRom: string[] };
   runs: BatchingRun[];
