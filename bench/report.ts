@@ -140,7 +140,7 @@ export function formatSummary(reports: GuestReport[]): string {
   return lines.join("\n");
 }
 
-export function writeJson(dir: string, host: HostInfo, opts: MeasureOptions & Record<string, unknown>, reports: GuestReport[]): string[] {
+export function writeJson(dir: string, host: HostInfo, opts: MeasureOptions & Record<string, unknown>, reports: GuestReport[], vmiMicro?: unknown): string[] {
   mkdirSync(dir, { recursive: true });
   const doc = {
     host,
@@ -150,6 +150,7 @@ export function writeJson(dir: string, host: HostInfo, opts: MeasureOptions & Re
       "guest MIPS = the engine's own instruction count / host wall time (performance.now) from the guest's entry to its debug-exit write; best of the timed runs after warm-up; engines alternate round by round",
     target: { mips: TARGET_MIPS, ratioToV86Interpreter: TARGET_RATIO_V86_INTERPRETER },
     guests: reports,
+    ...(vmiMicro === undefined ? {} : { vmiMicro }),
   };
   const text = JSON.stringify(doc, null, 2) + "\n";
   const stamped = join(dir, `bench-${host.date.replace(/[:.]/g, "-")}.json`);

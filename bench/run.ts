@@ -12,6 +12,7 @@ import { type BenchGuest, cpuBoundGuest, ioLoopGuest } from "./guests.js";
 import { measureGuest } from "./measure.js";
 import { formatGuest, formatSummary, guestReport, writeJson } from "./report.js";
 import { findSeaBios } from "./seabios.js";
+import type { MicroResult } from "../src/bench/micro.js";
 
 const ENGINE_IDS = ["vmi386", "v86-interpreter", "v86-jit"] as const;
 const GUEST_IDS = ["cpu-bound", "io-loop"] as const;
@@ -40,6 +41,7 @@ interface Options {
   engines: (typeof ENGINE_IDS)[number][];
   guests: (typeof GUEST_IDS)[number][];
   v86Bios: boolean;
+  vmiMicro: boolean;
   out: string;
 }
 
@@ -51,6 +53,7 @@ const program = new Command("bench")
   .option("--engines <list>", `comma-separated: ${ENGINE_IDS.join(",")}`, listOf(ENGINE_IDS), [...ENGINE_IDS])
   .option("--guests <list>", `comma-separated: ${GUEST_IDS.join(",")}`, listOf(GUEST_IDS), [...GUEST_IDS])
   .option("--v86-bios", "boot v86 through SeaBIOS and its multiboot option ROM (default: v86 enters the kernel directly)", false)
+  .option("--no-vmi-micro", "skip the VMI microbenchmark (hypercall round trip, batched page-table update)")
   .option("--out <dir>", "where the JSON goes", fileURLToPath(new URL("out", import.meta.url)));
 
 async function main(): Promise<void> {
@@ -78,7 +81,23 @@ async function main(): Promise<void> {
   }
   const summary = formatSummary(reports);
   if (summary) console.log(summary);
-  const files = writeJson(opts.out, host, { ...opts, v86Bios: bios ? bios.dir : false }, reports);
+  // vmi386 only (v86 has no VMI ROM): what one exit and one queued page-table update cost.
+  let micro: MicroResult | undefined;
+  if (opts.vmiMicro) {
+    // The compiled host (dist/), as `npx vmi386` runs it: under tsx's per-file transpiling the
+    // hypercall path measured about 5x slower (const enums and layout constants stay lookups).
+    const dist = new URL("../dist/src/bench/micro.js", import.meta.url);
+    const { measureMicro, formatMicro } = (await import(dist.href).catch(() => {
+      throw new Error("dist/ is missing: run `npm run build` first (the VMI microbenchmark runs the compiled host)");
+    })) as typeof import("../src/bench/micro.js");
+    micro = await measureMicro({
+      iterations: opts.quick ? 200_000 : 1_000_000,
+      rounds: opts.runs,
+      onRun: (what, ms) => console.error(`  ${what}: ${ms.toFixed(0)} ms`),
+    });
+    console.log("\n" + formatMicro(micro));
+  }
+  const files = writeJson(opts.out, host, { ...opts, v86Bios: bios ? bios.dir : false }, reports, micro);
   console.log(`\nJSON: ${files.join(", ")}`);
 }
 
