@@ -4,7 +4,7 @@
 import {
   STATE_CR0, STATE_CR2, STATE_CR3, STATE_CR4, STATE_DR_BASE, STATE_GDTR_BASE, STATE_GDTR_LIMIT,
   STATE_IDTR_BASE, STATE_IDTR_LIMIT, SEG_LDTR, SEG_TR, COUNTER_INSTRUCTIONS, STATE_TSC_OFFSET,
-  STATE_SYSENTER_CS, STATE_SYSENTER_ESP, STATE_SYSENTER_EIP,
+  STATE_SYSENTER_CS, STATE_SYSENTER_ESP, STATE_SYSENTER_EIP, COUNTER_PRIVILEGED,
 } from "../layout";
 import * as cpu from "../cpu";
 import { reg32, setReg32, setSegCache, protectedMode, CR0_PG, CR0_PE, CR0_WP, CR0_ET, CR4_PSE, CR4_PGE, CR4_TSD, CR4_DE, CR0_TS } from "../cpu";
@@ -24,6 +24,7 @@ export function privileged(): bool {
     raise(EXC_GP, 0);
     return false;
   }
+  store<u64>(COUNTER_PRIVILEGED, load<u64>(COUNTER_PRIVILEGED) + 1);
   return true;
 }
 

@@ -90,7 +90,7 @@ export function formatSummary(s: Summary, micro: MicroResult | undefined): strin
   for (const b of s.batchedVsNative) {
     out.push(
       `exit cost ${b.exitCostCycles}: vmi-batched (queue ${b.queue}) against native, end to end: host time ${ratio(b.hostSpeedup)} (target: faster, ${b.hostSpeedup > 1 ? "met" : "missed"}); ` +
-        `modelled time ${ratio(b.modelledSpeedup)} (native charged only for its traps and port I/O)`,
+        `modelled time ${ratio(b.modelledSpeedup)} (native charged for its traps, port I/O, privileged instructions and page-table writes)`,
     );
   }
   if (micro) {
