@@ -38,10 +38,10 @@ import {
 } from "./ops/system";
 import { descAttr, descLimit, descHi } from "./segments";
 import { STATE_GDTR_BASE, STATE_GDTR_LIMIT, STATE_IDTR_BASE, STATE_IDTR_LIMIT, SEG_LDTR, SEG_TR } from "./layout";
-import { STATE_CR0, STATE_VMI_TOP, STATE_VMI_ROM_PAGES, STATE_HYPERCALL_FAULT, STATE_HYPERCALL_ERROR, COUNTER_HYPERCALL } from "./layout";
+import { STATE_CR0, STATE_VMI_TOP, STATE_VMI_ROM_PAGES, STATE_HYPERCALL_FAULT, STATE_HYPERCALL_ERROR, COUNTER_HYPERCALL, STATE_EIP, STATE_EFLAGS } from "./layout";
 import { hostHypercall } from "./imports";
 import { vmiActive, setVirtualIf, countNativeIf, vmiShadowControlRegisters } from "./vmi";
-import { syncIn, syncOut, publishRetired } from "./run";
+import { syncOut, publishRetired } from "./run";
 
 /** Why the current instruction wants the run loop to return (HLT, a trapped INT in test mode). */
 export const STEP_OK = 0;
@@ -925,11 +925,17 @@ function hypercall(): void {
   }
   store<u64>(COUNTER_HYPERCALL, load<u64>(COUNTER_HYPERCALL) + 1);
   store<u32>(STATE_HYPERCALL_FAULT, 0);
-  // The host sees EIP past the VMCALL and may change anything: publish, call, reload.
+  // The host sees EIP past the VMCALL and may change registers and EFLAGS (never the
+  // segments or CPL; control registers only through the core's own exports): publish, call,
+  // and reload just what it may have changed, keeping the fetch pointer when EIP stands.
   syncOut();
   publishRetired();
+  const eipBefore = cpu.getEip();
   hostHypercall(<i32>(lin - top));
-  syncIn();
+  const eipAfter = load<u32>(STATE_EIP);
+  if (eipAfter != eipBefore) cpu.setEip(eipAfter);
+  fl.flags = (load<u32>(STATE_EFLAGS) | fl.FLAGS_FIXED) & ~0x8028;
+  fl.lazyKind = fl.LAZY_NONE;
   cpu.attention = true;
   const fault = load<u32>(STATE_HYPERCALL_FAULT);
   if (fault != 0) {

@@ -10,6 +10,7 @@ import { setRamSize, tlbFlush, tlbFlushKeeping, tlbInvalidatePage, probeTranslat
 import { shadowReset, shadowAnnounce, shadowRelease, shadowEntryWritten, TLB_SHADOWED } from "./shadow";
 import { crValueValid, applyCr } from "./ops/system";
 import { vmiShadowControlRegisters } from "./vmi";
+import { applyEntries, setQueueContext } from "./vmi-queue";
 import { runLoop, syncIn } from "./run";
 import { fpuInit } from "./fpu/fpu";
 
@@ -112,4 +113,15 @@ export function vmiShadowCrs(): void {
  */
 export function vmiTranslate(lin: u32): f64 {
   return probeTranslate(lin);
+}
+
+/**
+ * Check and apply `n` page-table updates (vmi-queue.ts) from the ring at `base` (from `head`,
+ * wrapping with `mask`), translating entry pointers through the linear mapping given (length 0:
+ * none) or a walk. `strict`: a drained batch (every target announced); 0: one immediate call.
+ * Returns n, or -1 with the refused entry's index and reason in the state block.
+ */
+export function vmiApplyEntries(base: u32, head: u32, n: u32, mask: u32, strict: i32, linVa: u32, linLength: u32, linPa: u32, virtualTop: u32): i32 {
+  setQueueContext(linVa, linLength, linPa, virtualTop);
+  return applyEntries(<usize>base, head, n, mask, strict != 0);
 }

@@ -139,6 +139,25 @@ export const STATE_RUN_RETIRED = STATE_BASE + 0x1b0;
  */
 export const STATE_VMI_ACTIVE = STATE_BASE + 0x1b4;
 
+/**
+ * VMI queue checks (vmi-queue.ts): when a batch is refused, which entry and why (QUEUE_BAD_*);
+ * and a one-entry "batch" the host builds for an immediate SetPxE/UpdatePxE/InvalPage.
+ */
+export const STATE_VMI_REFUSED_INDEX = STATE_BASE + 0x1b8;
+export const STATE_VMI_REFUSED_REASON = STATE_BASE + 0x1bc;
+export const STATE_VMI_ENTRY = STATE_BASE + 0x1f0;
+/** Queued entries checked by the core, u32 per call number (SP_CALL_SLOTS of them, then one for any other op). */
+export const VMI_QUEUED_COUNTS = STATE_BASE + 0x600;
+export const QUEUE_BAD_OP = 1;
+export const QUEUE_BAD_ALIGN = 2;
+export const QUEUE_BAD_ADDRESS = 3;
+export const QUEUE_BAD_UNANNOUNCED = 4;
+export const QUEUE_BAD_LEVEL = 5;
+export const QUEUE_BAD_FLAGS = 6;
+export const QUEUE_BAD_VALUE = 7;
+export const QUEUE_BAD_RESERVED = 8;
+export const QUEUE_BAD_INVAL = 9;
+
 /** VMI counters the core keeps, u32 each (the host reads them into its statistics). */
 export const VMI_COUNTER_BASE = STATE_BASE + 0x1c0;
 /** Guest stores into a registered page-table page that bypassed SetPxE/UpdatePxE. */
@@ -153,8 +172,10 @@ export const VMI_COUNTER_SHADOW_MISSES = VMI_COUNTER_BASE + 0x0c;
 export const VMI_COUNTER_SHADOW_RESTORED = VMI_COUNTER_BASE + 0x10;
 /** Shadow translations dropped because an entry they came from was written. */
 export const VMI_COUNTER_SHADOW_INVALIDATED = VMI_COUNTER_BASE + 0x14;
-export const VMI_COUNTER_COUNT = 6;
-export const VMI_COUNTER_NAMES = "directPageTableWrites,nativeInterruptFlag,shadowHits,shadowMisses,shadowRestored,shadowInvalidated";
+/** Immediate entry updates of pages the guest never announced (applied, never shadowed). */
+export const VMI_COUNTER_UNANNOUNCED = VMI_COUNTER_BASE + 0x18;
+export const VMI_COUNTER_COUNT = 7;
+export const VMI_COUNTER_NAMES = "directPageTableWrites,nativeInterruptFlag,shadowHits,shadowMisses,shadowRestored,shadowInvalidated,unannouncedTargets";
 
 /**
  * Shadow contexts (shadow.ts): per context, the page directory's physical address

@@ -29,6 +29,7 @@ export interface CoreExports {
   vmiInvalPage(linear: number): void;
   vmiShadowCrs(): void;
   vmiTranslate(linear: number): number;
+  vmiApplyEntries(base: number, head: number, n: number, mask: number, strict: number, linVa: number, linLength: number, linPa: number, virtualTop: number): number;
 }
 
 /** Segment register indices in the state block (Sreg encoding order, then LDTR and TR). */

@@ -666,7 +666,6 @@ export class Machine {
       let refused = 0;
       for (const k in v.refusedCalls) refused += v.refusedCalls[k];
       c.vmiRefusedCalls = refused;
-      c.vmiUnannouncedTargets = v.unannouncedTargets;
       c.vmiAlarms = this.vmiAlarm.fired;
       const core = this.core.vmiCounters();
       for (const k in core) c["vmi" + k[0].toUpperCase() + k.slice(1)] = core[k];

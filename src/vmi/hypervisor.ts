@@ -14,10 +14,11 @@ import {
   ALARM_IS_PERIODIC, ALARM_WIRED_LVTT, CYCLES_AVAILABLE,
 } from "./calls.js";
 import { ExitKind, ROM_PHYS, buildRom, type Rom } from "./rom.js";
-import { applyBatch, applyEntry, checkEntry, type QueueApplier, type QueueContext, type QueueEntry } from "./queue.js";
 import type { VmiAlarm } from "../devices/vmi-timer.js";
 
 const EXC_UD = 6;
+const INIT_SLOT = L.SP_CALL_SLOTS;
+const REGS = L.REG_BASE >> 2;
 const EXC_GP = 13;
 const R_EAX = 0;
 const R_ECX = 1;
@@ -46,21 +47,16 @@ export interface VmiHost {
 
 /** Counters of one machine's VMI traffic (VMI.md: "every call is counted by number"). */
 export interface VmiStats {
-  /** Exits to the host, by call number. */
-  exits: Record<string, number>;
+  /** Exits to the host, by call name (vmi_init included). */
+  readonly exits: Record<string, number>;
   /** Queue drains that applied something, and the entries they applied, by operation. */
   batches: number;
   batchedEntries: number;
-  batchedByOp: Record<string, number>;
-  /** Entries the ROM queued (served without an exit), by call number, refused or not. */
-  queuedByOp: Record<number, number>;
   /** Batch sizes: size → how many batches had it. */
   batchSizes: Record<string, number>;
   refusedBatches: number;
   /** Calls the host refused (#GP), by call name. */
   refusedCalls: Record<string, number>;
-  /** Immediate PTE updates to pages the guest never announced (applied; not shadowed). */
-  unannouncedTargets: number;
   /** SetAlarm calls that asked for the local APIC timer's wiring (delivered on IRQ0: no local APIC here). */
   lvttAlarms: number;
   /** The last refusal's reason, for error messages. */
@@ -72,6 +68,10 @@ export class Vmi {
   readonly stats: VmiStats;
   private readonly core: Core;
   private readonly shared: number;
+  /** Exit sites by ROM offset, with their call names (an array: the hypercall path indexes it). */
+  private readonly sites: ({ call: number; kind: ExitKind; name: string } | undefined)[] = [];
+  /** Exits by call number; vmi_init's in the last slot. */
+  private readonly exitCounts = new Float64Array(L.SP_CALL_SLOTS + 1);
   /** The queue position the host has consumed up to (its own copy: the page's is untrusted). */
   private head = 0;
   private readonly linear: { va: number; pages: number; pfn: number }[] = [];
@@ -79,10 +79,19 @@ export class Vmi {
   constructor(private readonly host: VmiHost, opts: VmiOptions = {}) {
     this.core = host.core;
     this.rom = buildRom({ queueCapacity: opts.queueCapacity, cycleFrequency: host.cycleFrequency });
+    for (const [offset, site] of this.rom.exits) this.sites[offset] = { ...site, name: CALL_NAMES.get(site.call) ?? "vmi_init" };
+    const counts = this.exitCounts;
     this.shared = L.VMI_AREA_BASE + L.VMI_SHARED_OFFSET;
     this.stats = {
-      exits: {}, batches: 0, batchedEntries: 0, batchedByOp: {}, queuedByOp: {}, batchSizes: {}, refusedBatches: 0,
-      refusedCalls: {}, unannouncedTargets: 0, lvttAlarms: 0, lastRefusal: "",
+      get exits() {
+        const out: Record<string, number> = {};
+        counts.forEach((v, n) => {
+          if (v !== 0) out[n === INIT_SLOT ? "vmi_init" : (CALL_NAMES.get(n) ?? String(n))] = v;
+        });
+        return out;
+      },
+      batches: 0, batchedEntries: 0, batchSizes: {}, refusedBatches: 0,
+      refusedCalls: {}, lvttAlarms: 0, lastRefusal: "",
     };
   }
 
@@ -120,25 +129,28 @@ export class Vmi {
   inRomCounts(): Record<string, number> {
     const out: Record<string, number> = {};
     for (const [n, name] of CALL_NAMES) {
-      const v = this.shared32(L.SP_ROM_COUNTS + 4 * n) + (this.stats.queuedByOp[n] ?? 0);
+      const v = this.shared32(L.SP_ROM_COUNTS + 4 * n) + this.queued(n);
       if (v !== 0) out[name] = v;
     }
     return out;
+  }
+
+  /** Entries of call `n` the ROM queued (served without an exit), applied or refused: the core counts them. */
+  queued(n: number): number {
+    return this.core.u32[(L.VMI_QUEUED_COUNTS >> 2) + Math.min(n, L.SP_CALL_SLOTS)]!;
   }
 
   // ---- the hypercall ------------------------------------------------------------------------
 
   /** The core executed the hypercall at ROM offset `offset`. */
   hypercall(offset: number): void {
-    const site = this.rom.exits.get(offset);
+    const site = this.sites[offset];
     if (site === undefined) {
       // Not one of our sites (the guest jumped into the middle of an instruction): as any CPU would.
       this.fault(EXC_UD, "hypercall from an unknown ROM offset");
       return;
     }
-    const name = CALL_NAMES.get(site.call) ?? "vmi_init";
-    const key = site.kind === ExitKind.Init ? "vmi_init" : name;
-    this.stats.exits[key] = (this.stats.exits[key] ?? 0) + 1;
+    this.exitCounts[site.kind === ExitKind.Init ? INIT_SLOT : site.call]!++;
     this.host.onExit();
     if (site.kind === ExitKind.Init) {
       this.init();
@@ -146,8 +158,8 @@ export class Vmi {
     }
     if (!this.drain()) return;
     if (site.kind === ExitKind.QueueFull) return;
-    this.call(site.call, name);
-    this.core.exports.vmiShadowCrs();
+    // (A call that changes a control register does it through the core, which refreshes the shadows.)
+    this.call(site.call, site.name);
   }
 
   private init(): void {
@@ -161,19 +173,19 @@ export class Vmi {
 
   private call(n: number, name: string): void {
     const core = this.core;
-    const eax = core.reg(R_EAX);
-    const edx = core.reg(R_EDX);
-    const ecx = core.reg(R_ECX);
-    const esi = core.reg(R_ESI);
-    const edi = core.reg(R_EDI);
-    const refuse = (why: string) => this.refuse(name, why);
+    const regs = core.u32;
+    const eax = regs[REGS + R_EAX]!;
+    const edx = regs[REGS + R_EDX]!;
+    const ecx = regs[REGS + R_ECX]!;
+    const esi = regs[REGS + R_ESI]!;
+    const edi = regs[REGS + R_EDI]!;
     switch (n) {
       case Call.UpdateKernelStack: {
         // (SS EAX, ESP0 EDX) into the current TSS's ring-0 stack fields.
         const tss = core.segment(Seg.TR).base;
         const esp0 = this.translate(tss + 4, 4);
         const ss0 = this.translate(tss + 8, 2);
-        if (esp0 < 0 || ss0 < 0) return refuse(`the TSS at ${hex(tss)} is not mapped`);
+        if (esp0 < 0 || ss0 < 0) return this.refuse(name, `the TSS at ${hex(tss)} is not mapped`);
         this.writeRam32(esp0, edx);
         core.ram[ss0] = eax & 0xff;
         core.ram[ss0 + 1] = (eax >>> 8) & 0xff;
@@ -183,14 +195,14 @@ export class Vmi {
       case Call.SetCR3:
       case Call.SetCR4: {
         const cr = n === Call.SetCR0 ? 0 : n === Call.SetCR3 ? 3 : 4;
-        if (core.exports.vmiWriteCr(cr, eax) !== 0) return refuse(`CR${cr} value ${hex(eax)} is invalid`);
+        if (core.exports.vmiWriteCr(cr, eax) !== 0) return this.refuse(name, `CR${cr} value ${hex(eax)} is invalid`);
         return;
       }
       case Call.SetDR:
       case Call.GetDR: {
         let dr = eax;
         if (dr === 4 || dr === 5) dr += 2;
-        if (dr > 7) return refuse(`no debug register ${eax}`);
+        if (dr > 7) return this.refuse(name, `no debug register ${eax}`);
         const at = (L.STATE_DR_BASE >> 2) + dr;
         if (n === Call.SetDR) core.u32[at] = edx;
         else core.setReg(R_EAX, core.u32[at]);
@@ -208,14 +220,14 @@ export class Vmi {
         this.host.shutdown();
         return;
       case Call.SetPxE:
-        return this.immediate(name, { op: Call.SetPxE, target: 0, value: eax, flags: ecx }, edx);
+        return this.immediate(name, Call.SetPxE, edx, eax, ecx);
       case Call.SetPxELong:
         // (entry EDX:EAX, pointer ECX, flags ESI): this CPU has no PAE, so the high half must be 0.
-        if (edx !== 0) return refuse(`a 64-bit entry (${hex(edx)}:${hex(eax)}) without PAE`);
-        return this.immediate(name, { op: Call.SetPxE, target: 0, value: eax, flags: esi }, ecx);
+        if (edx !== 0) return this.refuse(name, `a 64-bit entry (${hex(edx)}:${hex(eax)}) without PAE`);
+        return this.immediate(name, Call.SetPxE, ecx, eax, esi);
       case Call.UpdatePxE:
       case Call.UpdatePxELong:
-        return this.immediate(name, { op: Call.UpdatePxE, target: 0, value: 0, flags: edx }, eax);
+        return this.immediate(name, Call.UpdatePxE, eax, 0, edx);
       case Call.InvalPage:
         core.exports.vmiInvalPage(eax);
         return;
@@ -225,13 +237,13 @@ export class Vmi {
       case Call.AllocatePage:
         return this.allocatePage(name, eax, edx, ecx, esi, edi);
       case Call.ReleasePage: {
-        if (core.exports.vmiReleasePage(eax) === 0) return refuse(`page frame ${hex(eax)} is outside guest RAM`);
+        if (core.exports.vmiReleasePage(eax) === 0) return this.refuse(name, `page frame ${hex(eax)} is outside guest RAM`);
         return;
       }
       case Call.SetLinearMapping: {
         // (slot EAX, linear start EDX, pages ECX, first pfn ESI)
-        if (eax >= LINEAR_MAPPING_SLOTS) return refuse(`no linear-mapping slot ${eax}`);
-        if (edx % 4096 !== 0) return refuse(`linear start ${hex(edx)} is not page aligned`);
+        if (eax >= LINEAR_MAPPING_SLOTS) return this.refuse(name, `no linear-mapping slot ${eax}`);
+        if (edx % 4096 !== 0) return this.refuse(name, `linear start ${hex(edx)} is not page aligned`);
         const pages = Math.min(ecx, (2 ** 32 - edx) / 4096);
         this.linear[eax] = { va: edx, pages, pfn: esi };
         return;
@@ -240,7 +252,7 @@ export class Vmi {
         core.eflags = (core.eflags & ~0x3000) | (eax & 0x3000);
         return;
       case Call.SetInitialAPState:
-        return refuse("this machine has one CPU: there is no application processor to start");
+        return this.refuse(name, "this machine has one CPU: there is no application processor to start");
       case Call.APICWrite:
         return; // no local APIC on this board: writes go nowhere
       case Call.APICRead:
@@ -249,13 +261,13 @@ export class Vmi {
       case Call.SetAlarm: {
         // (flags EAX, expiry EDX low / ECX high, period ESI low / EDI high)
         const counter = eax & ALARM_COUNTER_MASK;
-        if (counter > CYCLES_AVAILABLE) return refuse(`alarm on cycle counter ${counter}, which never advances`);
+        if (counter > CYCLES_AVAILABLE) return this.refuse(name, `alarm on cycle counter ${counter}, which never advances`);
         // Wired to the local APIC timer (what Linux asks for when built with local APIC support):
         // this board has no local APIC, so the alarm arrives on IRQ0 either way; counted.
         if (eax & ALARM_WIRED_LVTT) this.stats.lvttAlarms++;
         const expiry = edx + ecx * 2 ** 32;
         const period = eax & ALARM_IS_PERIODIC ? esi + edi * 2 ** 32 : 0;
-        if (eax & ALARM_IS_PERIODIC && period === 0) return refuse("periodic alarm with a period of 0");
+        if (eax & ALARM_IS_PERIODIC && period === 0) return this.refuse(name, "periodic alarm with a period of 0");
         this.host.alarm.set(expiry, period);
         return;
       }
@@ -272,7 +284,7 @@ export class Vmi {
       case Call.SetLazyMode: {
         // Reached only to drain (done above) or with an unknown mode.
         if (eax === LAZY_OFF) this.core.u8[this.shared + L.SP_LAZY_MODE] = 0;
-        else if (eax !== LAZY_FLUSH) return refuse(`lazy mode ${eax} does not exist`);
+        else if (eax !== LAZY_FLUSH) return this.refuse(name, `lazy mode ${eax} does not exist`);
         return;
       }
       default:
@@ -280,19 +292,15 @@ export class Vmi {
     }
   }
 
-  /** SetPxE/UpdatePxE outside lazy mode: the pointer is translated by a page walk. */
-  private immediate(name: string, e: QueueEntry, pointer: number): void {
-    const phys = this.entryAddress(pointer);
-    if (phys < 0) return this.refuse(name, `entry pointer ${hex(pointer)} is not mapped`);
-    e.target = phys;
-    const ctx = this.queueContext();
-    const why = checkEntry(e, ctx);
-    if (why !== null) {
-      // Pages the guest never announced (boot-time tables) are still the guest's to write.
-      if (phys % 4 !== 0 || phys + 4 > this.core.ramSize || ctx.pageKind(phys >>> 12) !== L.PAGE_KIND_NONE) return this.refuse(name, why);
-      this.stats.unannouncedTargets++;
-    }
-    applyEntry(e, this.applier());
+  /** SetPxE/UpdatePxE/InvalPage outside lazy mode: one entry, checked and applied by the core. */
+  private immediate(name: string, op: number, pointer: number, value: number, flags: number): void {
+    const at = L.STATE_VMI_ENTRY >> 2;
+    const u32 = this.core.u32;
+    u32[at] = op;
+    u32[at + 1] = pointer;
+    u32[at + 2] = value;
+    u32[at + 3] = flags;
+    if (this.applyEntries(L.STATE_VMI_ENTRY, 0, 1, 0, false) < 0) this.refuse(name, `${this.refusedReason()} (entry pointer ${hex(pointer)})`);
   }
 
   private allocatePage(name: string, pfn: number, flags: number, clonePfn: number, start: number, count: number): void {
@@ -319,82 +327,43 @@ export class Vmi {
     const n = (tail - this.head) >>> 0;
     if (n === 0) return true;
     const cap = this.rom.queueCapacity;
-    const entries: QueueEntry[] = [];
-    let result: ReturnType<typeof applyBatch>;
-    if (n > cap) result = { refused: `the queue holds ${n} entries, more than its ${cap}`, index: -1 };
-    else {
-      const base = this.shared + L.SP_QUEUE;
-      const u32 = this.core.u32;
-      let unmapped = -1;
-      for (let i = 0; i < n; i++) {
-        const at = (base + ((this.head + i) & (cap - 1)) * L.SP_QUEUE_ENTRY_SIZE) >> 2;
-        const e = { op: u32[at], target: u32[at + 1], value: u32[at + 2], flags: u32[at + 3] };
-        if (e.op === Call.SetPxE || e.op === Call.UpdatePxE) {
-          const phys = this.entryAddress(e.target);
-          if (phys < 0 && unmapped < 0) unmapped = i;
-          e.target = phys < 0 ? 0 : phys;
-        }
-        entries.push(e);
-        this.stats.queuedByOp[e.op] = (this.stats.queuedByOp[e.op] ?? 0) + 1;
-      }
-      result = unmapped >= 0
-        ? { refused: `entry pointer ${hex(u32[(base + ((this.head + unmapped) & (cap - 1)) * L.SP_QUEUE_ENTRY_SIZE + 4) >> 2])} is not mapped`, index: unmapped }
-        : applyBatch(entries, this.queueContext(), this.applier());
-    }
+    const head = this.head;
     this.head = tail;
     this.setShared32(L.SP_QUEUE_HEAD, tail);
-    if ("refused" in result) {
-      this.stats.refusedBatches++;
-      this.fault(EXC_GP, `batch of ${n} refused${result.index >= 0 ? ` at entry ${result.index}` : ""}: ${result.refused}`);
+    const s = this.stats;
+    if (n > cap) {
+      s.refusedBatches++;
+      this.fault(EXC_GP, `batch refused: the queue holds ${n} entries, more than its ${cap}`);
       return false;
     }
-    const s = this.stats;
+    const base = this.shared + L.SP_QUEUE;
+    if (this.applyEntries(base, head, n, cap - 1, true) < 0) {
+      s.refusedBatches++;
+      this.fault(EXC_GP, `batch of ${n} refused at entry ${this.refusedIndex()}: ${this.refusedReason()}`);
+      return false;
+    }
     s.batches++;
     s.batchedEntries += n;
     s.batchSizes[n] = (s.batchSizes[n] ?? 0) + 1;
-    for (const e of entries) {
-      const op = CALL_NAMES.get(e.op)!;
-      s.batchedByOp[op] = (s.batchedByOp[op] ?? 0) + 1;
-    }
     return true;
   }
 
-  private queueContext(): QueueContext {
-    const u32 = this.core.u32;
-    return {
-      ramSize: this.core.ramSize,
-      virtualTop: this.rom.virtualTop,
-      pageKind: (pfn) => (pfn < this.core.ramSize / 4096 ? u32[(L.PAGE_INFO_BASE >> 2) + pfn * 2] & 0xf : L.PAGE_KIND_NONE),
-    };
+  /** Check and apply entries in the core (assembly/vmi-queue.ts). */
+  private applyEntries(base: number, head: number, n: number, mask: number, strict: boolean): number {
+    const lin = this.linear[0];
+    const length = lin === undefined ? 0 : Math.min(lin.pages * 4096, 2 ** 32 - 4096);
+    return this.core.exports.vmiApplyEntries(base, head, n, mask, strict ? 1 : 0, lin?.va ?? 0, length, lin === undefined ? 0 : lin.pfn * 4096, this.rom.virtualTop);
   }
 
-  private applier(): QueueApplier {
-    const core = this.core;
-    return {
-      writeEntry: (phys, value) => this.writeRam32(phys, value),
-      entryWritten: (phys) => core.exports.vmiEntryWritten(phys),
-      invalidatePage: (lin) => core.exports.vmiInvalPage(lin),
-    };
+  private refusedIndex(): number {
+    return this.core.u32[L.STATE_VMI_REFUSED_INDEX >> 2];
+  }
+
+  private refusedReason(): string {
+    return QUEUE_REFUSALS[this.core.u32[L.STATE_VMI_REFUSED_REASON >> 2]] ?? "refused";
   }
 
   // ---- helpers ----------------------------------------------------------------------------
-
-  /**
-   * The physical address of a page-table entry the guest points at: through the lowmem linear
-   * mapping it announced (SetLinearMapping slot 0, as Linux keeps its page tables), else by a
-   * walk of the current page tables; -1 if neither maps all four bytes.
-   */
-  private entryAddress(pointer: number): number {
-    const lin = this.linear[0];
-    if (lin !== undefined) {
-      const off = (pointer - lin.va) >>> 0;
-      if (off < lin.pages * 4096 && off + 4 <= lin.pages * 4096) {
-        const phys = lin.pfn * 4096 + off;
-        return phys + 4 <= this.core.ramSize ? phys : -1;
-      }
-    }
-    return this.translate(pointer, 4);
-  }
 
   /** Physical address of `len` bytes at linear `lin` (within one page), or -1. */
   private translate(lin: number, len: number): number {
@@ -433,3 +402,16 @@ export class Vmi {
 function hex(v: number): string {
   return "0x" + (v >>> 0).toString(16);
 }
+
+/** Why the core refused an entry (layout.ts QUEUE_BAD_*). */
+const QUEUE_REFUSALS: Record<number, string> = {
+  [L.QUEUE_BAD_OP]: "unknown operation",
+  [L.QUEUE_BAD_ALIGN]: "entry address not 4-byte aligned",
+  [L.QUEUE_BAD_ADDRESS]: "entry pointer not mapped to guest RAM",
+  [L.QUEUE_BAD_UNANNOUNCED]: "update of a page that is not an announced page table",
+  [L.QUEUE_BAD_LEVEL]: "PD-level update of a page that is not an announced page directory",
+  [L.QUEUE_BAD_FLAGS]: "update flags name no page-table level (PT 0x1 or PD 0x2)",
+  [L.QUEUE_BAD_VALUE]: "UpdatePxE entry carries a value",
+  [L.QUEUE_BAD_RESERVED]: "directory entry would map over the reserved range",
+  [L.QUEUE_BAD_INVAL]: "InvalPage entry has a pointer or flags",
+};

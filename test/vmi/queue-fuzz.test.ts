@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import * as L from "../../assembly/layout.js";
 import { Machine } from "../../src/machine.js";
 import { Call } from "../../src/vmi/calls.js";
-import { checkEntry } from "../../src/vmi/queue.js";
+import { checkEntry } from "../support/queue-model.js";
 import { rng } from "../support/rng.js";
 
 const BATCHES = 100_000;

@@ -1,9 +1,9 @@
-// The deferred queue's host side: a batch read from the guest-writable shared area is checked
-// entry by entry before any of it is applied (VMI.md, "Untrusted"). A batch with one bad entry
-// is refused whole and nothing changes; a good one is applied exactly, in order.
+// VMI.md's rules for a queued page-table update, written out independently of the core's
+// implementation (assembly/vmi-queue.ts) so the queue fuzz test can hold one against the other.
+// Targets here are physical addresses (the fuzz test runs with paging off, so pointers are).
 
 import * as L from "../../assembly/layout.js";
-import { Call, PAGE_PD, PAGE_PT } from "./calls.js";
+import { Call, PAGE_PD, PAGE_PT } from "../../src/vmi/calls.js";
 
 export interface QueueEntry {
   op: number;
@@ -49,37 +49,6 @@ export function checkEntry(e: QueueEntry, ctx: QueueContext): string | null {
     default:
       return `unknown operation ${e.op}`;
   }
-}
-
-export type BatchResult = { applied: number } | { refused: string; index: number };
-
-/** What applying needs: write a page-table word, tell the core, drop one TLB entry. */
-export interface QueueApplier {
-  writeEntry(phys: number, value: number): void;
-  entryWritten(phys: number): void;
-  invalidatePage(linear: number): void;
-}
-
-/** Check the whole batch, then apply it in order; or refuse it whole. */
-export function applyBatch(entries: readonly QueueEntry[], ctx: QueueContext, apply: QueueApplier): BatchResult {
-  for (let i = 0; i < entries.length; i++) {
-    const why = checkEntry(entries[i], ctx);
-    if (why !== null) return { refused: why, index: i };
-  }
-  for (const e of entries) applyEntry(e, apply);
-  return { applied: entries.length };
-}
-
-/** One checked entry (also the path of an immediate SetPxE/UpdatePxE/InvalPage). */
-export function applyEntry(e: QueueEntry, apply: QueueApplier): void {
-  if (e.op === Call.InvalPage) {
-    apply.invalidatePage(e.value);
-    return;
-  }
-  if (e.op === Call.SetPxE) apply.writeEntry(e.target, e.value);
-  apply.entryWritten(e.target);
-  // CURRENT_AS: the linear address in bits 31..12 is the one TLB entry this update can affect.
-  if ((e.flags & 0x10) !== 0) apply.invalidatePage(e.flags & 0xfffff000);
 }
 
 function hex(v: number): string {
