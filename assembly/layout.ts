@@ -148,6 +148,8 @@ export const STATE_VMI_REFUSED_REASON = STATE_BASE + 0x1bc;
 export const STATE_VMI_ENTRY = STATE_BASE + 0x1f0;
 /** Queued entries checked by the core, u32 per call number (SP_CALL_SLOTS of them, then one for any other op). */
 export const VMI_QUEUED_COUNTS = STATE_BASE + 0x600;
+/** Core-private scratch for a batch being checked: each entry's physical address (SP_QUEUE_MAX u32). */
+export const VMI_QUEUE_PHYS = STATE_BASE + 0x800;
 export const QUEUE_BAD_OP = 1;
 export const QUEUE_BAD_ALIGN = 2;
 export const QUEUE_BAD_ADDRESS = 3;

@@ -210,8 +210,11 @@ export function shadowEntryWritten(phys: u32): void {
       return;
     }
     const vpn = (slot << 10) | ((phys & 0xfff) >>> 2);
-    const mask = load<u32>(info(pfn) + 4);
-    for (let c = 0; c < SHADOW_CONTEXTS; c++) if ((mask & (<u32>1 << <u32>c)) != 0) dropPage(c, vpn);
+    let mask = load<u32>(info(pfn) + 4);
+    while (mask != 0) {
+      dropPage(<i32>ctz(mask), vpn);
+      mask &= mask - 1;
+    }
     bump(VMI_COUNTER_SHADOW_INVALIDATED, 1);
   } else if (kind == PAGE_KIND_PD) {
     const base = ((phys & 0xfff) >>> 2) << 10;

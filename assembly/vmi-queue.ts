@@ -11,7 +11,7 @@
 import {
   RAM_BASE, STATE_VMI_REFUSED_INDEX, STATE_VMI_REFUSED_REASON, VMI_COUNTER_UNANNOUNCED, PAGE_KIND_NONE, PAGE_KIND_PD,
   QUEUE_BAD_OP, QUEUE_BAD_ALIGN, QUEUE_BAD_ADDRESS, QUEUE_BAD_UNANNOUNCED, QUEUE_BAD_LEVEL, QUEUE_BAD_FLAGS, QUEUE_BAD_VALUE,
-  QUEUE_BAD_RESERVED, QUEUE_BAD_INVAL, VMI_QUEUED_COUNTS, SP_CALL_SLOTS,
+  QUEUE_BAD_RESERVED, QUEUE_BAD_INVAL, VMI_QUEUED_COUNTS, SP_CALL_SLOTS, VMI_QUEUE_PHYS, SP_QUEUE_MAX,
 } from "./layout";
 import { ramSize, probeTranslate, tlbInvalidatePage } from "./mmu";
 import { pageKind, shadowEntryWritten } from "./shadow";
@@ -78,6 +78,11 @@ function check(op: u32, phys: u32, ptr: u32, value: u32, flags: u32, strict: boo
  * pages never announced (boot-time tables) may be written too, and are counted.
  */
 export function applyEntries(base: usize, head: u32, n: u32, mask: u32, strict: bool): i32 {
+  if (n > <u32>SP_QUEUE_MAX) {
+    store<u32>(STATE_VMI_REFUSED_INDEX, SP_QUEUE_MAX);
+    store<u32>(STATE_VMI_REFUSED_REASON, QUEUE_BAD_OP);
+    return -1;
+  }
   for (let i: u32 = 0; i < n; i++) {
     const e = base + (<usize>((head + i) & mask) << 4);
     const op = load<u32>(e);
@@ -87,6 +92,7 @@ export function applyEntries(base: usize, head: u32, n: u32, mask: u32, strict: 
       store<u32>(counter, load<u32>(counter) + 1);
     }
     const phys = op == OP_INVAL_PAGE ? NO_ADDRESS : entryAddress(ptr);
+    store<u32>(<usize>VMI_QUEUE_PHYS + (<usize>i << 2), phys);
     const why = check(op, phys, ptr, load<u32>(e, 8), load<u32>(e, 12), strict);
     if (why != 0) {
       store<u32>(STATE_VMI_REFUSED_INDEX, i);
@@ -103,7 +109,7 @@ export function applyEntries(base: usize, head: u32, n: u32, mask: u32, strict: 
       tlbInvalidatePage(value);
       continue;
     }
-    const phys = entryAddress(load<u32>(e, 4));
+    const phys = load<u32>(<usize>VMI_QUEUE_PHYS + (<usize>i << 2));
     if (!strict && pageKind(phys >>> 12) == PAGE_KIND_NONE) store<u32>(VMI_COUNTER_UNANNOUNCED, load<u32>(VMI_COUNTER_UNANNOUNCED) + 1);
     if (op == OP_SET_PXE) store<u32>(<usize>RAM_BASE + <usize>phys, value);
     shadowEntryWritten(phys);
