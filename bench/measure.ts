@@ -36,13 +36,15 @@ export async function measureGuest(guest: BenchGuest, engines: Engine[], opts: M
       for (const [i, engine] of engines.entries()) {
         const label = `${engine.label}, ${warm ? `warm-up ${round + 1}/${opts.warmups}` : `run ${round - opts.warmups + 1}/${opts.runs}`}`;
         progress.beginRun(round * engines.length + i, label);
-        const run = await engine.run(guest.image, (n) => progress.update(n, expected[i]));
+        const onProgress = (n: number): void => progress.update(n, expected[i]);
+        const run = await (guest.linux ? engine.bootLinux(guest.linux, onProgress) : engine.run(guest.image, onProgress));
         const result = guest.check(run);
         if (results[i] && results[i] !== result) throw new Error(`${engine.label} gave "${result}" on ${guest.id}, "${results[i]}" on an earlier run`);
         results[i] = result;
         expected[i] = run.instructions;
         if (!warm) timed[i]!.push(run);
-        progress.endRun(`${guest.id}: ${label}: ${run.wallMs.toFixed(0)} ms, ${mips(run).toFixed(1)} MIPS, ${run.instructions.toLocaleString("en-US")} instructions`);
+        const marks = run.marks ? `, ${run.marks.map((m) => `${m.name} at ${m.wallMs.toFixed(0)} ms`).join(", ")}` : "";
+        progress.endRun(`${guest.id}: ${label}: ${run.wallMs.toFixed(0)} ms, ${mips(run).toFixed(1)} MIPS, ${run.instructions.toLocaleString("en-US")} instructions${marks}`);
       }
     }
   } finally {

@@ -1,5 +1,5 @@
-// npm run bench [-- options]: guest MIPS of vmi386 on CPU-bound guests and port exits per
-// second on an I/O micro-guest, with v86 (interpreter only, and JIT) measured on the same
+// npm run bench [-- options]: guest MIPS of vmi386 on CPU-bound guests, port exits per second
+// on an I/O micro-guest and the time to boot Debian's kernel to a shell, with v86 (interpreter only, and JIT) measured on the same
 // guests in the same process as the baselines the ratios are taken against.
 
 import { Command, InvalidArgumentError } from "commander";
@@ -8,14 +8,14 @@ import type { Engine } from "./engines/engine.js";
 import { v86Engine } from "./engines/v86.js";
 import { vmi386Engine } from "./engines/vmi386.js";
 import { describeHost, hostLine } from "./env.js";
-import { type BenchGuest, cpuBoundGuest, ioLoopGuest } from "./guests.js";
+import { type BenchGuest, cpuBoundGuest, DEFAULT_DEBIAN_CACHE, ioLoopGuest, linuxBootGuest } from "./guests.js";
 import { measureGuest } from "./measure.js";
 import { formatGuest, formatSummary, guestReport, writeJson } from "./report.js";
-import { findSeaBios } from "./seabios.js";
 import type { MicroResult } from "../src/bench/micro.js";
+import { type BiosImages, findSeaBios } from "./seabios.js";
 
 const ENGINE_IDS = ["vmi386", "v86-interpreter", "v86-jit"] as const;
-const GUEST_IDS = ["cpu-bound", "io-loop"] as const;
+const GUEST_IDS = ["cpu-bound", "io-loop", "linux-boot"] as const;
 
 function count(min: number) {
   return (v: string): number => {
@@ -42,6 +42,8 @@ interface Options {
   guests: (typeof GUEST_IDS)[number][];
   v86Bios: boolean;
   vmiMicro: boolean;
+  bootRuns: number;
+  debianCache: string;
   out: string;
 }
 
@@ -52,6 +54,8 @@ const program = new Command("bench")
   .option("--quick", "the quick cpu-bound variant (~15 M instructions) instead of the full one (~330 M)", false)
   .option("--engines <list>", `comma-separated: ${ENGINE_IDS.join(",")}`, listOf(ENGINE_IDS), [...ENGINE_IDS])
   .option("--guests <list>", `comma-separated: ${GUEST_IDS.join(",")}`, listOf(GUEST_IDS), [...GUEST_IDS])
+  .option("--boot-runs <n>", "timed runs per engine of linux-boot (minutes each on v86's interpreter; no warm-up)", count(1), 2)
+  .option("--debian-cache <dir>", "where scripts/fetch-debian.sh and build-initramfs.sh put vmlinuz and initramfs.cpio", DEFAULT_DEBIAN_CACHE)
   .option("--v86-bios", "boot v86 through SeaBIOS and its multiboot option ROM (default: v86 enters the kernel directly)", false)
   .option("--no-vmi-micro", "skip the VMI microbenchmark (hypercall round trip, batched page-table update)")
   .option("--out <dir>", "where the JSON goes", fileURLToPath(new URL("out", import.meta.url)));
@@ -60,21 +64,54 @@ async function main(): Promise<void> {
   const opts = program.parse().opts<Options>();
   const bios = opts.v86Bios ? findSeaBios() : undefined;
   const engines: Engine[] = opts.engines.map((id) =>
-    id === "vmi386" ? vmi386Engine : v86Engine(id === "v86-jit" ? "jit" : "interpreter", bios),
+    id === "vmi386" ? vmi386Engine : v86Engine(id === "v86-jit" ? "jit" : "interpreter", bios, () => linuxBios!),
   );
-  const guests: BenchGuest[] = opts.guests.map((id) => (id === "cpu-bound" ? cpuBoundGuest(opts.quick) : ioLoopGuest()));
+  const guests: BenchGuest[] = [];
+  const skipped: string[] = [];
+  for (const id of opts.guests) {
+    if (id !== "linux-boot") {
+      guests.push(id === "cpu-bound" ? cpuBoundGuest(opts.quick) : ioLoopGuest());
+      continue;
+    }
+    const g = linuxBootGuest(opts.debianCache);
+    if ("skip" in g) skipped.push(`linux-boot: skipped: ${g.skip}`);
+    else guests.push(g);
+  }
+  // v86 boots a bzImage only through SeaBIOS; without it linux-boot runs on vmi386 alone.
+  let linuxBios: BiosImages | undefined = bios;
+  let linuxEngines = engines;
+  if (guests.some((g) => g.linux) && engines.some((e) => e.id !== "vmi386") && !linuxBios) {
+    try {
+      linuxBios = findSeaBios();
+    } catch (e) {
+      linuxEngines = engines.filter((x) => x.id === "vmi386");
+      skipped.push(`linux-boot: v86 skipped (it boots a bzImage only through a BIOS): ${(e as Error).message}`);
+    }
+  }
   const host = describeHost();
 
   console.log(`vmi386 bench: ${hostLine(host)}`);
-  console.log(
-    `best of ${opts.runs} timed run(s) after ${opts.warmups} warm-up(s), engines alternating; ` +
-      `v86 ${bios ? `booted through SeaBIOS from ${bios.dir}, counted from the option ROM's hand-over` : "entering the multiboot kernel directly (no BIOS)"}`,
-  );
-  console.log("MIPS = the engine's own instruction count / host wall time from the guest's entry to its debug-exit\n");
+  if (guests.some((g) => !g.linux)) {
+    console.log(
+      `best of ${opts.runs} timed run(s) after ${opts.warmups} warm-up(s), engines alternating; ` +
+        `v86 ${bios ? `booted through SeaBIOS from ${bios.dir}, counted from the option ROM's hand-over` : "entering the multiboot kernel directly (no BIOS)"}`,
+    );
+    console.log("MIPS = the engine's own instruction count / host wall time from the guest's entry to its debug-exit");
+  }
+  if (guests.some((g) => g.linux)) {
+    console.log(
+      `linux-boot: best of ${opts.bootRuns} run(s), no warm-up, engines alternating; time from the engine's start to the shell prompt` +
+        (linuxBios && linuxEngines.length > 1 ? `; v86 boots it through SeaBIOS from ${linuxBios.dir}` : ""),
+    );
+  }
+  for (const line of skipped) console.log(line);
+  console.log("");
 
   const reports = [];
   for (const guest of guests) {
-    const measured = await measureGuest(guest, engines, opts);
+    const measured = guest.linux
+      ? await measureGuest(guest, linuxEngines, { runs: opts.bootRuns, warmups: 0 })
+      : await measureGuest(guest, engines, opts);
     const report = guestReport(guest, measured);
     reports.push(report);
     console.log(formatGuest(report, guest) + "\n");

@@ -1,5 +1,6 @@
 // The one shape every emulator under test has in the benchmark: run a multiboot image from
-// power-on to its debug-exit, and report what the emulator itself counted.
+// power-on to its debug-exit, or boot a Linux bzImage with an initrd until its console prints
+// given markers, and report what the emulator itself counted.
 
 export interface GuestImage {
   /** File name, for messages and the report. */
@@ -18,6 +19,47 @@ export interface EngineRun {
   portAccesses?: number;
   /** Everything the guest wrote to COM1. */
   serial: string;
+  /** Linux boots: when each marker first appeared on COM1, in marker order. */
+  marks?: Mark[];
+}
+
+/** A point on the way: host ms since the run started, and the engine's count then (if it can tell). */
+export interface Mark {
+  name: string;
+  wallMs: number;
+  instructions: number;
+}
+
+/**
+ * A Linux boot: a bzImage, its initrd and command line, entered by each engine's own Linux
+ * loader; the run ends when the last marker has appeared on COM1.
+ */
+export interface LinuxBoot {
+  name: string;
+  kernel: Uint8Array;
+  initrd: Uint8Array;
+  cmdline: string;
+  memBytes: number;
+  /** In order; each is searched for in COM1's output after the previous one's position. */
+  markers: { name: string; text: string }[];
+}
+
+/** Watches COM1's output for the markers in order; onMark(i) as each first appears. */
+export function markerWatcher(markers: LinuxBoot["markers"], onMark: (index: number) => void): (text: string) => void {
+  let buffer = "";
+  let next = 0;
+  return (text) => {
+    if (next >= markers.length) return;
+    buffer += text;
+    while (next < markers.length) {
+      const at = buffer.indexOf(markers[next]!.text);
+      if (at < 0) break;
+      buffer = buffer.slice(at + markers[next]!.text.length);
+      onMark(next++);
+    }
+    // Keep only what could be the start of the next marker, split across chunks.
+    if (next < markers.length) buffer = buffer.slice(Math.max(0, buffer.length - markers[next]!.text.length + 1));
+  };
 }
 
 /** Called now and then during a run with the instructions retired so far. */
@@ -29,6 +71,8 @@ export interface Engine {
   /** What the table shows. */
   label: string;
   run(image: GuestImage, progress?: ProgressFn): Promise<EngineRun>;
+  /** Boot Linux until every marker has appeared; guestExitCode is 0 then. */
+  bootLinux(boot: LinuxBoot, progress?: ProgressFn): Promise<EngineRun>;
 }
 
 /** The guest's RAM in every engine: what the multiboot guests assume, and v86's default. */
