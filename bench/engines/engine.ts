@@ -44,6 +44,15 @@ export interface LinuxBoot {
   markers: { name: string; text: string }[];
 }
 
+/**
+ * The poll-based mark: the first sample (every PROGRESS_EVERY_MS) that finds CR0.PG set. A
+ * 32-bit bzImage's decompressor runs with paging off and the kernel turns it on within its first
+ * instructions, so this is where decompression (XZ in Debian's kernel) has ended, give or take
+ * one sampling period.
+ */
+export const KERNEL_MARK = "kernel";
+export const CR0_PG = 0x80000000;
+
 /** Watches COM1's output for the markers in order; onMark(i) as each first appears. */
 export function markerWatcher(markers: LinuxBoot["markers"], onMark: (index: number) => void): (text: string) => void {
   let buffer = "";

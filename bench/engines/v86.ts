@@ -31,7 +31,9 @@ import {
   type LinuxBoot,
   type Mark,
   type ProgressFn,
+  CR0_PG,
   GUEST_MEMORY_BYTES,
+  KERNEL_MARK,
   markerWatcher,
   PROGRESS_EVERY_MS,
   RUN_TIMEOUT_MS,
@@ -47,6 +49,8 @@ interface V86Internals {
         ports: { read32: () => number }[];
         register_write(port: number, device: object, w8: (v: number) => void, w16?: (v: number) => void, w32?: (v: number) => void): void;
       };
+      /** The control registers, a view into v86's wasm memory. */
+      cr: Int32Array;
     };
   };
 }
@@ -177,8 +181,12 @@ function bootOnV86(boot: LinuxBoot, mode: V86Mode, bios: BiosImages, progress?: 
       last = now;
       return total;
     };
+    let kernel: Mark | undefined;
     const poll = setInterval(() => {
-      if (started && !done) progress?.(sample());
+      if (!started || done) return;
+      const n = sample();
+      if (!kernel && ((emulator as unknown as V86Internals).v86.cpu.cr[0]! & CR0_PG) !== 0) kernel = { name: KERNEL_MARK, wallMs: performance.now() - t0, instructions: n };
+      progress?.(n);
     }, PROGRESS_EVERY_MS);
     const timeout = setTimeout(
       () => finish(new Error(`v86 ${mode}: ${boot.name} did not reach "${boot.markers[marks.length]?.text}" within ${RUN_TIMEOUT_MS / 1000} s; serial ends: ${tail()}`)),
@@ -202,6 +210,7 @@ function bootOnV86(boot: LinuxBoot, mode: V86Mode, bios: BiosImages, progress?: 
       marks.push({ name: boot.markers[i]!.name, wallMs, instructions: sample() });
       if (i === boot.markers.length - 1) {
         const end = marks[marks.length - 1]!;
+        if (kernel) marks.unshift(kernel);
         finish({ instructions: end.instructions, wallMs: end.wallMs, guestExitCode: 0, serial: Buffer.from(serial).toString("latin1"), marks });
       }
     });

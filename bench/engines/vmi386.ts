@@ -12,7 +12,9 @@ import {
   type LinuxBoot,
   type Mark,
   type ProgressFn,
+  CR0_PG,
   GUEST_MEMORY_BYTES,
+  KERNEL_MARK,
   markerWatcher,
   PROGRESS_EVERY_MS,
   RUN_TIMEOUT_MS,
@@ -59,7 +61,11 @@ async function bootOnVmi386(boot: LinuxBoot, progress?: ProgressFn): Promise<Eng
 
   const start = machine.core.instructions;
   const m = machine;
-  const timer = progress ? setInterval(() => progress(m.core.instructions - start), PROGRESS_EVERY_MS) : undefined;
+  let kernel: Mark | undefined;
+  const timer = setInterval(() => {
+    if (!kernel && (m.core.cr(0) & CR0_PG) !== 0) kernel = { name: KERNEL_MARK, wallMs: performance.now() - t0, instructions: m.core.instructions - start };
+    progress?.(m.core.instructions - start);
+  }, PROGRESS_EVERY_MS);
   let result;
   t0 = performance.now();
   try {
@@ -67,10 +73,12 @@ async function bootOnVmi386(boot: LinuxBoot, progress?: ProgressFn): Promise<Eng
   } finally {
     clearInterval(timer);
   }
+  if (kernel) marks.unshift(kernel);
   const serial = Buffer.concat(chunks).toString("latin1");
-  if (marks.length < boot.markers.length) {
+  const seen = marks.filter((k) => k.name !== KERNEL_MARK).length;
+  if (seen < boot.markers.length) {
     const tail = serial.trim().split("\n").slice(-3).join(" | ");
-    throw new Error(`vmi386: ${boot.name} stopped (${result.reason}${result.message ? `: ${result.message}` : ""}) before "${boot.markers[marks.length]!.text}" on COM1; serial ends: ${tail}`);
+    throw new Error(`vmi386: ${boot.name} stopped (${result.reason}${result.message ? `: ${result.message}` : ""}) before "${boot.markers[seen]!.text}" on COM1; serial ends: ${tail}`);
   }
   const end = marks[marks.length - 1]!;
   return { instructions: end.instructions, wallMs: end.wallMs, guestExitCode: 0, serial, marks };
