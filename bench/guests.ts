@@ -98,7 +98,8 @@ export const LINUX_BOOT_MEMORY_BYTES = 128 * 1024 * 1024;
  * first prompt ("/ # ") after it. The run ends at the prompt.
  * Returns a reason instead when the files are not there.
  */
-export function linuxBootGuest(cacheDir = DEFAULT_DEBIAN_CACHE): BenchGuest | { skip: string } {
+export function linuxBootGuest(cacheDir = DEFAULT_DEBIAN_CACHE, cmdline = LINUX_BOOT_CMDLINE): BenchGuest | { skip: string } {
+  if (!/(^| )vmi386\.shell( |$)/.test(cmdline)) return { skip: `the command line must hold vmi386.shell (the run ends at the shell's prompt): "${cmdline}"` };
   const kernelPath = join(cacheDir, "vmlinuz");
   const initrdPath = join(cacheDir, "initramfs.cpio");
   const missing = [kernelPath, initrdPath].filter((f) => !existsSync(f));
@@ -116,12 +117,12 @@ export function linuxBootGuest(cacheDir = DEFAULT_DEBIAN_CACHE): BenchGuest | { 
     kind: "boot",
     path: `${rel.startsWith("..") ? cacheDir : rel}/{vmlinuz,initramfs.cpio}`,
     image: { name: "vmlinuz", bytes: kernel },
-    what: `Debian's kernel to busybox's shell prompt (${version}; initramfs ${initrd.length.toLocaleString("en-US")} bytes; "${LINUX_BOOT_CMDLINE}")`,
+    what: `Debian's kernel to busybox's shell prompt (${version}; initramfs ${initrd.length.toLocaleString("en-US")} bytes; "${cmdline}")`,
     linux: {
       name: "vmlinuz",
       kernel,
       initrd,
-      cmdline: LINUX_BOOT_CMDLINE,
+      cmdline,
       memBytes: LINUX_BOOT_MEMORY_BYTES,
       markers: [
         { name: "init", text: "init: kernel " },

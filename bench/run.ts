@@ -8,7 +8,7 @@ import type { Engine } from "./engines/engine.js";
 import { v86Engine } from "./engines/v86.js";
 import { vmi386Engine } from "./engines/vmi386.js";
 import { describeHost, hostLine } from "./env.js";
-import { type BenchGuest, cpuBoundGuest, DEFAULT_DEBIAN_CACHE, ioLoopGuest, linuxBootGuest } from "./guests.js";
+import { type BenchGuest, cpuBoundGuest, DEFAULT_DEBIAN_CACHE, ioLoopGuest, LINUX_BOOT_CMDLINE, linuxBootGuest } from "./guests.js";
 import { measureGuest } from "./measure.js";
 import { formatGuest, formatSummary, guestReport, writeJson } from "./report.js";
 import type { MicroResult } from "../src/bench/micro.js";
@@ -44,6 +44,7 @@ interface Options {
   vmiMicro: boolean;
   bootRuns: number;
   debianCache: string;
+  bootCmdline: string;
   out: string;
 }
 
@@ -56,6 +57,7 @@ const program = new Command("bench")
   .option("--guests <list>", `comma-separated: ${GUEST_IDS.join(",")}`, listOf(GUEST_IDS), [...GUEST_IDS])
   .option("--boot-runs <n>", "timed runs per engine of linux-boot (minutes each on v86's interpreter; no warm-up)", count(1), 2)
   .option("--debian-cache <dir>", "where scripts/fetch-debian.sh and build-initramfs.sh put vmlinuz and initramfs.cpio", DEFAULT_DEBIAN_CACHE)
+  .option("--boot-cmdline <cmdline>", "linux-boot's kernel command line, the same on every engine (must keep vmi386.shell)", LINUX_BOOT_CMDLINE)
   .option("--v86-bios", "boot v86 through SeaBIOS and its multiboot option ROM (default: v86 enters the kernel directly)", false)
   .option("--no-vmi-micro", "skip the VMI microbenchmark (hypercall round trip, batched page-table update)")
   .option("--out <dir>", "where the JSON goes", fileURLToPath(new URL("out", import.meta.url)));
@@ -73,7 +75,7 @@ async function main(): Promise<void> {
       guests.push(id === "cpu-bound" ? cpuBoundGuest(opts.quick) : ioLoopGuest());
       continue;
     }
-    const g = linuxBootGuest(opts.debianCache);
+    const g = linuxBootGuest(opts.debianCache, opts.bootCmdline);
     if ("skip" in g) skipped.push(`linux-boot: skipped: ${g.skip}`);
     else guests.push(g);
   }
