@@ -1,5 +1,6 @@
 // The hot path, inlined into the run loop: the unprefixed 32-bit instructions that make up
-// most of compiled code (register ALU ops, MOV/MOVZX with a register or flat memory operand,
+// most of compiled code (register ALU ops, MOV/MOVZX/LEA with a register or flat memory operand,
+// MOV r32, imm32,
 // CMP on bytes, INC/DEC, PUSH/POP, CALL/RET/JMP/Jcc, shifts by an immediate). Measured in V8,
 // the call into execute() costs more than one of these instructions' work, so they skip it:
 // on the cpu-bound guest about 90% of instructions never leave the loop. Anything unusual
@@ -70,6 +71,13 @@ let fastLen: u32 = 0;
 @inline function tlbHost32(lin: u32, write: bool): usize {
   const e = load<u32>(TLB_BASE + ((<usize>(lin >>> 12)) << 2));
   if ((e & (write ? writeMask : readMask)) != TLB_VALID || (lin & 0xfff) > 0xffc) return 0;
+  return <usize>((e & ~0xfff) ^ lin);
+}
+
+/** The host address of a 2-byte access at `lin` if the TLB allows it now, else 0. */
+@inline function tlbHost16(lin: u32, write: bool): usize {
+  const e = load<u32>(TLB_BASE + ((<usize>(lin >>> 12)) << 2));
+  if ((e & (write ? writeMask : readMask)) != TLB_VALID || (lin & 0xfff) > 0xffe) return 0;
   return <usize>((e & ~0xfff) ^ lin);
 }
 
@@ -235,6 +243,19 @@ let fastLen: u32 = 0;
         setReg32(g, imulTrunc(2, reg32(g), b));
         return p + 1 + len;
       }
+      if (op2 == 0xb7) { // MOVZX Gv, Ew
+        const m = <u32>load<u8>(p + 1);
+        const g = <i32>((m >> 3) & 7);
+        if (m >= 0xc0) {
+          setReg32(g, reg32(<i32>(m & 7)) & 0xffff);
+          return p + 2;
+        }
+        if (!fastMemOperand(p + 1, m, false)) return 0;
+        const h = tlbHost16(fastLin, false);
+        if (h == 0) return 0;
+        setReg32(g, <u32>load<u16>(h));
+        return p + 1 + fastLen;
+      }
       if (op2 == 0xb6) { // MOVZX Gv, Eb
         const m = <u32>load<u8>(p + 1);
         const g = <i32>((m >> 3) & 7);
@@ -250,6 +271,15 @@ let fastLen: u32 = 0;
       }
       return 0;
     }
+    case 0x8d: { // LEA Gv, M: the offset, no access (the register form is #UD: execute() raises it)
+      const m = <u32>load<u8>(p);
+      if (m >= 0xc0 || !fastMemOperand(p, m, false)) return 0;
+      setReg32(<i32>((m >> 3) & 7), fastLin);
+      return p + fastLen;
+    }
+    case 0xb8: case 0xb9: case 0xba: case 0xbb: case 0xbc: case 0xbd: case 0xbe: case 0xbf: // MOV r32, imm32
+      setReg32(<i32>(op - 0xb8), load<u32>(p));
+      return p + 4;
     case 0x90: // NOP
       return p;
     case 0xeb: // JMP rel8
