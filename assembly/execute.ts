@@ -70,6 +70,9 @@ const PREFIX_BITS = memory.data<u32>([0, 0x40404040, 0, 0xf0, 0, 0, 0, 0x000d000
     return;
   }
   // Prefixes (SDM Vol. 2 §2.1.1); a 15-byte limit is enforced by the decoder's #GP below.
+  // Their overrides must not outlive this instruction, whichever way it ends: the run loop
+  // restores the defaults as soon as it returns.
+  cpu.decodeDirty = true;
   for (let n = 0; ; n++) {
     if (n == 14) {
       raiseGP(0);
@@ -88,9 +91,6 @@ const PREFIX_BITS = memory.data<u32>([0, 0x40404040, 0, 0xf0, 0, 0, 0, 0x000d000
       case 0xf2:
       case 0xf3: cpu.repPrefix = <i32>op; break;
       default:
-        // Only prefixed instructions get here: their overrides must not outlive them.
-        cpu.decodeDirty = true;
-        cpu.fastDecode = false;
         if (cpu.lockPrefix && !lockable(op)) {
           raiseUD();
           return;

@@ -127,6 +127,7 @@ function handleAttention(): i32 {
 
 export function runLoop(budget: u32): i32 {
   syncIn();
+  if (cpu.decodeDirty) cpu.setDecodeDefaults(); // so the first instruction may take the fast path
   let reason = EXIT_BUDGET;
   retiredThisRun = 0;
   cpu.attention = true;
@@ -169,6 +170,8 @@ export function runLoop(budget: u32): i32 {
     cpu.ipStart = ip;
     retiredThisRun = n;
     step();
+    // After prefixes or a CS change, so that the next instruction can take the fast path.
+    if (cpu.decodeDirty) cpu.setDecodeDefaults();
     ip = cpu.ip;
     n++;
   }
