@@ -1118,6 +1118,21 @@ groups.movx = (rng) => {
   return out;
 };
 
+groups.mov = (rng) => {
+  const out: Case[] = [];
+  for (const size of SIZES) {
+    const w = size === 8 ? 0 : 1;
+    const iz = (cc: Case) => imm(value(cc.rng, size), size);
+    rmCases(rng, out, "mov E,G", "mov", size, [0x88 + w], 16, { mem: false });
+    rmCases(rng, out, "mov E,G", "mov", size, [0x88 + w], 24, { mem: true });
+    rmCases(rng, out, "mov G,E", "mov", size, [0x8a + w], 16, { mem: false });
+    rmCases(rng, out, "mov G,E", "mov", size, [0x8a + w], 24, { mem: true });
+    rmCases(rng, out, "mov E,I", "mov", size, [0xc6 + w], 12, { mem: false, digit: 0, after: iz });
+    rmCases(rng, out, "mov E,I", "mov", size, [0xc6 + w], 24, { mem: true, digit: 0, after: iz });
+  }
+  return out;
+};
+
 groups.lea = (rng) => {
   const out: Case[] = [];
   // Every 32-bit ModRM memory form with every SIB byte (SDM Vol. 2 Tables 2-2, 2-3).
