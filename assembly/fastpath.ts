@@ -9,11 +9,11 @@
 
 import { SEG_DS, SEG_SS, TLB_BASE } from "./layout";
 import * as cpu from "./cpu";
-import { reg32, setReg32, reg8, setReg8 } from "./cpu";
+import { reg32, setReg32, reg16, setReg16, reg8, setReg8 } from "./cpu";
 import { shift, commitShiftFlags } from "./ops/shift";
-import { imulTrunc } from "./ops/muldiv";
+import { imulTrunc, mul, imul1 } from "./ops/muldiv";
 import { testCondition } from "./flags";
-import { aluResult, aluSetFlags, incDec, commitIncDecFlags, ALU_CMP } from "./ops/alu";
+import { aluResult, aluSetFlags, incDec, commitIncDecFlags, neg, commitFlags, ALU_AND, ALU_CMP } from "./ops/alu";
 import { flatRead, flatWrite } from "./segments";
 import { readMask, writeMask, TLB_VALID } from "./mmu";
 
@@ -86,6 +86,40 @@ let fastLen: u32 = 0;
   const e = load<u32>(TLB_BASE + ((<usize>(lin >>> 12)) << 2));
   if ((e & (write ? writeMask : readMask)) != TLB_VALID) return 0;
   return <usize>((e & ~0xfff) ^ lin);
+}
+
+/** The value read from a 32-bit r/m operand: fastReadE32 sets it. */
+let fastVal: u32 = 0;
+
+/**
+ * Read the 32-bit register or memory operand of ModRM `m` (at `p`) into fastVal, its ModRM +
+ * SIB + displacement length into fastLen; false when the access needs the full path.
+ */
+@inline function fastReadE32(p: usize, m: u32): bool {
+  if (m >= 0xc0) {
+    fastVal = reg32(<i32>(m & 7));
+    fastLen = 1;
+    return true;
+  }
+  if (!fastMemOperand(p, m, false)) return false;
+  const h = tlbHost32(fastLin, false);
+  if (h == 0) return false;
+  fastVal = load<u32>(h);
+  return true;
+}
+
+/** fastReadE32 for a byte operand. */
+@inline function fastReadE8(p: usize, m: u32): bool {
+  if (m >= 0xc0) {
+    fastVal = reg8(<i32>(m & 7));
+    fastLen = 1;
+    return true;
+  }
+  if (!fastMemOperand(p, m, false)) return false;
+  const h = tlbHost8(fastLin, false);
+  if (h == 0) return false;
+  fastVal = <u32>load<u8>(h);
+  return true;
 }
 
 /** The host address of the 4-byte stack slot at ESP + delta, if SS is flat, 32-bit and mapped. */
@@ -419,6 +453,160 @@ let fastLen: u32 = 0;
     case 0x78: case 0x79: case 0x7a: case 0x7b: case 0x7c: case 0x7d: case 0x7e: case 0x7f: {
       const rel = <u32>(<i32>load<i8>(p));
       return testCondition(<i32>op & 15) ? jumpTo(eipAt(p + 1) + rel) : p + 1;
+    }
+    case 0x85: { // TEST Ev, Gv
+      const m = <u32>load<u8>(p);
+      if (!fastReadE32(p, m)) return 0;
+      const a = fastVal;
+      const b = reg32(<i32>((m >> 3) & 7));
+      aluSetFlags(ALU_AND, 2, a, b, a & b);
+      return p + fastLen;
+    }
+    case 0x84: { // TEST Eb, Gb
+      const m = <u32>load<u8>(p);
+      if (!fastReadE8(p, m)) return 0;
+      const a = fastVal;
+      const b = reg8(<i32>((m >> 3) & 7));
+      aluSetFlags(ALU_AND, 0, a, b, a & b);
+      return p + fastLen;
+    }
+    case 0xc7: { // MOV Ev, imm32
+      const m = <u32>load<u8>(p);
+      if (((m >> 3) & 7) != 0) return 0;
+      if (m >= 0xc0) {
+        setReg32(<i32>(m & 7), load<u32>(p + 1));
+        return p + 5;
+      }
+      if (!fastMemOperand(p, m, true)) return 0;
+      const h = tlbHost32(fastLin, true);
+      if (h == 0) return 0;
+      store<u32>(h, load<u32>(p + fastLen));
+      return p + fastLen + 4;
+    }
+    case 0xf7: return fastGroup3(p);
+    case 0xff: return fastGroup5(p);
+    case 0x66: return fastOperandSize16(p);
+    default:
+      return 0;
+  }
+}
+
+/** F7 group 3, 32-bit: TEST Ev, imm32, NOT, NEG, MUL, IMUL (DIV and IDIV may raise #DE: not here). */
+@inline function fastGroup3(p: usize): usize {
+  const m = <u32>load<u8>(p);
+  const sub = (m >> 3) & 7;
+  if (sub >= 6) return 0;
+  if (sub == 2 || sub == 3) { // NOT / NEG: read-modify-write
+    let h: usize = 0;
+    let a: u32;
+    if (m >= 0xc0) {
+      a = reg32(<i32>(m & 7));
+      fastLen = 1;
+    } else {
+      if (!fastMemOperand(p, m, true)) return 0;
+      h = tlbHost32(fastLin, true);
+      if (h == 0) return 0;
+      a = load<u32>(h);
+    }
+    const r = sub == 2 ? ~a : neg(2, a);
+    if (h != 0) store<u32>(h, r);
+    else setReg32(<i32>(m & 7), r);
+    if (sub == 3) commitFlags();
+    return p + fastLen;
+  }
+  if (!fastReadE32(p, m)) return 0;
+  const src = fastVal;
+  if (sub < 2) { // TEST Ev, imm32 (/1 is an alias of /0)
+    const imm = load<u32>(p + fastLen);
+    aluSetFlags(ALU_AND, 2, src, imm, src & imm);
+    return p + fastLen + 4;
+  }
+  if (sub == 4) mul(2, src);
+  else imul1(2, src);
+  return p + fastLen;
+}
+
+/** FF group 5, 32-bit: INC/DEC Ev, CALL and JMP near Ev, PUSH Ev (the far forms: not here). */
+@inline function fastGroup5(p: usize): usize {
+  const m = <u32>load<u8>(p);
+  const sub = (m >> 3) & 7;
+  if (sub < 2) { // INC / DEC: read-modify-write
+    if (m >= 0xc0) {
+      const e = <i32>(m & 7);
+      setReg32(e, incDec(sub == 1, 2, reg32(e)));
+      commitIncDecFlags();
+      return p + 1;
+    }
+    if (!fastMemOperand(p, m, true)) return 0;
+    const h = tlbHost32(fastLin, true);
+    if (h == 0) return 0;
+    store<u32>(h, incDec(sub == 1, 2, load<u32>(h)));
+    commitIncDecFlags();
+    return p + fastLen;
+  }
+  if (sub == 3 || sub == 5 || sub == 7) return 0;
+  if (!fastReadE32(p, m)) return 0;
+  const v = fastVal;
+  if (sub == 4) return jumpTo(v); // JMP near Ev
+  // CALL near Ev pushes the return address, PUSH Ev the operand (read before ESP moves).
+  const h = stackHost(<u32>-4, true);
+  if (h == 0) return 0;
+  const next = p + fastLen;
+  store<u32>(h, sub == 2 ? eipAt(next) : v);
+  setReg32(4, reg32(4) - 4);
+  return sub == 2 ? jumpTo(v) : next;
+}
+
+/**
+ * An operand-size prefix (0x66, at p - 1) before MOV Ew, Gw / MOV Gw, Ew / MOV Ew, imm16 or a
+ * register shift by an immediate: compiled code handling 16-bit values.
+ */
+@inline function fastOperandSize16(p: usize): usize {
+  const op = <u32>load<u8>(p);
+  const q = p + 1;
+  const m = <u32>load<u8>(q);
+  const g = <i32>((m >> 3) & 7);
+  switch (op) {
+    case 0x89: { // MOV Ew, Gw
+      if (m >= 0xc0) {
+        setReg16(<i32>(m & 7), reg16(g));
+        return q + 1;
+      }
+      if (!fastMemOperand(q, m, true)) return 0;
+      const h = tlbHost16(fastLin, true);
+      if (h == 0) return 0;
+      store<u16>(h, <u16>reg16(g));
+      return q + fastLen;
+    }
+    case 0x8b: { // MOV Gw, Ew
+      if (m >= 0xc0) {
+        setReg16(g, reg16(<i32>(m & 7)));
+        return q + 1;
+      }
+      if (!fastMemOperand(q, m, false)) return 0;
+      const h = tlbHost16(fastLin, false);
+      if (h == 0) return 0;
+      setReg16(g, <u32>load<u16>(h));
+      return q + fastLen;
+    }
+    case 0xc7: { // MOV Ew, imm16
+      if (g != 0) return 0;
+      if (m >= 0xc0) {
+        setReg16(<i32>(m & 7), <u32>load<u16>(q + 1));
+        return q + 3;
+      }
+      if (!fastMemOperand(q, m, true)) return 0;
+      const h = tlbHost16(fastLin, true);
+      if (h == 0) return 0;
+      store<u16>(h, load<u16>(q + fastLen));
+      return q + fastLen + 2;
+    }
+    case 0xc1: { // shift group Ew, imm8, register form
+      if (m < 0xc0) return 0;
+      const e = <i32>(m & 7);
+      setReg16(e, shift(g, 1, reg16(e), <u32>load<u8>(q + 1)));
+      commitShiftFlags();
+      return q + 2;
     }
     default:
       return 0;
