@@ -871,6 +871,37 @@ groups.cond = (rng) => {
   return out;
 };
 
+/**
+ * A flag-setting instruction on EAX (and EBX), then SETcc CL and Jcc over INC EDX: every
+ * condition read straight from the flags each kind of operation leaves, not from flags set by
+ * POPF, since the core keeps them lazily and evaluates common conditions from the operands.
+ */
+groups.condlazy = (rng) => {
+  const out: Case[] = [];
+  const rr = modrmReg(EBX, EAX);
+  const producers: [string, Size, number[]][] = [
+    ["cmp", 32, [0x39, rr]], ["sub", 32, [0x29, rr]], ["add", 32, [0x01, rr]], ["adc", 32, [0x11, rr]],
+    ["sbb", 32, [0x19, rr]], ["and", 32, [0x21, rr]], ["or", 32, [0x09, rr]], ["xor", 32, [0x31, rr]],
+    ["test", 32, [0x85, rr]], ["inc", 32, [0x40]], ["dec", 32, [0x48]], ["neg", 32, [0xf7, modrmReg(3, EAX)]],
+    ["shl", 32, [0xd1, modrmReg(4, EAX)]], ["sar", 32, [0xd1, modrmReg(7, EAX)]],
+    ["cmp", 16, [0x66, 0x39, rr]], ["cmp", 8, [0x38, rr]], ["test", 8, [0x84, rr]], ["sub", 16, [0x66, 0x29, rr]],
+  ];
+  for (const [mn, size, bytes] of producers) {
+    for (let cc = 0; cc < 16; cc++) {
+      for (let k = 0; k < 5; k++) {
+        const c = new Case(rng, `${mn} o${size}; set${cc.toString(16)}; j${cc.toString(16)} #${k}`, mn);
+        c.ctx = { size };
+        const a = rng.pick(CROSS[size]);
+        c.setReg(size, EAX, k === 0 ? a : rng.bool() ? rng.pick(CROSS[size]) : value(rng, size));
+        c.setReg(size, EBX, k === 1 ? a : rng.bool() ? rng.pick(CROSS[size]) : value(rng, size));
+        c.code = [...bytes, 0x0f, 0x90 + cc, modrmReg(0, ECX), 0x70 + cc, 0x01, 0x42];
+        out.push(c);
+      }
+    }
+  }
+  return out;
+};
+
 groups.loop = (rng) => {
   const out: Case[] = [];
   const ops = [["loopne", 0xe0], ["loope", 0xe1], ["loop", 0xe2], ["jecxz", 0xe3]] as const;
