@@ -189,6 +189,25 @@ export function szpFlags(result: u32, sz: i32): u32 {
 
 /** Evaluate condition code cc (the low nibble of Jcc/SETcc/CMOVcc), SDM Appendix B. */
 @inline export function testCondition(cc: i32): bool {
+  // Most conditions follow a 32-bit CMP/SUB or a logic op/TEST: then each is one comparison of
+  // the recorded operands or result, with no flag derived. (O and P take the general path.)
+  if (lazySize == 2 && (lazyKind == LAZY_SUB || lazyKind == LAZY_LOGIC)) {
+    const t = cc >> 1;
+    if (t != 0 && t != 5) {
+      const a = lazyOp1;
+      const b = lazyOp2;
+      const res = lazyResult;
+      let q: bool;
+      if (lazyKind == LAZY_SUB) {
+        // r = a - b: CF is a < b unsigned, SF != OF is a < b signed.
+        q = t == 1 ? a < b : t == 2 ? a == b : t == 3 ? a <= b : t == 4 ? <i32>res < 0 : t == 6 ? <i32>a < <i32>b : <i32>a <= <i32>b;
+      } else {
+        // CF = OF = 0: B never holds, BE is ZF, L is SF, LE is ZF or SF.
+        q = t == 1 ? false : t == 2 || t == 3 ? res == 0 : t == 4 || t == 6 ? <i32>res < 0 : <i32>res <= 0;
+      }
+      return (cc & 1) != 0 ? !q : q;
+    }
+  }
   let r: bool;
   switch (cc >> 1) {
     case 0: r = getOF(); break;
