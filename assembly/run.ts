@@ -127,7 +127,6 @@ function handleAttention(): i32 {
 
 export function runLoop(budget: u32): i32 {
   syncIn();
-  if (cpu.decodeDirty) cpu.setDecodeDefaults(); // so the first instruction may take the fast path
   let reason = EXIT_BUDGET;
   retiredThisRun = 0;
   cpu.attention = true;
