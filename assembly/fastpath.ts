@@ -12,7 +12,7 @@ import * as cpu from "./cpu";
 import { reg32, setReg32, reg16, setReg16, reg8, setReg8 } from "./cpu";
 import { shift, commitShiftFlags } from "./ops/shift";
 import { imulTrunc, mul, imul1 } from "./ops/muldiv";
-import { testCondition } from "./flags";
+import { testCondition, setShiftFlags } from "./flags";
 import {
   aluResult, aluSetFlags, incDec, commitIncDecFlags, neg, commitFlags,
   ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP,
@@ -197,24 +197,13 @@ let fastVal: u32 = 0;
     case 0x83: case 0x81: { // group 1 Ev, imm8 (sign-extended) / imm32, register form
       const m = <u32>load<u8>(p);
       if (m < 0xc0) return 0;
-      const aop = <i32>((m >> 3) & 7);
-      const e = <i32>(m & 7);
-      const a = reg32(e);
       const b = op == 0x83 ? <u32>(<i32>load<i8>(p + 1)) : load<u32>(p + 1);
-      const r = aluResult(aop, 2, a, b);
-      if (aop != ALU_CMP) setReg32(e, r);
-      aluSetFlags(aop, 2, a, b, r);
+      aluRegImm32(<i32>((m >> 3) & 7), <i32>(m & 7), b);
       return p + (op == 0x83 ? 2 : 5);
     }
-    case 0x05: case 0x0d: case 0x15: case 0x1d: case 0x25: case 0x2d: case 0x35: case 0x3d: { // ALU eAX, imm32
-      const aop = <i32>(op >> 3) & 7;
-      const a = reg32(0);
-      const b = load<u32>(p);
-      const r = aluResult(aop, 2, a, b);
-      if (aop != ALU_CMP) setReg32(0, r);
-      aluSetFlags(aop, 2, a, b, r);
+    case 0x05: case 0x0d: case 0x15: case 0x1d: case 0x25: case 0x2d: case 0x35: case 0x3d: // ALU eAX, imm32
+      aluRegImm32(<i32>(op >> 3) & 7, 0, load<u32>(p));
       return p + 4;
-    }
     case 0x50: case 0x51: case 0x52: case 0x53: case 0x54: case 0x55: case 0x56: case 0x57: { // PUSH r32
       const h = stackHost(<u32>-4, true);
       if (h == 0) return 0;
@@ -246,8 +235,24 @@ let fastVal: u32 = 0;
     case 0x0f: {
       const op2 = <u32>load<u8>(p);
       if ((op2 & 0xf0) == 0x80) { // Jcc rel32
-        const rel = load<u32>(p + 1);
-        return testCondition(<i32>op2 & 15) ? jumpTo(eipAt(p + 5) + rel) : p + 5;
+        switch (op2 & 15) {
+          case 0: return jcc(p + 1, 0, 4);
+          case 1: return jcc(p + 1, 1, 4);
+          case 2: return jcc(p + 1, 2, 4);
+          case 3: return jcc(p + 1, 3, 4);
+          case 4: return jcc(p + 1, 4, 4);
+          case 5: return jcc(p + 1, 5, 4);
+          case 6: return jcc(p + 1, 6, 4);
+          case 7: return jcc(p + 1, 7, 4);
+          case 8: return jcc(p + 1, 8, 4);
+          case 9: return jcc(p + 1, 9, 4);
+          case 10: return jcc(p + 1, 10, 4);
+          case 11: return jcc(p + 1, 11, 4);
+          case 12: return jcc(p + 1, 12, 4);
+          case 13: return jcc(p + 1, 13, 4);
+          case 14: return jcc(p + 1, 14, 4);
+          default: return jcc(p + 1, 15, 4);
+        }
       }
       if (op2 == 0xaf) { // IMUL Gv, Ev
         const m = <u32>load<u8>(p + 1);
@@ -401,9 +406,7 @@ let fastVal: u32 = 0;
     case 0xd1: case 0xd3: { // shift group Ev, 1 / CL, register form
       const m = <u32>load<u8>(p);
       if (m < 0xc0) return 0;
-      const e = <i32>(m & 7);
-      setReg32(e, shift(<i32>((m >> 3) & 7), 2, reg32(e), op == 0xd1 ? 1 : reg8(1)));
-      commitShiftFlags();
+      shiftReg32(<i32>((m >> 3) & 7), <i32>(m & 7), op == 0xd1 ? 1 : reg8(1));
       return p + 1;
     }
     case 0x69: case 0x6b: { // IMUL Gv, Ev, imm32 / imm8
@@ -425,9 +428,7 @@ let fastVal: u32 = 0;
     case 0xc1: { // shift group Ev, imm8, register form
       const m = <u32>load<u8>(p);
       if (m < 0xc0) return 0;
-      const e = <i32>(m & 7);
-      setReg32(e, shift(<i32>((m >> 3) & 7), 2, reg32(e), <u32>load<u8>(p + 1)));
-      commitShiftFlags();
+      shiftReg32(<i32>((m >> 3) & 7), <i32>(m & 7), <u32>load<u8>(p + 1));
       return p + 2;
     }
     case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
@@ -437,11 +438,23 @@ let fastVal: u32 = 0;
       commitIncDecFlags();
       return p;
     }
-    case 0x70: case 0x71: case 0x72: case 0x73: case 0x74: case 0x75: case 0x76: case 0x77:
-    case 0x78: case 0x79: case 0x7a: case 0x7b: case 0x7c: case 0x7d: case 0x7e: case 0x7f: {
-      const rel = <u32>(<i32>load<i8>(p));
-      return testCondition(<i32>op & 15) ? jumpTo(eipAt(p + 1) + rel) : p + 1;
-    }
+    // Jcc rel8: one case per condition, so that testCondition folds to its one test.
+    case 0x70: return jcc(p, 0, 1);
+    case 0x71: return jcc(p, 1, 1);
+    case 0x72: return jcc(p, 2, 1);
+    case 0x73: return jcc(p, 3, 1);
+    case 0x74: return jcc(p, 4, 1);
+    case 0x75: return jcc(p, 5, 1);
+    case 0x76: return jcc(p, 6, 1);
+    case 0x77: return jcc(p, 7, 1);
+    case 0x78: return jcc(p, 8, 1);
+    case 0x79: return jcc(p, 9, 1);
+    case 0x7a: return jcc(p, 10, 1);
+    case 0x7b: return jcc(p, 11, 1);
+    case 0x7c: return jcc(p, 12, 1);
+    case 0x7d: return jcc(p, 13, 1);
+    case 0x7e: return jcc(p, 14, 1);
+    case 0x7f: return jcc(p, 15, 1);
     case 0x85: { // TEST Ev, Gv
       const m = <u32>load<u8>(p);
       if (!fastReadE32(p, m)) return 0;
@@ -477,6 +490,69 @@ let fastVal: u32 = 0;
     default:
       return 0;
   }
+}
+
+/** Jcc with condition `cc` (a constant at each call) and a `size`-byte displacement at `p`. */
+@inline function jcc(p: usize, cc: i32, size: u32): usize {
+  const next = p + size;
+  if (!testCondition(cc)) return next;
+  const rel = size == 1 ? <u32>(<i32>load<i8>(p)) : load<u32>(p);
+  return jumpTo(eipAt(next) + rel);
+}
+
+/**
+ * Group-2 operation `sub` on 32-bit register `e` by `count`: SHL/SAL, SHR and SAR inline with
+ * the flags shift() gives them; the rotates through shift() itself.
+ */
+@inline function shiftReg32(sub: i32, e: i32, count: u32): void {
+  const c = count & 31;
+  if (sub < 4) {
+    setReg32(e, shift(sub, 2, reg32(e), c));
+    commitShiftFlags();
+    return;
+  }
+  if (c == 0) return; // nothing changes, flags included
+  const a = reg32(e);
+  let r: u32;
+  let cf: bool;
+  let ovf: bool;
+  if (sub == 5) { // SHR: OF is the operand's sign
+    r = a >>> c;
+    cf = ((a >>> (c - 1)) & 1) != 0;
+    ovf = <i32>a < 0;
+  } else if (sub == 7) { // SAR: OF = 0
+    r = <u32>(<i32>a >> c);
+    cf = ((<i32>a >> (c - 1)) & 1) != 0;
+    ovf = false;
+  } else { // SHL/SAL: CF is the last bit out, OF is CF != the result's sign
+    r = a << c;
+    cf = ((a >>> (32 - c)) & 1) != 0;
+    ovf = (<i32>r < 0) != cf;
+  }
+  setReg32(e, r);
+  setShiftFlags(2, r, cf, ovf);
+}
+
+/** ALU operation `aop` on register `e` and `b`, one case per operation so each folds. */
+@inline function aluRegImm32(aop: i32, e: i32, b: u32): void {
+  switch (aop) {
+    case ALU_ADD: aluReg32(ALU_ADD, e, b); break;
+    case ALU_OR: aluReg32(ALU_OR, e, b); break;
+    case ALU_ADC: aluReg32(ALU_ADC, e, b); break;
+    case ALU_SBB: aluReg32(ALU_SBB, e, b); break;
+    case ALU_AND: aluReg32(ALU_AND, e, b); break;
+    case ALU_SUB: aluReg32(ALU_SUB, e, b); break;
+    case ALU_XOR: aluReg32(ALU_XOR, e, b); break;
+    default: aluReg32(ALU_CMP, e, b); break;
+  }
+}
+
+/** Register `e` = e `aop` b, with its flags (CMP only sets the flags). */
+@inline function aluReg32(aop: i32, e: i32, b: u32): void {
+  const a = reg32(e);
+  const r = aluResult(aop, 2, a, b);
+  if (aop != ALU_CMP) setReg32(e, r);
+  aluSetFlags(aop, 2, a, b, r);
 }
 
 /** ALU Ev,Gv (`toE`) or Gv,Ev with operation `aop` (a constant at each call). */
