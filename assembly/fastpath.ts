@@ -12,7 +12,7 @@ import * as cpu from "./cpu";
 import { reg32, setReg32, reg16, setReg16, reg8, setReg8 } from "./cpu";
 import { shift, commitShiftFlags } from "./ops/shift";
 import { imulTrunc, mul, imul1 } from "./ops/muldiv";
-import { testCondition, setShiftFlags } from "./flags";
+import { testCondition, setSzpFlags } from "./flags";
 import {
   aluResult, aluSetFlags, incDec, commitIncDecFlags, neg, commitFlags,
   ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP,
@@ -530,7 +530,7 @@ let fastVal: u32 = 0;
     ovf = (<i32>r < 0) != cf;
   }
   setReg32(e, r);
-  setShiftFlags(2, r, cf, ovf);
+  setSzpFlags(2, r, cf, ovf);
 }
 
 /** ALU operation `aop` on register `e` and `b`, one case per operation so each folds. */

@@ -35,8 +35,8 @@ export const LAZY_SBB: i32 = 4; // SBB with borrow-in 1
 export const LAZY_LOGIC: i32 = 5; // CF = OF = 0, AF = 0
 export const LAZY_INC: i32 = 6; // ADD of 1, CF kept in `flags`
 export const LAZY_DEC: i32 = 7; // SUB of 1, CF kept in `flags`
-/** SHL/SHR/SAR and SHLD/SHRD: CF and OF are already in `flags`, ZF/SF/PF come from the result, AF = 0. */
-export const LAZY_SHIFT: i32 = 8;
+/** Shifts, SHLD/SHRD, MUL/IMUL: CF and OF are already in `flags`, ZF/SF/PF come from the result, AF = 0. */
+export const LAZY_SZP: i32 = 8;
 
 /** EFLAGS; while lazyKind != LAZY_NONE its arithmetic bits are stale (except CF for INC/DEC). */
 export let flags: u32 = FLAGS_FIXED;
@@ -58,7 +58,7 @@ export let lazyCarry: bool = false;
 
 export function getCF(): bool {
   const k = lazyKind;
-  if (k == LAZY_NONE || k == LAZY_SHIFT) return (flags & FLAG_CF) != 0;
+  if (k == LAZY_NONE || k == LAZY_SZP) return (flags & FLAG_CF) != 0;
   if (k == LAZY_INC || k == LAZY_DEC) return lazyCarry;
   const m = sizeMask(lazySize);
   const r = lazyResult & m;
@@ -75,6 +75,15 @@ export function getCF(): bool {
     default:
       return false;
   }
+}
+
+/** getCF with the commonest kinds tested inline: from the run loop a call costs more than this. */
+@inline export function carry(): bool {
+  const k = lazyKind;
+  if (k == LAZY_SUB && lazySize == 2) return lazyOp1 < lazyOp2;
+  if (k == LAZY_LOGIC) return false;
+  if (k == LAZY_NONE || k == LAZY_SZP) return (flags & FLAG_CF) != 0;
+  return getCF();
 }
 
 @inline export function getZF(): bool {
@@ -94,7 +103,7 @@ export function getCF(): bool {
 
 export function getOF(): bool {
   const k = lazyKind;
-  if (k == LAZY_NONE || k == LAZY_SHIFT) return (flags & FLAG_OF) != 0;
+  if (k == LAZY_NONE || k == LAZY_SZP) return (flags & FLAG_OF) != 0;
   const s = signBit(lazySize);
   const a = lazyOp1;
   const b = lazyOp2;
@@ -116,7 +125,7 @@ export function getOF(): bool {
 export function getAF(): bool {
   const k = lazyKind;
   if (k == LAZY_NONE) return (flags & FLAG_AF) != 0;
-  if (k == LAZY_LOGIC || k == LAZY_SHIFT) return false;
+  if (k == LAZY_LOGIC || k == LAZY_SZP) return false;
   return ((lazyOp1 ^ lazyOp2 ^ lazyResult) & 0x10) != 0;
 }
 
@@ -161,13 +170,13 @@ export function setFlagBits(bits: u32, on: bool): void {
 }
 
 /**
- * A shift's flags: CF and OF as computed, ZF/SF/PF left lazy on the result, AF cleared (the SDM
- * leaves AF undefined after a non-zero shift). All six arithmetic flags are replaced, so the
- * previous lazy state need not be folded.
+ * The flags of a shift or a multiply: CF and OF as computed, ZF/SF/PF left lazy on the result,
+ * AF cleared (the SDM leaves AF undefined after a non-zero shift and after MUL/IMUL). All six
+ * arithmetic flags are replaced, so the previous lazy state need not be folded.
  */
-@inline export function setShiftFlags(sz: i32, result: u32, cf: bool, ovf: bool): void {
+@inline export function setSzpFlags(sz: i32, result: u32, cf: bool, ovf: bool): void {
   flags = (flags & ~FLAGS_ARITH) | (cf ? FLAG_CF : 0) | (ovf ? FLAG_OF : 0);
-  lazyKind = LAZY_SHIFT;
+  lazyKind = LAZY_SZP;
   lazySize = sz;
   lazyResult = result;
 }
@@ -211,9 +220,9 @@ export function szpFlags(result: u32, sz: i32): u32 {
   let r: bool;
   switch (cc >> 1) {
     case 0: r = getOF(); break;
-    case 1: r = getCF(); break;
+    case 1: r = carry(); break;
     case 2: r = getZF(); break;
-    case 3: r = getCF() || getZF(); break;
+    case 3: r = carry() || getZF(); break;
     case 4: r = getSF(); break;
     case 5: r = getPF(); break;
     case 6: r = getSF() != getOF(); break;

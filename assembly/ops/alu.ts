@@ -4,7 +4,7 @@
 
 import { sizeMask } from "../cpu";
 import * as fl from "../flags";
-import { getCF, setLazy, LAZY_ADD, LAZY_ADC, LAZY_SUB, LAZY_SBB, LAZY_LOGIC, LAZY_INC, LAZY_DEC, FLAG_CF } from "../flags";
+import { getCF, carry, setLazy, LAZY_ADD, LAZY_ADC, LAZY_SUB, LAZY_SBB, LAZY_LOGIC, LAZY_INC, LAZY_DEC, FLAG_CF } from "../flags";
 
 export const ALU_ADD = 0;
 export const ALU_OR = 1;
@@ -44,8 +44,8 @@ let pResult: u32 = 0;
   switch (op) {
     case ALU_ADD: return (a + b) & m;
     case ALU_OR: return (a | b) & m;
-    case ALU_ADC: return (a + b + (getCF() ? 1 : 0)) & m;
-    case ALU_SBB: return (a - b - (getCF() ? 1 : 0)) & m;
+    case ALU_ADC: return (a + b + (carry() ? 1 : 0)) & m;
+    case ALU_SBB: return (a - b - (carry() ? 1 : 0)) & m;
     case ALU_AND: return (a & b) & m;
     case ALU_XOR: return (a ^ b) & m;
     default: return (a - b) & m;
@@ -56,8 +56,8 @@ let pResult: u32 = 0;
 @inline export function aluSetFlags(op: i32, sz: i32, a: u32, b: u32, r: u32): void {
   switch (op) {
     case ALU_ADD: setLazy(LAZY_ADD, sz, a, b, r); break;
-    case ALU_ADC: setLazy(getCF() ? LAZY_ADC : LAZY_ADD, sz, a, b, r); break;
-    case ALU_SBB: setLazy(getCF() ? LAZY_SBB : LAZY_SUB, sz, a, b, r); break;
+    case ALU_ADC: setLazy(carry() ? LAZY_ADC : LAZY_ADD, sz, a, b, r); break;
+    case ALU_SBB: setLazy(carry() ? LAZY_SBB : LAZY_SUB, sz, a, b, r); break;
     case ALU_SUB: case ALU_CMP: setLazy(LAZY_SUB, sz, a, b, r); break;
     default: setLazy(LAZY_LOGIC, sz, a, b, r); break;
   }
@@ -118,7 +118,7 @@ export function alu(op: i32, sz: i32, a: u32, b: u32): u32 {
 /** Commit INC/DEC flags: CF comes from before the instruction. */
 @inline export function commitIncDecFlags(): void {
   // Back-to-back INC/DEC (loop counters) already hold the carry to keep.
-  if (fl.lazyKind != LAZY_INC && fl.lazyKind != LAZY_DEC) fl.lazyCarry = getCF();
+  if (fl.lazyKind != LAZY_INC && fl.lazyKind != LAZY_DEC) fl.lazyCarry = carry();
   commitFlags();
 }
 

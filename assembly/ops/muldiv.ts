@@ -4,11 +4,12 @@
 
 import * as cpu from "../cpu";
 import { reg32, setReg32, reg16, setReg16, reg8, setReg8, sizeMask, signExtend, sizeBits } from "../cpu";
-import { writeFlags, szpFlags, FLAG_CF, FLAG_OF, FLAGS_ARITH } from "../flags";
+import { setSzpFlags } from "../flags";
 import { raise, EXC_DE } from "../exceptions";
 
+/** CF = OF = overflow, SF/ZF/PF from the low result (kept lazily), AF clear. */
 @inline function mulFlags(low: u32, sz: i32, overflow: bool): void {
-  writeFlags(szpFlags(low, sz) | (overflow ? FLAG_CF | FLAG_OF : 0), FLAGS_ARITH);
+  setSzpFlags(sz, low, overflow, overflow);
 }
 
 /** F6/F7 /4 MUL: unsigned AX ← AL·src, DX:AX ← AX·src, EDX:EAX ← EAX·src. */
@@ -50,7 +51,7 @@ export function imul1(sz: i32, src: u32): void {
 }
 
 /** IMUL r, r/m (0F AF) and IMUL r, r/m, imm (69/6B): truncated signed product. */
-export function imulTrunc(sz: i32, a: u32, b: u32): u32 {
+@inline export function imulTrunc(sz: i32, a: u32, b: u32): u32 {
   const r: i64 = <i64>(<i32>signExtend(a, sz)) * <i64>(<i32>signExtend(b, sz));
   const low = <u32>r & sizeMask(sz);
   mulFlags(low, sz, r != <i64>(<i32>signExtend(low, sz)));

@@ -5,7 +5,7 @@
 // Either is committed only after the destination is written.
 
 import { sizeMask, signBit, sizeBits, signExtend } from "../cpu";
-import { getCF, FLAG_CF, FLAG_OF, writeFlags, setShiftFlags, FLAGS_ARITH } from "../flags";
+import { getCF, FLAG_CF, FLAG_OF, writeFlags, setSzpFlags, FLAGS_ARITH } from "../flags";
 
 let pendingFlags: u32 = 0;
 let pendingMask: u32 = 0;
@@ -27,7 +27,7 @@ let pendingResult: u32 = 0;
 /** Commit the flags of the last shift (call once its result is stored). */
 export function commitShiftFlags(): void {
   if (pendingMask == 0) return;
-  if (pendingLazy) setShiftFlags(pendingSize, pendingResult, (pendingFlags & FLAG_CF) != 0, (pendingFlags & FLAG_OF) != 0);
+  if (pendingLazy) setSzpFlags(pendingSize, pendingResult, (pendingFlags & FLAG_CF) != 0, (pendingFlags & FLAG_OF) != 0);
   else writeFlags(pendingFlags, pendingMask);
 }
 
