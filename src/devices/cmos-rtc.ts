@@ -144,10 +144,18 @@ export function periodicTicks(rs: number): number {
   return 1 << (rs - 1);
 }
 
+/** The last second fieldsAt converted: a guest polling the clock asks for the same one often. */
+let lastSec = NaN;
+let lastFields: Fields = [0, 0, 0, 0, 0, 0, 0, 0];
+
 function fieldsAt(sec: number): Fields {
-  const d = new Date(sec * 1000);
-  const y = d.getUTCFullYear();
-  return [d.getUTCSeconds(), d.getUTCMinutes(), d.getUTCHours(), d.getUTCDay() + 1, d.getUTCDate(), d.getUTCMonth() + 1, y % 100, Math.floor(y / 100)];
+  if (sec !== lastSec) {
+    const d = new Date(sec * 1000);
+    const y = d.getUTCFullYear();
+    lastFields = [d.getUTCSeconds(), d.getUTCMinutes(), d.getUTCHours(), d.getUTCDay() + 1, d.getUTCDate(), d.getUTCMonth() + 1, y % 100, Math.floor(y / 100)];
+    lastSec = sec;
+  }
+  return lastFields.slice() as Fields;
 }
 
 function secondsOf(f: number[]): number {
