@@ -158,12 +158,21 @@ export function runLoop(budget: u32): i32 {
       }
     }
     if (cpu.fastDecode) {
-      const next = fastStep(<u32>load<u8>(ip), ip + 1);
-      if (next != 0) {
+      // The fast path neither raises attention nor changes the decode defaults: while it
+      // handles instructions on this page, only the page and the budget need checking. When
+      // attention is already set (handleAttention wants to look after the next instruction:
+      // a single-step trap, STI's shadow, more interrupts), the burst is one instruction.
+      const page = cpu.ipPage;
+      const stopAt = cpu.attention ? n + 1 : budget;
+      let next: usize = 0;
+      for (;;) {
+        next = fastStep(<u32>load<u8>(ip), ip + 1);
+        if (next == 0) break;
         ip = next;
         n++;
-        continue;
+        if (<u32>(ip - page) >= 0xff0 || n >= stopAt) break;
       }
+      if (next != 0) continue;
     }
     cpu.ip = ip;
     cpu.ipStart = ip;
