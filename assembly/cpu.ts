@@ -19,6 +19,8 @@ export let ip: usize = IP_NOWHERE;
 export let ipStart: usize = 0;
 /** Host address of the cached code page's start; 0 forces the next fetch through the slow path. */
 export let ipPage: usize = 0;
+/** The cached code page's block table (blocks.ts), or 0 when its blocks are not cached. */
+export let ipTable: usize = 0;
 /** EIP = ip - eipDelta while eipAuthoritative is false. */
 export let eipDelta: u32 = 0;
 export let eipAuthoritative: bool = true;

@@ -11,6 +11,7 @@ import { reg32, reg16, segBase, regRead, regWrite, signExtend } from "./cpu";
 import { fetchDelta, refillFetch, readLin8, readLin, writeLin } from "./mmu";
 import { linearRead, linearWrite } from "./segments";
 import { instructionLength } from "./length";
+import { codeTableFor } from "./blocks";
 
 export let modrm: u32 = 0;
 export let eaSeg: i32 = SEG_DS;
@@ -28,8 +29,13 @@ export function fetchSlow(): bool {
   const lin = segBase(SEG_CS) + eip;
   if ((lin & 0xfff) < 0xff0) {
     if (refillFetch(lin)) {
-      cpu.ip = <usize>lin + fetchDelta;
-      cpu.ipPage = cpu.ip - <usize>(lin & 0xfff);
+      const host = <usize>lin + fetchDelta;
+      const page = host - <usize>(lin & 0xfff);
+      // First: making a table may flush the block cache, which forgets the fetch page.
+      const table = codeTableFor(page);
+      cpu.ip = host;
+      cpu.ipPage = page;
+      cpu.ipTable = table;
       cpu.eipDelta = <u32>cpu.ip - eip;
       cpu.eipAuthoritative = false;
       return true;
@@ -63,6 +69,7 @@ export function fetchSlow(): bool {
   }
   cpu.ip = STATE_FETCH_SCRATCH;
   cpu.ipPage = 0; // the next instruction comes through here again
+  cpu.ipTable = 0;
   cpu.eipDelta = <u32>STATE_FETCH_SCRATCH - eip;
   cpu.eipAuthoritative = false;
   return true;

@@ -13,6 +13,7 @@ import { vmiShadowControlRegisters } from "./vmi";
 import { applyEntries, setQueueContext } from "./vmi-queue";
 import { runLoop, syncIn } from "./run";
 import { fpuInit } from "./fpu/fpu";
+import { blocksReset, codeWritten } from "./blocks";
 
 /**
  * Size linear memory for `ramSize` bytes of guest RAM (once: a later grow would detach the
@@ -50,6 +51,7 @@ export function reset(): void {
   setSegCache(SEG_TR, 0, 0, 0xffff, 0x8b);
   tlbFlush(false);
   shadowReset(ram);
+  blocksReset(ram);
   syncIn();
 }
 
@@ -124,4 +126,9 @@ export function vmiTranslate(lin: u32): f64 {
 export function vmiApplyEntries(base: u32, head: u32, n: u32, mask: u32, strict: i32, linVa: u32, linLength: u32, linPa: u32, virtualTop: u32): i32 {
   setQueueContext(linVa, linLength, linPa, virtualTop);
   return applyEntries(<usize>base, head, n, mask, strict != 0);
+}
+
+/** The host wrote `len` bytes of guest RAM at `phys` (a loader, a hypercall): drop the blocks cached there. */
+export function ramWritten(phys: u32, len: u32): void {
+  codeWritten(phys, len);
 }

@@ -113,8 +113,10 @@ export const COUNTER_TLB_FLUSHES = COUNTER_BASE + 0x48;
  * what the batching benchmark charges native mode for.
  */
 export const COUNTER_PRIVILEGED = COUNTER_BASE + 0x50;
-export const COUNTER_COUNT = 11;
-export const COUNTER_NAMES = "instructions,portIn,portOut,mmioRead,mmioWrite,hypercall,interrupts,exceptions,tlbMisses,tlbFlushes,privileged";
+/** Code pages whose cached blocks a write discarded (blocks.ts): self-modifying code, or code and data sharing a page. */
+export const COUNTER_CODE_INVALIDATIONS = COUNTER_BASE + 0x58;
+export const COUNTER_COUNT = 12;
+export const COUNTER_NAMES = "instructions,portIn,portOut,mmioRead,mmioWrite,hypercall,interrupts,exceptions,tlbMisses,tlbFlushes,privileged,codeInvalidations";
 
 /**
  * VMI (issue 4): the start of the hypervisor's reserved linear range (0 = VMI off), the number
@@ -290,7 +292,26 @@ export const SHADOW_LIST_SIZE = SHADOW_CONTEXTS * SHADOW_LIST_ENTRIES * 4;
 export const SHADOW_TLB_BASE = SHADOW_LIST_BASE + SHADOW_LIST_SIZE;
 export const SHADOW_TLB_SIZE = SHADOW_CONTEXTS * TLB_SIZE;
 
+// ---- decoded-block cache (blocks.ts) -----------------------------------------------------
+/**
+ * Per guest physical page, a u32: the block table it owns (index + 1 in the low 16 bits, 0 =
+ * none, CODE_UNCACHED = its blocks are not cached) and, above, how often writes discarded it.
+ */
+export const CODE_MAP_BASE = SHADOW_TLB_BASE + SHADOW_TLB_SIZE;
+export const CODE_MAP_SIZE = (RAM_MAX >>> 12) * 4;
+export const CODE_UNCACHED = 0xffff;
+/** Block tables: one per cached code page, a u8 per byte offset (0 = no block starts here yet). */
+export const CODE_TABLES = 1024;
+export const CODE_TABLE_BASE = CODE_MAP_BASE + CODE_MAP_SIZE;
+export const CODE_TABLE_SIZE = CODE_TABLES * 0x1000;
+/** Per block table, the physical page number it serves (for eviction), u32 each. */
+export const CODE_OWNER_BASE = CODE_TABLE_BASE + CODE_TABLE_SIZE;
+export const CODE_OWNER_SIZE = CODE_TABLES * 4;
+/** Block tables a write freed, a stack of u16 indices. */
+export const CODE_FREE_BASE = CODE_OWNER_BASE + CODE_OWNER_SIZE;
+export const CODE_FREE_SIZE = CODE_TABLES * 2;
+
 // ---- guest RAM -------------------------------------------------------------------------
 /** Guest physical address p < ramSize lives at RAM_BASE + p. */
-export const RAM_BASE = (SHADOW_TLB_BASE + SHADOW_TLB_SIZE + 0xfffff) & ~0xfffff;
+export const RAM_BASE = (CODE_FREE_BASE + CODE_FREE_SIZE + 0xfffff) & ~0xfffff;
 export const RAM_MIN = 0x100000;

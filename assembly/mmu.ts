@@ -13,6 +13,7 @@ import { hostMmioRead, hostMmioWrite } from "./imports";
 import { publishRetired } from "./run";
 import { raisePageFault } from "./exceptions";
 import { shadowActive, shadowFillBits, shadowDirectWrite, pageKind } from "./shadow";
+import { TLB_CODE, codeFillBits, codeStore } from "./blocks";
 
 // TLB entry bits (the low 12 bits of an entry; the high 20 are host page ^ virtual page).
 export const TLB_VALID: u32 = 1;
@@ -29,7 +30,7 @@ export const TLB_GLOBAL: u32 = 0x20;
 
 /** Entry bits that must be clear (with TLB_VALID set) for a fast read / write at the current CPL. */
 export let readMask: u32 = TLB_VALID | TLB_MMIO;
-export let writeMask: u32 = TLB_VALID | TLB_MMIO | TLB_RO_SUPER;
+export let writeMask: u32 = TLB_VALID | TLB_MMIO | TLB_RO_SUPER | TLB_CODE;
 
 export let ramSize: u32 = 0;
 let tlbListCount: i32 = 0;
@@ -63,10 +64,10 @@ export function leaveSupervisorAccess(): void {
 function setMasks(user: bool): void {
   if (user) {
     readMask = TLB_VALID | TLB_MMIO | TLB_NO_USER;
-    writeMask = TLB_VALID | TLB_MMIO | TLB_NO_USER | TLB_RO_USER;
+    writeMask = TLB_VALID | TLB_MMIO | TLB_NO_USER | TLB_RO_USER | TLB_CODE;
   } else {
     readMask = TLB_VALID | TLB_MMIO;
-    writeMask = TLB_VALID | TLB_MMIO | TLB_RO_SUPER;
+    writeMask = TLB_VALID | TLB_MMIO | TLB_RO_SUPER | TLB_CODE;
   }
 }
 
@@ -104,6 +105,10 @@ export function writePhys(phys: u32, sz: i32, v: u32): void {
     if (sz == 2) store<u32>(p, v);
     else if (sz == 1) store<u16>(p, <u16>v);
     else store<u8>(p, <u8>v);
+    // Stores to a page with cached blocks all arrive here (its TLB entries carry TLB_CODE);
+    // an unaligned one may reach into the next page.
+    codeStore(phys);
+    if (((phys & 0xfff) + n) > 0x1000) codeStore(phys + n - 1);
     return;
   }
   if (phys < ramSize) {
@@ -125,8 +130,10 @@ export function writePhys(phys: u32, sz: i32, v: u32): void {
 function tlbFill(lin: u32, phys: u32, bits: u32): void {
   const page = phys & ~0xfff;
   let host: u32;
-  if (page < ramSize) host = <u32>(RAM_BASE + <usize>page);
-  else {
+  if (page < ramSize) {
+    host = <u32>(RAM_BASE + <usize>page);
+    bits |= codeFillBits(page);
+  } else {
     host = 0;
     bits |= TLB_MMIO;
   }
@@ -140,6 +147,11 @@ export function listFilled(lin: u32): void {
     store<u32>(TLB_LIST_BASE + (<usize>tlbListCount << 2), lin >>> 12);
     tlbListCount++;
   } else tlbListOverflow = true;
+}
+
+/** The fill list lost track of some entries: only a full flush finds them all. */
+export function tlbListOverflowed(): bool {
+  return tlbListOverflow;
 }
 
 /** How many entries the fill list holds (shadow.ts walks it to save a context). */
@@ -463,6 +475,7 @@ export let fetchDelta: usize = 0;
 export function invalidateFetch(): void {
   fetchValid = false;
   cpu.ipPage = 0;
+  cpu.ipTable = 0;
 }
 
 /**

@@ -15,6 +15,7 @@ import { updateAccessMasks } from "./mmu";
 import { segmentsChanged } from "./segments";
 import { fetchSlow } from "./decode";
 import { fastStep } from "./fastpath";
+import { buildBlock } from "./blocks";
 import { step, stepResult, STEP_OK, STEP_HLT, STEP_TRAPPED, interruptShadow, clearInterruptShadow } from "./execute";
 import * as ex from "./execute";
 import { deliverPendingException, deliverEvent, deliverTrap, tripleFault, clearTripleFault, EXC_DB } from "./exceptions";
@@ -125,6 +126,18 @@ function handleAttention(): i32 {
   return -1;
 }
 
+/**
+ * How many instructions from `ip` the fast path may run before the next page and budget check:
+ * the cached block there (built now if need be), at most `room`; one without a block table.
+ */
+@inline function blockAt(table: usize, ip: usize, page: usize, room: u32): u32 {
+  if (table == 0) return 1;
+  const entry = table + (ip - page);
+  let k = <u32>load<u8>(entry);
+  if (k == 0) k = buildBlock(ip, page, entry);
+  return k < room ? k : room;
+}
+
 export function runLoop(budget: u32): i32 {
   syncIn();
   let reason = EXIT_BUDGET;
@@ -158,19 +171,30 @@ export function runLoop(budget: u32): i32 {
       }
     }
     if (cpu.fastDecode) {
-      // The fast path neither raises attention nor changes the decode defaults: while it
-      // handles instructions on this page, only the page and the budget need checking. When
-      // attention is already set (handleAttention wants to look after the next instruction:
-      // a single-step trap, STI's shadow, more interrupts), the burst is one instruction.
+      // The fast path neither raises attention nor changes the decode defaults, so it runs in
+      // bursts that check only the page and the budget, and those once per cached block
+      // (blocks.ts): a block's instructions all start inside the page and only its last may
+      // jump. Without a block table (code outside RAM, or sharing its page with data) the
+      // check is per instruction. When attention is already set (handleAttention wants to
+      // look after the next instruction: a single-step trap, STI's shadow, more interrupts),
+      // the burst is one instruction.
       const page = cpu.ipPage;
+      const table = cpu.ipTable;
       const stopAt = cpu.attention ? n + 1 : budget;
+      let left = blockAt(table, ip, page, stopAt - n);
       let next: usize = 0;
       for (;;) {
         next = fastStep(<u32>load<u8>(ip), ip + 1);
         if (next == 0) break;
         ip = next;
         n++;
+        if (--left != 0) {
+          // Where blocks and the fast path disagree on a length, this is where it shows.
+          assert(<u32>(ip - page) < 0xff0, "a cached block ran off its code page");
+          continue;
+        }
         if (<u32>(ip - page) >= 0xff0 || n >= stopAt) break;
+        left = blockAt(table, ip, page, stopAt - n);
       }
       if (next != 0) continue;
     }

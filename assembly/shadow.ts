@@ -17,6 +17,7 @@
 // Translations made through a page the guest never announced are never saved: they are flushed
 // at a CR3 switch exactly as without VMI.
 
+import { codeFillBits } from "./blocks";
 import {
   STATE_VMI_ACTIVE, TLB_BASE, TLB_LIST_BASE, RAM_BASE, PAGE_INFO_BASE, PAGE_KIND_NONE, PAGE_KIND_PT, PAGE_KIND_PD,
   SHADOW_CONTEXTS, SHADOW_CTX_BASE, SHADOW_CTX_SIZE, SHADOW_CTX_PD, SHADOW_CTX_STAMP, SHADOW_CTX_SAVED, SHADOW_NO_CONTEXT,
@@ -180,6 +181,8 @@ export function shadowEnter(cr3: u32): void {
     // A page announced since this translation was saved must not stay writable.
     const host = (e & ~0xfff) ^ (vpn << 12);
     if (pageKind(<u32>(<usize>host - RAM) >>> 12) != PAGE_KIND_NONE) e |= TLB_RO_USER | TLB_RO_SUPER;
+    // And one that became code must send its stores through the slow path (blocks.ts).
+    e |= codeFillBits(<u32>(<usize>host - RAM));
     store<u32>(slot, e);
     listFilled(vpn << 12);
     restored++;

@@ -20,6 +20,7 @@ export interface CoreExports {
   reset(): void;
   run(budget: number): number;
   flushTlb(): void;
+  ramWritten(phys: number, len: number): void;
   // VMI (assembly/index.ts): what the host's call handlers ask of the core.
   vmiAnnouncePage(pfn: number, kind: number): number;
   vmiReleasePage(pfn: number): number;
@@ -205,6 +206,13 @@ export class Core {
   }
   flushTlb(): void {
     this.exports.flushTlb();
+  }
+  /**
+   * The host wrote guest RAM behind the CPU's back (a loader, a hypercall): the core drops the
+   * decoded blocks cached for those pages. Every host write to RAM must be followed by this.
+   */
+  ramWritten(phys: number, len: number): void {
+    if (len > 0) this.exports.ramWritten(phys >>> 0, len >>> 0);
   }
   set intr(asserted: boolean) {
     this.u32[L.STATE_INTR >> 2] = asserted ? 1 : 0;

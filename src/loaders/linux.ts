@@ -163,6 +163,7 @@ export function loadLinux(target: LinuxTarget, kernel: Uint8Array, opts: LinuxOp
   const core = "core" in target ? target.core : target;
   const plan = planLinux(kernel, core.ramSize, opts);
   writeLinux(core.ram, kernel, plan);
+  core.ramWritten(0, core.ramSize);
   enterLinux(core, plan);
   return {
     protocol: plan.protocol,

@@ -136,6 +136,7 @@ export function loadMultiboot(target: MultibootTarget, image: Uint8Array, opts: 
   const core = "core" in target ? target.core : target;
   const plan = planMultiboot(image, core.ramSize, opts);
   writeMultiboot(core.ram, image, plan);
+  core.ramWritten(0, core.ramSize);
   core.enterFlatProtectedMode(plan.entry);
   core.setReg(REG_EAX, MULTIBOOT_BOOTLOADER_MAGIC);
   core.setReg(REG_EBX, INFO_ADDR);

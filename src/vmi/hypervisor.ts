@@ -101,6 +101,7 @@ export class Vmi {
     const img = this.rom.image;
     if (core.ramSize < ROM_PHYS + img.length) throw new Error(`--vmi needs at least ${(ROM_PHYS + img.length) >> 10} KiB of RAM for the ROM at 0x${ROM_PHYS.toString(16)}`);
     core.ram.set(img, ROM_PHYS);
+    core.ramWritten(ROM_PHYS, img.length);
     core.u8.fill(0, L.VMI_AREA_BASE, L.VMI_AREA_BASE + L.VMI_AREA_SIZE);
     core.u8.set(img, L.VMI_AREA_BASE);
     core.u32[L.STATE_VMI_TOP >> 2] = this.rom.virtualTop;
@@ -189,6 +190,7 @@ export class Vmi {
         this.writeRam32(esp0, edx);
         core.ram[ss0] = eax & 0xff;
         core.ram[ss0 + 1] = (eax >>> 8) & 0xff;
+        core.ramWritten(ss0, 2);
         return;
       }
       case Call.SetCR0:
@@ -315,6 +317,7 @@ export class Vmi {
       if (clonePfn >= pages) return this.refuse(name, `clone source ${hex(clonePfn)} is outside guest RAM`);
       if (start > 1024 || count > 1024 - start) return this.refuse(name, `clone range ${start}+${count} exceeds a directory`);
       core.ram.copyWithin(pfn * 4096 + start * 4, clonePfn * 4096 + start * 4, clonePfn * 4096 + (start + count) * 4);
+      core.ramWritten(pfn * 4096 + start * 4, count * 4);
     }
     core.exports.vmiAnnouncePage(pfn, level === PAGE_PD ? L.PAGE_KIND_PD : L.PAGE_KIND_PT);
   }
@@ -378,6 +381,7 @@ export class Vmi {
     ram[phys + 1] = (v >>> 8) & 0xff;
     ram[phys + 2] = (v >>> 16) & 0xff;
     ram[phys + 3] = (v >>> 24) & 0xff;
+    this.core.ramWritten(phys, 4);
   }
 
   private refuse(name: string, why: string): void {

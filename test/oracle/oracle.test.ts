@@ -63,6 +63,7 @@ function warmTlb(core: Core): void {
   }
   code.push(0xf4);
   core.ram.set(code, WARM_UP);
+  core.ramWritten(WARM_UP, code.length);
   core.enterFlatProtectedMode(WARM_UP);
   core.intr = false;
   const exit = core.run(BUDGET);
@@ -93,6 +94,8 @@ function runCase(core: Core, c: GoldenCase, fast: boolean): string[] {
     ram[CODE - 1] = 0x90;
     core.eip = CODE - 1;
   } else core.enterFlatProtectedMode(CODE);
+  // The core caches where blocks end: the host must say what it rewrote.
+  core.ramWritten(0, core.ramSize);
   c.regs.forEach((r, i) => core.setReg(i, parseInt(r, 16)));
   // IF=1 as in user mode, so a PUSHF image matches QEMU's; no interrupt is ever pending.
   core.eflags = parseInt(c.flags, 16) | IF | 2;

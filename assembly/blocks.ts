@@ -1,0 +1,208 @@
+// The decoded-block cache. Code runs straight from guest RAM (the decoder reads the bytes
+// through a host pointer), so what a block caches is where it ends: how many instructions
+// follow its first one, on the same page, up to and including the first that may jump. The
+// run loop's fast path then checks the page and the budget once per block instead of once per
+// instruction. Blocks are keyed by physical address: each cached code page owns a table with
+// one count per byte offset. A page owning a table is write-protected in the TLB (TLB_CODE),
+// so every store to it takes the slow path, and the first one discards the page's table.
+
+import {
+  CODE_MAP_BASE, CODE_FREE_BASE, CODE_UNCACHED, CODE_TABLES, CODE_TABLE_BASE, CODE_TABLE_SIZE, CODE_OWNER_BASE,
+  COUNTER_CODE_INVALIDATIONS, RAM_BASE, TLB_BASE, TLB_LIST_BASE,
+} from "./layout";
+import * as cpu from "./cpu";
+import { instructionLength } from "./length";
+
+/** TLB entry bit: the page holds cached blocks, so stores must come through the slow path. */
+export const TLB_CODE: u32 = 0x80;
+/** A page whose blocks writes discarded this often stays uncached (code and data share it). */
+const MAX_DISCARDS: u32 = 8;
+const NO_OWNER: u32 = 0xffffffff;
+
+let ramPages: u32 = 0;
+/** Block tables never used since the last flush: CODE_TABLES - nextFresh of them. */
+let nextFresh: u32 = 0;
+/** Tables freed by a discard, as a stack of u16 indices. */
+let freeCount: u32 = 0;
+const FREE_LIST: usize = CODE_FREE_BASE;
+
+@inline function mapEntry(pfn: u32): usize {
+  return CODE_MAP_BASE + (<usize>pfn << 2);
+}
+@inline function tableAddr(index: u32): usize {
+  return CODE_TABLE_BASE + (<usize>index << 12);
+}
+@inline function ownerAddr(index: u32): usize {
+  return CODE_OWNER_BASE + (<usize>index << 2);
+}
+
+/** Forget every block and every page's history (machine reset). */
+export function blocksReset(ramSize: u32): void {
+  ramPages = ramSize >>> 12;
+  memory.fill(CODE_MAP_BASE, 0, <usize>ramPages << 2);
+  memory.fill(CODE_TABLE_BASE, 0, CODE_TABLE_SIZE);
+  for (let i: u32 = 0; i < <u32>CODE_TABLES; i++) store<u32>(ownerAddr(i), NO_OWNER);
+  nextFresh = 0;
+  freeCount = 0;
+}
+
+/** The TLB bits a fill of physical page `phys` needs: TLB_CODE when the page has blocks. */
+@inline export function codeFillBits(phys: u32): u32 {
+  const pfn = phys >>> 12;
+  if (pfn >= ramPages) return 0;
+  const slot = load<u32>(mapEntry(pfn)) & 0xffff;
+  return slot != 0 && slot != CODE_UNCACHED ? TLB_CODE : 0;
+}
+
+/**
+ * The block table of the code page at host address `page` (where the fetch pointer now is),
+ * made if need be; 0 when its blocks are not cached (not RAM, or code and data share it).
+ */
+export function codeTableFor(page: usize): usize {
+  if (page < <usize>RAM_BASE) return 0;
+  const pfn = <u32>((page - <usize>RAM_BASE) >>> 12);
+  if (pfn >= ramPages) return 0;
+  const e = load<u32>(mapEntry(pfn));
+  const slot = e & 0xffff;
+  if (slot == CODE_UNCACHED) return 0;
+  if (slot != 0) return tableAddr(slot - 1);
+  let index: u32;
+  if (freeCount > 0) {
+    freeCount--;
+    index = <u32>load<u16>(FREE_LIST + (<usize>freeCount << 1));
+  }
+  else {
+    if (nextFresh == <u32>CODE_TABLES) flushAll();
+    index = nextFresh++;
+  }
+  store<u32>(ownerAddr(index), pfn);
+  store<u32>(mapEntry(pfn), (e & 0xffff0000) | (index + 1));
+  protectPage(<u32>page);
+  return tableAddr(index);
+}
+
+/**
+ * Stores to the page must now fail the fast paths' TLB check: mark every TLB entry that maps it.
+ * Entries that the fill list lost track of are dropped with a full flush; translations saved for
+ * other address spaces (shadow.ts) get the bit when they are restored.
+ */
+function protectPage(host: u32): void {
+  const n = tlbListLength();
+  if (tlbListOverflowed()) {
+    tlbFlushKeeping(0);
+    return;
+  }
+  for (let i = 0; i < n; i++) {
+    const vpn = load<u32>(TLB_LIST_BASE + (<usize>i << 2));
+    const slot = TLB_BASE + (<usize>vpn << 2);
+    const e = load<u32>(slot);
+    if (e != 0 && ((e & ~0xfff) ^ (vpn << 12)) == host) store<u32>(slot, e | TLB_CODE);
+  }
+}
+
+/** Every table is in use: start over (the next blocks are rebuilt as they run). */
+function flushAll(): void {
+  for (let i: u32 = 0; i < nextFresh; i++) {
+    const pfn = load<u32>(ownerAddr(i));
+    if (pfn != NO_OWNER) store<u32>(mapEntry(pfn), load<u32>(mapEntry(pfn)) & 0xffff0000);
+    store<u32>(ownerAddr(i), NO_OWNER);
+  }
+  memory.fill(CODE_TABLE_BASE, 0, CODE_TABLE_SIZE);
+  nextFresh = 0;
+  freeCount = 0;
+  // The fetch pointer's table is gone; stale TLB_CODE bits only send stores the slow way once.
+  invalidateFetch();
+}
+
+/**
+ * `len` bytes at guest physical `phys` were written (by a guest store through the slow path,
+ * a page-table update, or the host): discard the blocks of the pages they touch.
+ */
+export function codeWritten(phys: u32, len: u32): void {
+  if (len == 0) return;
+  let pfn = phys >>> 12;
+  const last = <u32>((<u64>phys + <u64>len - 1) >>> 12);
+  for (; pfn <= last && pfn < ramPages; pfn++) {
+    const e = load<u32>(mapEntry(pfn));
+    const slot = e & 0xffff;
+    if (slot == 0 || slot == CODE_UNCACHED) continue;
+    discard(pfn, e, slot - 1);
+  }
+}
+
+/** The one-page check writePhys makes on every slow store: a load and a compare when not code. */
+@inline export function codeStore(phys: u32): void {
+  const pfn = phys >>> 12;
+  if (pfn < ramPages) {
+    const e = load<u32>(mapEntry(pfn));
+    const slot = e & 0xffff;
+    if (slot != 0 && slot != CODE_UNCACHED) discard(pfn, e, slot - 1);
+  }
+}
+
+function discard(pfn: u32, e: u32, index: u32): void {
+  store<u64>(COUNTER_CODE_INVALIDATIONS, load<u64>(COUNTER_CODE_INVALIDATIONS) + 1);
+  const discards = (e >>> 16) + 1;
+  store<u32>(mapEntry(pfn), (discards << 16) | (discards >= MAX_DISCARDS ? CODE_UNCACHED : 0));
+  const table = tableAddr(index);
+  memory.fill(table, 0, 0x1000);
+  store<u32>(ownerAddr(index), NO_OWNER);
+  store<u16>(FREE_LIST + (<usize>freeCount << 1), <u16>index);
+  freeCount++;
+  // Executing on that page: the fetch pointer must find its (new) table again.
+  if (cpu.ipTable == table) invalidateFetch();
+}
+
+/**
+ * Build the block starting at host address `ip` on the code page `page` (ip - page < 0xFF0),
+ * record its instruction count at `entry` and return it (1–255). A block ends at the first
+ * instruction that may jump, before an instruction that starts in the page's last 16 bytes
+ * (the loop's page check must see that one), or at an instruction whose length the opcode map
+ * cannot give.
+ */
+export function buildBlock(ip: usize, page: usize, entry: usize): u32 {
+  let p = ip;
+  let count: u32 = 0;
+  while (count < 255 && <u32>(p - page) < 0xff0) {
+    const len = instructionLength(p, 16, true);
+    count++;
+    if (len <= 0 || mayJump(p)) break;
+    p += <usize>len;
+  }
+  store<u8>(entry, <u8>count);
+  return count;
+}
+
+/**
+ * Whether the instruction at `p` (32-bit code) can transfer control. A superset of what the
+ * fast path executes (it must be: a jump inside a block would leave the page unchecked).
+ */
+function mayJump(p: usize): bool {
+  let op = <u32>load<u8>(p);
+  let n = 0;
+  while (n < 14 && isPrefix(op)) {
+    n++;
+    op = <u32>load<u8>(p + n);
+  }
+  if (op >= 0x70 && op <= 0x7f) return true; // Jcc rel8
+  if (op == 0x9a || op == 0xc2 || op == 0xc3 || (op >= 0xca && op <= 0xcf)) return true; // CALL far, RET, INT, IRET
+  if (op >= 0xe0 && op <= 0xe3) return true; // LOOPcc, JECXZ
+  if (op >= 0xe8 && op <= 0xeb) return true; // CALL, JMP
+  if (op == 0xf4) return true; // HLT
+  if (op == 0xff) {
+    const reg = (<u32>load<u8>(p + n + 1) >> 3) & 7;
+    return reg >= 2 && reg <= 5; // CALL/JMP near and far, indirect
+  }
+  if (op == 0x0f) {
+    const op2 = <u32>load<u8>(p + n + 1);
+    return (op2 >= 0x80 && op2 <= 0x8f) || op2 == 0x05 || op2 == 0x07 || op2 == 0x34 || op2 == 0x35 || op2 == 0x0b;
+  }
+  return false;
+}
+
+@inline function isPrefix(op: u32): bool {
+  return op == 0x66 || op == 0x67 || op == 0x26 || op == 0x2e || op == 0x36 || op == 0x3e ||
+    op == 0x64 || op == 0x65 || op == 0xf0 || op == 0xf2 || op == 0xf3;
+}
+
+import { tlbListLength, tlbListOverflowed, tlbFlushKeeping, invalidateFetch } from "./mmu";
