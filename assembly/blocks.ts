@@ -8,7 +8,7 @@
 
 import {
   CODE_MAP_BASE, CODE_FREE_BASE, CODE_UNCACHED, CODE_TABLES, CODE_TABLE_BASE, CODE_TABLE_SIZE, CODE_OWNER_BASE,
-  COUNTER_CODE_INVALIDATIONS, RAM_BASE, TLB_BASE, TLB_LIST_BASE,
+  COUNTER_CODE_INVALIDATIONS, RAM_BASE,
 } from "./layout";
 import * as cpu from "./cpu";
 import { instructionLength } from "./length";
@@ -70,34 +70,16 @@ export function codeTableFor(page: usize): usize {
   if (freeCount > 0) {
     freeCount--;
     index = <u32>load<u16>(FREE_LIST + (<usize>freeCount << 1));
-  }
-  else {
+  } else {
     if (nextFresh == <u32>CODE_TABLES) flushAll();
     index = nextFresh++;
   }
   store<u32>(ownerAddr(index), pfn);
   store<u32>(mapEntry(pfn), (e & 0xffff0000) | (index + 1));
-  protectPage(<u32>page);
+  // Stores to the page must now fail the fast paths' TLB check. Translations saved for other
+  // address spaces (shadow.ts) get the bit when they are restored.
+  tlbMarkHostPage(<u32>page, TLB_CODE);
   return tableAddr(index);
-}
-
-/**
- * Stores to the page must now fail the fast paths' TLB check: mark every TLB entry that maps it.
- * Entries that the fill list lost track of are dropped with a full flush; translations saved for
- * other address spaces (shadow.ts) get the bit when they are restored.
- */
-function protectPage(host: u32): void {
-  const n = tlbListLength();
-  if (tlbListOverflowed()) {
-    tlbFlushKeeping(0);
-    return;
-  }
-  for (let i = 0; i < n; i++) {
-    const vpn = load<u32>(TLB_LIST_BASE + (<usize>i << 2));
-    const slot = TLB_BASE + (<usize>vpn << 2);
-    const e = load<u32>(slot);
-    if (e != 0 && ((e & ~0xfff) ^ (vpn << 12)) == host) store<u32>(slot, e | TLB_CODE);
-  }
 }
 
 /** Every table is in use: start over (the next blocks are rebuilt as they run). */
@@ -205,4 +187,4 @@ function mayJump(p: usize): bool {
     op == 0x64 || op == 0x65 || op == 0xf0 || op == 0xf2 || op == 0xf3;
 }
 
-import { tlbListLength, tlbListOverflowed, tlbFlushKeeping, invalidateFetch } from "./mmu";
+import { tlbMarkHostPage, invalidateFetch } from "./mmu";

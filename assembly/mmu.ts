@@ -149,9 +149,22 @@ export function listFilled(lin: u32): void {
   } else tlbListOverflow = true;
 }
 
-/** The fill list lost track of some entries: only a full flush finds them all. */
-export function tlbListOverflowed(): bool {
-  return tlbListOverflow;
+/**
+ * Add `bits` to every TLB entry that maps the host page `host` (a page just announced as a page
+ * table, or just given cached blocks: its stores must now take the slow path). When the fill
+ * list has lost track of entries, a full flush is the only way to reach them all.
+ */
+export function tlbMarkHostPage(host: u32, bits: u32): void {
+  if (tlbListOverflow) {
+    tlbFlushKeeping(0);
+    return;
+  }
+  for (let i = 0; i < tlbListCount; i++) {
+    const vpn = load<u32>(TLB_LIST_BASE + (<usize>i << 2));
+    const slot = tlbSlot(vpn << 12);
+    const e = load<u32>(slot);
+    if (e != 0 && ((e & ~0xfff) ^ (vpn << 12)) == host) store<u32>(slot, e | bits);
+  }
 }
 
 /** How many entries the fill list holds (shadow.ts walks it to save a context). */

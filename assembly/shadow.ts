@@ -24,7 +24,7 @@ import {
   SHADOW_LIST_BASE, SHADOW_LIST_ENTRIES, SHADOW_TLB_BASE, TLB_SIZE, VMI_COUNTER_SHADOW_HITS, VMI_COUNTER_SHADOW_MISSES,
   VMI_COUNTER_SHADOW_RESTORED, VMI_COUNTER_SHADOW_INVALIDATED, VMI_COUNTER_DIRECT_PT_WRITES,
 } from "./layout";
-import { tlbListLength, listFilled } from "./mmu";
+import { tlbListLength, listFilled, tlbMarkHostPage } from "./mmu";
 
 const TLB: usize = TLB_BASE;
 const TLB_LIST: usize = TLB_LIST_BASE;
@@ -262,14 +262,7 @@ export function shadowAnnounce(pfn: u32, kind: u32): bool {
   if (pfn >= pages) return false;
   store<u32>(info(pfn), kind | (SLOT_NONE << SLOT_SHIFT));
   store<u32>(info(pfn) + 4, 0);
-  const host = <u32>(RAM + (<usize>pfn << 12));
-  const n = tlbListLength();
-  for (let i = 0; i < n; i++) {
-    const vpn = load<u32>(TLB_LIST + (<usize>i << 2));
-    const slot = TLB + (<usize>vpn << 2);
-    const e = load<u32>(slot);
-    if (e != 0 && (((e & ~0xfff) ^ (vpn << 12)) == host)) store<u32>(slot, e | TLB_RO_USER | TLB_RO_SUPER);
-  }
+  tlbMarkHostPage(<u32>(RAM + (<usize>pfn << 12)), TLB_RO_USER | TLB_RO_SUPER);
   return true;
 }
 
