@@ -181,22 +181,26 @@ export function runLoop(budget: u32): i32 {
       const page = cpu.ipPage;
       const table = cpu.ipTable;
       const stopAt = cpu.attention ? n + 1 : budget;
-      let left = blockAt(table, ip, page, stopAt - n);
+      // The retired count moves a block at a time: `n` counts up to the current block.
+      let size = blockAt(table, ip, page, stopAt - n);
+      let left = size;
       let next: usize = 0;
       for (;;) {
         next = fastStep(<u32>load<u8>(ip), ip + 1);
         if (next == 0) break;
         ip = next;
-        n++;
         if (--left != 0) {
           // Where blocks and the fast path disagree on a length, this is where it shows.
           assert(<u32>(ip - page) < 0xff0, "a cached block ran off its code page");
           continue;
         }
+        n += size;
         if (<u32>(ip - page) >= 0xff0 || n >= stopAt) break;
-        left = blockAt(table, ip, page, stopAt - n);
+        size = blockAt(table, ip, page, stopAt - n);
+        left = size;
       }
       if (next != 0) continue;
+      n += size - left; // the block's instructions before the one the fast path left
     }
     cpu.ip = ip;
     cpu.ipStart = ip;
