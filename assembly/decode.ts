@@ -31,8 +31,9 @@ export function fetchSlow(): bool {
     if (refillFetch(lin)) {
       const host = <usize>lin + fetchDelta;
       const page = host - <usize>(lin & 0xfff);
-      // First: making a table may flush the block cache, which forgets the fetch page.
-      const table = codeTableFor(page);
+      // First: making a table may flush the block cache, which forgets the fetch page. Only
+      // 32-bit code runs on the fast path that uses blocks (a CS change comes back here).
+      const table = cpu.codeDefault32 ? codeTableFor(page) : 0;
       cpu.ip = host;
       cpu.ipPage = page;
       cpu.ipTable = table;
