@@ -162,6 +162,8 @@ describe("guests on our Machine (deterministic)", () => {
     const { r, out } = await runGuest("smc/smc.elf", 50_000_000);
     expectPass("smc", r, out);
     expect(okCount(out)).toBe(6);
+    // The guest's stores into code it has run went through the block cache's invalidation.
+    expect(r.counters.codeInvalidations, "code pages whose blocks a store discarded").toBeGreaterThan(0);
   });
 
   it("timer: exact IRQ0 counts in virtual time, and the same output twice", async () => {
