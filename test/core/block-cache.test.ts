@@ -3,9 +3,12 @@
 // ramWritten), a page whose code shares it with written data stops being cached, and running
 // out of block tables starts over without losing the instruction stream. Self-modifying code
 // as the guest sees it is test/guests/smc (checked against the SDM's rules there).
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import * as L from "../../assembly/layout.js";
 import { Core } from "../../src/core.js";
+import { loadMultiboot } from "../../src/loaders/multiboot.js";
+import { Machine } from "../../src/machine.js";
 import { nullImports } from "../support/null-imports.js";
 
 const CODE = 0x1000;
@@ -85,4 +88,17 @@ describe("decoded-block cache", () => {
     }
     expect(invalidations(core), "starting over is not a discard").toBe(0);
   });
+
+  // The debug build asserts, after every instruction inside a block, that the block is still on
+  // its page: a disagreement between the block builder's lengths and the fast path's would
+  // show there. Whole guests on that build: self-modifying code, paging, and compiled C.
+  for (const image of ["smc/smc.elf", "paging/paging.elf", "cpu-bound/cpu-bound-quick.elf"]) {
+    it(`runs ${image} on the debug build without a block leaving its page`, async () => {
+      const m = await Machine.create({ memSize: 32 << 20, deterministic: true, debugCore: true });
+      loadMultiboot(m, new Uint8Array(readFileSync(new URL(`../guests/${image}`, import.meta.url))), { name: image });
+      const r = await m.run({ maxInstructions: 100_000_000, wallTimeoutMs: 120_000 });
+      expect({ reason: r.reason, exitCode: r.exitCode }, r.message).toEqual({ reason: "debug-exit", exitCode: 1 });
+      expect(m.serialOutput.trimEnd().split("\n").at(-1)).toBe("PASS");
+    }, 120_000);
+  }
 });

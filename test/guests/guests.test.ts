@@ -16,6 +16,7 @@ interface RunResult {
   exitCode?: number;
   message?: string;
   instructions: number;
+  counters: Record<string, number>;
 }
 interface GuestMachine {
   run(opts: { maxInstructions?: number; wallTimeoutMs?: number }): Promise<RunResult>;
