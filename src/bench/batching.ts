@@ -186,20 +186,29 @@ export async function sweep(opts: SweepOptions): Promise<BatchingRun[]> {
   const images = { native: readGuest(PVKERNEL.native), vmi: readGuest(PVKERNEL.vmi), batched: readGuest(PVKERNEL.batched) };
   const warm = warmups(opts.queues, opts.costs);
   const steps = plan(opts.queues, opts.costs);
-  const total = warm.length + steps.length;
-  const runs: BatchingRun[] = [];
-  for (const [i, p] of [...warm, ...steps].entries()) {
-    const warmup = i < warm.length;
-    opts.onStart?.(i, total, `${warmup ? "warm-up: " : ""}${label(p)}`);
+  const total = warm.length + steps.length * opts.rounds;
+  let i = 0;
+  for (const p of warm) {
+    opts.onStart?.(i, total, `warm-up: ${label(p)}`);
     const r = await runOne(p, opts.scale, images[p.mode]);
-    for (let round = 1; !warmup && round < opts.rounds; round++) {
+    opts.onRun?.(i++, total, r, true);
+  }
+  // Round by round: every configuration once, then all of them again, so that a slow spell of a
+  // shared host falls on every configuration alike instead of on all the runs of one.
+  const runs: BatchingRun[] = [];
+  for (let round = 1; round <= opts.rounds; round++) {
+    for (const [j, p] of steps.entries()) {
+      opts.onStart?.(i, total, `${label(p)}${opts.rounds > 1 ? ` (round ${round}/${opts.rounds})` : ""}`);
       const again = await runOne(p, opts.scale, images[p.mode]);
-      if (again.checksum !== r.checksum || again.exits !== r.exits) throw new Error(`${label(p)}: a deterministic run differed from the previous one (checksum ${again.checksum} vs ${r.checksum}, exits ${again.exits} vs ${r.exits})`);
-      r.hostMsAll.push(again.hostMs);
-      r.hostMs = Math.min(r.hostMs, again.hostMs);
+      const r = runs[j];
+      if (r === undefined) runs.push(again);
+      else {
+        if (again.checksum !== r.checksum || again.exits !== r.exits) throw new Error(`${label(p)}: a deterministic run differed from the previous one (checksum ${again.checksum} vs ${r.checksum}, exits ${again.exits} vs ${r.exits})`);
+        r.hostMsAll.push(again.hostMs);
+        r.hostMs = Math.min(r.hostMs, again.hostMs);
+      }
+      opts.onRun?.(i++, total, runs[j]!, false);
     }
-    if (!warmup) runs.push(r);
-    opts.onRun?.(i, total, r, warmup);
   }
   return runs;
 }

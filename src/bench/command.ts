@@ -98,7 +98,7 @@ export async function benchBatching(o: BatchingOptions, io: BenchIO): Promise<nu
       costs,
       onStart: (_i, _n, what) => bar.start(step, what),
       onRun: (i, n, r, warmup) => {
-        step += warmup ? 1 : rounds;
+        step++;
         bar.done(`${i + 1}/${n} ${warmup ? "warm-up: " : ""}${label(r)}: ${r.exits.toLocaleString("en-US")} exits, ${r.hostMs.toFixed(0)} ms, checksum ${r.checksum}`);
       },
     });
