@@ -11,7 +11,7 @@ import {
   COUNTER_CODE_INVALIDATIONS, RAM_BASE,
 } from "./layout";
 import * as cpu from "./cpu";
-import { instructionLength } from "./length";
+import { instructionLength, isPrefixByte } from "./length";
 
 /** TLB entry bit: the page holds cached blocks, so stores must come through the slow path. */
 export const TLB_CODE: u32 = 0x80;
@@ -46,12 +46,16 @@ export function blocksReset(ramSize: u32): void {
   freeCount = 0;
 }
 
+/** A map entry's low half names a block table (rather than none, or CODE_UNCACHED). */
+@inline function ownsTable(slot: u32): bool {
+  return slot != 0 && slot != CODE_UNCACHED;
+}
+
 /** The TLB bits a fill of physical page `phys` needs: TLB_CODE when the page has blocks. */
 @inline export function codeFillBits(phys: u32): u32 {
   const pfn = phys >>> 12;
   if (pfn >= ramPages) return 0;
-  const slot = load<u32>(mapEntry(pfn)) & 0xffff;
-  return slot != 0 && slot != CODE_UNCACHED ? TLB_CODE : 0;
+  return ownsTable(load<u32>(mapEntry(pfn)) & 0xffff) ? TLB_CODE : 0;
 }
 
 /**
@@ -96,30 +100,31 @@ function flushAll(): void {
   invalidateFetch();
 }
 
+/** Discard page `pfn`'s blocks if it has any: a load and a compare when it has none. */
+@inline function discardPage(pfn: u32): void {
+  if (pfn >= ramPages) return;
+  const e = load<u32>(mapEntry(pfn));
+  const slot = e & 0xffff;
+  if (ownsTable(slot)) discard(pfn, e, slot - 1);
+}
+
 /**
- * `len` bytes at guest physical `phys` were written (by a guest store through the slow path,
- * a page-table update, or the host): discard the blocks of the pages they touch.
+ * `len` bytes at guest physical `phys` were written by the host (a loader, a hypercall):
+ * discard the blocks of the pages they touch.
  */
 export function codeWritten(phys: u32, len: u32): void {
   if (len == 0) return;
-  let pfn = phys >>> 12;
   const last = <u32>((<u64>phys + <u64>len - 1) >>> 12);
-  for (; pfn <= last && pfn < ramPages; pfn++) {
-    const e = load<u32>(mapEntry(pfn));
-    const slot = e & 0xffff;
-    if (slot == 0 || slot == CODE_UNCACHED) continue;
-    discard(pfn, e, slot - 1);
-  }
+  for (let pfn = phys >>> 12; pfn <= last && pfn < ramPages; pfn++) discardPage(pfn);
 }
 
-/** The one-page check writePhys makes on every slow store: a load and a compare when not code. */
-@inline export function codeStore(phys: u32): void {
-  const pfn = phys >>> 12;
-  if (pfn < ramPages) {
-    const e = load<u32>(mapEntry(pfn));
-    const slot = e & 0xffff;
-    if (slot != 0 && slot != CODE_UNCACHED) discard(pfn, e, slot - 1);
-  }
+/**
+ * The core stored `n` (at most 4) bytes at guest physical `phys`: every slow-path store to RAM
+ * and every page-table update the VMI queue applies. An unaligned store may reach the next page.
+ */
+@inline export function codeStored(phys: u32, n: u32): void {
+  discardPage(phys >>> 12);
+  if ((phys & 0xfff) + n > 0x1000) discardPage((phys + n - 1) >>> 12);
 }
 
 function discard(pfn: u32, e: u32, index: u32): void {
@@ -162,7 +167,7 @@ export function buildBlock(ip: usize, page: usize, entry: usize): u32 {
 function mayJump(p: usize): bool {
   let op = <u32>load<u8>(p);
   let n = 0;
-  while (n < 14 && isPrefix(op)) {
+  while (n < 14 && isPrefixByte(op)) {
     n++;
     op = <u32>load<u8>(p + n);
   }
@@ -180,11 +185,6 @@ function mayJump(p: usize): bool {
     return (op2 >= 0x80 && op2 <= 0x8f) || op2 == 0x05 || op2 == 0x07 || op2 == 0x34 || op2 == 0x35 || op2 == 0x0b;
   }
   return false;
-}
-
-@inline function isPrefix(op: u32): bool {
-  return op == 0x66 || op == 0x67 || op == 0x26 || op == 0x2e || op == 0x36 || op == 0x3e ||
-    op == 0x64 || op == 0x65 || op == 0xf0 || op == 0xf2 || op == 0xf3;
 }
 
 import { tlbMarkHostPage, invalidateFetch } from "./mmu";

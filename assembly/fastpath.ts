@@ -3,9 +3,9 @@
 // MOV r32, imm32, CMP on bytes, INC/DEC, PUSH/POP, CALL/RET/JMP/Jcc, shifts by an immediate,
 // SHLD/SHRD on registers, BSF/BSR, MUL/IMUL/DIV/IDIV). Measured in V8, the call into execute()
 // costs more than one of these instructions' work, so they skip it: on the cpu-bound guest 37
-// thousand of 331 million instructions leave the loop. Anything unusual (another form, a prefix, 16-bit
-// code, a non-flat segment, a TLB miss, a #DE to raise) returns 0 before consuming a byte or
-// changing state, and execute() does the full job.
+// thousand of 331 million instructions leave the loop. Anything unusual (another form, a
+// prefix, 16-bit code, a non-flat segment, a TLB miss, a #DE to raise) returns 0 before
+// consuming a byte or changing state, and execute() does the full job.
 
 import { SEG_DS, SEG_SS, TLB_BASE } from "./layout";
 import * as cpu from "./cpu";

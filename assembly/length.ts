@@ -17,6 +17,12 @@ const MODRM_2 = memory.data<u32>([
   return ((load<u32>(table + ((op >> 5) << 2)) >>> (op & 31)) & 1) != 0;
 }
 
+/** An instruction prefix: operand or address size, segment override, LOCK, REP/REPNE. */
+@inline export function isPrefixByte(op: u32): bool {
+  return op == 0x66 || op == 0x67 || op == 0x26 || op == 0x2e || op == 0x36 || op == 0x3e ||
+    op == 0x64 || op == 0x65 || op == 0xf0 || op == 0xf2 || op == 0xf3;
+}
+
 /**
  * Length of the instruction at p, of which `avail` bytes are readable; -1 if it needs more.
  */
@@ -30,11 +36,9 @@ export function instructionLength(p: usize, avail: i32, default32: bool): i32 {
     if (n >= avail) return -1;
     op = load<u8>(p + n);
     n++;
+    if (!isPrefixByte(op)) break;
     if (op == 0x66) op32 = !default32;
     else if (op == 0x67) ad32 = !default32;
-    else if (op == 0x26 || op == 0x2e || op == 0x36 || op == 0x3e || op == 0x64 || op == 0x65 || op == 0xf0 || op == 0xf2 || op == 0xf3) {
-      // segment override, LOCK, REP
-    } else break;
     if (n >= 15) return n;
   }
   const v: i32 = op32 ? 4 : 2;

@@ -13,7 +13,7 @@ import { hostMmioRead, hostMmioWrite } from "./imports";
 import { publishRetired } from "./run";
 import { raisePageFault } from "./exceptions";
 import { shadowActive, shadowFillBits, shadowDirectWrite, pageKind } from "./shadow";
-import { TLB_CODE, codeFillBits, codeStore } from "./blocks";
+import { TLB_CODE, codeFillBits, codeStored } from "./blocks";
 
 // TLB entry bits (the low 12 bits of an entry; the high 20 are host page ^ virtual page).
 export const TLB_VALID: u32 = 1;
@@ -105,10 +105,8 @@ export function writePhys(phys: u32, sz: i32, v: u32): void {
     if (sz == 2) store<u32>(p, v);
     else if (sz == 1) store<u16>(p, <u16>v);
     else store<u8>(p, <u8>v);
-    // Stores to a page with cached blocks all arrive here (its TLB entries carry TLB_CODE);
-    // an unaligned one may reach into the next page.
-    codeStore(phys);
-    if (((phys & 0xfff) + n) > 0x1000) codeStore(phys + n - 1);
+    // Stores to a page with cached blocks all arrive here (its TLB entries carry TLB_CODE).
+    codeStored(phys, n);
     return;
   }
   if (phys < ramSize) {

@@ -179,10 +179,10 @@ export function shadowEnter(cr3: u32): void {
     const slot = TLB + (<usize>vpn << 2);
     if (e == 0 || load<u32>(slot) != 0) continue;
     // A page announced since this translation was saved must not stay writable.
-    const host = (e & ~0xfff) ^ (vpn << 12);
-    if (pageKind(<u32>(<usize>host - RAM) >>> 12) != PAGE_KIND_NONE) e |= TLB_RO_USER | TLB_RO_SUPER;
+    const phys = <u32>(<usize>((e & ~0xfff) ^ (vpn << 12)) - RAM);
+    if (pageKind(phys >>> 12) != PAGE_KIND_NONE) e |= TLB_RO_USER | TLB_RO_SUPER;
     // And one that became code must send its stores through the slow path (blocks.ts).
-    e |= codeFillBits(<u32>(<usize>host - RAM));
+    e |= codeFillBits(phys);
     store<u32>(slot, e);
     listFilled(vpn << 12);
     restored++;

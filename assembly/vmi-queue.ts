@@ -8,7 +8,7 @@
 // it, value, flags. The address is translated through the lowmem linear mapping the guest
 // announced (SetLinearMapping slot 0), else by a walk of the current page tables.
 
-import { codeStore } from "./blocks";
+import { codeStored } from "./blocks";
 import {
   RAM_BASE, STATE_VMI_REFUSED_INDEX, STATE_VMI_REFUSED_REASON, VMI_COUNTER_UNANNOUNCED, PAGE_KIND_NONE, PAGE_KIND_PD,
   QUEUE_BAD_OP, QUEUE_BAD_ALIGN, QUEUE_BAD_ADDRESS, QUEUE_BAD_UNANNOUNCED, QUEUE_BAD_LEVEL, QUEUE_BAD_FLAGS, QUEUE_BAD_VALUE,
@@ -114,7 +114,7 @@ export function applyEntries(base: usize, head: u32, n: u32, mask: u32, strict: 
     if (!strict && pageKind(phys >>> 12) == PAGE_KIND_NONE) store<u32>(VMI_COUNTER_UNANNOUNCED, load<u32>(VMI_COUNTER_UNANNOUNCED) + 1);
     if (op == OP_SET_PXE) {
       store<u32>(<usize>RAM_BASE + <usize>phys, value);
-      codeStore(phys);
+      codeStored(phys, 4);
     }
     shadowEntryWritten(phys);
     // CURRENT_AS: bits 31..12 of the flags name the one TLB entry this update can affect.
