@@ -18,9 +18,15 @@ export const TLB_CODE: u32 = 0x80;
 /** A page whose blocks writes discarded this often stays uncached (code and data share it). */
 const MAX_DISCARDS: u32 = 8;
 const NO_OWNER: u32 = 0xffffffff;
+/**
+ * The longest block. Compiled code jumps every few instructions (cpu-bound's blocks average 4.9),
+ * so a longer cap would save almost no checks, while a block is rebuilt, scanning up to this many
+ * instructions, each time a store discards its page.
+ */
+const MAX_BLOCK: u32 = 32;
 
 let ramPages: u32 = 0;
-/** Block tables never used since the last flush: CODE_TABLES - nextFresh of them. */
+/** Block tables never used since the last flush: CODE_TABLES - nextFresh of them, all zero. */
 let nextFresh: u32 = 0;
 /** Tables freed by a discard, as a stack of u16 indices. */
 let freeCount: u32 = 0;
@@ -36,12 +42,15 @@ const FREE_LIST: usize = CODE_FREE_BASE;
   return CODE_OWNER_BASE + (<usize>index << 2);
 }
 
-/** Forget every block and every page's history (machine reset). */
+/**
+ * Forget every block and every page's history (machine reset). Only the tables used since the
+ * last flush can hold anything (freed ones are cleared as they are freed), and an owner is
+ * written whenever a table is taken: a reset costs what was used, not the whole cache.
+ */
 export function blocksReset(ramSize: u32): void {
   ramPages = ramSize >>> 12;
   memory.fill(CODE_MAP_BASE, 0, <usize>ramPages << 2);
-  memory.fill(CODE_TABLE_BASE, 0, CODE_TABLE_SIZE);
-  for (let i: u32 = 0; i < <u32>CODE_TABLES; i++) store<u32>(ownerAddr(i), NO_OWNER);
+  memory.fill(CODE_TABLE_BASE, 0, <usize>nextFresh << 12);
   nextFresh = 0;
   freeCount = 0;
 }
@@ -142,15 +151,15 @@ function discard(pfn: u32, e: u32, index: u32): void {
 
 /**
  * Build the block starting at host address `ip` on the code page `page` (ip - page < 0xFF0),
- * record its instruction count at `entry` and return it (1–255). A block ends at the first
- * instruction that may jump, before an instruction that starts in the page's last 16 bytes
- * (the loop's page check must see that one), or at an instruction whose length the opcode map
- * cannot give.
+ * record its instruction count at `entry` and return it (1 to MAX_BLOCK). A block ends at the
+ * first instruction that may jump, before an instruction that starts in the page's last 16
+ * bytes (the loop's page check must see that one), or at an instruction whose length the
+ * opcode map cannot give.
  */
 export function buildBlock(ip: usize, page: usize, entry: usize): u32 {
   let p = ip;
   let count: u32 = 0;
-  while (count < 255 && <u32>(p - page) < 0xff0) {
+  while (count < MAX_BLOCK && <u32>(p - page) < 0xff0) {
     const len = instructionLength(p, 16, true);
     count++;
     if (len <= 0 || mayJump(p)) break;
