@@ -935,7 +935,7 @@ function hypercall(): void {
   const eipAfter = load<u32>(STATE_EIP);
   if (eipAfter != eipBefore) cpu.setEip(eipAfter);
   fl.flags = (load<u32>(STATE_EFLAGS) | fl.FLAGS_FIXED) & ~0x8028;
-  fl.lazyKind = fl.LAZY_NONE;
+  fl.clearLazy();
   cpu.attention = true;
   const fault = load<u32>(STATE_HYPERCALL_FAULT);
   if (fault != 0) {

@@ -133,12 +133,27 @@ let fastVal: u32 = 0;
 }
 
 /**
- * A near jump from the fast path: the new instruction pointer, or IP_NOWHERE with EIP made
- * authoritative when the mapping is not known (the loop's page check then re-derives it).
+ * A near jump from the fast path to EIP `target`: its host address on the code page's mapping.
+ * The fast path runs only with a code page (cpu.ipPage != 0, see the run loop), and EIP and
+ * host addresses wrap alike, so this is exact wherever the target lies: one off the page fails
+ * the loop's page check, and fetchSlow re-derives the same EIP from it.
  */
 @inline function jumpTo(target: u32): usize {
-  if (cpu.ipPage != 0) return <usize>(target + cpu.eipDelta);
-  cpu.setEip(target);
+  return landAt(<usize>(target + cpu.eipDelta));
+}
+
+/** A relative jump by `rel` from the instruction that ends at `next`: no EIP needed. */
+@inline function jumpRel(next: usize, rel: u32): usize {
+  return landAt(next + <usize>rel);
+}
+
+/**
+ * A jump's host address, unless it is 0, which the run loop would take for "not handled" (and
+ * execute the jump a second time): a target the guest can choose, so it goes through EIP.
+ */
+@inline function landAt(host: usize): usize {
+  if (host != 0) return host;
+  cpu.setEip(eipAt(0));
   return cpu.IP_NOWHERE;
 }
 
@@ -222,10 +237,9 @@ let fastVal: u32 = 0;
     case 0xe8: { // CALL rel32
       const h = stackHost(<u32>-4, true);
       if (h == 0) return 0;
-      const next = eipAt(p + 4);
-      store<u32>(h, next);
+      store<u32>(h, eipAt(p + 4));
       setReg32(4, reg32(4) - 4);
-      return jumpTo(next + load<u32>(p));
+      return jumpRel(p + 4, load<u32>(p));
     }
     case 0xc3: { // RET
       const h = stackHost(0, false);
@@ -325,9 +339,9 @@ let fastVal: u32 = 0;
     case 0x90: // NOP
       return p;
     case 0xeb: // JMP rel8
-      return jumpTo(eipAt(p + 1) + <u32>(<i32>load<i8>(p)));
+      return jumpRel(p + 1, <u32>(<i32>load<i8>(p)));
     case 0xe9: // JMP rel32
-      return jumpTo(eipAt(p + 4) + load<u32>(p));
+      return jumpRel(p + 4, load<u32>(p));
     case 0x88: { // MOV Eb, Gb
       const m = <u32>load<u8>(p);
       if (m >= 0xc0) {
@@ -512,7 +526,7 @@ let fastVal: u32 = 0;
   const next = p + size;
   if (!testCondition(cc)) return next;
   const rel = size == 1 ? <u32>(<i32>load<i8>(p)) : load<u32>(p);
-  return jumpTo(eipAt(next) + rel);
+  return jumpRel(next, rel);
 }
 
 /**

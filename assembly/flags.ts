@@ -38,10 +38,25 @@ export const LAZY_DEC: i32 = 7; // SUB of 1, CF kept in `flags`
 /** Shifts, SHLD/SHRD, MUL/IMUL: CF and OF are already in `flags`, ZF/SF/PF come from the result, AF = 0. */
 export const LAZY_SZP: i32 = 8;
 
-/** EFLAGS; while lazyKind != LAZY_NONE its arithmetic bits are stale (except CF for INC/DEC). */
+/** EFLAGS; while the lazy kind is not LAZY_NONE its arithmetic bits are stale (except CF for INC/DEC). */
 export let flags: u32 = FLAGS_FIXED;
-export let lazyKind: i32 = LAZY_NONE;
-export let lazySize: i32 = 2;
+/**
+ * The lazy record's kind and operand size in one value, kind << 2 | size: an arithmetic
+ * instruction records both with one store, and a condition tests both with one compare.
+ */
+export let lazyKindSize: i32 = LAZY_NONE << 2;
+/** The lazy record's kind (LAZY_*). */
+@inline export function lazyKind(): i32 {
+  return lazyKindSize >> 2;
+}
+/** The lazy record's operand size index. */
+@inline export function lazySize(): i32 {
+  return lazyKindSize & 3;
+}
+/** Forget the lazy record: `flags` holds every arithmetic flag. */
+@inline export function clearLazy(): void {
+  lazyKindSize = LAZY_NONE << 2;
+}
 export let lazyOp1: u32 = 0;
 export let lazyOp2: u32 = 0;
 export let lazyResult: u32 = 0;
@@ -49,18 +64,17 @@ export let lazyResult: u32 = 0;
 export let lazyCarry: bool = false;
 
 @inline export function setLazy(kind: i32, sz: i32, op1: u32, op2: u32, result: u32): void {
-  lazyKind = kind;
-  lazySize = sz;
+  lazyKindSize = (kind << 2) | sz;
   lazyOp1 = op1;
   lazyOp2 = op2;
   lazyResult = result;
 }
 
 export function getCF(): bool {
-  const k = lazyKind;
+  const k = lazyKind();
   if (k == LAZY_NONE || k == LAZY_SZP) return (flags & FLAG_CF) != 0;
   if (k == LAZY_INC || k == LAZY_DEC) return lazyCarry;
-  const m = sizeMask(lazySize);
+  const m = sizeMask(lazySize());
   const r = lazyResult & m;
   const a = lazyOp1 & m;
   switch (k) {
@@ -79,32 +93,32 @@ export function getCF(): bool {
 
 /** getCF with the commonest kinds tested inline: from the run loop a call costs more than this. */
 @inline export function carry(): bool {
-  const k = lazyKind;
-  if (k == LAZY_SUB && lazySize == 2) return lazyOp1 < lazyOp2;
+  const k = lazyKind();
+  if (lazyKindSize == ((LAZY_SUB << 2) | 2)) return lazyOp1 < lazyOp2;
   if (k == LAZY_LOGIC) return false;
   if (k == LAZY_NONE || k == LAZY_SZP) return (flags & FLAG_CF) != 0;
   return getCF();
 }
 
 @inline export function getZF(): bool {
-  if (lazyKind == LAZY_NONE) return (flags & FLAG_ZF) != 0;
-  return (lazyResult & sizeMask(lazySize)) == 0;
+  if (lazyKindSize == LAZY_NONE << 2) return (flags & FLAG_ZF) != 0;
+  return (lazyResult & sizeMask(lazySize())) == 0;
 }
 
 @inline export function getSF(): bool {
-  if (lazyKind == LAZY_NONE) return (flags & FLAG_SF) != 0;
-  return (lazyResult & signBit(lazySize)) != 0;
+  if (lazyKindSize == LAZY_NONE << 2) return (flags & FLAG_SF) != 0;
+  return (lazyResult & signBit(lazySize())) != 0;
 }
 
 @inline export function getPF(): bool {
-  if (lazyKind == LAZY_NONE) return (flags & FLAG_PF) != 0;
+  if (lazyKindSize == LAZY_NONE << 2) return (flags & FLAG_PF) != 0;
   return (popcnt<u32>(lazyResult & 0xff) & 1) == 0;
 }
 
 export function getOF(): bool {
-  const k = lazyKind;
+  const k = lazyKind();
   if (k == LAZY_NONE || k == LAZY_SZP) return (flags & FLAG_OF) != 0;
-  const s = signBit(lazySize);
+  const s = signBit(lazySize());
   const a = lazyOp1;
   const b = lazyOp2;
   const r = lazyResult;
@@ -123,7 +137,7 @@ export function getOF(): bool {
 }
 
 export function getAF(): bool {
-  const k = lazyKind;
+  const k = lazyKind();
   if (k == LAZY_NONE) return (flags & FLAG_AF) != 0;
   if (k == LAZY_LOGIC || k == LAZY_SZP) return false;
   return ((lazyOp1 ^ lazyOp2 ^ lazyResult) & 0x10) != 0;
@@ -132,7 +146,7 @@ export function getAF(): bool {
 /** Fold the lazy flags into `flags` and return the full EFLAGS value. */
 export function readFlags(): u32 {
   syncVirtualIf();
-  if (lazyKind != LAZY_NONE) {
+  if (lazyKindSize != LAZY_NONE << 2) {
     let f = flags & ~FLAGS_ARITH;
     if (getCF()) f |= FLAG_CF;
     if (getPF()) f |= FLAG_PF;
@@ -141,7 +155,7 @@ export function readFlags(): u32 {
     if (getSF()) f |= FLAG_SF;
     if (getOF()) f |= FLAG_OF;
     flags = f;
-    lazyKind = LAZY_NONE;
+    clearLazy();
   }
   return flags;
 }
@@ -176,8 +190,7 @@ export function setFlagBits(bits: u32, on: bool): void {
  */
 @inline export function setSzpFlags(sz: i32, result: u32, cf: bool, ovf: bool): void {
   flags = (flags & ~FLAGS_ARITH) | (cf ? FLAG_CF : 0) | (ovf ? FLAG_OF : 0);
-  lazyKind = LAZY_SZP;
-  lazySize = sz;
+  lazyKindSize = (LAZY_SZP << 2) | sz;
   lazyResult = result;
 }
 
@@ -200,14 +213,15 @@ export function szpFlags(result: u32, sz: i32): u32 {
 @inline export function testCondition(cc: i32): bool {
   // Most conditions follow a 32-bit CMP/SUB or a logic op/TEST: then each is one comparison of
   // the recorded operands or result, with no flag derived. (O and P take the general path.)
-  if (lazySize == 2 && (lazyKind == LAZY_SUB || lazyKind == LAZY_LOGIC)) {
+  const ks = lazyKindSize;
+  if (ks == ((LAZY_SUB << 2) | 2) || ks == ((LAZY_LOGIC << 2) | 2)) {
     const t = cc >> 1;
     if (t != 0 && t != 5) {
       const a = lazyOp1;
       const b = lazyOp2;
       const res = lazyResult;
       let q: bool;
-      if (lazyKind == LAZY_SUB) {
+      if (ks == ((LAZY_SUB << 2) | 2)) {
         // r = a - b: CF is a < b unsigned, SF != OF is a < b signed.
         q = t == 1 ? a < b : t == 2 ? a == b : t == 3 ? a <= b : t == 4 ? <i32>res < 0 : t == 6 ? <i32>a < <i32>b : <i32>a <= <i32>b;
       } else {

@@ -37,7 +37,7 @@ export let retiredThisRun: u32 = 0;
 export function syncIn(): void {
   cpu.setEip(load<u32>(STATE_EIP));
   fl.flags = (load<u32>(STATE_EFLAGS) | fl.FLAGS_FIXED) & ~0x8028;
-  fl.lazyKind = fl.LAZY_NONE;
+  fl.clearLazy();
   cpu.cpl = <i32>(load<u32>(STATE_CPL) & 3);
   cpu.faulted = false;
   updateAccessMasks();
@@ -170,14 +170,15 @@ export function runLoop(budget: u32): i32 {
         continue;
       }
     }
-    if (cpu.fastDecode) {
+    if (cpu.fastDecode && cpu.ipPage != 0) {
       // The fast path neither raises attention nor changes the decode defaults, so it runs in
       // bursts that check only the page and the budget, and those once per cached block
       // (blocks.ts): a block's instructions all start inside the page and only its last may
       // jump. Without a block table (code outside RAM, or sharing its page with data) the
       // check is per instruction. When attention is already set (handleAttention wants to
       // look after the next instruction: a single-step trap, STI's shadow, more interrupts),
-      // the burst is one instruction.
+      // the burst is one instruction. Not for an instruction copied to the fetch scratch at a
+      // page end (ipPage 0): the fast path's jumps are relative to the code page.
       const page = cpu.ipPage;
       const table = cpu.ipTable;
       const stopAt = cpu.attention ? n + 1 : budget;

@@ -118,7 +118,7 @@ export function alu(op: i32, sz: i32, a: u32, b: u32): u32 {
 /** Commit INC/DEC flags: CF comes from before the instruction. */
 @inline export function commitIncDecFlags(): void {
   // Back-to-back INC/DEC (loop counters) already hold the carry to keep.
-  if (fl.lazyKind != LAZY_INC && fl.lazyKind != LAZY_DEC) fl.lazyCarry = carry();
+  if (fl.lazyKind() != LAZY_INC && fl.lazyKind() != LAZY_DEC) fl.lazyCarry = carry();
   commitFlags();
 }
 
