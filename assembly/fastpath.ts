@@ -15,7 +15,7 @@ import { bitScan } from "./ops/bits";
 import { imulTrunc, mul, imul1 } from "./ops/muldiv";
 import { testCondition, setSzpFlags } from "./flags";
 import {
-  aluResult, aluSetFlags, incDec, commitIncDecFlags, neg, commitFlags,
+  aluResult, aluSetFlags, incDecNow, neg, commitFlags,
   ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP,
 } from "./ops/alu";
 import { flatRead, flatWrite } from "./segments";
@@ -247,86 +247,7 @@ let fastVal: u32 = 0;
       setReg32(4, reg32(4) + 4);
       return jumpTo(load<u32>(h));
     }
-    case 0x0f: {
-      const op2 = <u32>load<u8>(p);
-      if ((op2 & 0xf0) == 0x80) { // Jcc rel32
-        switch (op2 & 15) {
-          case 0: return jcc(p + 1, 0, 4);
-          case 1: return jcc(p + 1, 1, 4);
-          case 2: return jcc(p + 1, 2, 4);
-          case 3: return jcc(p + 1, 3, 4);
-          case 4: return jcc(p + 1, 4, 4);
-          case 5: return jcc(p + 1, 5, 4);
-          case 6: return jcc(p + 1, 6, 4);
-          case 7: return jcc(p + 1, 7, 4);
-          case 8: return jcc(p + 1, 8, 4);
-          case 9: return jcc(p + 1, 9, 4);
-          case 10: return jcc(p + 1, 10, 4);
-          case 11: return jcc(p + 1, 11, 4);
-          case 12: return jcc(p + 1, 12, 4);
-          case 13: return jcc(p + 1, 13, 4);
-          case 14: return jcc(p + 1, 14, 4);
-          default: return jcc(p + 1, 15, 4);
-        }
-      }
-      if (op2 == 0xaf) { // IMUL Gv, Ev
-        const m = <u32>load<u8>(p + 1);
-        let b: u32;
-        let len: u32 = 1;
-        if (m >= 0xc0) b = reg32(<i32>(m & 7));
-        else {
-          if (!fastMemOperand(p + 1, m, false)) return 0;
-          const h = tlbHost32(fastLin, false);
-          if (h == 0) return 0;
-          b = load<u32>(h);
-          len = fastLen;
-        }
-        const g = <i32>((m >> 3) & 7);
-        setReg32(g, imulTrunc(2, reg32(g), b));
-        return p + 1 + len;
-      }
-      if (op2 == 0xa4 || op2 == 0xac) { // SHLD/SHRD Ev, Gv, imm8, register form
-        const m = <u32>load<u8>(p + 1);
-        if (m < 0xc0) return 0;
-        const e = <i32>(m & 7);
-        setReg32(e, shiftDouble(op2 == 0xa4, 2, reg32(e), reg32(<i32>((m >> 3) & 7)), <u32>load<u8>(p + 2)));
-        commitShiftFlags();
-        return p + 3;
-      }
-      if (op2 == 0xbc || op2 == 0xbd) { // BSF/BSR Gv, Ev
-        const m = <u32>load<u8>(p + 1);
-        if (!fastReadE32(p + 1, m)) return 0;
-        bitScan(op2 == 0xbd, 2, fastVal, <i32>((m >> 3) & 7));
-        return p + 1 + fastLen;
-      }
-      if (op2 == 0xb7) { // MOVZX Gv, Ew
-        const m = <u32>load<u8>(p + 1);
-        const g = <i32>((m >> 3) & 7);
-        if (m >= 0xc0) {
-          setReg32(g, reg32(<i32>(m & 7)) & 0xffff);
-          return p + 2;
-        }
-        if (!fastMemOperand(p + 1, m, false)) return 0;
-        const h = tlbHost16(fastLin, false);
-        if (h == 0) return 0;
-        setReg32(g, <u32>load<u16>(h));
-        return p + 1 + fastLen;
-      }
-      if (op2 == 0xb6) { // MOVZX Gv, Eb
-        const m = <u32>load<u8>(p + 1);
-        const g = <i32>((m >> 3) & 7);
-        if (m >= 0xc0) {
-          setReg32(g, cpu.reg8(<i32>(m & 7)));
-          return p + 2;
-        }
-        if (!fastMemOperand(p + 1, m, false)) return 0;
-        const h = tlbHost8(fastLin, false);
-        if (h == 0) return 0;
-        setReg32(g, <u32>load<u8>(h));
-        return p + 1 + fastLen;
-      }
-      return 0;
-    }
+    case 0x0f: return fastTwoByte(p);
     case 0x8d: { // LEA Gv, M: the offset, no access (the register form is #UD: execute() raises it)
       const m = <u32>load<u8>(p);
       if (m >= 0xc0 || !fastMemOperand(p, m, false)) return 0;
@@ -463,8 +384,7 @@ let fastVal: u32 = 0;
     case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
     case 0x48: case 0x49: case 0x4a: case 0x4b: case 0x4c: case 0x4d: case 0x4e: case 0x4f: {
       const r = <i32>op & 7;
-      setReg32(r, incDec(op >= 0x48, 2, reg32(r)));
-      commitIncDecFlags();
+      setReg32(r, incDecNow(op >= 0x48, 2, reg32(r)));
       return p;
     }
     // Jcc rel8: one case per condition, so that testCondition folds to its one test.
@@ -516,6 +436,88 @@ let fastVal: u32 = 0;
     case 0xf7: return fastGroup3(p);
     case 0xff: return fastGroup5(p);
     case 0x66: return fastOperandSize16(p);
+    default:
+      return 0;
+  }
+}
+
+/** The two-byte opcodes (0F xx, `p` at the second byte) the fast path takes. */
+@inline function fastTwoByte(p: usize): usize {
+  const op2 = <u32>load<u8>(p);
+  switch (op2) {
+    // Jcc rel32: one case per condition, so that testCondition folds to its one test.
+    case 0x80: return jcc(p + 1, 0, 4);
+    case 0x81: return jcc(p + 1, 1, 4);
+    case 0x82: return jcc(p + 1, 2, 4);
+    case 0x83: return jcc(p + 1, 3, 4);
+    case 0x84: return jcc(p + 1, 4, 4);
+    case 0x85: return jcc(p + 1, 5, 4);
+    case 0x86: return jcc(p + 1, 6, 4);
+    case 0x87: return jcc(p + 1, 7, 4);
+    case 0x88: return jcc(p + 1, 8, 4);
+    case 0x89: return jcc(p + 1, 9, 4);
+    case 0x8a: return jcc(p + 1, 10, 4);
+    case 0x8b: return jcc(p + 1, 11, 4);
+    case 0x8c: return jcc(p + 1, 12, 4);
+    case 0x8d: return jcc(p + 1, 13, 4);
+    case 0x8e: return jcc(p + 1, 14, 4);
+    case 0x8f: return jcc(p + 1, 15, 4);
+    case 0xaf: { // IMUL Gv, Ev
+      const m = <u32>load<u8>(p + 1);
+      let b: u32;
+      let len: u32 = 1;
+      if (m >= 0xc0) b = reg32(<i32>(m & 7));
+      else {
+        if (!fastMemOperand(p + 1, m, false)) return 0;
+        const h = tlbHost32(fastLin, false);
+        if (h == 0) return 0;
+        b = load<u32>(h);
+        len = fastLen;
+      }
+      const g = <i32>((m >> 3) & 7);
+      setReg32(g, imulTrunc(2, reg32(g), b));
+      return p + 1 + len;
+    }
+    case 0xa4: case 0xac: { // SHLD/SHRD Ev, Gv, imm8, register form
+      const m = <u32>load<u8>(p + 1);
+      if (m < 0xc0) return 0;
+      const e = <i32>(m & 7);
+      setReg32(e, shiftDouble(op2 == 0xa4, 2, reg32(e), reg32(<i32>((m >> 3) & 7)), <u32>load<u8>(p + 2)));
+      commitShiftFlags();
+      return p + 3;
+    }
+    case 0xbc: case 0xbd: { // BSF/BSR Gv, Ev
+      const m = <u32>load<u8>(p + 1);
+      if (!fastReadE32(p + 1, m)) return 0;
+      bitScan(op2 == 0xbd, 2, fastVal, <i32>((m >> 3) & 7));
+      return p + 1 + fastLen;
+    }
+    case 0xb7: { // MOVZX Gv, Ew
+      const m = <u32>load<u8>(p + 1);
+      const g = <i32>((m >> 3) & 7);
+      if (m >= 0xc0) {
+        setReg32(g, reg32(<i32>(m & 7)) & 0xffff);
+        return p + 2;
+      }
+      if (!fastMemOperand(p + 1, m, false)) return 0;
+      const h = tlbHost16(fastLin, false);
+      if (h == 0) return 0;
+      setReg32(g, <u32>load<u16>(h));
+      return p + 1 + fastLen;
+    }
+    case 0xb6: { // MOVZX Gv, Eb
+      const m = <u32>load<u8>(p + 1);
+      const g = <i32>((m >> 3) & 7);
+      if (m >= 0xc0) {
+        setReg32(g, cpu.reg8(<i32>(m & 7)));
+        return p + 2;
+      }
+      if (!fastMemOperand(p + 1, m, false)) return 0;
+      const h = tlbHost8(fastLin, false);
+      if (h == 0) return 0;
+      setReg32(g, <u32>load<u8>(h));
+      return p + 1 + fastLen;
+    }
     default:
       return 0;
   }
@@ -683,15 +685,13 @@ let fastVal: u32 = 0;
   if (sub < 2) { // INC / DEC: read-modify-write
     if (m >= 0xc0) {
       const e = <i32>(m & 7);
-      setReg32(e, incDec(sub == 1, 2, reg32(e)));
-      commitIncDecFlags();
+      setReg32(e, incDecNow(sub == 1, 2, reg32(e)));
       return p + 1;
     }
     if (!fastMemOperand(p, m, true)) return 0;
     const h = tlbHost32(fastLin, true);
     if (h == 0) return 0;
-    store<u32>(h, incDec(sub == 1, 2, load<u32>(h)));
-    commitIncDecFlags();
+    store<u32>(h, incDecNow(sub == 1, 2, load<u32>(h)));
     return p + fastLen;
   }
   if (sub == 3 || sub == 5 || sub == 7) return 0;

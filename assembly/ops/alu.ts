@@ -117,9 +117,28 @@ export function alu(op: i32, sz: i32, a: u32, b: u32): u32 {
 
 /** Commit INC/DEC flags: CF comes from before the instruction. */
 @inline export function commitIncDecFlags(): void {
-  // Back-to-back INC/DEC (loop counters) already hold the carry to keep.
-  if (fl.lazyKind() != LAZY_INC && fl.lazyKind() != LAZY_DEC) fl.lazyCarry = carry();
+  keepCarryForIncDec();
   commitFlags();
+}
+
+/**
+ * INC/DEC with its flags recorded at once, for a destination whose write cannot fault (a
+ * register, or memory the fast path has already checked): no pending record in between.
+ */
+@inline export function incDecNow(dec: bool, sz: i32, a: u32): u32 {
+  const m = sizeMask(sz);
+  a &= m;
+  const r = (dec ? a - 1 : a + 1) & m;
+  keepCarryForIncDec();
+  setLazy(dec ? LAZY_DEC : LAZY_INC, sz, a, 1, r);
+  return r;
+}
+
+/** INC/DEC keep CF: save it before their lazy record replaces the one it derives from. */
+@inline function keepCarryForIncDec(): void {
+  // Back-to-back INC/DEC (loop counters) already hold the carry to keep.
+  const k = fl.lazyKind();
+  if (k != LAZY_INC && k != LAZY_DEC) fl.lazyCarry = carry();
 }
 
 export function neg(sz: i32, a: u32): u32 {
