@@ -70,8 +70,19 @@ let pages: u32 = 0;
 }
 
 /** What the guest announced physical page `pfn` as (PAGE_KIND_*); NONE outside RAM. */
-export function pageKind(pfn: u32): u32 {
+@inline export function pageKind(pfn: u32): u32 {
   return pfn < pages ? load<u32>(info(pfn)) & KIND_MASK : PAGE_KIND_NONE;
+}
+
+/**
+ * Page `pfn` is a page table through which no translation has been made: writing its entries
+ * has nothing to drop (shadowEntryWritten returns at once), and it stays so until the page
+ * walk next goes through it.
+ */
+@inline export function untranslatedPageTable(pfn: u32): bool {
+  if (pfn >= pages) return false;
+  const w = load<u32>(info(pfn));
+  return (w & KIND_MASK) == PAGE_KIND_PT && ((w >>> SLOT_SHIFT) & 0x7ff) == SLOT_NONE;
 }
 
 /** Forget every announcement and context (machine reset, or RAM sized). */

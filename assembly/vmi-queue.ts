@@ -15,7 +15,7 @@ import {
   QUEUE_BAD_RESERVED, QUEUE_BAD_INVAL, VMI_QUEUED_COUNTS, SP_CALL_SLOTS, VMI_QUEUE_PHYS, SP_QUEUE_MAX,
 } from "./layout";
 import { ramSize, probeTranslate, tlbInvalidatePage } from "./mmu";
-import { pageKind, shadowEntryWritten } from "./shadow";
+import { pageKind, shadowEntryWritten, untranslatedPageTable } from "./shadow";
 
 const OP_SET_PXE: u32 = 38;
 const OP_UPDATE_PXE: u32 = 40;
@@ -24,6 +24,7 @@ const LEVEL_PT: u32 = 1;
 const LEVEL_PD: u32 = 2;
 const CURRENT_AS: u32 = 0x10;
 const NO_ADDRESS: u32 = 0xffffffff;
+const NO_PAGE: u32 = 0xffffffff;
 
 // The linear mapping and reserved range of the call being served (set per call by the host).
 let linVa: u32 = 0;
@@ -40,7 +41,7 @@ export function setQueueContext(va: u32, length: u32, pa: u32, virtualTop: u32):
 }
 
 /** The physical address of a 4-byte entry at linear `ptr`, or NO_ADDRESS. */
-function entryAddress(ptr: u32): u32 {
+@inline function entryAddress(ptr: u32): u32 {
   const off = ptr - linVa;
   let phys: u32;
   if (off < linLength && linLength - off >= 4) phys = linPa + off;
@@ -54,7 +55,7 @@ function entryAddress(ptr: u32): u32 {
 }
 
 /** Why an entry may not be applied (QUEUE_BAD_*), or 0. `strict`: its page must be announced. */
-function check(op: u32, phys: u32, ptr: u32, value: u32, flags: u32, strict: bool): u32 {
+@inline function check(op: u32, phys: u32, ptr: u32, value: u32, flags: u32, strict: bool): u32 {
   if (op == OP_INVAL_PAGE) return ptr != 0 || flags != 0 ? QUEUE_BAD_INVAL : 0;
   if (op != OP_SET_PXE && op != OP_UPDATE_PXE) return QUEUE_BAD_OP;
   if ((ptr & 3) != 0) return QUEUE_BAD_ALIGN;
@@ -101,6 +102,10 @@ export function applyEntries(base: usize, head: u32, n: u32, mask: u32, strict: 
       return -1;
     }
   }
+  // A batch mostly fills one page table. Once a SetPxE has written one of its entries, that
+  // page has no code blocks left to discard, and if no translation goes through it either,
+  // its other entries need only their store: `quiet` is such a page.
+  let quiet: u32 = NO_PAGE;
   for (let i: u32 = 0; i < n; i++) {
     const e = base + (<usize>((head + i) & mask) << 4);
     const op = load<u32>(e);
@@ -111,12 +116,16 @@ export function applyEntries(base: usize, head: u32, n: u32, mask: u32, strict: 
       continue;
     }
     const phys = load<u32>(<usize>VMI_QUEUE_PHYS + (<usize>i << 2));
-    if (!strict && pageKind(phys >>> 12) == PAGE_KIND_NONE) store<u32>(VMI_COUNTER_UNANNOUNCED, load<u32>(VMI_COUNTER_UNANNOUNCED) + 1);
-    if (op == OP_SET_PXE) {
-      store<u32>(<usize>RAM_BASE + <usize>phys, value);
-      codeStored(phys, 4);
+    const pfn = phys >>> 12;
+    if (!strict && pageKind(pfn) == PAGE_KIND_NONE) store<u32>(VMI_COUNTER_UNANNOUNCED, load<u32>(VMI_COUNTER_UNANNOUNCED) + 1);
+    if (op == OP_SET_PXE) store<u32>(<usize>RAM_BASE + <usize>phys, value);
+    if (pfn != quiet) {
+      if (op == OP_SET_PXE) {
+        codeStored(phys, 4);
+        if (untranslatedPageTable(pfn)) quiet = pfn;
+      }
+      shadowEntryWritten(phys);
     }
-    shadowEntryWritten(phys);
     // CURRENT_AS: bits 31..12 of the flags name the one TLB entry this update can affect.
     if ((flags & CURRENT_AS) != 0) tlbInvalidatePage(flags & 0xfffff000);
   }
