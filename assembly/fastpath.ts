@@ -18,7 +18,7 @@ import {
   aluResult, aluSetFlags, incDecNow, neg, commitFlags,
   ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP,
 } from "./ops/alu";
-import { flatRead, flatWrite } from "./segments";
+import { flatRead, flatWrite, flatDataRead, flatDataWrite } from "./segments";
 import { readMask, writeMask, TLB_VALID } from "./mmu";
 
 /** The operand fastMemOperand decoded: its linear address, and ModRM + displacement length. */
@@ -64,8 +64,10 @@ let fastLen: u32 = 0;
     off += load<u32>(p + len);
     len += 4;
   }
-  const seg = stackBased ? SEG_SS : SEG_DS;
-  if (((write ? flatWrite : flatRead) & (1 << seg)) == 0) return false;
+  if (!(write ? flatDataWrite : flatDataRead)) {
+    const seg = stackBased ? SEG_SS : SEG_DS;
+    if (((write ? flatWrite : flatRead) & (1 << seg)) == 0) return false;
+  }
   fastLin = off;
   fastLen = len;
   return true;

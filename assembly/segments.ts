@@ -28,6 +28,9 @@ let descAddr: u32 = 0;
 /** Segments whose reads / writes need no checks: one bit per segment register. */
 export let flatRead: u32 = 0;
 export let flatWrite: u32 = 0;
+/** DS and SS are both flat for reads / for writes: the fast path's memory operands need no segment test. */
+export let flatDataRead: bool = false;
+export let flatDataWrite: bool = false;
 
 @inline export function baseOf(lo: u32, hi: u32): u32 {
   return (lo >>> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000);
@@ -97,6 +100,9 @@ export function segmentsChanged(): void {
   // Real mode has no type checks: anything with a 4 GiB limit and base 0 is flat.
   flatRead = fr;
   flatWrite = fw;
+  const data: u32 = (1 << SEG_DS) | (1 << SEG_SS);
+  flatDataRead = (fr & data) == data;
+  flatDataWrite = (fw & data) == data;
   cpu.codeDefault32 = protectedMode() && (segAttr(SEG_CS) & ATTR_DB) != 0;
   cpu.stack32 = protectedMode() && (segAttr(SEG_SS) & ATTR_DB) != 0;
   cpu.decodeDirty = true;
