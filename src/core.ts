@@ -3,6 +3,7 @@
 // Nothing here copies guest memory; everything is a view.
 
 import * as L from "../assembly/layout.js";
+import { coreModule } from "./core-module.js";
 
 export interface CoreImports {
   portIn(port: number, size: number): number;
@@ -59,18 +60,6 @@ export const EXIT_NAMES: Record<number, string> = {
 
 export const COUNTER_NAMES = L.COUNTER_NAMES.split(",");
 
-/** Where the built core lives, relative to this file both in src/ and in dist/src/. */
-async function readCoreWasm(debug: boolean): Promise<BufferSource> {
-  const { readFile } = await import("node:fs/promises");
-  const { existsSync } = await import("node:fs");
-  const name = debug ? "core.debug.wasm" : "core.wasm";
-  for (const rel of [`../build/${name}`, `../../build/${name}`]) {
-    const url = new URL(rel, import.meta.url);
-    if (existsSync(url)) return new Uint8Array(await readFile(url));
-  }
-  throw new Error(`cannot find build/${name}: run "npm run build" first`);
-}
-
 export interface CoreOptions {
   ramSize: number;
   imports: CoreImports;
@@ -109,10 +98,9 @@ export class Core {
         `guest RAM size ${ramSize} is out of range: it must be a multiple of 4 KiB between ${L.RAM_MIN} and ${L.RAM_MAX} bytes`,
       );
     }
-    const bytes = opts.wasm ?? (await readCoreWasm(opts.debug ?? false));
     const imp = opts.imports;
     let exports!: CoreExports;
-    const module = await WebAssembly.compile(bytes);
+    const module = await coreModule(opts.wasm, opts.debug ?? false);
     const instance = await WebAssembly.instantiate(module, {
       host: {
         portIn: (port: number, size: number) => imp.portIn(port, size),
