@@ -21,6 +21,7 @@
 // both the interpreter and JIT-compiled code advance by the instructions they retire. It wraps
 // at 2^32, so it is sampled every PROGRESS_EVERY_MS and the deltas are summed.
 
+import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { V86, type V86Options } from "v86";
 import type { BiosImages } from "../seabios.js";
@@ -80,13 +81,24 @@ function wasmPath(): string {
   return new URL("v86.wasm", `file://${require.resolve("v86")}`).pathname;
 }
 
+/**
+ * v86's wasm, compiled once per process and instantiated for each emulator: V8 keeps the
+ * optimized code with the module, so, as for vmi386 (src/core-module.ts), the warm-up run
+ * warms the timed runs instead of each run compiling and tiering up its own copy.
+ */
+let compiledV86: Promise<WebAssembly.Module> | undefined;
+function instantiateV86(imports: WebAssembly.Imports): Promise<WebAssembly.Exports> {
+  compiledV86 ??= readFile(wasmPath()).then((bytes) => WebAssembly.compile(bytes));
+  return compiledV86.then(async (module) => (await WebAssembly.instantiate(module, imports)).exports);
+}
+
 function arrayBuffer(bytes: Uint8Array): ArrayBuffer {
   return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
 }
 
 function runOnV86(image: GuestImage, mode: V86Mode, bios: BiosImages | undefined, progress?: ProgressFn): Promise<EngineRun> {
   const options: V86Options = {
-    wasm_path: wasmPath(),
+    wasm_fn: instantiateV86,
     memory_size: GUEST_MEMORY_BYTES,
     multiboot: { buffer: arrayBuffer(image.bytes) },
     disable_jit: mode === "interpreter",
@@ -156,7 +168,7 @@ function runOnV86(image: GuestImage, mode: V86Mode, bios: BiosImages | undefined
 
 function bootOnV86(boot: LinuxBoot, mode: V86Mode, bios: BiosImages, progress?: ProgressFn): Promise<EngineRun> {
   const emulator = new V86({
-    wasm_path: wasmPath(),
+    wasm_fn: instantiateV86,
     memory_size: boot.memBytes,
     bios: { buffer: arrayBuffer(bios.bios) },
     vga_bios: { buffer: arrayBuffer(bios.vgaBios) },
