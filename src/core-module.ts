@@ -2,11 +2,10 @@
 // V8 keeps a module's optimized code with the module: compiled afresh for each Machine, every
 // run paid again for lazy compilation and tier-up (measured: the first cpu-bound run after the
 // previous module was garbage-collected ran 5-15% slower than the next), and a benchmark's
-// warm-up run warmed nothing for the runs after it.
+// warm-up did not warm a later run that got a module of its own.
 
-import { existsSync } from "node:fs";
-import { readFile, stat } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
+// Node's modules are imported only when the build file is wanted: in a browser the caller passes
+// the module's bytes, and this file must load without them.
 
 /** Per build file: the file's identity when compiled (a rebuild compiles again), and the module. */
 const fromFile = new Map<string, { identity: string; module: Promise<WebAssembly.Module> }>();
@@ -14,7 +13,9 @@ const fromFile = new Map<string, { identity: string; module: Promise<WebAssembly
 const fromBytes = new WeakMap<object, Promise<WebAssembly.Module>>();
 
 /** Where the built core lives, relative to this file both in src/ and in dist/src/. */
-function coreWasmPath(debug: boolean): string {
+async function coreWasmPath(debug: boolean): Promise<string> {
+  const { existsSync } = await import("node:fs");
+  const { fileURLToPath } = await import("node:url");
   const name = debug ? "core.debug.wasm" : "core.wasm";
   for (const rel of [`../build/${name}`, `../../build/${name}`]) {
     const url = new URL(rel, import.meta.url);
@@ -34,11 +35,12 @@ export function coreModule(wasm: BufferSource | undefined, debug: boolean): Prom
     }
     return module;
   }
-  return fileModule(coreWasmPath(debug));
+  return coreWasmPath(debug).then(fileModule);
 }
 
 /** The module compiled from the file at `path`, again only when the file has changed. */
 export async function fileModule(path: string): Promise<WebAssembly.Module> {
+  const { readFile, stat } = await import("node:fs/promises");
   const s = await stat(path);
   const identity = `${s.size}:${s.mtimeMs}`;
   const cached = fromFile.get(path);

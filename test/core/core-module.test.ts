@@ -1,6 +1,6 @@
 // The core is compiled once per process (src/core-module.ts): Machines share a module, so the
 // code V8 optimized for one is there for the next; a rebuilt file is compiled again.
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -34,5 +34,14 @@ describe("the compiled core module", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("leaves Node's modules out of the library's static imports (a browser passes the bytes)", () => {
+    // Everything the API loads (src/, except the CLI) imports node: modules only dynamically.
+    const src = new URL("../../src/", import.meta.url);
+    const files = readdirSync(src, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".ts") && f !== "cli.ts" && !f.startsWith("bench"));
+    expect(files).toContain("core-module.ts");
+    const offenders = files.filter((f) => /^import [^;]*from "node:/m.test(readFileSync(new URL(f, src), "utf8")));
+    expect(offenders).toEqual([]);
   });
 });
