@@ -63,7 +63,10 @@ export const COUNTER_NAMES = L.COUNTER_NAMES.split(",");
 export interface CoreOptions {
   ramSize: number;
   imports: CoreImports;
-  /** The module's bytes, for a browser or a custom build; default: build/core.wasm. */
+  /**
+   * The module's bytes, for a browser or a custom build; default: build/core.wasm. Compiled once
+   * per buffer object (src/core-module.ts): pass a new buffer for new bytes.
+   */
   wasm?: BufferSource;
   /** Use the debug build (assertions on). */
   debug?: boolean;

@@ -57,7 +57,7 @@ export interface MachineOptions {
   deterministic?: boolean;
   /** Use build/core.debug.wasm. */
   debugCore?: boolean;
-  /** Module bytes (browser, or a custom build). */
+  /** Module bytes (browser, or a custom build); compiled once per buffer object, so new bytes need a new buffer. */
   wasm?: BufferSource;
   /** COM1 output sink; default: collect into machine.serialOutput. The array is the callee's to keep. */
   serialOut?: (bytes: Uint8Array) => void;
