@@ -17,15 +17,15 @@ const LOAD = 0x10000;
 
 // test/machine/irq0.asm, assembled with `nasm -f bin` (the last test checks these bytes against it).
 // It builds an IDT at 0x20000 (vector 0x20 → irq0, all others → exit 0x55), initializes the
-// 8259A pair (ICW1 0x11, vectors 0x20/0x28, cascade on IR2, 8086 mode, only IRQ0 unmasked),
-// programs PIT counter 0 in mode 2 with divisor 1193 (1000.15 Hz), STI, and waits for 100 IRQ0s
+// PIT counter 0 in mode 2 with divisor 1193 (1000.15 Hz), then the 8259A pair (ICW1 0x11,
+// vectors 0x20/0x28, cascade on IR2, 8086 mode, only IRQ0 unmasked), STI, and waits for 100 IRQ0s
 // in HLT (EBX = 0) or spinning (EBX != 0); the handler counts and sends a non-specific EOI.
 // Then CLI and OUT 0xF4 with 0x2A.
 const IRQ0_GUEST =
   "bc009000000f0115c0000100bf00000200b900010000b8a0000100668907c747020800008ec1e8106689470683c708e2e5b8930001" +
-  "0066a300010200c1e81066a3060102000f011dc6000100b011e620e6a0b020e621b028e6a1b004e621b002e6a1b001e621e6a1b0fe" +
-  "e621b0ffe6a1b034e64366b8a904e64088e0e640fb85db7501f4833dcc0001006472f2fab02ae6f4f4ff05cc00010050b020e62058cf" +
-  "b055e6f4faf490900000000000000000ffff0000009acf00ffff00000092cf001700a8000100ff070000020000000000";
+  "0066a300010200c1e81066a3060102000f011dc6000100b034e64366b8a904e64088e0e640b011e620e6a0b020e621b028e6a1b004" +
+  "e621b002e6a1b001e621e6a1b0fee621b0ffe6a1fb85db7501f4833dcc0001006472f2fab02ae6f4f4ff05cc00010050b020e62058" +
+  "cfb055e6f4faf490900000000000000000ffff0000009acf00ffff00000092cf001700a8000100ff070000020000000000";
 const TICKS_ADDR = 0x100cc;
 const DIVISOR = 1193;
 

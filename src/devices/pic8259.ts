@@ -87,7 +87,10 @@ export class Pic8259 implements PortDevice {
   ) {}
 
   reset(): void {
+    // The IR pins' levels are the devices' to drive, not the chip's state (as ICW1 keeps them).
+    const inputs = this.s.inputs;
     this.s = freshState();
+    this.s.inputs = inputs;
   }
 
   /** Priority rank of IR `irq`: 0 is the highest (§ "Interrupt Sequence", rotation). */

@@ -122,7 +122,8 @@ export class Pit8254 implements PortDevice, TimedDevice {
   /**
    * The 8254 has no reset pin: this is what a PC BIOS leaves. Counter 0 in mode 3 with count
    * 0 (65536: 18.2 Hz), counter 1 in mode 2 with count 18 (the 15 µs refresh), counter 2
-   * unprogrammed with its gate low (port 0x61 bit 0 is 0 after reset).
+   * unprogrammed with its gate low (port 0x61 bit 0 is 0 after reset). Counter 0's OUT (high)
+   * goes on IRQ0, as every device drives its line from reset.
    */
   reset(): void {
     this.s = { counters: [freshCounter(), freshCounter(), freshCounter()], lastTick: pitTicks(this.clock.now()) };
@@ -133,6 +134,7 @@ export class Pit8254 implements PortDevice, TimedDevice {
     this.controlWord(0x54, now);
     this.writeCounter(1, 18, now);
     this.s.counters[2].gate = false;
+    this.irq0(this.outAt(this.s.counters[0], now));
     this.deadlineChanged();
   }
 
@@ -391,8 +393,12 @@ export class Pit8254 implements PortDevice, TimedDevice {
     const t = pitTicks(this.clock.now());
     if (offset >= 3) {
       this.controlWord(value & 0xff, t);
-      // Only a new mode for counter 0 can move IRQ0; latch commands (polled often) cannot.
-      if ((value & 0xc0) === 0 && (value & 0x30) !== 0) this.deadlineChanged();
+      // Only a new mode for counter 0 can move IRQ0; latch commands (polled often) cannot. The
+      // new mode's OUT is on the pin at once: high (a rising edge if it was low) but in mode 0.
+      if ((value & 0xc0) === 0 && (value & 0x30) !== 0) {
+        this.irq0(this.outAt(this.s.counters[0], t));
+        this.deadlineChanged();
+      }
     } else this.writeCounter(offset, value & 0xff, t);
   }
 

@@ -222,6 +222,19 @@ describe("8254 PIT", () => {
     expect(read16(0x42)).toBe(10);
   });
 
+  it("a control word puts its mode's OUT on IRQ0 at once: low for mode 0, high for mode 5 (Linux's way to stop the PIT)", () => {
+    at(100);
+    out(0x43, 0x30);
+    expect(irq0.level).toBe(false);
+    const rises = irq0.rises;
+    at(200);
+    out(0x43, 0x3a);
+    expect(irq0.level).toBe(true);
+    expect(irq0.rises).toBe(rises + 1);
+    // Mode 5 waits for a count and a gate trigger: no more edges.
+    expect(runUntil(1e9)).toBe(0);
+  });
+
   it("is programmed by the BIOS at reset: counter 0 in mode 3 at 18.2 Hz", () => {
     expect(runUntil(1e9)).toBe(18);
   });

@@ -22,6 +22,14 @@ start:
   shr eax, 16
   mov [IDT + 0x20*8 + 6], ax
   lidt [idtr]
+  ; The PIT first: its control word puts OUT high at once, an edge if the BIOS's square wave was
+  ; low, which the PIC's initialization then forgets.
+  mov al, 0x34        ; counter 0, LSB then MSB, mode 2, binary
+  out 0x43, al
+  mov ax, 1193
+  out 0x40, al
+  mov al, ah
+  out 0x40, al
   mov al, 0x11        ; ICW1: edge, cascade, ICW4
   out 0x20, al
   out 0xA0, al
@@ -40,12 +48,6 @@ start:
   out 0x21, al
   mov al, 0xFF
   out 0xA1, al
-  mov al, 0x34        ; counter 0, LSB then MSB, mode 2, binary
-  out 0x43, al
-  mov ax, 1193
-  out 0x40, al
-  mov al, ah
-  out 0x40, al
   sti
 .wait:
   test ebx, ebx
