@@ -209,12 +209,9 @@ export class Machine {
       this.core.intr = level;
       this.vmi?.setPending(level);
     });
-    // IRQ0 is wired-OR between the PIT and the VMI alarm.
-    let pitOut = false;
-    let alarmOut = false;
-    const irq0 = this.pic.line(IRQ_PIT);
-    this.pit = new Pit8254(this.clock, (l) => irq0((pitOut = l) || alarmOut), deadlineChanged);
-    this.vmiAlarm = new VmiAlarm(() => this.tscNow(), () => this.nsPerCycle(), (l) => irq0((alarmOut = l) || pitOut), deadlineChanged);
+    // IRQ0: the PIT drives the pin; the VMI alarm's requests are edges of their own (vmi-timer.ts).
+    this.pit = new Pit8254(this.clock, this.pic.line(IRQ_PIT), deadlineChanged);
+    this.vmiAlarm = new VmiAlarm(() => this.tscNow(), () => this.nsPerCycle(), () => this.pic.pulseIrq(IRQ_PIT), deadlineChanged);
     this.uart = new Uart16550(this.clock, this.pic.line(IRQ_COM1), (b) => this.serialByte(b), deadlineChanged, "16550A UART (COM1)");
     this.debugExit = new DebugExit((code) => this.stop("debug-exit", code));
     this.postCode = new PostCode();

@@ -145,6 +145,16 @@ export class Pic8259 implements PortDevice {
     }
   }
 
+  /**
+   * A request from a source that does not share the pin's level (the VMI alarm on IRQ0): latched
+   * as a rising edge on its own input would be, whatever level the pin's other driver holds. In
+   * level-triggered mode the request is the level, and a pulse that has ended is none.
+   */
+  pulse(irq: number): void {
+    const bit = 1 << irq;
+    if (!this.isLevel(bit)) this.s.irr |= bit;
+  }
+
   private isLevel(bit: number): boolean {
     return this.s.levelTriggered || (this.s.elcr & bit) !== 0;
   }
@@ -370,11 +380,23 @@ export class DualPic8259 {
    * cascade): on the AT bus the IRQ2 pin is wired to the slave's IR1, i.e. IRQ 9.
    */
   setIrq(irq: number, level: boolean): void {
+    const pin = this.pin(irq);
+    pin.chip.setInput(pin.input, level);
+    this.update();
+  }
+
+  /** An edge on ISA IRQ `irq` from a second source beside the pin's own driver (Pic8259.pulse). */
+  pulseIrq(irq: number): void {
+    const pin = this.pin(irq);
+    pin.chip.pulse(pin.input);
+    this.update();
+  }
+
+  /** The chip input ISA IRQ `irq` (0..15) reaches. */
+  private pin(irq: number): { chip: Pic8259; input: number } {
     irq &= 15;
     if (irq === CASCADE_IRQ) irq = 9;
-    if (irq < 8) this.master.setInput(irq, level);
-    else this.slave.setInput(irq - 8, level);
-    this.update();
+    return irq < 8 ? { chip: this.master, input: irq } : { chip: this.slave, input: irq - 8 };
   }
 
   /** The CPU's INTR input: the master's INT output. */

@@ -1,8 +1,12 @@
 // The VMI alarm (VMI.md "Timer"): SetAlarm arms it in cycles of the guest's TSC, one-shot or
-// periodic; when the TSC passes the expiry it raises its interrupt line (wired to IRQ0). Missed
-// periods are coalesced into one interrupt, as a guest catching up from HLT expects.
+// periodic; when the TSC passes the expiry it requests its interrupt (IRQ0). Missed periods are
+// coalesced into one interrupt, as a guest catching up from HLT expects.
+//
+// The request is an edge of its own, not a level wired-OR with the PIT's output: Linux's
+// vmi_time_init stops the PIT by putting counter 0 in mode 5, whose output then stays high, and
+// still expects the alarm on IRQ0. Behind a shared level every alarm after that would be lost.
 
-import type { IrqLine, TimedDevice, DeadlineChanged } from "./device.js";
+import type { TimedDevice, DeadlineChanged } from "./device.js";
 
 export interface VmiAlarmState {
   expiry: number | null;
@@ -18,12 +22,12 @@ export class VmiAlarm implements TimedDevice {
 
   /**
    * `cycles`: the guest's TSC now; `nsPerCycle`: virtual nanoseconds per TSC cycle (to turn an
-   * expiry into a deadline).
+   * expiry into a deadline); `interrupt`: one IRQ0 request.
    */
   constructor(
     private readonly cycles: () => number,
     private readonly nsPerCycle: () => number,
-    private readonly irq: IrqLine,
+    private readonly interrupt: () => void,
     private readonly deadlineChanged: DeadlineChanged,
   ) {}
 
@@ -57,8 +61,7 @@ export class VmiAlarm implements TimedDevice {
   tick(_now: number): void {
     const c = this.cycles();
     if (c < this.expiry) return;
-    this.irq(true);
-    this.irq(false);
+    this.interrupt();
     this.fired++;
     if (this.period > 0) this.expiry += this.period * (Math.floor((c - this.expiry) / this.period) + 1);
     else this.expiry = Infinity;

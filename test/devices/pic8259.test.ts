@@ -211,6 +211,31 @@ describe("8259A pair", () => {
     expect(readIsr(0xa0)).toBe(0);
   });
 
+  it("a second source's edge (the VMI alarm's) is latched while the pin's own driver holds it high", () => {
+    init(0xfe);
+    pic.setIrq(0, true);
+    expect(pic.acknowledge()).toBe(0x20);
+    out(0x20, 0x20);
+    // The pin stays high (the PIT in mode 5): its own driver can make no new edge...
+    pic.setIrq(0, true);
+    expect(intr).toBe(false);
+    // ...but a pulse from another source is a request of its own.
+    pic.pulseIrq(0);
+    expect(intr).toBe(true);
+    expect(pic.acknowledge()).toBe(0x20);
+    out(0x20, 0x20);
+    // In level-triggered mode the request is the level: a pulse that has ended asks for nothing.
+    out(0x20, 0x19);
+    out(0x21, 0x20);
+    out(0x21, 0x04);
+    out(0x21, 0x01);
+    out(0x21, 0xfe);
+    pic.setIrq(0, false);
+    pic.pulseIrq(0);
+    expect(readIrr(0x20)).toBe(0);
+    expect(intr).toBe(false);
+  });
+
   it("save/restore round-trips and refuses a malformed state", () => {
     init(0x12);
     pulse(0);
