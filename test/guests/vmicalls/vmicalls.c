@@ -9,6 +9,7 @@
 #include "rt.h"
 
 #define VTOP_DEFAULT 0xFC000000u
+#define PAGE_OFFSET 0xC0000000u /* where Linux maps low memory */
 #define SHARED_OFFSET 0x8000u /* layout.ts VMI_SHARED_OFFSET */
 #define SP_VERSION 0x00
 #define SP_QUEUE_HEAD 0x20
@@ -72,6 +73,24 @@ static int try_call5(u32 n, u32 a, u32 d, u32 c, u32 s1, u32 s2) {
                  : "b"(target[n]), [s1] "r"(s1), [s2] "r"(s2) : "memory", "cc");
 }
 
+/* ---- which registers a call changes (regs.asm) ---- */
+extern void rom_call_regs(u32 entry, u32 *r);
+enum { R_EAX = 1, R_EBX = 2, R_ECX = 4, R_EDX = 8 };
+/* Call n with EAX, EDX, ECX and two stack arguments, a marker in every other register, and check
+   that nothing but `results` changed. Returns the EAX it came back with. */
+static u32 preserves(u32 n, u32 a, u32 d, u32 c, u32 s1, u32 s2, u32 results) {
+  static const char *const names[7] = {"EAX", "EBX", "ECX", "EDX", "ESI", "EDI", "EBP"};
+  const u32 in[9] = {a, 0xB0B0B0B0, c, d, 0x51515151, 0xD1D1D1D1, 0xBEBEBEBE, s1, s2};
+  u32 r[9];
+  memcpy(r, in, sizeof r);
+  rom_call_regs(target[n], r);
+  for (u32 i = 0; i < 7; i++) {
+    if (i < 4 && (results & (1u << i))) continue;
+    CHECK(r[i] == in[i], "call %u changed %s: 0x%x -> 0x%x", n, names[i], in[i], r[i]);
+  }
+  return r[0];
+}
+
 static u32 shared32(u32 off) { return *(volatile u32 *)(vtop + SHARED_OFFSET + off); }
 static void set_shared32(u32 off, u32 v) { *(volatile u32 *)(vtop + SHARED_OFFSET + off) = v; }
 
@@ -100,9 +119,16 @@ static int find_rom(void) {
 
 /* ---- interrupts ---- */
 static volatile u32 irq0_count;
+/* One-shot alarms the handler arms again, each 5000 cycles on, as Linux's clockevents do. */
+static volatile u32 rearm_left;
 static void on_irq0(struct rt_frame *f) {
   (void)f;
   irq0_count++;
+  if (rearm_left) {
+    rearm_left--;
+    u64 next = call3_64(67, 0, 0, 0) + 5000;
+    call5(68, 0, (u32)next, (u32)(next >> 32), 0, 0);
+  }
   outb(0x20, 0x20);
 }
 static void spin(u32 n) {
@@ -134,18 +160,22 @@ int guest_main(u32 mb_magic, u32 mb_info) {
   CHECK_EQ(vtop, VTOP_DEFAULT, "virtual_top");
   printf("ROM at 0x%x, %u bytes, virtual_top 0x%x\n", (u32)rom, rom[2] * 512, vtop);
 
-  /* Paging on, interrupts off, as Linux calls vmi_init from setup_arch. */
+  /* Paging on, interrupts off, as Linux calls vmi_init from setup_arch; low memory also at
+     PAGE_OFFSET (4 MiB pages), where Linux reaches the ROM's header (isa_bus_to_virt). */
   pd = pg_identity_directory();
+  for (u32 i = 0; i < 2; i++) pd[(PAGE_OFFSET >> 22) + i] = (i * LARGE_PAGE_SIZE) | PTE_P | PTE_W | PDE_PS;
   pg_enable(pd, CR4_PSE);
   cli();
+  const u8 *header = (const u8 *)(PAGE_OFFSET + (u32)rom);
+  CHECK(memcmp(header, rom, rom[2] * 512) == 0, "the ROM through PAGE_OFFSET differs");
   u32 init_result;
-  __asm__ volatile("call *%1" : "=a"(init_result) : "r"(rom + 128) : "ecx", "edx", "memory", "cc");
+  __asm__ volatile("call *%1" : "=a"(init_result) : "r"(header + 128) : "ecx", "edx", "memory", "cc");
   CHECK_EQ(init_result, 0, "vmi_init");
 
   /* get_reloc for every number: API 3.0's calls are all there; the rest are NONE. */
   for (u32 n = 0; n < 80; n++) {
     u32 eax = n, edx;
-    __asm__ volatile("call *%2" : "+a"(eax), "=d"(edx) : "r"(rom + 136) : "ecx", "memory", "cc");
+    __asm__ volatile("call *%2" : "+a"(eax), "=d"(edx) : "r"(header + 136) : "ecx", "memory", "cc");
     target[n] = eax;
     type[n] = edx & 0xFF;
   }
@@ -261,6 +291,10 @@ int guest_main(u32 mb_magic, u32 mb_info) {
   }
   /* 29-32 the virtual IF, 35 Halt, 68/69 the alarm on IRQ0 */
   {
+    /* As Linux's vmi_time_init: stop the PIT the BIOS left at 18.2 Hz by putting counter 0 in
+       mode 5, whose output then stays high; the alarm must still reach IRQ0. (Before the PIC's
+       initialization, which forgets the edge this may make.) */
+    outb(0x43, 0x3A);
     idt_set_handler(0x20, on_irq0);
     pic_remap_and_mask(0xFE, 0xFF);
     call3(30, 0, 0, 0);
@@ -304,6 +338,25 @@ int guest_main(u32 mb_magic, u32 mb_info) {
     spin(100000);
     call3(30, 0, 0, 0);
     CHECK_EQ(irq0_count - before, 1, "a one-shot alarm wired to the (absent) local APIC timer");
+    /* Linux's clockevents (2.6.24+): periodic from the current count on the real counter... */
+    before = irq0_count;
+    now = call3_64(67, 0, 0, 0);
+    call5(68, 0x100, (u32)now, (u32)(now >> 32), 20000, 0);
+    call3(29, 0, 0, 0);
+    spin(200000);
+    call3(30, 0, 0, 0);
+    call3(69, 0, 0, 0);
+    CHECK(irq0_count - before >= 2, "a periodic alarm armed at the current count: %u interrupts", irq0_count - before);
+    /* ...and one-shot, armed again from the handler (also 2.6.21's idle without a tick) */
+    spin(1000);
+    before = irq0_count;
+    rearm_left = 3;
+    now = call3_64(67, 0, 0, 0) + 5000;
+    call5(68, 0, (u32)now, (u32)(now >> 32), 0, 0);
+    call3(29, 0, 0, 0);
+    spin(400000);
+    call3(30, 0, 0, 0);
+    CHECK_EQ(irq0_count - before, 4, "one-shot alarms armed again from the handler");
     /* native CLI/STI still work, and follow the virtual IF */
     sti();
     CHECK_EQ(call3(31, 0, 0, 0), EFLAGS_IF, "GetInterruptMask after a native STI");
@@ -365,6 +418,34 @@ int guest_main(u32 mb_magic, u32 mb_info) {
     call3(47, 1, 0, 0);
     CHECK_EQ(read_va(VA), 0xBBBB0002, "UpdatePxELong + FlushTLB");
   }
+  /* Linux's addressing: a page table named by its PAGE_OFFSET address, with slot 0 covering
+     low memory there (vmi_bringup); with HIGHPTE, a page table reached through a kmap window
+     that slot 1 names (vmi_kmap_atomic_pte). */
+  {
+    const u32 va2 = VA + 2 * 4096, va3 = VA + 3 * 4096;
+    u32 *high_pt = (u32 *)(PAGE_OFFSET + (u32)pt);
+    call4(48, 0, PAGE_OFFSET, 2048, 0);
+    call3(38, (u32)page_a | PTE_P | PTE_W, (u32)&high_pt[2], PT_LEVEL | CURRENT_AS | va2);
+    CHECK_EQ(read_va(va2), 0xAAAA0001, "SetPxE through slot 0 at PAGE_OFFSET");
+    call3(73, 1, 0, 0);
+    call3(38, (u32)page_b | PTE_P | PTE_W, (u32)&high_pt[2], PT_LEVEL | CURRENT_AS | va2);
+    call3(73, 0, 0, 0);
+    CHECK_EQ(read_va(va2), 0xBBBB0002, "a queued SetPxE through slot 0 at PAGE_OFFSET");
+    const u32 kmap = 0xFB000000u; /* below virtual_top, where Linux's fixmap moves */
+    u32 *kmap_pt = pg_alloc();
+    call5(44, pfn(kmap_pt), L1, 0, 0, 0);
+    call3(38, (u32)kmap_pt | PTE_P | PTE_W, PAGE_OFFSET + (u32)&pd[kmap >> 22], PD_LEVEL);
+    call3(38, (u32)pt | PTE_P | PTE_W, (u32)&kmap_pt[(kmap >> 12) & 1023], PT_LEVEL | CURRENT_AS | kmap);
+    call4(48, 1, kmap, 1, pfn(pt));
+    call3(73, 1, 0, 0);
+    call3(38, (u32)page_a | PTE_P | PTE_W, kmap + 3 * 4, PT_LEVEL | CURRENT_AS | va3);
+    call3(73, 0, 0, 0);
+    CHECK_EQ(read_va(va3), 0xAAAA0001, "a queued SetPxE through a kmap window (slot 1)");
+    call3(38, 0, (u32)&pd[kmap >> 22], PD_LEVEL);
+    call3(45, pfn(kmap_pt), L1, 0);
+    call4(48, 1, 0, 0, 0);
+    call4(48, 0, 0, 2048, 0);
+  }
   /* lazy mode: updates wait in the queue until the mode ends */
   {
     call3(73, 1, 0, 0);
@@ -412,6 +493,79 @@ int guest_main(u32 mb_magic, u32 mb_info) {
     call3(45, pfn(pd2), L2, 0);
   }
   puts("mmu calls ok\n");
+
+  /* ---- registers: each call changes its results and nothing else ----
+     Linux patches the interrupt-flag calls inline in place of code that saved ECX and EDX, and
+     2.6.21 patched save_flags_irq_disable as GetInterruptMask then DisableInterrupts, whose
+     EAX must survive the second call. Not here: IRET and SYSEXIT (they do not return), Halt
+     (it waits for an interrupt), Reboot and Shutdown, SetTR (it needs an available TSS),
+     RDPMC (it may fault) and SetInitialAPState (it must #GP, above). */
+  {
+    static u8 dt[6];
+    static u32 table[8];
+    const u32 pte = (u32)page_a | PTE_P | PTE_W, at = (u32)&pt[0], flags = PT_LEVEL | CURRENT_AS | VA;
+    preserves(32, EFLAGS_IF, 0, 0, 0, 0, 0); /* SetInterruptMask(IF) */
+    u32 mask = preserves(31, 0, 0, 0, 0, 0, R_EAX);
+    CHECK_EQ(mask, EFLAGS_IF, "GetInterruptMask with the virtual IF set");
+    CHECK_EQ(preserves(30, mask, 0, 0, 0, 0, 0), EFLAGS_IF, "GetInterruptMask's result after DisableInterrupts");
+    preserves(29, 0, 0, 0, 0, 0, 0);
+    preserves(30, 0, 0, 0, 0, 0, 0);
+    preserves(32, 0, 0, 0, 0, 0, 0);
+    for (u32 n = 19; n <= 22; n++) preserves(n, 0, 0, 0, 0, 0, R_EAX); /* GetCR0-4 */
+    preserves(16, 0x5678, 0, 0, 0, 0, 0); /* SetCR2 */
+    preserves(15, read_cr0() | 8, 0, 0, 0, 0, 0);
+    preserves(28, 0, 0, 0, 0, 0, 0); /* CLTS */
+    preserves(18, read_cr4(), 0, 0, 0, 0, 0);
+    preserves(17, (u32)pd, 0, 0, 0, 0, 0);
+    preserves(0, 0, 0, 0, 0, 0, R_EAX | R_EBX | R_ECX | R_EDX); /* CPUID */
+    preserves(1, 0x12345678, 0, 0x175, 0, 0, 0);                  /* WRMSR SYSENTER_ESP */
+    CHECK_EQ(preserves(2, 0, 0, 0x175, 0, 0, R_EAX | R_EDX), 0x12345678, "RDMSR");
+    preserves(27, 0, 0, 0, 0, 0, R_EAX | R_EDX); /* RDTSC */
+    preserves(23, 0, 0, 0, 0, 0, 0);             /* WBINVD */
+    preserves(7, (u32)dt, 0, 0, 0, 0, 0);        /* GetGDT, SetGDT, GetIDT, SetIDT */
+    preserves(3, (u32)dt, 0, 0, 0, 0, 0);
+    preserves(9, (u32)dt, 0, 0, 0, 0, 0);
+    preserves(5, (u32)dt, 0, 0, 0, 0, 0);
+    preserves(4, 0, 0, 0, 0, 0, 0); /* SetLDT(0), GetLDT, GetTR */
+    preserves(8, 0, 0, 0, 0, 0, R_EAX);
+    preserves(10, 0, 0, 0, 0, 0, R_EAX);
+    for (u32 n = 11; n <= 13; n++) preserves(n, (u32)table, 1, 0x11111111, 0x22222222, 0, 0); /* Write*Entry */
+    preserves(14, KERNEL_DS, rt_tss[1], 0, 0, 0, 0); /* UpdateKernelStack */
+    preserves(24, 0, 0x1000, 0, 0, 0, 0);            /* SetDR, GetDR */
+    preserves(25, 0, 0, 0, 0, 0, R_EAX);
+    preserves(42, 0x1000, 0, 0, 0, 0, R_EAX); /* MachineToPhysical, PhysicalToMachine */
+    preserves(43, 0x1000, 0, 0, 0, 0, R_EAX);
+    preserves(61, 0, 0, 0, 0, 0, 0); /* SetIOPLMask */
+    preserves(63, 0x80, 0, 0, 0, 0, 0); /* APICWrite, APICRead */
+    preserves(64, 0x80, 0, 0, 0, 0, R_EAX);
+    preserves(66, 0, 0, 0, 0, 0, R_EAX | R_EDX); /* GetCycleFrequency, GetCycleCounter */
+    preserves(67, 0, 0, 0, 0, 0, R_EAX | R_EDX);
+    preserves(70, 0, 0, 0, 0, 0, R_EAX | R_EDX); /* GetWallclockTime, WallclockUpdated */
+    preserves(71, 0, 0, 0, 0, 0, R_EAX);
+    preserves(68, 0, 0, 1, 0, 0, 0); /* SetAlarm one-shot, 2^32 cycles away, then CancelAlarm */
+    preserves(69, 0, 0, 0, 0, 0, R_EAX);
+    /* the MMU, immediate... */
+    preserves(38, pte, at, flags, 0, 0, 0); /* SetPxE */
+    preserves(40, at, flags, 0, 0, 0, 0);   /* UpdatePxE */
+    preserves(39, pte, 0, at, flags, 0, 0); /* SetPxELong */
+    preserves(41, at, flags, 0, 0, 0, 0);   /* UpdatePxELong */
+    preserves(46, VA, 0, 0, 0, 0, 0);       /* InvalPage */
+    preserves(47, 1, 0, 0, 0, 0, 0);        /* FlushTLB */
+    u32 *spare = pg_alloc();
+    preserves(44, pfn(spare), L1, 0, 0, 0, 0); /* AllocatePage, ReleasePage */
+    preserves(45, pfn(spare), L1, 0, 0, 0, 0);
+    preserves(48, 0, 0, 2048, 0, 0, 0); /* SetLinearMapping */
+    /* ...and queued: appended in the ROM, drained when the queue fills and at the end */
+    preserves(73, 1, 0, 0, 0, 0, 0);
+    for (u32 i = 0; i < 100; i++) {
+      preserves(38, pte, at, flags, 0, 0, 0);
+      preserves(40, at, flags, 0, 0, 0, 0);
+      preserves(46, VA, 0, 0, 0, 0, 0);
+    }
+    preserves(73, 0, 0, 0, 0, 0, 0);
+    CHECK_EQ(read_va(VA), 0xAAAA0001, "the mapping after the register checks");
+  }
+  puts("registers ok\n");
 
   /* ---- hostile ---- */
   {
