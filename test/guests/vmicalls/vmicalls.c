@@ -136,6 +136,17 @@ static void spin(u32 n) {
   }
 }
 
+/* Arm the alarm (SetAlarm's flags, expiry and 32-bit period), let interrupts in for `n` turns
+   of spin, and count the IRQ0s that came. */
+static u32 alarm_window(u32 flags, u64 expiry, u32 period, u32 n) {
+  u32 before = irq0_count;
+  call5(68, flags, (u32)expiry, (u32)(expiry >> 32), period, 0);
+  call3(29, 0, 0, 0);
+  spin(n);
+  call3(30, 0, 0, 0);
+  return irq0_count - before;
+}
+
 /* ---- paging fixtures ---- */
 static u32 *pd;
 static u32 pfn(const void *p) { return (u32)p >> 12; }
@@ -331,32 +342,17 @@ int guest_main(u32 mb_magic, u32 mb_info) {
     call3(30, 0, 0, 0);
     CHECK(try_call5(68, 0x2, 0, 0, 0, 0) == 13, "an alarm on a counter that never advances must #GP");
     /* No local APIC here: an alarm wired to its timer arrives on IRQ0 like the others. */
-    before = irq0_count;
-    now = call3_64(67, 0, 0, 0) + 1000;
-    call5(68, 0x10000, (u32)now, (u32)(now >> 32), 0, 0);
-    call3(29, 0, 0, 0);
-    spin(100000);
-    call3(30, 0, 0, 0);
-    CHECK_EQ(irq0_count - before, 1, "a one-shot alarm wired to the (absent) local APIC timer");
+    u32 got = alarm_window(0x10000, call3_64(67, 0, 0, 0) + 1000, 0, 100000);
+    CHECK_EQ(got, 1, "a one-shot alarm wired to the (absent) local APIC timer");
     /* Linux's clockevents (2.6.24+): periodic from the current count on the real counter... */
-    before = irq0_count;
-    now = call3_64(67, 0, 0, 0);
-    call5(68, 0x100, (u32)now, (u32)(now >> 32), 20000, 0);
-    call3(29, 0, 0, 0);
-    spin(200000);
-    call3(30, 0, 0, 0);
+    got = alarm_window(0x100, call3_64(67, 0, 0, 0), 20000, 200000);
     call3(69, 0, 0, 0);
-    CHECK(irq0_count - before >= 2, "a periodic alarm armed at the current count: %u interrupts", irq0_count - before);
+    CHECK(got >= 2, "a periodic alarm armed at the current count: %u interrupts", got);
     /* ...and one-shot, armed again from the handler (also 2.6.21's idle without a tick) */
     spin(1000);
-    before = irq0_count;
     rearm_left = 3;
-    now = call3_64(67, 0, 0, 0) + 5000;
-    call5(68, 0, (u32)now, (u32)(now >> 32), 0, 0);
-    call3(29, 0, 0, 0);
-    spin(400000);
-    call3(30, 0, 0, 0);
-    CHECK_EQ(irq0_count - before, 4, "one-shot alarms armed again from the handler");
+    got = alarm_window(0, call3_64(67, 0, 0, 0) + 5000, 0, 400000);
+    CHECK_EQ(got, 4, "one-shot alarms armed again from the handler");
     /* native CLI/STI still work, and follow the virtual IF */
     sti();
     CHECK_EQ(call3(31, 0, 0, 0), EFLAGS_IF, "GetInterruptMask after a native STI");
