@@ -7,7 +7,7 @@ import {
 } from "./layout";
 import * as cpu from "./cpu";
 import { protectedMode, reg32, setReg32, segBase, segSelector, segLimit, segAttr, sizeMask } from "./cpu";
-import { vmiActive, vmiShadowControlRegisters } from "./vmi";
+import { vmiActive, vmiShadowControlRegisters, vmiEventDelivered } from "./vmi";
 import { readFlags, writeFlags, flags, FLAG_IF, FLAG_TF, FLAG_NT, FLAG_RF, FLAG_AC, FLAG_VM } from "./flags";
 import { readLin16, readLin32, writeLin16, writeLin32, enterSupervisorAccess, leaveSupervisorAccess } from "./mmu";
 import { readDescriptor, descLo, descHi, loadCsCache, loadSsCache, descBase, descLimit, descAttr, readInnerStack, innerSs, innerSsLo, innerSsHi, innerEsp, baseOf } from "./segments";
@@ -111,6 +111,7 @@ export function deliverEvent(vector: i32, error: u32, hasError: bool, software: 
   let err = error;
   let hasErr = hasError;
   let first = -1;
+  if (vmiActive()) vmiEventDelivered();
   for (;;) {
     delivering = v;
     // IDT, TSS and the handler's stack are implicit supervisor accesses.

@@ -38,9 +38,9 @@ import {
 } from "./ops/system";
 import { descAttr, descLimit, descHi } from "./segments";
 import { STATE_GDTR_BASE, STATE_GDTR_LIMIT, STATE_IDTR_BASE, STATE_IDTR_LIMIT, SEG_LDTR, SEG_TR } from "./layout";
-import { STATE_CR0, STATE_VMI_TOP, STATE_VMI_ROM_PAGES, STATE_HYPERCALL_FAULT, STATE_HYPERCALL_ERROR, COUNTER_HYPERCALL, STATE_EIP, STATE_EFLAGS } from "./layout";
+import { STATE_CR0, STATE_VMI_TOP, STATE_HYPERCALL_FAULT, STATE_HYPERCALL_ERROR, COUNTER_HYPERCALL, STATE_EIP, STATE_EFLAGS } from "./layout";
 import { hostHypercall } from "./imports";
-import { vmiActive, setVirtualIf, countNativeIf, vmiShadowControlRegisters } from "./vmi";
+import { vmiActive, setVirtualIf, countNativeIf, vmiShadowControlRegisters, isVmiRomAddress } from "./vmi";
 import { syncOut, publishRetired } from "./run";
 
 /** Why the current instruction wants the run loop to return (HLT, a trapped INT in test mode). */
@@ -917,12 +917,12 @@ function interrupt(vector: i32): void {
  * block, and may ask for a fault to be raised here (a refused batch: #GP).
  */
 function hypercall(): void {
-  const top = load<u32>(STATE_VMI_TOP);
   const lin = cpu.segBase(SEG_CS) + cpu.instrEip();
-  if (top == 0 || cpu.cpl == 3 || lin < top || lin - top >= load<u32>(STATE_VMI_ROM_PAGES) << 12) {
+  if (cpu.cpl == 3 || !isVmiRomAddress(lin)) {
     raiseUD();
     return;
   }
+  const top = load<u32>(STATE_VMI_TOP);
   store<u64>(COUNTER_HYPERCALL, load<u64>(COUNTER_HYPERCALL) + 1);
   store<u32>(STATE_HYPERCALL_FAULT, 0);
   // The host sees EIP past the VMCALL and may change registers and EFLAGS (never the

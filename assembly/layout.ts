@@ -178,8 +178,10 @@ export const VMI_COUNTER_SHADOW_RESTORED = VMI_COUNTER_BASE + 0x10;
 export const VMI_COUNTER_SHADOW_INVALIDATED = VMI_COUNTER_BASE + 0x14;
 /** Immediate entry updates of pages the guest never announced (applied, never shadowed). */
 export const VMI_COUNTER_UNANNOUNCED = VMI_COUNTER_BASE + 0x18;
-export const VMI_COUNTER_COUNT = 7;
-export const VMI_COUNTER_NAMES = "directPageTableWrites,nativeInterruptFlag,shadowHits,shadowMisses,shadowRestored,shadowInvalidated,unannouncedTargets";
+/** Interrupts and exceptions delivered in lazy MMU mode, which ended it (vmi.ts, vmiEventDelivered). */
+export const VMI_COUNTER_LAZY_ENDED = VMI_COUNTER_BASE + 0x1c;
+export const VMI_COUNTER_COUNT = 8;
+export const VMI_COUNTER_NAMES = "directPageTableWrites,nativeInterruptFlag,shadowHits,shadowMisses,shadowRestored,shadowInvalidated,unannouncedTargets,lazyModeEndedByEvent";
 
 /**
  * Shadow contexts (shadow.ts): per context, the page directory's physical address

@@ -4,8 +4,10 @@
 
 import {
   STATE_VMI_ACTIVE, STATE_CR0, STATE_CR2, STATE_CR3, STATE_CR4, VMI_AREA_BASE, VMI_SHARED_OFFSET,
-  SP_VIF, SP_CR0, SP_CR2, SP_CR3, SP_CR4, VMI_COUNTER_NATIVE_IF,
+  SP_VIF, SP_CR0, SP_CR2, SP_CR3, SP_CR4, SP_LAZY_MODE, VMI_COUNTER_NATIVE_IF, VMI_COUNTER_LAZY_ENDED,
+  STATE_VMI_TOP, STATE_VMI_ROM_PAGES, SEG_CS,
 } from "./layout";
+import * as cpu from "./cpu";
 
 const SHARED: usize = VMI_AREA_BASE + VMI_SHARED_OFFSET;
 
@@ -34,3 +36,34 @@ export function vmiShadowControlRegisters(): void {
   store<u32>(SHARED + SP_CR3, load<u32>(STATE_CR3));
   store<u32>(SHARED + SP_CR4, load<u32>(STATE_CR4));
 }
+
+/** Linear address `lin` lies in the ROM's code pages, mapped at the bottom of the reserved range. */
+export function isVmiRomAddress(lin: u32): bool {
+  const top = load<u32>(STATE_VMI_TOP);
+  return top != 0 && lin >= top && lin - top < load<u32>(STATE_VMI_ROM_PAGES) << 12;
+}
+
+/**
+ * The next instruction is ROM code. A ROM call is one instruction to the guest: an interrupt
+ * waits until it returns, so that no handler finds it half done (a queue slot taken but not yet
+ * written, the virtual IF set a step before a Halt's HLT).
+ */
+export function inVmiRomCode(): bool {
+  return isVmiRomAddress(cpu.segBase(SEG_CS) + cpu.getEip());
+}
+
+/**
+ * An interrupt or exception is being delivered while the ROM is active. Linux treats interrupt
+ * context as outside lazy MMU mode (paravirt_get_lazy_mode), so a handler's page-table updates
+ * must take effect at once, and a vmalloc fault's directory update before the retry: lazy MMU
+ * mode ends here. What is already queued stays queued, in order, until the next exit drains it;
+ * the interrupted code's later updates exit one by one until it enters lazy mode again.
+ */
+export function vmiEventDelivered(): void {
+  if (load<u8>(SHARED + SP_LAZY_MODE) != LAZY_MMU) return;
+  store<u8>(SHARED + SP_LAZY_MODE, 0);
+  store<u32>(VMI_COUNTER_LAZY_ENDED, load<u32>(VMI_COUNTER_LAZY_ENDED) + 1);
+}
+
+/** SetLazyMode's lazy MMU mode (VMI.md "Flags"). */
+const LAZY_MMU: u8 = 1;
