@@ -4,7 +4,7 @@
 
 import {
   TLB_BASE, TLB_LIST_BASE, TLB_LIST_ENTRIES, TLB_SIZE, RAM_BASE, STATE_CR0, STATE_CR2, STATE_CR3, STATE_CR4,
-  STATE_VMI_TOP, STATE_VMI_ROM_PAGES, VMI_AREA_BASE, VMI_SHARED_OFFSET, VMI_SHARED_SIZE,
+  STATE_VMI_TOP, STATE_VMI_ROM_PAGES, STATE_VMI_ACTIVE, VMI_AREA_BASE, VMI_SHARED_OFFSET, VMI_SHARED_SIZE,
   COUNTER_MMIO_READ, COUNTER_MMIO_WRITE, COUNTER_TLB_MISSES, COUNTER_TLB_FLUSHES, PAGE_KIND_NONE,
 } from "./layout";
 import * as cpu from "./cpu";
@@ -236,7 +236,7 @@ export function translate(lin: u32, write: bool, user: bool): u32 {
     return lin;
   }
   const vmiTop = load<u32>(STATE_VMI_TOP);
-  if (vmiTop != 0 && lin >= vmiTop) return translateReserved(lin, write, user, vmiTop);
+  if (vmiTop != 0 && lin >= vmiTop && reservedNow(lin - vmiTop)) return translateReserved(lin, write, user, vmiTop);
   const cr3 = load<u32>(STATE_CR3);
   const pdeAddr = (cr3 & 0xfffff000) | ((lin >>> 22) << 2);
   const pde = readPhys(pdeAddr, 2);
@@ -308,7 +308,7 @@ export function translate(lin: u32, write: bool, user: bool): u32 {
 export function probeTranslate(lin: u32): f64 {
   if ((load<u32>(STATE_CR0) & CR0_PG) == 0) return <f64>lin;
   const vmiTop = load<u32>(STATE_VMI_TOP);
-  if (vmiTop != 0 && lin >= vmiTop) return -1;
+  if (vmiTop != 0 && lin >= vmiTop && reservedNow(lin - vmiTop)) return -1;
   const pde = ramWord((load<u32>(STATE_CR3) & 0xfffff000) | ((lin >>> 22) << 2));
   if ((pde & PTE_P) == 0) return -1;
   if ((pde & PDE_PS) != 0 && (load<u32>(STATE_CR4) & CR4_PSE) != 0) return <f64>((pde & 0xffc00000) | (lin & 0x3fffff));
@@ -320,6 +320,16 @@ export function probeTranslate(lin: u32): f64 {
 /** A page-table word for probeTranslate: tables outside RAM read as not present (no host call). */
 function ramWord(phys: u32): u32 {
   return phys < ramSize && ramSize - phys >= 4 ? load<u32>(<usize>RAM_BASE + <usize>phys) : 0;
+}
+
+/**
+ * Whether offset `off` above virtual_top is the hypervisor's now. The whole range is, once the
+ * guest has called vmi_init (a VMI kernel moved its fixmap below it first); before that only the
+ * ROM's code pages are, which the header's vmi_init and get_reloc jump into, and the rest is the
+ * guest's: a kernel that never initializes the ROM (any non-VMI Linux) keeps its fixmap there.
+ */
+function reservedNow(off: u32): bool {
+  return load<u32>(STATE_VMI_ACTIVE) != 0 || off < load<u32>(STATE_VMI_ROM_PAGES) << 12;
 }
 
 /**

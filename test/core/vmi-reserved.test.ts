@@ -11,7 +11,8 @@ import { nullImports } from "../support/null-imports.js";
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url));
 const TOP = 0xfc000000;
 
-async function vmiCore(hypercall: (core: Core, offset: number) => void): Promise<Core> {
+/** A core with the ROM installed; `active`: the guest has called vmi_init (the host's Init). */
+async function vmiCore(hypercall: (core: Core, offset: number) => void, active = true): Promise<Core> {
   let core!: Core;
   core = await Core.load({ ramSize: 1 << 20, imports: { ...nullImports, hypercall: (off) => hypercall(core, off) } });
   const ram = new DataView(core.ram.buffer, core.ram.byteOffset);
@@ -26,6 +27,7 @@ async function vmiCore(hypercall: (core: Core, offset: number) => void): Promise
   core.u8.set(fixture("vmi-rom.bin"), L.VMI_AREA_BASE);
   core.u32[L.STATE_VMI_TOP >> 2] = TOP;
   core.u32[L.STATE_VMI_ROM_PAGES >> 2] = 1;
+  core.u32[L.STATE_VMI_ACTIVE >> 2] = active ? 1 : 0;
   core.enterFlatProtectedMode(0x1000);
   core.setReg(4, 0x8000);
   core.u32[L.STATE_CR3 >> 2] = 0x10000;
@@ -45,9 +47,23 @@ describe("VMI reserved range and hypercalls", () => {
     expect(seen).toEqual([0x10, 0x5a5a5a5a, TOP + 0x13]); // offset of the VMCALL; EIP after it
     expect(core.reg(6)).toBe(42);
     expect(core.reg(3)).toBe(0x600d);
-    expect(new DataView(core.u8.buffer).getUint32(L.VMI_AREA_BASE + L.VMI_SHARED_OFFSET + 4, true)).toBe(0x5a5a5a5a);
+    expect(new DataView(core.u8.buffer).getUint32(L.VMI_AREA_BASE + L.VMI_SHARED_OFFSET + 0x30, true)).toBe(0x5a5a5a5a);
     expect(core.reg(2)).toBe(0x4d4f5221); // the ROM's signature, not 0xbadbad
     expect(core.counters().hypercall).toBe(1);
+  });
+
+  it("before vmi_init, overlays only the ROM's code pages: the rest of the range is the guest's", async () => {
+    // A kernel that never initializes the ROM (any non-VMI Linux) keeps its fixmap up there.
+    const core = await vmiCore(() => {}, false);
+    core.trapExceptions = true;
+    const ram = new DataView(core.ram.buffer, core.ram.byteOffset);
+    ram.setUint32(0x12000 + 8 * 4, 0x21003, true); // TOP + 0x8000 (the shared page's place) → guest page 0x21000
+    ram.setUint32(0x21000, 0x600df00d, true);
+    core.ram.set([0xa1, 0x00, 0x80, 0x00, 0xfc, 0x8b, 0x1d, 0x00, 0x00, 0x00, 0xfc, 0xf4], 0x3000); // mov eax, [TOP + 0x8000]; mov ebx, [TOP]; hlt
+    core.eip = 0x3000;
+    expect(core.run(10)).toBe(L.EXIT_HLT_DISABLED);
+    expect(core.reg(0)).toBe(0x600df00d); // the guest's own page
+    expect(core.reg(3)).toBe(0x4d4f5221); // the ROM's signature, not 0xbadbad: its code pages are always there
   });
 
   it("raises the fault the host asks for at the VMCALL", async () => {

@@ -116,6 +116,23 @@ describe.skipIf(prepared.skip === true)("Debian's i386 kernel with busybox", () 
   );
 
   it(
+    "boots the same with the VMI ROM offered (--vmi), which a kernel without CONFIG_VMI never initializes",
+    async () => {
+      if (!prepared.ok) throw new Error(prepared.why);
+      // Its fixmap lies in what would be the ROM's reserved range: that range is the
+      // hypervisor's only once vmi_init is called.
+      const r = await cli(["run", "--kernel", KERNEL, "--initrd", INITRD, "--append", APPEND, "--deterministic", "--vmi", "--max-instructions", "4000000000", "--stats", "json"]);
+      const out = r.stdout.replace(/\r\n/g, "\n");
+      expect(r.status, `${out.slice(-3000)}\n${r.stderr}`).toBe(0);
+      expect(out).toMatch(/^init: kernel 6\.1\.\d+-\d+-686 on i686$/m);
+      expect(out).toContain("init: done, powering off\n");
+      const stats = JSON.parse(r.stderr.slice(r.stderr.indexOf("{")));
+      expect(stats.counters.hypercall).toBe(0);
+    },
+    BOOT_TIMEOUT_MS,
+  );
+
+  it(
     "gives an interactive shell on the console, driven through stdin",
     async () => {
       if (!prepared.ok) throw new Error(prepared.why);

@@ -188,9 +188,17 @@ int guest_main(u32 mb_magic, u32 mb_info) {
   cli();
   const u8 *header = (const u8 *)(PAGE_OFFSET + (u32)rom);
   CHECK(memcmp(header, rom, rom[2] * 512) == 0, "the ROM through PAGE_OFFSET differs");
+  /* Until vmi_init the range above virtual_top is the guest's but for the ROM's code pages:
+     a kernel that never calls it (any non-VMI Linux) keeps its fixmap at the top. */
+  static volatile u32 marker = 0x600DF00D;
+  const u32 fixmap = 0xFFC00000u;
+  pd[fixmap >> 22] = PTE_P | PTE_W | PDE_PS; /* physical 0..4 MiB */
+  CHECK_EQ(*(volatile u32 *)(fixmap + (u32)&marker), 0x600DF00D, "a guest mapping above virtual_top before vmi_init");
   u32 init_result;
   __asm__ volatile("call *%1" : "=a"(init_result) : "r"(header + 128) : "ecx", "edx", "memory", "cc");
   CHECK_EQ(init_result, 0, "vmi_init");
+  CHECK(TRY("movl (%0), %%eax", ::"r"(fixmap + (u32)&marker) : "eax") == 14, "the guest's mapping above virtual_top survived vmi_init");
+  pd[fixmap >> 22] = 0;
 
   /* get_reloc for every number: API 3.0's calls are all there; the rest are NONE. */
   for (u32 n = 0; n < 80; n++) {
