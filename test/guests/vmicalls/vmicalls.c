@@ -479,10 +479,10 @@ int guest_main(u32 mb_magic, u32 mb_info) {
     call3(73, 2, 0, 0);
     call3(73, 0, 0, 0);
   }
-  /* An interrupt in lazy MMU mode, at every point of the ROM's queue append in turn (a one-shot
-     alarm 96 times, each one cycle, one guest instruction, later): the handler's own update takes effect
-     at once (Linux's interrupt context is not lazy), and the interrupted updates all land, none
-     lost or applied twice, however the handler's exit drains the queue. */
+  /* An interrupt in lazy MMU mode, at every point of the ROM's queue append in turn: 96 runs,
+     each with its one-shot alarm one cycle (one guest instruction) later than the run before.
+     The handler's own update takes effect at once (Linux's interrupt context is not lazy), and
+     the interrupted updates all land, none lost, however the handler's exit drains the queue. */
   {
     const u32 base = VA + 4096 * 600, hook = VA + 4096 * 620;
     /* Exits may be charged a modelled cost (--exit-cost): arming the alarm is one, so time it,
@@ -498,8 +498,8 @@ int guest_main(u32 mb_magic, u32 mb_info) {
       irq_pte = (u32)(k & 1 ? page_b : page_a) | PTE_P | PTE_W;
       irq_read = 0;
       u32 before = irq0_count;
-      u64 now = call3_64(67, 0, 0, 0) + arm_cycles + 20 + k;
-      call5(68, 0, (u32)now, (u32)(now >> 32), 0, 0);
+      u64 expiry = call3_64(67, 0, 0, 0) + arm_cycles + 20 + k;
+      call5(68, 0, (u32)expiry, (u32)(expiry >> 32), 0, 0);
       call3(73, 1, 0, 0);
       call3(29, 0, 0, 0);
       for (u32 i = 0; i < 8; i++) call3(38, (u32)((k + i) & 1 ? page_a : page_b) | PTE_P | PTE_W, (u32)&pt[600 + i], PT_LEVEL | CURRENT_AS | (base + 4096 * i));
