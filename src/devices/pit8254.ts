@@ -134,7 +134,7 @@ export class Pit8254 implements PortDevice, TimedDevice {
     this.controlWord(0x54, now);
     this.writeCounter(1, 18, now);
     this.s.counters[2].gate = false;
-    this.irq0(this.outAt(this.s.counters[0], now));
+    this.driveIrq0(now);
     this.deadlineChanged();
   }
 
@@ -396,7 +396,7 @@ export class Pit8254 implements PortDevice, TimedDevice {
       // Only a new mode for counter 0 can move IRQ0; latch commands (polled often) cannot. The
       // new mode's OUT is on the pin at once: high (a rising edge if it was low) but in mode 0.
       if ((value & 0xc0) === 0 && (value & 0x30) !== 0) {
-        this.irq0(this.outAt(this.s.counters[0], t));
+        this.driveIrq0(t);
         this.deadlineChanged();
       }
     } else this.writeCounter(offset, value & 0xff, t);
@@ -459,7 +459,12 @@ export class Pit8254 implements PortDevice, TimedDevice {
     // One rising edge however many periods passed: the PIC's request latch is one bit.
     this.irq0(false);
     this.irq0(true);
-    this.irq0(this.outAt(c, t));
+    this.driveIrq0(t);
+  }
+
+  /** Put counter 0's OUT at tick `t` on IRQ0. */
+  private driveIrq0(t: number): void {
+    this.irq0(this.outAt(this.s.counters[0], t));
   }
 
   save(): Pit8254State {

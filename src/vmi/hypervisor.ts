@@ -168,7 +168,7 @@ export class Vmi {
     core.u32[L.STATE_VMI_ACTIVE >> 2] = 1;
     // The whole reserved range is the hypervisor's from now on: forget the guest's own
     // translations there (global ones too), made while only the ROM's pages were.
-    core.exports.flushTlb();
+    core.flushTlb();
     core.u8[this.shared + L.SP_VIF] = (core.eflags & 0x200) !== 0 ? 1 : 0;
     core.u8[this.shared + L.SP_PENDING] = core.intr ? 1 : 0;
     core.exports.vmiShadowCrs();

@@ -117,6 +117,13 @@ static int find_rom(void) {
   return 0;
 }
 
+/* VMI page kinds and entry-update flags (VMI.md "Flags") */
+#define L1 0x41
+#define L2 0x42
+#define PT_LEVEL 0x01
+#define PD_LEVEL 0x02
+#define CURRENT_AS 0x10
+#define DEFER 0x20
 static u32 read_va(u32 va) { return *(volatile u32 *)va; }
 
 /* ---- interrupts ---- */
@@ -136,7 +143,7 @@ static void on_irq0(struct rt_frame *f) {
     call5(68, 0, (u32)next, (u32)(next >> 32), 0, 0);
   }
   if (irq_pt) {
-    call3(38, irq_pte, (u32)&irq_pt[(irq_va >> 12) & 1023], 0x11 /* PT, CURRENT_AS */ | irq_va);
+    call3(38, irq_pte, (u32)&irq_pt[(irq_va >> 12) & 1023], PT_LEVEL | CURRENT_AS | irq_va);
     irq_read = read_va(irq_va);
   }
   outb(0x20, 0x20);
@@ -160,12 +167,6 @@ static u32 alarm_window(u32 flags, u64 expiry, u32 period, u32 n) {
 /* ---- paging fixtures ---- */
 static u32 *pd;
 static u32 pfn(const void *p) { return (u32)p >> 12; }
-#define L1 0x41
-#define L2 0x42
-#define PT_LEVEL 0x01
-#define PD_LEVEL 0x02
-#define CURRENT_AS 0x10
-#define DEFER 0x20
 
 extern u32 sysexit_roundtrip(u32 rom_sysexit, u32 user_stack_top);
 extern void sysexit_back(void);
