@@ -78,9 +78,9 @@ export function ioLoopGuest(): BenchGuest {
   };
 }
 
-/** The Debian cache of scripts/fetch-debian.sh and scripts/build-initramfs.sh. */
+/** The Debian cache of scripts/fetch-debian.sh and scripts/build-initramfs.ts. */
 export const DEFAULT_DEBIAN_CACHE = join(REPO, ".cache/debian");
-export const FETCH_DEBIAN_COMMAND = "sh scripts/fetch-debian.sh && sh scripts/build-initramfs.sh";
+export const FETCH_DEBIAN_COMMAND = "sh scripts/fetch-debian.sh && npm run initramfs";
 
 /**
  * The kernel command line: test/linux's (console=ttyS0: the console is COM1; cryptomgr.notests:

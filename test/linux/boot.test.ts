@@ -1,6 +1,6 @@
 // Debian's own i386 kernel (bookworm's linux-image-6.1.*-686) with busybox-static, both fetched
 // with apt by scripts/fetch-debian.sh into .cache/debian (nothing from them is committed), and
-// the initramfs of scripts/build-initramfs.sh. Boots to busybox in deterministic mode through
+// the initramfs of scripts/build-initramfs.ts. Boots to busybox in deterministic mode through
 // the CLI, once with the scripted /init and once driving the interactive shell through stdin.
 //
 // Skips only when the Debian mirror is unreachable and this is not CI; in CI (CI=true) a
@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import type { CliInput } from "../../src/cli.js";
 import { cli } from "../support/run-cli.js";
+import { buildInitramfs } from "../../scripts/build-initramfs.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const CACHE = join(ROOT, ".cache/debian");
@@ -66,8 +67,7 @@ async function prepare(): Promise<Prepared> {
     }
     return { ok: false, why: `scripts/fetch-debian.sh failed:\n${fetched.out}` };
   }
-  const built = run("build-initramfs.sh");
-  if (built.status !== 0) return { ok: false, why: `scripts/build-initramfs.sh failed:\n${built.out}` };
+  buildInitramfs({ cache: CACHE });
   return { ok: true };
 }
 
