@@ -1,4 +1,4 @@
-// Raising exceptions (a flag plus an early return, never `throw`: STYLE §5) and delivering
+// Raising exceptions (a flag plus an early return, never `throw`, which would abort the module) and delivering
 // exceptions and interrupts through the IVT (real mode) or the IDT (SDM Vol. 3 §6.12).
 
 import {
@@ -31,14 +31,11 @@ export const EXC_MF = 16;
 export let excVector: i32 = -1;
 export let excError: u32 = 0;
 export let excHasError: bool = false;
-/** Set while delivering an event: a fault now is a contributory/double/triple fault. */
-let delivering: i32 = -1;
 /** Set when the machine must stop: a triple fault (shutdown). */
 export let tripleFault: bool = false;
 
 export function clearTripleFault(): void {
   tripleFault = false;
-  delivering = -1;
 }
 
 /** Raise an exception with an error code (pushed for 8, 10–14, 17). The first raise wins. */
@@ -85,7 +82,7 @@ export function deliverPendingException(): bool {
   store<u32>(STATE_EXC_ERROR, excError);
   if (load<u32>(STATE_TRAP_EXCEPTIONS) != 0) return false;
   store<u64>(COUNTER_EXCEPTIONS, load<u64>(COUNTER_EXCEPTIONS) + 1);
-  return deliverEvent(vector, excError, excHasError, false, at);
+  return deliverEvent(vector, excError, excHasError, EVENT_EXCEPTION, at);
 }
 
 /**
@@ -99,38 +96,51 @@ export function deliverTrap(vector: i32): bool {
   if (load<u32>(STATE_TRAP_EXCEPTIONS) != 0) return false;
   store<u64>(COUNTER_EXCEPTIONS, load<u64>(COUNTER_EXCEPTIONS) + 1);
   cpu.instrStart = at;
-  return deliverEvent(vector, 0, false, false, at);
+  return deliverEvent(vector, 0, false, EVENT_EXCEPTION, at);
 }
+
+/** What is being delivered: the double-fault rules and the IDT checks differ by source. */
+export const EVENT_EXCEPTION = 0;
+/** INT n, INT3, INTO: the gate's DPL is checked against CPL, and EXT is 0 in error codes. */
+export const EVENT_SOFTWARE = 1;
+/** An interrupt from the PIC (or the VMI alarm through it): EXT is 1. */
+export const EVENT_EXTERNAL = 2;
 
 /**
  * Deliver an event through the IVT/IDT, handling faults during delivery as the SDM's
  * double-fault rules say (Vol. 3 §6.15, interrupt 8). `returnEip` is what is pushed.
+ *
+ * Only an exception can be the first of a double fault (Table 6-5 classes software and external
+ * interrupts as benign): a fault while delivering INT n, or an interrupt from the PIC, is a
+ * first exception of its own, whatever the vector number. So a ring-3 `int $8` through a
+ * DPL-0 gate is #GP(8*8+2) delivered as any #GP (§6.12.1.1), not a double or triple fault.
  */
-export function deliverEvent(vector: i32, error: u32, hasError: bool, software: bool, returnEip: u32): bool {
+export function deliverEvent(vector: i32, error: u32, hasError: bool, kind: i32, returnEip: u32): bool {
   let v = vector;
   let err = error;
   let hasErr = hasError;
-  let first = -1;
+  let exception = kind == EVENT_EXCEPTION;
+  let software = kind == EVENT_SOFTWARE;
   if (vmiActive()) vmiEventDelivered();
   for (;;) {
-    delivering = v;
     // IDT, TSS and the handler's stack are implicit supervisor accesses.
     enterSupervisorAccess();
     deliverOnce(v, err, hasErr, software, returnEip);
     leaveSupervisorAccess();
-    delivering = -1;
     if (!cpu.faulted) return true;
     cpu.faulted = false;
     const second = excVector;
     store<u64>(COUNTER_EXCEPTIONS, load<u64>(COUNTER_EXCEPTIONS) + 1);
-    if (v == EXC_DF) {
+    // The fault during delivery is the exception the host reports if this ends the machine.
+    store<i32>(STATE_EXC_VECTOR, second);
+    store<u32>(STATE_EXC_ERROR, excError);
+    if (exception && v == EXC_DF) {
       tripleFault = true;
       cpu.attention = true;
       cpu.setEip(cpu.instrStart);
       return false;
     }
-    first = v;
-    if ((contributory(first) && contributory(second)) || (first == EXC_PF && (contributory(second) || second == EXC_PF))) {
+    if (exception && ((contributory(v) && contributory(second)) || (v == EXC_PF && (contributory(second) || second == EXC_PF)))) {
       v = EXC_DF;
       err = 0;
       hasErr = true;
@@ -139,9 +149,9 @@ export function deliverEvent(vector: i32, error: u32, hasError: bool, software: 
       err = excError;
       hasErr = excHasError;
     }
+    exception = true;
     software = false;
     returnEip = cpu.instrStart;
-    store<i32>(STATE_EXC_VECTOR, v);
   }
   return false;
 }

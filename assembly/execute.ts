@@ -903,9 +903,6 @@ function interrupt(vector: i32): void {
     cpu.attention = true;
     return;
   }
-  if (protectedMode() && vector != EXC_BP && vector != EXC_OF && vector != 1) {
-    // INT n checks the gate's DPL against CPL; INT3/INTO do too (SDM Vol. 3 §6.12.1.1).
-  }
   cpu.instrStart = cpu.instrEip();
   softwareInterrupt(vector, next);
 }

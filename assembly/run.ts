@@ -18,7 +18,7 @@ import { fastStep } from "./fastpath";
 import { buildBlock } from "./blocks";
 import { step, stepResult, STEP_OK, STEP_HLT, STEP_TRAPPED, interruptShadow, clearInterruptShadow } from "./execute";
 import * as ex from "./execute";
-import { deliverPendingException, deliverEvent, deliverTrap, tripleFault, clearTripleFault, EXC_DB } from "./exceptions";
+import { deliverPendingException, deliverEvent, deliverTrap, tripleFault, clearTripleFault, EXC_DB, EVENT_EXTERNAL } from "./exceptions";
 import { hostAckInterrupt } from "./imports";
 import { vmiActive, inVmiRomCode } from "./vmi";
 
@@ -113,7 +113,7 @@ function handleAttention(): i32 {
         store<u64>(COUNTER_INTERRUPTS, load<u64>(COUNTER_INTERRUPTS) + 1);
         const at = cpu.getEip();
         cpu.instrStart = at;
-        if (!deliverEvent(vector, 0, false, false, at)) {
+        if (!deliverEvent(vector, 0, false, EVENT_EXTERNAL, at)) {
           clearTripleFault();
           return EXIT_TRIPLE_FAULT;
         }

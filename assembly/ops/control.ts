@@ -6,7 +6,7 @@ import { SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, STATE_SYSENTER_CS, STAT
 import * as cpu from "../cpu";
 import { protectedMode, segSelector, segLimit, segAttr, setSegCache, reg32, setReg32, sizeBytes } from "../cpu";
 import { readFlags, writeFlags, flags, FLAG_IF, FLAG_IOPL, FLAG_VM, FLAG_NT, FLAG_RF, FLAG_AC, FLAG_ID, FLAG_TF, FLAG_DF, FLAG_OF, FLAGS_ARITH, FLAG_VIF, FLAG_VIP } from "../flags";
-import { raise, EXC_GP, EXC_NP, EXC_SS, deliverEvent } from "../exceptions";
+import { raise, EXC_GP, EXC_NP, EXC_SS, deliverEvent, EVENT_SOFTWARE } from "../exceptions";
 import { readDescriptor, descLo, descHi, descAttr, descLimit, loadCsCache, loadSsCache, loadSegment, segmentsChanged, ATTR_P, readInnerStack, innerSs, innerSsLo, innerSsHi, innerEsp, baseOf } from "../segments";
 import { writeLin, enterSupervisorAccess, leaveSupervisorAccess } from "../mmu";
 import { push, pop, stackRead, stackWrite, sp, setSp, spMask } from "./stack";
@@ -373,5 +373,5 @@ function setFlatSegments(csSel: u32, ssSel: u32, dpl: i32): void {
 
 /** INT n / INT3 / INTO: software interrupts push the address of the next instruction. */
 export function softwareInterrupt(vector: i32, nextEip: u32): void {
-  deliverEvent(vector, 0, false, true, nextEip);
+  deliverEvent(vector, 0, false, EVENT_SOFTWARE, nextEip);
 }

@@ -48,3 +48,44 @@ describe("call gates", () => {
     expect(core.reg(3)).toBe(0x7000); // ring-3 ESP after RETF 8 released both parameters
   });
 });
+
+describe("INT n from ring 3 through a DPL-0 gate", () => {
+  // SDM Vol. 3 §6.12.1.1: #GP with error code n*8+2 (IDT bit set, EXT clear), pushed EIP that
+  // of the INT instruction. It is a first exception: software interrupts are benign in the
+  // double-fault table (§6.15, Table 6-5), so n = 8 or a contributory n changes nothing.
+  for (const n of [0, 3, 4, 8, 10, 11, 12, 13, 14, 0x1f]) {
+    it(`int ${n} gives #GP(${n * 8 + 2}) at the INT, not a double or triple fault`, async () => {
+      const core = await Core.load({ ramSize: 1 << 20, imports: nullImports });
+      core.ram.set(fixture("ring3-int-gp.bin"), 0x1000);
+      core.ram.set([0xcd, n], 0x5000); // int n
+      core.enterFlatProtectedMode(0x1000);
+      expect(core.run(100_000)).toBe(L.EXIT_HLT_DISABLED);
+      expect(core.counters().exceptions).toBe(1);
+      expect(core.reg(0)).toBe(n * 8 + 2); // the #GP handler's error code
+      expect(core.reg(3)).toBe(0x5000); // the faulting INT
+      expect(core.reg(1)).toBe(0x1b); // from ring 3
+    });
+  }
+});
+
+describe("an external interrupt whose gate faults", () => {
+  // IRQ0 at vector 8 (the PIC's BIOS mapping) through a not-present gate: #NP with error code
+  // 8*8+2+1 (IDT and EXT set), a first exception, since external interrupts are benign in the
+  // double-fault table (SDM Vol. 3 §6.15, Table 6-5): not a triple fault for "vector 8".
+  it("raises #NP(0x43) for vector 8, delivered as a first exception", async () => {
+    let acks = 0;
+    const core = await Core.load({ ramSize: 1 << 20, imports: { ...nullImports, ackInterrupt: () => (acks++ === 0 ? 8 : -1) } });
+    core.ram.set(fixture("ring3-int-gp.bin"), 0x1000);
+    core.ram.set([0xeb, 0xfe], 0x5000); // jmp $ in ring 3, IF set
+    const dv = new DataView(core.ram.buffer, core.ram.byteOffset);
+    const idtr = dv.getUint32(0x100a, true); // lidt [idtr] is the second instruction: 0F 01 1D idtr
+    const gate8 = dv.getUint32(idtr + 2, true) + 8 * 8;
+    core.ram[gate8 + 5] &= 0x7f; // clear P
+    core.enterFlatProtectedMode(0x1000);
+    expect(core.run(1_000)).toBe(L.EXIT_BUDGET);
+    core.intr = true;
+    expect(core.run(1_000)).toBe(L.EXIT_HLT_DISABLED);
+    expect(core.reg(0)).toBe(0x43);
+    expect(core.reg(1)).toBe(0x1b); // interrupted in ring 3
+  });
+});
