@@ -15,6 +15,8 @@ import { describe, expect, it } from "vitest";
 import type { CliInput } from "../../src/cli.js";
 import { cli } from "../support/run-cli.js";
 import { buildInitramfs } from "../../scripts/build-initramfs.js";
+import type { NewcEntry } from "../../src/initramfs/newc.js";
+import { buildElf } from "../loader/elf-builder.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const CACHE = join(ROOT, ".cache/debian");
@@ -28,6 +30,23 @@ const INITRD = join(CACHE, "initramfs.cpio");
  */
 const APPEND = "console=ttyS0 cryptomgr.notests";
 const BOOT_TIMEOUT_MS = 600_000;
+
+/**
+ * Hostile user programs for the shell test: /hostile/intN executes `int $N` and would exit 0
+ * after it. Linux's gates for 0, 8 and 13 have DPL 0, so from ring 3 each is #GP(N*8+2)
+ * (SDM Vol. 3 §6.12.1.1), which the kernel turns into SIGSEGV for the process alone (status
+ * 139 in the shell, as on QEMU); int 3's gate has DPL 3: #BP, SIGTRAP (133).
+ */
+const HOSTILE_VECTORS = [0, 3, 8, 13];
+const HOSTILE: NewcEntry[] = [
+  { kind: "dir", name: "hostile" },
+  ...HOSTILE_VECTORS.map((n): NewcEntry => {
+    // int $n; mov eax, 1 (exit); xor ebx, ebx; int $0x80
+    const code = Uint8Array.of(0xcd, n, 0xb8, 1, 0, 0, 0, 0x31, 0xdb, 0xcd, 0x80);
+    const at = 0x08048100; // the file offset of buildElf's first segment, plus the usual base
+    return { kind: "file", name: `hostile/int${n}`, data: buildElf({ entry: at, segments: [{ paddr: at, bytes: code }] }).bytes, mode: 0o755 };
+  }),
+];
 
 interface Prepared {
   ok: boolean;
@@ -67,7 +86,7 @@ async function prepare(): Promise<Prepared> {
     }
     return { ok: false, why: `scripts/fetch-debian.sh failed:\n${fetched.out}` };
   }
-  buildInitramfs({ cache: CACHE });
+  buildInitramfs({ cache: CACHE, extra: HOSTILE });
   return { ok: true };
 }
 
@@ -133,10 +152,11 @@ describe.skipIf(prepared.skip === true)("Debian's i386 kernel with busybox", () 
   );
 
   it(
-    "gives an interactive shell on the console, driven through stdin",
+    "gives an interactive shell on the console, driven through stdin, which survives hostile user programs",
     async () => {
       if (!prepared.ok) throw new Error(prepared.why);
-      const script = ["echo hello from $((40 + 2))", "cat /proc/cmdline", "cd /proc && ls -d 1 self", "poweroff -f", ""].join("\n");
+      const hostile = HOSTILE_VECTORS.map((n) => `/hostile/int${n}; echo "int ${n}: status $?"`);
+      const script = ["echo hello from $((40 + 2))", "cat /proc/cmdline", ...hostile, "dmesg | grep traps:", "cd /proc && ls -d 1 self", "poweroff -f", ""].join("\n");
       const r = await cli(
         ["run", "--kernel", KERNEL, "--initrd", INITRD, "--append", `${APPEND} quiet vmi386.shell`, "--deterministic"],
         pipedStdin(script),
@@ -147,6 +167,16 @@ describe.skipIf(prepared.skip === true)("Debian's i386 kernel with busybox", () 
       expect(out).toContain("BusyBox v1.35.0");
       expect(out).toMatch(/^\/ # echo hello from \$\(\(40 \+ 2\)\)\nhello from 42$/m);
       expect(out).toMatch(/^\/ # cat \/proc\/cmdline\nconsole=ttyS0 cryptomgr\.notests quiet vmi386\.shell$/m);
+      // A user process that raises #GP through INT n is killed alone; the machine goes on.
+      expect(out).toContain("int 0: status 139\n");
+      expect(out).toContain("int 3: status 133\n");
+      expect(out).toContain("int 8: status 139\n");
+      expect(out).toContain("int 13: status 139\n");
+      // The kernel's own report of each fault: the error codes are N*8+2, as on QEMU.
+      for (const [n, error] of [[0, "2"], [8, "42"], [13, "6a"]]) {
+        expect(out).toMatch(new RegExp(`traps: int${n}\\[\\d+\\] general protection fault ip:8048100 sp:[0-9a-f]+ error:${error} in int${n}`));
+      }
+      expect(out).toMatch(/traps: int3\[\d+\] trap int3 ip:8048102/);
       expect(out).toMatch(/^\/ # cd \/proc && ls -d 1 self\n1\s+self$/m);
       expect(out).toMatch(/^\/proc # poweroff -f$/m);
     },
