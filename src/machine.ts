@@ -30,6 +30,7 @@ import { SystemControlA, SystemControlB } from "./devices/system-control.js";
 import { Uart16550 } from "./devices/uart16550.js";
 import { VmiAlarm } from "./devices/vmi-timer.js";
 import { Vmi, type VmiOptions } from "./vmi/hypervisor.js";
+import { yieldToEventLoop } from "./event-loop.js";
 
 // ---- the board: where each device sits (the devices themselves only see offsets) -----------
 export const PORT_PIC_MASTER = 0x20;
@@ -609,14 +610,19 @@ export class Machine {
   private waitForEvent(st: RunState): Promise<void> {
     const ms = this.idleWaitMs(st);
     return new Promise<void>((resolve) => {
+      let settled = false;
+      let timer: ReturnType<typeof setTimeout> | undefined;
       const done = () => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
         this.wake = null;
         resolve();
       };
-      // setTimeout cannot sleep less than about a millisecond; a nearer deadline is met by
-      // yielding once and looking again.
-      const timer = ms >= 1 ? setTimeout(done, Math.floor(ms)) : setTimeout(done, 0);
+      // setTimeout cannot sleep less than about a millisecond (a browser's chained ones, 4 ms):
+      // a nearer deadline is met by yielding once and looking again.
+      if (ms >= 1) timer = setTimeout(done, Math.floor(ms));
+      else void yieldToEventLoop().then(done);
       this.wake = done;
     }).then(() => {
       st.lastYield = wallNow();
@@ -692,11 +698,6 @@ export class Machine {
 
 function hex32(v: number): string {
   return "0x" + (v >>> 0).toString(16).padStart(8, "0");
-}
-
-/** One turn of the host's event loop (setImmediate where there is one: setTimeout(0) costs ~1 ms). */
-function yieldToEventLoop(): Promise<void> {
-  return new Promise<void>((resolve) => (typeof setImmediate === "function" ? setImmediate(resolve) : setTimeout(resolve, 0)));
 }
 
 /** Block the thread for `ms` (Node, workers); a busy wait where Atomics.wait is not allowed. */

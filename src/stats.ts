@@ -27,7 +27,8 @@ export interface RunStats {
   counters: Record<string, number>;
 }
 
-type StatsSource = Pick<RunResult, "reason" | "exitCode" | "message" | "instructions" | "wallMs" | "mips" | "counters">;
+/** A RunResult, or the figures so far of a run still going (a page's live statistics: reason "running"). */
+type StatsSource = Pick<RunResult, "exitCode" | "message" | "instructions" | "wallMs" | "mips" | "counters"> & { reason: string };
 
 export function collectStats(r: StatsSource): RunStats {
   const c = (name: string) => r.counters[name] ?? 0;
