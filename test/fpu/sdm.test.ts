@@ -220,24 +220,21 @@ describe("DE: a denormal operand (Vol. 1 §8.5.2; Vol. 2 lists #D per instructio
 
 describe("C1 with PE: the result was rounded up (Vol. 1 §8.1.3.1; Vol. 2 \"FPU Flags Affected\")", () => {
   // 1/3 = 0xAAAA_AAAA_AAAA_AAAA.AAA… × 2^-65: the bits beyond 64 are 0.101…b, above one half.
-  const third: [number, Uint8Array][] = [[0, f80bytes(V.one)], [0x10, f80bytes(V.three)]];
   const div = [...I.fninit, ...I.fldcw(), ...I.fld80(0x10), ...I.fld80(0), 0xd8, 0xf1];
+  /** dividend / 3 under rounding control rc: ST(0), and C1 with the exception flags. */
+  function divideByThree(dividend: F80, rc: number): [F80, number] {
+    expect(run(div, 0x20, [[0, f80bytes(dividend)], [0x10, f80bytes(V.three)], cwRc(rc)])).toBe(L.EXIT_HLT_DISABLED);
+    return [st(0), fsw() & (C1 | 0x3f)];
+  }
   it("1/3 to nearest rounds up (…AAAB, C1 = 1); chopped it does not (…AAAA, C1 = 0)", () => {
-    expect(run(div, 0x20, [...third, cwRc(NEAR)])).toBe(L.EXIT_HLT_DISABLED);
-    expect(st(0)).toEqual([0x3ffd, 0xaaaaaaaaaaaaaaabn]);
-    expect(fsw() & (C1 | 0x3f)).toBe(C1 | PE);
-    expect(run(div, 0x20, [...third, cwRc(CHOP)])).toBe(L.EXIT_HLT_DISABLED);
-    expect(st(0)).toEqual([0x3ffd, 0xaaaaaaaaaaaaaaaan]);
-    expect(fsw() & (C1 | 0x3f)).toBe(PE);
+    expect(divideByThree(V.one, NEAR)).toEqual([[0x3ffd, 0xaaaaaaaaaaaaaaabn], C1 | PE]);
+    expect(divideByThree(V.one, CHOP)).toEqual([[0x3ffd, 0xaaaaaaaaaaaaaaaan], PE]);
   });
+  // "Rounded up" is the significand's magnitude growing, whatever the sign: Bochs's x87
+  // softfloat sets C1 exactly when the rounded significand exceeds the exact one.
   it("-1/3 rounded down (toward -∞) grows in magnitude: C1 = 1; rounded up (toward +∞) it does not", () => {
-    const negThird: [number, Uint8Array][] = [[0, f80bytes(V.m1)], [0x10, f80bytes(V.three)]];
-    expect(run(div, 0x20, [...negThird, cwRc(DOWN)])).toBe(L.EXIT_HLT_DISABLED);
-    expect(st(0)).toEqual([0xbffd, 0xaaaaaaaaaaaaaaabn]);
-    expect(fsw() & (C1 | 0x3f)).toBe(C1 | PE);
-    expect(run(div, 0x20, [...negThird, cwRc(UP)])).toBe(L.EXIT_HLT_DISABLED);
-    expect(st(0)).toEqual([0xbffd, 0xaaaaaaaaaaaaaaaan]);
-    expect(fsw() & (C1 | 0x3f)).toBe(PE);
+    expect(divideByThree(V.m1, DOWN)).toEqual([[0xbffd, 0xaaaaaaaaaaaaaaabn], C1 | PE]);
+    expect(divideByThree(V.m1, UP)).toEqual([[0xbffd, 0xaaaaaaaaaaaaaaaan], PE]);
   });
   it("FSQRT: √3 = 0xDDB3D742C265539D.9… × 2^-63 rounds up, √2 = 0xB504F333F9DE6484.5… × 2^-63 does not", () => {
     const two: F80 = [0x4000, 1n << 63n];
