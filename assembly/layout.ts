@@ -136,8 +136,8 @@ export const STATE_RUN_RETIRED = STATE_BASE + 0x1b0;
 
 /**
  * VMI: non-zero once the guest has called vmi_init. From then on the shared page's VIF byte is
- * the interrupt flag (VMI.md: the virtual IF is authoritative while the ROM is active), and
- * CR3 switches keep shadow translations per address space (shadow.ts).
+ * the interrupt flag (docs/vmi.md "Interrupts and ROM calls"), and CR3 switches keep shadow
+ * translations per address space (shadow.ts).
  */
 export const STATE_VMI_ACTIVE = STATE_BASE + 0x1b4;
 
