@@ -166,7 +166,7 @@ export const QUEUE_BAD_INVAL = 9;
 export const VMI_COUNTER_BASE = STATE_BASE + 0x1c0;
 /** Guest stores into a registered page-table page that bypassed SetPxE/UpdatePxE. */
 export const VMI_COUNTER_DIRECT_PT_WRITES = VMI_COUNTER_BASE + 0x00;
-/** CLI/STI/POPF/IRET executed by the guest itself (not through the ROM) that changed the virtual IF. */
+/** CLI and STI executed by the guest itself (not through the ROM) while the ROM is active. */
 export const VMI_COUNTER_NATIVE_IF = VMI_COUNTER_BASE + 0x04;
 /** CR3 switches that found the new address space's shadow context. */
 export const VMI_COUNTER_SHADOW_HITS = VMI_COUNTER_BASE + 0x08;
