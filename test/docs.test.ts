@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { BUILD_MACHINE_DIR } from "./support/build-machine-path.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-const SCANNED = ["src", "assembly", "test", "bench", "scripts", "docs", "README.md"];
+const SCANNED = ["src", "assembly", "test", "bench", "scripts", "examples", "docs", "README.md"];
 /** Files that must spell the forbidden strings to look for them. */
 const SPELLERS = new Set(["test/docs.test.ts", "test/support/build-machine-path.ts"]);
 
