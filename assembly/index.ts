@@ -1,5 +1,5 @@
-// The core's exports: a handful of functions (STYLE §8). Everything else the host needs is
-// in linear memory, at the offsets layout.ts names.
+// The core's exports: a handful of functions, so the boundary stays small and each crossing is
+// visible. Everything else the host needs is in linear memory, at the offsets layout.ts names.
 
 import {
   STATE_BASE, STATE_SIZE, STATE_RAM_SIZE, RAM_BASE, TLB_BASE, TLB_SIZE, STATE_EXC_VECTOR, STATE_CR0, SEG_CS,

@@ -2,7 +2,7 @@
 // run loop that ties them together.
 //
 // The run loop runs the CPU in slices. A slice's instruction budget is bounded by the earliest
-// device deadline (STYLE §13), so a timer's interrupt is raised at its virtual time however
+// device deadline, so a timer's interrupt is raised at its virtual time however
 // the guest spends its instructions; after each slice the clock has advanced and the devices
 // that are due get their tick(). Interrupt requests do not wait for slice ends: the PIC
 // recomputes its INT output on every change and writes the core's INTR word at once, and the
@@ -71,7 +71,7 @@ export interface MachineOptions {
    * 2026-01-01 00:00:00 plus virtual time; in real time the host's wall clock (clock.ts, hostEpochMs).
    */
   rtcEpochMs?: () => number;
-  /** Offer the VMI ROM (VMI.md): true, or the deferred queue's size. */
+  /** Offer the VMI ROM (docs/vmi.md): true, or the deferred queue's size. */
   vmi?: boolean | VmiOptions;
   /**
    * Deterministic mode: charge every VMI exit this many TSC cycles of virtual time, to model a

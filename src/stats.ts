@@ -1,7 +1,7 @@
 // End-of-run statistics, as text for people and as one JSON object for scripts (--stats json).
 // The crossings of the core/host boundary are grouped by kind because that is what the
-// hypercall-batching benchmark compares (DESIGN.md "Core <-> host"); every raw counter the
-// machine reports is kept in `counters` as well, so nothing is lost to the grouping.
+// hypercall-batching benchmark compares (docs/architecture.md "Core and host"); every raw
+// counter the machine reports is kept in `counters` as well, so nothing is lost to the grouping.
 
 import type { RunResult } from "./machine.js";
 

@@ -1,9 +1,9 @@
 // The x87 escape opcodes D8–DF (SDM Vol. 2 Appendix A.4, "Escape opcode instructions"), WAIT,
 // and FXSAVE/FXRSTOR. One entry point per opcode family: fpuEscape(op) from the main switch.
 //
-// Fault discipline (STYLE §5): every memory operand is read (and every store destination probed)
-// before any FPU state changes, so a #PF/#GP restarts the instruction cleanly; stores write
-// memory before popping.
+// Fault discipline (a guest fault is a flag and an early return, never a throw): every memory
+// operand is read (and every store destination probed) before any FPU state changes, so a
+// #PF/#GP restarts the instruction cleanly; stores write memory before popping.
 
 import * as cpu from "../cpu";
 import { segSelector, segBase, protectedMode, setReg16, CR0_EM, CR0_TS, CR0_MP, CR0_NE } from "../cpu";

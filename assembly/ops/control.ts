@@ -1,6 +1,6 @@
 // Far control transfers (JMP/CALL/RET far, IRET) and software interrupts, with the
 // protected-mode checks of SDM Vol. 2 (JMP, CALL, RET, IRET "Operation") for code-segment
-// targets. Call gates and task switches are not implemented: they raise #GP.
+// and call-gate targets. Task switches are not implemented: they raise #GP.
 
 import { SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, STATE_SYSENTER_CS, STATE_SYSENTER_ESP, STATE_SYSENTER_EIP } from "../layout";
 import * as cpu from "../cpu";

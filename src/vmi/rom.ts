@@ -1,4 +1,4 @@
-// The VMI option ROM, built at machine start (VMI.md). One image serves twice: the guest finds
+// The VMI option ROM, built at machine start (docs/vmi.md). One image serves twice: the guest finds
 // its header below 1 MiB (physical 0xC0000) and calls vmi_init and get_reloc there; those two
 // jump into the same image mapped at virtual_top, where every call's entry point lives and where
 // alone our hypercall instruction is legal.
@@ -13,11 +13,11 @@ import * as L from "../../assembly/layout.js";
 import { Asm, Cc, R } from "./x86.js";
 import { CALL_NAMES, Call, PCI_DEVICE_VMI, PCI_VENDOR_VMWARE, Reloc, VMI_API_MAJOR, VMI_API_MINOR, VMI_SIGNATURE, PAGE_DEFER } from "./calls.js";
 
-/** Where the guest scans for option ROMs (VMI.md), and where we put ours. */
+/** Where the guest scans for option ROMs (docs/vmi.md "Finding the ROM"), and where we put ours. */
 export const ROM_SCAN_START = 0xc0000;
 export const ROM_SCAN_END = 0xe0000;
 export const ROM_PHYS = 0xc0000;
-/** The start of the reserved linear range (VMI.md: 64 MiB below 4 GiB). */
+/** The start of the reserved linear range, 64 MiB below 4 GiB (docs/vmi.md "The reserved linear range"). */
 export const DEFAULT_VIRTUAL_TOP = 0xfc000000;
 export const LICENSE = "GPL v2";
 

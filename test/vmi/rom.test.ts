@@ -1,4 +1,4 @@
-// The ROM image against VMI.md's header layout (the numbers Linux's check_vmi_rom reads), and
+// The ROM image against the header layout of docs/vmi.md (the numbers Linux's check_vmi_rom reads), and
 // its relocation table against the calling conventions (CALL_REL, JUMP_REL for IRET/SYSEXIT).
 import { describe, expect, it } from "vitest";
 import { buildRom, DEFAULT_VIRTUAL_TOP } from "../../src/vmi/rom.js";
@@ -10,7 +10,7 @@ const img = rom.image;
 const dv = new DataView(img.buffer);
 
 describe("VMI ROM image", () => {
-  it("has the option-ROM header, signature and version VMI.md gives", () => {
+  it("has the option-ROM header, signature and version docs/vmi.md gives", () => {
     expect(dv.getUint16(0, true)).toBe(0xaa55);
     expect(img[2] * 512).toBe(img.length);
     expect(dv.getUint32(8, true)).toBe(0x696d5663); // "cVmi"

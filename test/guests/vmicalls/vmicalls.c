@@ -1,4 +1,4 @@
-/* Every VMI call, through the ROM, as a guest kernel uses it (VMI.md). The guest finds the ROM
+/* Every VMI call, through the ROM, as a guest kernel uses it (docs/vmi.md). The guest finds the ROM
    the way Linux's CONFIG_VMI did, asks get_reloc for every call, and checks each call's effect
    against the native instruction or the architectural state it stands for. Then the hostile
    part: garbage in the queue, unannounced targets, mappings over the reserved range, hypercalls
@@ -117,7 +117,7 @@ static int find_rom(void) {
   return 0;
 }
 
-/* VMI page kinds and entry-update flags (VMI.md "Flags") */
+/* VMI page kinds and entry-update flags (docs/vmi.md "Flags") */
 #define L1 0x41
 #define L2 0x42
 #define PT_LEVEL 0x01
