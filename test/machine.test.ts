@@ -215,6 +215,9 @@ describe("Machine", () => {
     expect(ticks(m)).toBe(100);
     expect(r.wallMs).toBeGreaterThan(95);
     expect(r.wallMs).toBeLessThan(2000);
+    // The guest does nothing but wait for ticks: most of the wall time is HLT.
+    expect(r.haltedMs).toBeGreaterThan(r.wallMs / 2);
+    expect(r.haltedMs).toBeLessThanOrEqual(r.wallMs);
   });
 
   requiresTool(NASM).it("the IRQ0 guest bytes are what nasm makes of test/machine/irq0.asm", () => {
