@@ -13,9 +13,9 @@ import { loadMultiboot, planMultiboot } from "./loaders/multiboot.js";
 import { SizeError, parseMemSize } from "./size.js";
 import { collectStats, formatStatsJson, formatStatsText } from "./stats.js";
 import { benchCommand } from "./bench/command.js";
-import { InputFileError, readInputFile } from "./input-file.js";
-import { packageVersion } from "./package-version.js";
-import { ProgressLine } from "./progress-line.js";
+import { InputFileError, readInputFile } from "./cli/input-file.js";
+import { packageVersion } from "./cli/package-version.js";
+import { ProgressLine } from "./cli/progress-line.js";
 
 /**
  * Exit statuses. A guest's debug-exit status (value << 1) | 1 is always odd, so the statuses

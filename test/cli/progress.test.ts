@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { PROGRESS_DELAY_MS, ProgressLine } from "../../src/progress-line.js";
+import { PROGRESS_DELAY_MS, ProgressLine } from "../../src/cli/progress-line.js";
 import { bzImage } from "../loader/bzimage-builder.js";
 import { cli } from "../support/run-cli.js";
 

@@ -1,6 +1,6 @@
 // The version of the vmi386 package this code belongs to, for --version: from its package.json,
-// found by walking up from this module (src/ when run from source, dist/src/ once built, and
-// node_modules/vmi386/dist/src/ once installed).
+// found by walking up from this module (src/cli/ when run from source, dist/src/cli/ once built,
+// and node_modules/vmi386/dist/src/cli/ once installed).
 
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
