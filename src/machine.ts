@@ -116,6 +116,11 @@ export interface RunResult {
   /** instructions / wallMs / 1000. */
   mips: number;
   /**
+   * Of wallMs, the time the CPU sat halted waiting for an interrupt (real-time mode; always 0
+   * when deterministic, where HLT skips virtual time instead of waiting).
+   */
+  haltedMs: number;
+  /**
    * Totals since the machine was created: the core's counters (instructions, portIn, portOut,
    * mmioRead, mmioWrite, hypercall, interrupts, exceptions, tlbMisses, tlbFlushes), the bus's
    * (unclaimedPortReads, unclaimedPortWrites, portWidthMismatches), unmapped MMIO
@@ -149,6 +154,7 @@ interface RunState {
   wallDeadline: number;
   lastYield: number;
   fruitlessSkips: number;
+  haltedMs: number;
 }
 
 export class Machine {
@@ -383,7 +389,11 @@ export class Machine {
       for (;;) {
         const r = this.loop(st);
         if (r === YIELD) st.lastYield = wallNow();
-        else if (r === WAIT) sleepSync(this.idleWaitMs(st));
+        else if (r === WAIT) {
+          const start = wallNow();
+          sleepSync(this.idleWaitMs(st));
+          st.haltedMs += wallNow() - start;
+        }
         else return this.finish(st, r);
       }
     } finally {
@@ -409,6 +419,7 @@ export class Machine {
       wallDeadline: now + wall,
       lastYield: now,
       fruitlessSkips: 0,
+      haltedMs: 0,
     };
   }
 
@@ -609,6 +620,7 @@ export class Machine {
   /** Real-time HLT: sleep until the next deadline, serial input, or the wall timeout. */
   private waitForEvent(st: RunState): Promise<void> {
     const ms = this.idleWaitMs(st);
+    const start = wallNow();
     return new Promise<void>((resolve) => {
       let settled = false;
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -626,11 +638,12 @@ export class Machine {
       this.wake = done;
     }).then(() => {
       st.lastYield = wallNow();
+      st.haltedMs += st.lastYield - start;
     });
   }
 
   private result(reason: StopReason, message?: string, exitCode?: number): RunResult {
-    const r: RunResult = { reason, instructions: 0, wallMs: 0, mips: 0, counters: {} };
+    const r: RunResult = { reason, instructions: 0, wallMs: 0, mips: 0, haltedMs: 0, counters: {} };
     if (message !== undefined) r.message = message;
     if (exitCode !== undefined) r.exitCode = exitCode;
     return r;
@@ -641,6 +654,7 @@ export class Machine {
     r.instructions = this.core.instructions - st.startInstructions;
     r.wallMs = wallNow() - st.startWall;
     r.mips = r.wallMs > 0 ? r.instructions / r.wallMs / 1000 : 0;
+    r.haltedMs = st.haltedMs;
     r.counters = this.counters();
     return r;
   }

@@ -43,3 +43,24 @@ describe("stats", () => {
     expect(s.exitCode).toBeUndefined();
   });
 });
+
+describe("stats of a run that waited (real time, HLT)", () => {
+  const waited = { ...result, instructions: 2_000_000, wallMs: 1000, mips: 2, haltedMs: 990 };
+
+  it("busy MIPS counts only the time the CPU was not halted", () => {
+    const s = collectStats(waited);
+    expect(s.haltedMs).toBe(990);
+    expect(s.busyMips).toBe(200); // 2 M instructions in the 10 ms it ran
+    expect(JSON.parse(formatStatsJson(s))).toMatchObject({ mips: 2, haltedMs: 990, busyMips: 200 });
+  });
+
+  it("text shows busy MIPS beside the average", () => {
+    expect(formatStatsText(collectStats(waited))).toMatch(/^guest MIPS +2\.00 \(busy 200\.00: halted 99\.0% of the time\)$/m);
+  });
+
+  it("a run that never waited has busy MIPS equal to the average, and the text only the average", () => {
+    const s = collectStats(result);
+    expect(s.busyMips).toBe(s.mips);
+    expect(formatStatsText(s)).toMatch(/^guest MIPS +100\.00$/m);
+  });
+});

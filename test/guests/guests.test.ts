@@ -2,12 +2,13 @@
 // binaries committed) run on our Machine in deterministic mode. Each guest checks itself and
 // ends with debug-exit; what it must print was established under QEMU 7.2 (build.sh verify),
 // and cpu-bound's checksum comes from qemu-i386 (cpu-bound/expected.txt), never from us.
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { BUILD_MACHINE_DIR } from "../support/build-machine-path.js";
+import { GCC_M32, LD, NASM, requiresTool } from "../support/requires-tool.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const MEM = 32 << 20;
@@ -103,12 +104,7 @@ describe("guest binaries", () => {
     }
   });
 
-  const haveTools =
-    spawnSync("nasm", ["-v"]).status === 0 &&
-    spawnSync("ld", ["-v"]).status === 0 &&
-    spawnSync("sh", ["-c", "echo 'int x;' | gcc -m32 -ffreestanding -c -x c -o /dev/null -"]).status === 0;
-
-  it.skipIf(!haveTools)("rebuilding from source gives the committed bytes", () => {
+  requiresTool(NASM, LD, GCC_M32).it("rebuilding from source gives the committed bytes", () => {
     const out = execFileSync("sh", [join(here, "build.sh"), "check"], { encoding: "utf8" });
     expect(out).not.toMatch(/DIFFERS/);
   });

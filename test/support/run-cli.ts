@@ -1,5 +1,5 @@
 // Runs the CLI's main() in-process with captured stdout/stderr, for the CLI tests.
-import { main, type CliInput } from "../../src/cli.js";
+import { main, type CliIO, type CliInput } from "../../src/cli.js";
 
 export interface Captured {
   status: number;
@@ -7,7 +7,8 @@ export interface Captured {
   stderr: string;
 }
 
-export async function cli(args: string[], stdin: CliInput | null = null): Promise<Captured> {
+/** `io` sets what the captured streams claim to be (a terminal or not) and the signal source. */
+export async function cli(args: string[], stdin: CliInput | null = null, io: Partial<Pick<CliIO, "stdoutIsTTY" | "stderrIsTTY" | "onStopSignal">> = {}): Promise<Captured> {
   const out: string[] = [];
   const err: string[] = [];
   const dec = new TextDecoder();
@@ -15,6 +16,7 @@ export async function cli(args: string[], stdin: CliInput | null = null): Promis
     stdout: (c) => out.push(typeof c === "string" ? c : dec.decode(c, { stream: true })),
     stderr: (t) => err.push(t),
     stdin,
+    ...io,
   });
   return { status, stdout: out.join(""), stderr: err.join("") };
 }
