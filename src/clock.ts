@@ -23,15 +23,16 @@
 // time after time, on a loaded host. So while the CPU runs, the clock moves on by the wall time
 // since it was last read but by no more than the guest's work allows (REALTIME_MAX_NS_PER_*,
 // several times what the interpreter really takes, plus a small carry); what a stall withholds
-// is lag, given back while the CPU runs (time then goes REALTIME_CATCH_UP faster) and at once
-// when it halts (skipTo jumps up to the next timer, which nobody can tell from waiting). While
-// the CPU is halted the clock follows the wall clock alone.
+// is lag, given back while the CPU runs (time then goes REALTIME_CATCH_UP faster). Not while it
+// halts: a guest sleeping would wake early by the lag, and on a busy host that is seconds.
+// While the CPU is halted the clock follows the wall clock alone.
 //
 // Nor does the clock pass the next device deadline (setLimit) before the machine has ticked
 // that device: a slice that overran its deadline (its instructions took longer than the machine
 // guessed) or an idle wait that overslept would otherwise let two timer periods pass with one
 // interrupt, and a kernel counting ticks (jiffies) falls behind its TSC and declares the TSC
-// unstable. The time held back is lag like a stall's.
+// unstable. What an idle wait overslept is made up at the next HLT (skipTo jumps up to the
+// next timer, which nobody can tell from waiting), or while running like a stall's lag.
 //
 // This file is the only place that reads the host's clocks (performance.now(), Date.now()).
 
@@ -80,8 +81,9 @@ export class Clock implements TimeSource {
   /** Real-time mode: the work (workNs) at the last read, and the allowance it left. */
   private lastWorkNs = 0;
   private allowanceNs = 0;
-  /** Real-time mode: wall time a stall withheld, not yet given back. */
+  /** Real-time mode: wall time a stall withheld while running, and an idle wait overslept, not yet given back. */
   private lagNs = 0;
+  private overslept = 0;
   /** Real-time mode: the CPU is halted, so the clock is wall time. */
   private idle = false;
   /** Real-time mode: the next device deadline, which the running clock does not pass (setLimit). */
@@ -132,13 +134,17 @@ export class Clock implements TimeSource {
       const step = Math.min(elapsed, allowance);
       this.allowanceNs = Math.min(allowance - step, REALTIME_CARRY_NS);
       this.lagNs += elapsed - step;
-      const back = Math.min(this.lagNs, step * REALTIME_CATCH_UP);
-      this.lagNs -= back;
+      const back = Math.min(this.lagNs + this.overslept, step * REALTIME_CATCH_UP);
+      const fromOverslept = Math.min(back, this.overslept);
+      this.overslept -= fromOverslept;
+      this.lagNs -= back - fromOverslept;
       next = this.offsetNs + step + back;
     }
     this.lastWorkNs = work;
     if (next > this.limitNs) {
-      this.lagNs += next - Math.max(this.limitNs, this.offsetNs);
+      const held = next - Math.max(this.limitNs, this.offsetNs);
+      if (this.idle) this.overslept += held;
+      else this.lagNs += held;
       this.offsetNs = Math.max(this.limitNs, this.offsetNs);
     } else this.offsetNs = next;
     return this.offsetNs;
@@ -151,7 +157,7 @@ export class Clock implements TimeSource {
 
   /**
    * The CPU is idle until `t` (HLT with interrupts on): deterministic time jumps there at once.
-   * Real time must be waited for instead, but what it lags behind the wall clock it makes up
+   * Real time must be waited for instead, but what an earlier wait overslept it makes up
    * here, up to `t`.
    */
   skipTo(t: number): void {
@@ -161,9 +167,9 @@ export class Clock implements TimeSource {
       this.offsetNs += t - now;
       return;
     }
-    const jump = Math.min(this.lagNs, t - now);
+    const jump = Math.min(this.overslept, t - now);
     this.offsetNs += jump;
-    this.lagNs -= jump;
+    this.overslept -= jump;
   }
 
   /** Real-time mode: the clock stops at `t` (the next device deadline) until told a later one. */
@@ -178,9 +184,9 @@ export class Clock implements TimeSource {
     this.idle = idle;
   }
 
-  /** Real-time mode: virtual time behind the wall clock (host stalls not yet made up), for tests. */
+  /** Real-time mode: virtual time behind the wall clock (stalls and oversleeping not yet made up). */
   get lag(): number {
-    return this.lagNs;
+    return this.lagNs + this.overslept;
   }
 
   /** Virtual ns → instructions at the nominal rate (deterministic mode), rounded up. */
@@ -210,6 +216,7 @@ export class Clock implements TimeSource {
     if (typeof state?.offsetNs !== "number" || !Number.isFinite(state.offsetNs)) throw new Error("clock: cannot restore: offsetNs is not a finite number");
     this.offsetNs = state.offsetNs;
     this.lagNs = 0;
+    this.overslept = 0;
     if (!this.deterministic && this.lastWallMs >= 0) {
       this.lastWallMs = wallNow();
       this.lastWorkNs = this.workNs();
