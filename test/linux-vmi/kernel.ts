@@ -2,7 +2,7 @@
 // (the oracle: no VMI ROM there, so the kernel runs its native paravirt ops).
 //
 // The kernel (Linux 2.6.32.69 built with CONFIG_VMI=y) is not in the repository: it lives in
-// ../shared/linux-vmi/bzImage beside the clone (CI has it there), or wherever
+// linux-vmi/bzImage in the folder "shared" beside the clone (CI has it there), or wherever
 // VMI386_LINUX_VMI_KERNEL points. busybox is Debian bookworm's busybox-static, fetched by
 // scripts/fetch-debian.sh; the initramfs is built from it with ./init as /init.
 
@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { buildInitramfs } from "../../scripts/build-initramfs.js";
 import { DEBIAN_CACHE, ROOT } from "../support/debian-cache.js";
 
-export const VMI_KERNEL = process.env.VMI386_LINUX_VMI_KERNEL ?? join(ROOT, "../shared/linux-vmi/bzImage");
+export const VMI_KERNEL = process.env.VMI386_LINUX_VMI_KERNEL ?? join(ROOT, "..", "shared", "linux-vmi", "bzImage");
 export const VMI_INIT = join(ROOT, "test/linux-vmi/init");
 export const GOLDEN = join(ROOT, "test/linux-vmi/qemu.golden.txt");
 export const APPEND = "console=ttyS0";

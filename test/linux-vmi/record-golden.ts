@@ -9,7 +9,8 @@ import { GOLDEN, VMI_KERNEL, buildVmiInitramfs, qemuArgs, qemuBoot } from "./ker
 
 const initrd = buildVmiInitramfs();
 const log = qemuBoot(VMI_KERNEL, initrd);
-const command = ["qemu-system-i386", ...qemuArgs("../shared/linux-vmi/bzImage", relative(ROOT, initrd).replace(relative(ROOT, DEBIAN_CACHE), ".cache/debian"))]
+// The kernel's path is this machine's: the command names it KERNEL (see kernel.ts).
+const command = ["qemu-system-i386", ...qemuArgs("KERNEL", relative(ROOT, initrd).replace(relative(ROOT, DEBIAN_CACHE), ".cache/debian"))]
   .map((a) => (/[\s']/.test(a) ? `'${a}'` : a))
   .join(" ");
 writeFileSync(GOLDEN, `# recorded by npm run linux-vmi:golden: ${command}\n${log.endsWith("\n") ? log : `${log}\n`}`);
