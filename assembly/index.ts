@@ -8,7 +8,7 @@ import {
 import { setSegCache } from "./cpu";
 import { setRamSize, tlbFlush, tlbFlushKeeping, tlbInvalidatePage, probeTranslate, TLB_GLOBAL } from "./mmu";
 import { shadowReset, shadowAnnounce, shadowRelease, shadowEntryWritten, TLB_SHADOWED } from "./shadow";
-import { crValueValid, applyCr } from "./ops/system";
+import { crValueValid, applyCr, setTscFromHost } from "./ops/system";
 import { vmiShadowControlRegisters } from "./vmi";
 import { applyEntries, setQueueContext } from "./vmi-queue";
 import { runLoop, syncIn } from "./run";
@@ -58,6 +58,11 @@ export function reset(): void {
 /** Execute up to `budget` instructions; returns an EXIT_* reason (layout.ts). */
 export function run(budget: u32): i32 {
   return runLoop(budget);
+}
+
+/** Real-time machines (non-zero): RDTSC reads the host's clock (hostReadTsc) instead of counting instructions. Kept across reset(). */
+export function useHostTsc(on: i32): void {
+  setTscFromHost(on != 0);
 }
 
 /** Drop every TLB entry: the host changed CR0/CR3/CR4 or the page tables behind the core's back. */

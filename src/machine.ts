@@ -13,10 +13,12 @@
 // 10 ns per instruction, `nsPerInstruction`), HLT jumps virtual time to the next deadline, and
 // slice boundaries depend only on guest-visible state, so two runs give identical output and
 // counters. Real-time mode: virtual time is wall time while running, HLT sleeps until the next
-// deadline or serial input, and run() yields to the host's event loop every few milliseconds.
+// deadline or serial input, and run() yields to the host's event loop every few milliseconds;
+// the TSC is that clock in cycles (REALTIME_TSC_HZ), read at each RDTSC, so it and the VMI
+// alarm keep time through HLT as the PIT and the RTC do.
 
 import * as L from "../assembly/layout.js";
-import { Clock, DEFAULT_NS_PER_INSTRUCTION, hostEpochMs, wallNow } from "./clock.js";
+import { Clock, REALTIME_TSC_HZ, hostEpochMs, wallNow } from "./clock.js";
 import { Core, type CoreImports } from "./core.js";
 import { PortBus } from "./devices/bus.js";
 import { DebugExit } from "./devices/debug-exit.js";
@@ -209,7 +211,7 @@ export class Machine {
       portAccesses: () =>
         u32[L.COUNTER_PORT_IN >> 2] + u32[(L.COUNTER_PORT_IN >> 2) + 1] * 2 ** 32 + u32[L.COUNTER_PORT_OUT >> 2] + u32[(L.COUNTER_PORT_OUT >> 2) + 1] * 2 ** 32,
     };
-    this.clock = this.deterministic ? Clock.deterministic(work, opts.nsPerInstruction, opts.nsPerPortAccess) : Clock.realTime();
+    this.clock = this.deterministic ? Clock.deterministic(work, opts.nsPerInstruction, opts.nsPerPortAccess) : Clock.realTime(work);
     const deadlineChanged = () => this.onDeadlineChanged();
     this.bus = new PortBus();
     this.pic = new DualPic8259((level) => {
@@ -218,17 +220,18 @@ export class Machine {
     });
     // IRQ0: the PIT drives the pin; the VMI alarm's requests are edges of their own (vmi-timer.ts).
     this.pit = new Pit8254(this.clock, this.pic.line(IRQ_PIT), deadlineChanged);
-    this.vmiAlarm = new VmiAlarm(() => this.tscNow(), () => this.nsPerCycle(), () => this.pic.pulseIrq(IRQ_PIT), deadlineChanged);
+    this.vmiAlarm = new VmiAlarm(() => this.tscNow(), () => this.tscNsPerCycle, () => this.pic.pulseIrq(IRQ_PIT), deadlineChanged);
     this.uart = new Uart16550(this.clock, this.pic.line(IRQ_COM1), (b) => this.serialByte(b), deadlineChanged, "16550A UART (COM1)");
     this.debugExit = new DebugExit((code) => this.stop("debug-exit", code));
     this.postCode = new PostCode();
     this.systemControlA = new SystemControlA(() => this.requestReset("port 0x92"));
     this.systemControlB = new SystemControlB(this.clock, this.pit);
-    // The RTC's calendar: a fixed epoch advanced by virtual time when deterministic (so two
-    // runs see the same dates), the host's clock otherwise, as a PC's battery-backed RTC
-    // keeps the real date.
+    // The RTC's calendar: an epoch advanced by virtual time, fixed when deterministic (so two
+    // runs see the same dates), the host's date at start otherwise, as a PC's battery-backed
+    // RTC keeps the real date; either way it moves with the clock every other timer follows.
     const clock = this.clock;
-    const rtcEpochMs = opts.rtcEpochMs ?? (this.deterministic ? () => DETERMINISTIC_EPOCH_MS + clock.now() / 1e6 : hostEpochMs);
+    const epochMs = this.deterministic ? DETERMINISTIC_EPOCH_MS : hostEpochMs();
+    const rtcEpochMs = opts.rtcEpochMs ?? (() => epochMs + clock.now() / 1e6);
     this.rtc = new CmosRtc(this.clock, this.pic.line(IRQ_RTC), { memSize: opts.memSize, epochMs: rtcEpochMs }, deadlineChanged);
     this.i8042 = new I8042(() => this.requestReset("the keyboard controller"), this.pic.line(IRQ_KEYBOARD), this.pic.line(IRQ_AUX));
     this.timed = [this.pit, this.uart, this.rtc, this.vmiAlarm];
@@ -293,9 +296,16 @@ export class Machine {
         if (!m!.vmi) throw new Error(`hypercall at ROM offset ${call} on a machine without VMI`);
         m!.vmi.hypercall(call);
       },
+      readTsc: () => {
+        // A guest polling the TSC (a delay loop) reaches a timer's deadline without a port access.
+        const cycles = m!.clockCycles();
+        m!.stopAtDeadline();
+        return cycles;
+      },
     };
     const core = await Core.load({ ramSize: opts.memSize, imports, wasm: opts.wasm, debug: opts.debugCore });
     m = new Machine(core, opts);
+    if (!m.deterministic) core.useHostTsc(true);
     return m;
   }
 
@@ -445,6 +455,7 @@ export class Machine {
       }
 
       const before = core.instructions;
+      if (!det) clock.setIdle(false);
       this.inSlice = true;
       let exit = core.run(budget);
       this.inSlice = false;
@@ -470,7 +481,13 @@ export class Machine {
           now = clock.now();
           if (this.deadlineDirty || now >= this.nextDeadline) this.tickDevices(now);
           if (core.intr) break;
-          if (!det) return WAIT;
+          if (!det) {
+            // Idle: the clock follows the wall clock, after making up what it lags (clock.ts).
+            clock.setIdle(true);
+            clock.skipTo(this.nextDeadline);
+            if (clock.now() >= this.nextDeadline) break;
+            return WAIT;
+          }
           if (this.nextDeadline === Infinity || ++st.fruitlessSkips > MAX_FRUITLESS_IDLE_SKIPS) {
             return this.result("idle", `HLT with interrupts enabled at EIP=${hex32(core.eip)}, and no device will raise an interrupt`);
           }
@@ -512,6 +529,7 @@ export class Machine {
     }
     this.nextDeadline = next;
     this.deadlineDirty = false;
+    this.clock.setLimit(next);
   }
 
   /**
@@ -520,6 +538,11 @@ export class Machine {
    */
   private afterPortAccess(): void {
     if (this.deterministic) this.syncTsc();
+    this.stopAtDeadline();
+  }
+
+  /** Mid-slice: end the slice once virtual time has reached the next device deadline. */
+  private stopAtDeadline(): void {
     if (this.inSlice && this.clock.now() >= this.nextDeadline) this.core.requestStop();
   }
 
@@ -552,25 +575,29 @@ export class Machine {
     this.core.requestStop();
   }
 
-  /** The guest's TSC now (instructions plus the TSC offset; see syncTsc). */
+  /**
+   * The guest's TSC now, as the core computes it (ops/system.ts): instructions (deterministic;
+   * see syncTsc) or clockCycles() (real time), plus the TSC offset, a u64 read as signed so
+   * that a guest's WRMSR of a smaller value stays exact.
+   */
   private tscNow(): number {
     const u32 = this.core.u32;
     const o = L.STATE_TSC_OFFSET >> 2;
-    return this.core.instructions + u32[o] + u32[o + 1] * 2 ** 32;
+    const base = this.deterministic ? this.core.instructions : this.clockCycles();
+    return base + u32[o] + (u32[o + 1] | 0) * 2 ** 32;
+  }
+
+  /** Real-time mode: the virtual clock in TSC cycles (what RDTSC reads before the offset). */
+  private clockCycles(): number {
+    return Math.floor(this.clock.now() / this.tscNsPerCycle);
   }
 
   /**
-   * The TSC's nominal period, which VMI's GetCycleFrequency reports: the deterministic clock's
-   * ns per instruction, and the same default rate in real time (where the TSC still counts
-   * instructions, so its real rate is the interpreter's speed).
+   * Virtual ns per TSC cycle, which VMI's GetCycleFrequency reports as a rate: the
+   * deterministic clock's ns per instruction, REALTIME_TSC_HZ's period in real time.
    */
   private get tscNsPerCycle(): number {
-    return this.deterministic ? this.clock.nsPerInstruction : DEFAULT_NS_PER_INSTRUCTION;
-  }
-
-  /** Virtual ns per TSC cycle: exact when deterministic, the interpreter's recent speed otherwise. */
-  private nsPerCycle(): number {
-    return this.deterministic ? this.clock.nsPerInstruction : 1 / this.instructionsPerNs;
+    return this.deterministic ? this.clock.nsPerInstruction : 1e9 / REALTIME_TSC_HZ;
   }
 
   /** The exit-cost model: virtual time (and so the TSC) moves on by `cycles` per exit. */

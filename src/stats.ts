@@ -86,9 +86,33 @@ export function formatStatsText(s: RunStats): string {
     ["  exceptions", group(s.exits.exceptions)],
     ["  hypercalls", group(s.exits.hypercalls)],
   ];
+  // With the VMI ROM on (--vmi) the machine reports its counters too (machine.ts counters()).
+  if (s.counters.vmiExits !== undefined) {
+    rows.push(["VMI", ""]);
+    for (const [key, label] of VMI_ROWS) if (s.counters[key] !== undefined) rows.push([`  ${label}`, group(s.counters[key])]);
+  }
   const width = Math.max(...rows.map(([k]) => k.length));
   return `${["--- vmi386 statistics ---", ...rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`)].join("\n")}\n`;
 }
+
+/** The VMI counters in the text statistics, in the README's order, with the rest after them. */
+const VMI_ROWS: readonly [string, string][] = [
+  ["vmiExits", "exits"],
+  ["vmiCallsInRom", "calls in ROM"],
+  ["vmiBatches", "batches"],
+  ["vmiBatchedEntries", "batched entries"],
+  ["vmiRefusedBatches", "refused batches"],
+  ["vmiRefusedCalls", "refused calls"],
+  ["vmiShadowHits", "shadow hits"],
+  ["vmiShadowMisses", "shadow misses"],
+  ["vmiShadowRestored", "shadow restored"],
+  ["vmiShadowInvalidated", "shadow invalidated"],
+  ["vmiDirectPageTableWrites", "direct page-table writes"],
+  ["vmiLazyModeEndedByEvent", "lazy mode ended by event"],
+  ["vmiUnannouncedTargets", "unannounced targets"],
+  ["vmiNativeInterruptFlag", "native interrupt flag"],
+  ["vmiAlarms", "alarms"],
+];
 
 function group(n: number): string {
   return n.toLocaleString("en-US");

@@ -220,6 +220,23 @@ describe("Machine", () => {
     expect(r.haltedMs).toBeLessThanOrEqual(r.wallMs);
   });
 
+  it("real-time mode: the TSC keeps counting at 100 MHz of virtual time while the CPU halts", async () => {
+    const m = await machineWith(IRQ0_GUEST, { deterministic: false });
+    expect((await m.run({ wallTimeoutMs: 10_000 })).reason).toBe("debug-exit");
+    // The PIT still ticks at 1 kHz into the guest's IRQ0 handler. rdtsc; mov esi, eax;
+    // mov edi, edx; mov ecx, 20; sti; l: hlt; loop l; rdtsc; cli; hlt: 20 ticks in HLT.
+    m.ram.set(Buffer.from("0f3189c689d7b914000000fbf4e2fd0f31faf4", "hex"), 0x30000);
+    m.core.eip = 0x30000;
+    const r = await m.run({ wallTimeoutMs: 10_000 });
+    expect(r.reason).toBe("hlt-disabled");
+    const t0 = m.core.reg(L.REG_ESI) + m.core.reg(L.REG_EDI) * 2 ** 32;
+    const t1 = m.core.reg(L.REG_EAX) + m.core.reg(L.REG_EDX) * 2 ** 32;
+    // 19 to 20 PIT periods of 1.0 ms of virtual time, a few hundred instructions: counting
+    // instructions instead, the TSC would have moved by those few hundred.
+    expect(t1 - t0).toBeGreaterThan(18.9e-3 * 100e6);
+    expect(t1 - t0).toBeLessThan(20.2e-3 * 100e6);
+  });
+
   requiresTool(NASM).it("the IRQ0 guest bytes are what nasm makes of test/machine/irq0.asm", () => {
     const dir = mkdtempSync(join(tmpdir(), "vmi386-"));
     try {

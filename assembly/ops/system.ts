@@ -16,7 +16,8 @@ import { vmiShadowControlRegisters } from "../vmi";
 import { readDescriptor, descLo, descHi, descAttr, descBase, descLimit, segmentsChanged } from "../segments";
 import { writeLin32 } from "../mmu";
 import { updateAccessMasks } from "../mmu";
-import { retiredThisRun } from "../run";
+import { retiredThisRun, publishRetired } from "../run";
+import { hostReadTsc } from "../imports";
 
 /** True (and nothing raised) if the current privilege may run a privileged instruction. */
 export function privileged(): bool {
@@ -234,9 +235,26 @@ export function cpuid(): void {
   }
 }
 
-/** The time-stamp counter: one tick per retired instruction, plus the host's offset. */
+/** Real-time machines: the TSC follows the host's virtual clock instead of the instruction count. */
+let tscFromHost: bool = false;
+
+export function setTscFromHost(on: bool): void {
+  tscFromHost = on;
+}
+
+/** The TSC before the offset: instructions retired (deterministic time), or the host's clock in cycles. */
+function tscBase(): u64 {
+  if (tscFromHost) {
+    publishRetired(); // the host's clock moves with the work done (clock.ts)
+    const t = hostReadTsc();
+    return t > 0 && t < 1.8e19 ? <u64>t : 0;
+  }
+  return load<u64>(COUNTER_INSTRUCTIONS) + <u64>retiredThisRun;
+}
+
+/** The time-stamp counter: its base (tscBase) plus the offset a WRMSR or the host set. */
 export function tsc(): u64 {
-  return load<u64>(COUNTER_INSTRUCTIONS) + <u64>retiredThisRun + load<u64>(STATE_TSC_OFFSET);
+  return tscBase() + load<u64>(STATE_TSC_OFFSET);
 }
 
 export function rdtsc(): void {
@@ -306,7 +324,7 @@ export function wrmsr(): void {
   const v: u64 = (<u64>reg32(2) << 32) | <u64>reg32(0);
   switch (n) {
     case MSR_TSC:
-      store<u64>(STATE_TSC_OFFSET, v - load<u64>(COUNTER_INSTRUCTIONS) - <u64>retiredThisRun);
+      store<u64>(STATE_TSC_OFFSET, v - tscBase());
       break;
     case MSR_BIOS_SIGN_ID: break;
     case MSR_SYSENTER_CS: store<u32>(STATE_SYSENTER_CS, <u32>v); break;

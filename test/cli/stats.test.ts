@@ -37,6 +37,18 @@ describe("stats", () => {
     expect(text).toMatch(/^guest MIPS +100\.00$/m);
   });
 
+  it("text lists the VMI counters when the machine has the ROM, and only then", () => {
+    const vmi = { ...result, counters: { ...result.counters, vmiExits: 12345, vmiCallsInRom: 678, vmiBatches: 9, vmiShadowHits: 4, vmiAlarms: 250 } };
+    const text = formatStatsText(collectStats(vmi));
+    expect(text).toMatch(/^VMI *$/m);
+    expect(text).toMatch(/^ {2}exits +12,345$/m);
+    expect(text).toMatch(/^ {2}calls in ROM +678$/m);
+    expect(text).toMatch(/^ {2}batches +9$/m);
+    expect(text).toMatch(/^ {2}shadow hits +4$/m);
+    expect(text).toMatch(/^ {2}alarms +250$/m);
+    expect(formatStatsText(collectStats(result))).not.toMatch(/^VMI/m);
+  });
+
   it("missing counters count as zero", () => {
     const s = collectStats({ reason: "max-instructions", instructions: 10, wallMs: 1, mips: 0.01, counters: {} });
     expect(s.exits.total).toBe(0);
