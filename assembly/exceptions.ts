@@ -156,6 +156,31 @@ export function deliverEvent(vector: i32, error: u32, hasError: bool, kind: i32,
   return false;
 }
 
+/**
+ * A present task gate passed the checks of any gate (type, DPL, P). The TSS it names is checked
+ * as the SDM's INT n pseudocode does (Vol. 2A, TASK-GATE): a GDT selector within the limit,
+ * naming a TSS that is not busy, else #GP(TSS selector); present, else #NP(TSS selector). Task
+ * switches are not implemented, so a gate that passes all that raises #GP(vector*8+2) as a
+ * gate of unsupported type would.
+ */
+function taskGate(tss: u32, vector: u32, ext: u32): void {
+  if ((tss & 4) != 0 || !readDescriptor(tss)) {
+    raise(EXC_GP, (tss & 0xfffc) + ext);
+    return;
+  }
+  const attr = descAttr();
+  const type = attr & 0x1f;
+  if (type != 0x01 && type != 0x09) {
+    raise(EXC_GP, (tss & 0xfffc) + ext);
+    return;
+  }
+  if ((attr & 0x80) == 0) {
+    raise(EXC_NP, (tss & 0xfffc) + ext);
+    return;
+  }
+  raise(EXC_GP, vector * 8 + 2 + ext);
+}
+
 function deliverOnce(vector: i32, error: u32, hasError: bool, software: bool, returnEip: u32): void {
   if (!protectedMode()) {
     deliverReal(vector, returnEip);
@@ -173,8 +198,8 @@ function deliverOnce(vector: i32, error: u32, hasError: bool, software: bool, re
   if (cpu.faulted) return;
   const type = (hi >>> 8) & 0x1f;
   const gateDpl = <i32>((hi >>> 13) & 3);
-  // 0x06/0x07: 16-bit interrupt/trap gate; 0x0E/0x0F: 32-bit. Task gates (0x05) are not supported.
-  if (type != 0x06 && type != 0x07 && type != 0x0e && type != 0x0f) {
+  // 0x05: task gate; 0x06/0x07: 16-bit interrupt/trap gate; 0x0E/0x0F: 32-bit.
+  if (type != 0x05 && type != 0x06 && type != 0x07 && type != 0x0e && type != 0x0f) {
     raise(EXC_GP, <u32>vector * 8 + 2 + ext);
     return;
   }
@@ -184,6 +209,10 @@ function deliverOnce(vector: i32, error: u32, hasError: bool, software: bool, re
   }
   if ((hi & 0x8000) == 0) {
     raise(EXC_NP, <u32>vector * 8 + 2 + ext);
+    return;
+  }
+  if (type == 0x05) {
+    taskGate(lo >>> 16, <u32>vector, ext);
     return;
   }
   const gate32 = (type & 8) != 0;

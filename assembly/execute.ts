@@ -34,7 +34,7 @@ import { farJump, farCall, farReturn, iret, softwareInterrupt, writableFlagsMask
 import { portIn, portOut, ioAllowed } from "./ops/io";
 import {
   privileged, readCr, writeCr, readDr, writeDr, loadDescriptorTable, lldt, ltr, descriptorVisible, cpuid, rdtsc,
-  rdmsr, wrmsr,
+  rdmsr, wrmsr, rdpmc,
 } from "./ops/system";
 import { descAttr, descLimit, descHi } from "./segments";
 import { STATE_GDTR_BASE, STATE_GDTR_LIMIT, STATE_IDTR_BASE, STATE_IDTR_LIMIT, SEG_LDTR, SEG_TR } from "./layout";
@@ -1152,6 +1152,7 @@ function execute0F(op: u32): void {
     case 0x35: sysexit(); return;
     case 0x31: rdtsc(); if (cpu.faulted) return; break;
     case 0x32: rdmsr(); if (cpu.faulted) return; break;
+    case 0x33: rdpmc(); if (cpu.faulted) return; break;
     case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
     case 0x48: case 0x49: case 0x4a: case 0x4b: case 0x4c: case 0x4d: case 0x4e: case 0x4f: { // CMOVcc
       const sz = cpu.opsz;

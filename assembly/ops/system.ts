@@ -249,6 +249,20 @@ export function rdtsc(): void {
   setReg32(2, <u32>(t >>> 32));
 }
 
+/**
+ * RDPMC (SDM Vol. 2B): outside ring 0 it needs CR4.PCE, which this CPU does not offer (see
+ * CR4_VALID), so there it is always #GP(0). A family-6 CPU has two counters, ECX 0 and 1;
+ * nothing is counted here, so they read 0; any other ECX is #GP(0).
+ */
+export function rdpmc(): void {
+  if (cpu.cpl != 0 || reg32(1) > 1) {
+    raise(EXC_GP, 0);
+    return;
+  }
+  setReg32(0, 0);
+  setReg32(2, 0);
+}
+
 const MSR_TSC: u32 = 0x10;
 /**
  * IA32_BIOS_SIGN_ID (SDM Vol. 4, table 2-2 and Vol. 3 "Microcode Update Facilities"): software
