@@ -157,28 +157,27 @@ export function deliverEvent(vector: i32, error: u32, hasError: bool, kind: i32,
 }
 
 /**
- * A present task gate passed the checks of any gate (type, DPL, P). The TSS it names is checked
- * as the SDM's INT n pseudocode does (Vol. 2A, TASK-GATE): a GDT selector within the limit,
- * naming a TSS that is not busy, else #GP(TSS selector); present, else #NP(TSS selector). Task
- * switches are not implemented, so a gate that passes all that raises #GP(vector*8+2) as a
- * gate of unsupported type would.
+ * The TSS named by a task gate that passed the checks of any gate (type, DPL, P), checked as the
+ * SDM's INT n, JMP and CALL do (Vol. 2A, TASK-GATE): a GDT selector within the limit naming an
+ * available TSS, else #GP(TSS selector); present, else #NP(TSS selector). Returns true when it
+ * passes: then the task switch would start, which is not implemented (the caller raises #GP).
  */
-function taskGate(tss: u32, vector: u32, ext: u32): void {
+export function taskGateTss(tss: u32, ext: u32): bool {
   if ((tss & 4) != 0 || !readDescriptor(tss)) {
-    raise(EXC_GP, (tss & 0xfffc) + ext);
-    return;
+    if (!cpu.faulted) raise(EXC_GP, (tss & 0xfffc) + ext);
+    return false;
   }
   const attr = descAttr();
   const type = attr & 0x1f;
   if (type != 0x01 && type != 0x09) {
     raise(EXC_GP, (tss & 0xfffc) + ext);
-    return;
+    return false;
   }
   if ((attr & 0x80) == 0) {
     raise(EXC_NP, (tss & 0xfffc) + ext);
-    return;
+    return false;
   }
-  raise(EXC_GP, vector * 8 + 2 + ext);
+  return true;
 }
 
 function deliverOnce(vector: i32, error: u32, hasError: bool, software: bool, returnEip: u32): void {
@@ -212,7 +211,7 @@ function deliverOnce(vector: i32, error: u32, hasError: bool, software: bool, re
     return;
   }
   if (type == 0x05) {
-    taskGate(lo >>> 16, <u32>vector, ext);
+    if (taskGateTss(lo >>> 16, ext)) raise(EXC_GP, <u32>vector * 8 + 2 + ext);
     return;
   }
   const gate32 = (type & 8) != 0;
