@@ -14,7 +14,7 @@ import { toGolden } from "./golden.js";
 import { GOLDEN_DIR, runQemu } from "./run.js";
 import { FAMILIES, makeSequence } from "./sequences.js";
 
-const COUNT = Number(process.env.SYSFUZZ_COUNT ?? 300);
+const COUNT = Number(process.env.SYSFUZZ_COUNT ?? 1000);
 
 function main(): void {
   const wanted = process.argv.slice(2);

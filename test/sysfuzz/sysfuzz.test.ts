@@ -31,7 +31,7 @@ describe("system-level sequences against the golden records", () => {
       });
       for (const [reason, n] of known) console.log(`${file}: ${n} known mismatches: ${reason}`);
       expect(r.stop, "the run ended before the last sequence").toBeUndefined();
-      expect(bad, `${bad.length} steps differ`).toEqual([]);
+      expect(bad.slice(0, 40), `${bad.length} steps differ (the first 40 listed)`).toEqual([]);
     }, 60_000);
   }
 });
@@ -65,6 +65,6 @@ describe.runIf(live)("golden records against live qemu-system-i386", () => {
         if (diff.length) bad.push(`${g.name} step ${j}: ${diff.join(" ")}`);
       });
     });
-    expect(bad, `sample seed ${seed}: ${bad.length} steps differ from the golden files`).toEqual([]);
+    expect(bad.slice(0, 40), `sample seed ${seed}: ${bad.length} steps differ from the golden files`).toEqual([]);
   }, 120_000);
 });
