@@ -21,8 +21,11 @@ import { Core, type CoreImports } from "./core.js";
 import { PortBus } from "./devices/bus.js";
 import { DebugExit } from "./devices/debug-exit.js";
 import { CmosRtc, DETERMINISTIC_EPOCH_MS } from "./devices/cmos-rtc.js";
-import { type AccessWidth, type TimedDevice, allOnes } from "./devices/device.js";
+import { type AccessWidth, type IrqLine, type TimedDevice, allOnes } from "./devices/device.js";
 import { I8042 } from "./devices/i8042.js";
+import { IOAPIC_RESET_ID, IOAPIC_VERSION, IoApic } from "./devices/io-apic.js";
+import { LOCAL_APIC_VERSION, LocalApic } from "./devices/local-apic.js";
+import { IOAPIC_ADDRESS, MP_TABLE_BASE, buildMpTable, isaIrqToIoApicPin } from "./mp-table.js";
 import { DualPic8259 } from "./devices/pic8259.js";
 import { Pit8254 } from "./devices/pit8254.js";
 import { PostCode } from "./devices/post-code.js";
@@ -78,6 +81,13 @@ export interface MachineOptions {
    * hypervisor whose exits cost that much (the batching benchmark sweeps it).
    */
   exitCostCycles?: number;
+  /**
+   * Give the PC its APICs: the CPU's local APIC (CPUID's APIC flag, IA32_APIC_BASE, the page at
+   * 0xFEE00000), an 82093AA I/O APIC at 0xFEC00000 on which the ISA IRQs also arrive, and an MP
+   * table in the BIOS area describing them. Off by default: without it the board is the
+   * 8259A-only PC the existing guests and their counters were made on.
+   */
+  apic?: boolean;
 }
 
 export interface RunOptions {
@@ -124,6 +134,9 @@ export interface RunResult {
   counters: Record<string, number>;
 }
 
+/** CPUID(1).EAX: family 6, model 1, stepping 9 (assembly/ops/system.ts), for the MP table. */
+const CPU_SIGNATURE = 0x619;
+
 /**
  * Deterministic mode: the longest slice. Device reads see time move mid-slice anyway (see
  * instructionsNow); this only bounds how late the host looks at the wall clock (--timeout).
@@ -168,6 +181,11 @@ export class Machine {
   /** The VMI hypervisor, when the machine offers the ROM. */
   readonly vmi: Vmi | undefined;
   readonly vmiAlarm: VmiAlarm;
+  /** The CPU's local APIC and the board's I/O APIC, with the `apic` option. */
+  readonly localApic: LocalApic | undefined;
+  readonly ioApic: IoApic | undefined;
+  /** The 8259A pair's INT output (the CPU's INTR without APICs). */
+  private picInt = false;
 
   private readonly timed: TimedDevice[];
   private readonly serialSink: ((bytes: Uint8Array) => void) | undefined;
@@ -207,13 +225,26 @@ export class Machine {
     const deadlineChanged = () => this.onDeadlineChanged();
     this.bus = new PortBus();
     this.pic = new DualPic8259((level) => {
-      this.core.intr = level;
-      this.vmi?.setPending(level);
+      this.picInt = level;
+      this.updateIntr();
     });
+    if (opts.apic) {
+      core.apicPresent = true;
+      const apic = new LocalApic(
+        this.clock,
+        () => (core.apicBase & L.APIC_BASE_ENABLE) !== 0,
+        () => this.updateIntr(),
+        (vector) => this.ioApic?.eoi(vector),
+        deadlineChanged,
+      );
+      this.localApic = apic;
+      this.ioApic = new IoApic(apic);
+      this.writeMpTable();
+    }
     // IRQ0: the PIT drives the pin; the VMI alarm's requests are edges of their own (vmi-timer.ts).
-    this.pit = new Pit8254(this.clock, this.pic.line(IRQ_PIT), deadlineChanged);
+    this.pit = new Pit8254(this.clock, this.isaIrq(IRQ_PIT), deadlineChanged);
     this.vmiAlarm = new VmiAlarm(() => this.tscNow(), () => this.nsPerCycle(), () => this.pic.pulseIrq(IRQ_PIT), deadlineChanged);
-    this.uart = new Uart16550(this.clock, this.pic.line(IRQ_COM1), (b) => this.serialByte(b), deadlineChanged, "16550A UART (COM1)");
+    this.uart = new Uart16550(this.clock, this.isaIrq(IRQ_COM1), (b) => this.serialByte(b), deadlineChanged, "16550A UART (COM1)");
     this.debugExit = new DebugExit((code) => this.stop("debug-exit", code));
     this.postCode = new PostCode();
     this.systemControlA = new SystemControlA(() => this.requestReset("port 0x92"));
@@ -223,9 +254,10 @@ export class Machine {
     // keeps the real date.
     const clock = this.clock;
     const rtcEpochMs = opts.rtcEpochMs ?? (this.deterministic ? () => DETERMINISTIC_EPOCH_MS + clock.now() / 1e6 : hostEpochMs);
-    this.rtc = new CmosRtc(this.clock, this.pic.line(IRQ_RTC), { memSize: opts.memSize, epochMs: rtcEpochMs }, deadlineChanged);
-    this.i8042 = new I8042(() => this.requestReset("the keyboard controller"), this.pic.line(IRQ_KEYBOARD), this.pic.line(IRQ_AUX));
+    this.rtc = new CmosRtc(this.clock, this.isaIrq(IRQ_RTC), { memSize: opts.memSize, epochMs: rtcEpochMs }, deadlineChanged);
+    this.i8042 = new I8042(() => this.requestReset("the keyboard controller"), this.isaIrq(IRQ_KEYBOARD), this.isaIrq(IRQ_AUX));
     this.timed = [this.pit, this.uart, this.rtc, this.vmiAlarm];
+    if (this.localApic) this.timed.push(this.localApic);
     const exitCost = opts.exitCostCycles ?? 0;
     if (!(exitCost >= 0)) throw new Error(`exitCostCycles must be a non-negative number, not ${exitCost}`);
     if (opts.vmi) {
@@ -273,15 +305,9 @@ export class Machine {
         m!.bus.write(port, value, size as AccessWidth);
         m!.afterPortAccess();
       },
-      mmioRead: (_addr, size) => {
-        // Nothing is mapped outside RAM yet: an undriven bus reads as all ones.
-        m!.mmioUnmappedReads++;
-        return allOnes(size as AccessWidth);
-      },
-      mmioWrite: () => {
-        m!.mmioUnmappedWrites++;
-      },
-      ackInterrupt: () => m!.pic.acknowledge(),
+      mmioRead: (addr, size) => m!.mmioRead(addr, size as AccessWidth),
+      mmioWrite: (addr, size, value) => m!.mmioWrite(addr, size as AccessWidth, value),
+      ackInterrupt: () => m!.acknowledgeInterrupt(),
       hypercall: (call) => {
         // The core lets only ROM code at CPL 0-2 get here, and the ROM exists only with VMI on.
         if (!m!.vmi) throw new Error(`hypercall at ROM offset ${call} on a machine without VMI`);
@@ -318,6 +344,9 @@ export class Machine {
     for (const { device } of this.bus.devices()) device.reset();
     this.pic.reset();
     this.vmiAlarm.reset();
+    this.localApic?.reset();
+    this.ioApic?.reset();
+    if (this.localApic) this.writeMpTable();
     this.vmi?.install();
     this.stopCause = null;
     this.deadlineDirty = true;
@@ -336,6 +365,7 @@ export class Machine {
       rtc: this.rtc.save(),
       i8042: this.i8042.save(),
       vmiAlarm: this.vmiAlarm.save(),
+      ...(this.localApic && this.ioApic ? { localApic: this.localApic.save(), ioApic: this.ioApic.save() } : {}),
     };
   }
 
@@ -350,6 +380,8 @@ export class Machine {
     this.rtc.restore(state.rtc);
     this.i8042.restore(state.i8042);
     if (state.vmiAlarm !== undefined) this.vmiAlarm.restore(state.vmiAlarm);
+    if (state.localApic !== undefined) this.localApic?.restore(state.localApic);
+    if (state.ioApic !== undefined) this.ioApic?.restore(state.ioApic);
     this.deadlineDirty = true;
   }
 
@@ -390,6 +422,75 @@ export class Machine {
       this.inSlice = false;
       this.clock.pause();
     }
+  }
+
+  // ---- interrupts and the APIC pages ------------------------------------------------------
+
+  /**
+   * ISA IRQ `irq`'s line: to the 8259A pair, and with APICs also to the I/O APIC's pin for it
+   * (both see every ISA IRQ on a PC; the guest masks the one it does not use).
+   */
+  private isaIrq(irq: number): IrqLine {
+    const pic = this.pic.line(irq);
+    const io = this.ioApic;
+    if (!io) return pic;
+    const pin = isaIrqToIoApicPin(irq);
+    return (level) => {
+      pic(level);
+      io.setInput(pin, level);
+    };
+  }
+
+  /** The CPU's INTR: the 8259A's INT, or with a local APIC its own requests and the PIC's virtual wire. */
+  private updateIntr(): void {
+    const apic = this.localApic;
+    const level = apic ? apic.interruptPending() || (this.picInt && apic.passesPic()) : this.picInt;
+    this.core.intr = level;
+    this.vmi?.setPending(level);
+  }
+
+  /** INTA: the local APIC's vector first (as QEMU's cpu_get_pic_interrupt), else the 8259A's through LINT0. */
+  private acknowledgeInterrupt(): number {
+    const apic = this.localApic;
+    if (!apic) return this.pic.acknowledge();
+    const v = apic.acknowledge();
+    if (v >= 0) return v;
+    return this.picInt && apic.passesPic() ? this.pic.acknowledge() : -1;
+  }
+
+  /** The local APIC's page, where IA32_APIC_BASE puts it while enabled; the I/O APIC's page. */
+  private mmioRead(addr: number, size: AccessWidth): number {
+    if (this.localApic && this.ioApic) {
+      const base = this.core.apicBase;
+      if ((base & L.APIC_BASE_ENABLE) !== 0 && ((addr ^ base) & 0xfffff000) === 0) return this.localApic.read(addr & 0xfff, size);
+      if (((addr ^ IOAPIC_ADDRESS) & 0xfffff000) === 0) return this.ioApic.read(addr & 0xfff, size);
+    }
+    // Nothing else is mapped outside RAM: an undriven bus reads as all ones.
+    this.mmioUnmappedReads++;
+    return allOnes(size);
+  }
+
+  private mmioWrite(addr: number, size: AccessWidth, value: number): void {
+    if (this.localApic && this.ioApic) {
+      const base = this.core.apicBase;
+      if ((base & L.APIC_BASE_ENABLE) !== 0 && ((addr ^ base) & 0xfffff000) === 0) return this.localApic.write(addr & 0xfff, value, size);
+      if (((addr ^ IOAPIC_ADDRESS) & 0xfffff000) === 0) return this.ioApic.write(addr & 0xfff, value, size);
+    }
+    this.mmioUnmappedWrites++;
+  }
+
+  /** The MP table a BIOS would leave in its ROM area (RAM here, which the e820 map reserves). */
+  private writeMpTable(): void {
+    const table = buildMpTable({
+      cpuSignature: CPU_SIGNATURE,
+      cpuFeatures: 0, // optional (MP spec §4.3.1): Linux takes the features from CPUID
+      localApicVersion: LOCAL_APIC_VERSION,
+      ioApicId: IOAPIC_RESET_ID,
+      ioApicVersion: IOAPIC_VERSION,
+    });
+    if (MP_TABLE_BASE + table.length > this.core.ramSize) return;
+    this.core.ram.set(table, MP_TABLE_BASE);
+    this.core.ramWritten(MP_TABLE_BASE, table.length);
   }
 
   // ---- the run loop ------------------------------------------------------------------------
