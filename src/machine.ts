@@ -458,25 +458,27 @@ export class Machine {
     return this.picInt && apic.passesPic() ? this.pic.acknowledge() : -1;
   }
 
-  /** The local APIC's page, where IA32_APIC_BASE puts it while enabled; the I/O APIC's page. */
+  /** The device decoding `addr` outside RAM: the local APIC's page where IA32_APIC_BASE puts it (while enabled), the I/O APIC's. */
+  private mmioDevice(addr: number): LocalApic | IoApic | undefined {
+    if (!this.localApic) return undefined;
+    const base = this.core.apicBase;
+    if ((base & L.APIC_BASE_ENABLE) !== 0 && ((addr ^ base) & 0xfffff000) === 0) return this.localApic;
+    if (((addr ^ IOAPIC_ADDRESS) & 0xfffff000) === 0) return this.ioApic;
+    return undefined;
+  }
+
   private mmioRead(addr: number, size: AccessWidth): number {
-    if (this.localApic && this.ioApic) {
-      const base = this.core.apicBase;
-      if ((base & L.APIC_BASE_ENABLE) !== 0 && ((addr ^ base) & 0xfffff000) === 0) return this.localApic.read(addr & 0xfff, size);
-      if (((addr ^ IOAPIC_ADDRESS) & 0xfffff000) === 0) return this.ioApic.read(addr & 0xfff, size);
-    }
+    const d = this.mmioDevice(addr);
+    if (d) return d.read(addr & 0xfff, size);
     // Nothing else is mapped outside RAM: an undriven bus reads as all ones.
     this.mmioUnmappedReads++;
     return allOnes(size);
   }
 
   private mmioWrite(addr: number, size: AccessWidth, value: number): void {
-    if (this.localApic && this.ioApic) {
-      const base = this.core.apicBase;
-      if ((base & L.APIC_BASE_ENABLE) !== 0 && ((addr ^ base) & 0xfffff000) === 0) return this.localApic.write(addr & 0xfff, value, size);
-      if (((addr ^ IOAPIC_ADDRESS) & 0xfffff000) === 0) return this.ioApic.write(addr & 0xfff, value, size);
-    }
-    this.mmioUnmappedWrites++;
+    const d = this.mmioDevice(addr);
+    if (d) d.write(addr & 0xfff, value, size);
+    else this.mmioUnmappedWrites++;
   }
 
   /** The MP table a BIOS would leave in its ROM area (RAM here, which the e820 map reserves). */
