@@ -541,6 +541,8 @@ export class Machine {
       let exit = core.run(budget);
       this.inSlice = false;
       const ran = core.instructions - before;
+      // The APIC's global enable (IA32_APIC_BASE, which ends the slice when written) routes the 8259A.
+      if (this.localApic) this.updateIntr();
       if (this.outLen > 0) this.flushSerial();
       if (det) this.syncTsc();
       if (!det && ran > 1000) {

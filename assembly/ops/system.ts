@@ -5,7 +5,7 @@ import {
   STATE_CR0, STATE_CR2, STATE_CR3, STATE_CR4, STATE_DR_BASE, STATE_GDTR_BASE, STATE_GDTR_LIMIT,
   STATE_IDTR_BASE, STATE_IDTR_LIMIT, SEG_LDTR, SEG_TR, COUNTER_INSTRUCTIONS, STATE_TSC_OFFSET,
   STATE_SYSENTER_CS, STATE_SYSENTER_ESP, STATE_SYSENTER_EIP, COUNTER_PRIVILEGED, STATE_APIC_PRESENT, STATE_APIC_BASE,
-  APIC_BASE_ENABLE,
+  APIC_BASE_ENABLE, STATE_STOP_REQUEST,
 } from "../layout";
 import * as cpu from "../cpu";
 import { reg32, setReg32, setSegCache, protectedMode, CR0_PG, CR0_PE, CR0_WP, CR0_ET, CR4_PSE, CR4_PGE, CR4_PCE, CR4_TSD, CR4_DE, CR0_TS } from "../cpu";
@@ -337,6 +337,10 @@ export function wrmsr(): void {
         return;
       }
       store<u32>(STATE_APIC_BASE, (<u32>v & APIC_BASE_WRITABLE) | (load<u32>(STATE_APIC_BASE) & 0x100));
+      // The global enable decides whether the 8259A reaches INTR directly (§10.4.3): end the
+      // slice so the host recomputes INTR before the next instruction samples it.
+      store<u32>(STATE_STOP_REQUEST, 1);
+      cpu.attention = true;
       break;
     case MSR_SYSENTER_CS: store<u32>(STATE_SYSENTER_CS, <u32>v); break;
     case MSR_SYSENTER_ESP: store<u32>(STATE_SYSENTER_ESP, <u32>v); break;
