@@ -8,9 +8,12 @@
 // but for the timer's IRQ 0, which arrives on pin 2 (the convention ACPI's interrupt source
 // override and QEMU/SeaBIOS use as well).
 
+import { APIC_BASE_RESET } from "../assembly/layout.js";
+
 /** Where the floating pointer goes, with the configuration table right after it. */
 export const MP_TABLE_BASE = 0xf0000;
-export const LOCAL_APIC_ADDRESS = 0xfee00000;
+/** Where IA32_APIC_BASE puts the local APIC at reset. */
+export const LOCAL_APIC_ADDRESS = (APIC_BASE_RESET & 0xfffff000) >>> 0;
 export const IOAPIC_ADDRESS = 0xfec00000;
 
 export interface MpBoard {
