@@ -87,6 +87,11 @@ export const STATE_EXC_ERROR = STATE_BASE + 0x118;
 export const STATE_EXIT_REASON = STATE_BASE + 0x11c;
 /** Guest RAM size in bytes (set once by init). */
 export const STATE_RAM_SIZE = STATE_BASE + 0x120;
+/**
+ * Non-zero: the CPU has a local APIC (the machine's `apic` option). Kept across reset() like the
+ * RAM size, since it is part of which CPU this is, not of its state.
+ */
+export const STATE_APIC_PRESENT = STATE_BASE + 0x124;
 /** Extra TSC offset the host may add (deterministic time keeps this at zero). */
 export const STATE_TSC_OFFSET = STATE_BASE + 0x128;
 
@@ -94,6 +99,14 @@ export const STATE_TSC_OFFSET = STATE_BASE + 0x128;
 export const STATE_SYSENTER_CS = STATE_BASE + 0x130;
 export const STATE_SYSENTER_ESP = STATE_BASE + 0x134;
 export const STATE_SYSENTER_EIP = STATE_BASE + 0x138;
+/**
+ * IA32_APIC_BASE (MSR 0x1B), its low half (the high half is 0: physical addresses are 32-bit
+ * here). The host's APIC model reads it to decode its MMIO page and to see the global enable.
+ */
+export const STATE_APIC_BASE = STATE_BASE + 0x13c;
+/** IA32_APIC_BASE at RESET (SDM Vol. 3 §10.4.4): base 0xFEE00000, global enable (bit 11), BSP (bit 8). */
+export const APIC_BASE_RESET = 0xfee00900;
+export const APIC_BASE_ENABLE = 0x800;
 
 /** Counters, u64 each: instructions retired, and every crossing of the core/host boundary. */
 export const COUNTER_BASE = STATE_BASE + 0x140;

@@ -102,6 +102,7 @@ interface RunArgs {
   vmiQueue?: string;
   exitCost?: string;
   successExit?: string;
+  apic: boolean;
 }
 
 function buildProgram(io: CliIO, onRun: (a: RunArgs) => void): Command {
@@ -126,6 +127,7 @@ function buildProgram(io: CliIO, onRun: (a: RunArgs) => void): Command {
     .option("--append <cmdline>", "the kernel command line (multiboot cmdline, or Linux's)")
     .option("--timeout <seconds>", "stop after this much wall-clock time (exit status 8)")
     .option("--success-exit <value>", "the debug-exit value (written to port 0xf4) that means the guest passed: exit status 0 for it")
+    .option("--apic", "give the PC a local APIC, an I/O APIC and an MP table (default: the 8259A PICs only)", false)
     .option("--vmi", "offer the VMware VMI paravirtual ROM (API 3.0) to the guest", false)
     .option("--vmi-queue <entries>", "VMI deferred-queue size: a power of two from 1 to 256 (default 64)")
     .option("--exit-cost <cycles>", "with --deterministic: charge each VMI exit this many cycles of virtual time")
@@ -221,6 +223,7 @@ async function runImage(a: RunArgs, io: CliIO): Promise<number> {
     deterministic: a.deterministic,
     vmi: a.vmi ? { queueCapacity } : false,
     exitCostCycles,
+    apic: a.apic,
     serialOut: (bytes) => {
       if (bytes.length === 0) return;
       if (io.stdoutIsTTY) progress?.hide();

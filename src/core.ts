@@ -25,6 +25,7 @@ export interface CoreExports {
   flushTlb(): void;
   useHostTsc(on: number): void;
   ramWritten(phys: number, len: number): void;
+  setApicPresent(present: number): void;
   // VMI (assembly/index.ts): what the host's call handlers ask of the core.
   vmiAnnouncePage(pfn: number, kind: number): number;
   vmiReleasePage(pfn: number): number;
@@ -212,6 +213,14 @@ export class Core {
    */
   ramWritten(phys: number, len: number): void {
     if (len > 0) this.exports.ramWritten(phys >>> 0, len >>> 0);
+  }
+  /** Give the CPU a local APIC or take it away (CPUID and IA32_APIC_BASE follow; kept across reset). */
+  set apicPresent(present: boolean) {
+    this.exports.setApicPresent(present ? 1 : 0);
+  }
+  /** IA32_APIC_BASE's low half: where the APIC page is, and whether it is enabled (bit 11); 0 without an APIC. */
+  get apicBase(): number {
+    return this.u32[L.STATE_APIC_BASE >> 2];
   }
   set intr(asserted: boolean) {
     this.u32[L.STATE_INTR >> 2] = asserted ? 1 : 0;

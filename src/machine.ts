@@ -23,8 +23,11 @@ import { Core, type CoreImports } from "./core.js";
 import { PortBus } from "./devices/bus.js";
 import { DebugExit } from "./devices/debug-exit.js";
 import { CmosRtc, DETERMINISTIC_EPOCH_MS } from "./devices/cmos-rtc.js";
-import { type AccessWidth, type TimedDevice, allOnes } from "./devices/device.js";
+import { type AccessWidth, type IrqLine, type TimedDevice, allOnes } from "./devices/device.js";
 import { I8042 } from "./devices/i8042.js";
+import { IOAPIC_RESET_ID, IOAPIC_VERSION, IoApic } from "./devices/io-apic.js";
+import { LOCAL_APIC_VERSION, LocalApic } from "./devices/local-apic.js";
+import { IOAPIC_ADDRESS, MP_TABLE_BASE, buildMpTable, isaIrqToIoApicPin } from "./mp-table.js";
 import { DualPic8259 } from "./devices/pic8259.js";
 import { Pit8254 } from "./devices/pit8254.js";
 import { PostCode } from "./devices/post-code.js";
@@ -80,6 +83,13 @@ export interface MachineOptions {
    * hypervisor whose exits cost that much (the batching benchmark sweeps it).
    */
   exitCostCycles?: number;
+  /**
+   * Give the PC its APICs: the CPU's local APIC (CPUID's APIC flag, IA32_APIC_BASE, the page at
+   * 0xFEE00000), an 82093AA I/O APIC at 0xFEC00000 on which the ISA IRQs also arrive, and an MP
+   * table in the BIOS area describing them. Off by default: without it the board is the
+   * 8259A-only PC the existing guests and their counters were made on.
+   */
+  apic?: boolean;
 }
 
 export interface RunOptions {
@@ -131,6 +141,9 @@ export interface RunResult {
   counters: Record<string, number>;
 }
 
+/** CPUID(1).EAX: family 6, model 1, stepping 9 (assembly/ops/system.ts), for the MP table. */
+const CPU_SIGNATURE = 0x619;
+
 /**
  * Deterministic mode: the longest slice. Device reads see time move mid-slice anyway (see
  * instructionsNow); this only bounds how late the host looks at the wall clock (--timeout).
@@ -176,6 +189,11 @@ export class Machine {
   /** The VMI hypervisor, when the machine offers the ROM. */
   readonly vmi: Vmi | undefined;
   readonly vmiAlarm: VmiAlarm;
+  /** The CPU's local APIC and the board's I/O APIC, with the `apic` option. */
+  readonly localApic: LocalApic | undefined;
+  readonly ioApic: IoApic | undefined;
+  /** The 8259A pair's INT output (the CPU's INTR without APICs). */
+  private picInt = false;
 
   private readonly timed: TimedDevice[];
   private readonly serialSink: ((bytes: Uint8Array) => void) | undefined;
@@ -215,13 +233,26 @@ export class Machine {
     const deadlineChanged = () => this.onDeadlineChanged();
     this.bus = new PortBus();
     this.pic = new DualPic8259((level) => {
-      this.core.intr = level;
-      this.vmi?.setPending(level);
+      this.picInt = level;
+      this.updateIntr();
     });
+    if (opts.apic) {
+      core.apicPresent = true;
+      const apic = new LocalApic(
+        this.clock,
+        () => (core.apicBase & L.APIC_BASE_ENABLE) !== 0,
+        () => this.updateIntr(),
+        (vector) => this.ioApic?.eoi(vector),
+        deadlineChanged,
+      );
+      this.localApic = apic;
+      this.ioApic = new IoApic(apic);
+      this.writeMpTable();
+    }
     // IRQ0: the PIT drives the pin; the VMI alarm's requests are edges of their own (vmi-timer.ts).
-    this.pit = new Pit8254(this.clock, this.pic.line(IRQ_PIT), deadlineChanged);
+    this.pit = new Pit8254(this.clock, this.isaIrq(IRQ_PIT), deadlineChanged);
     this.vmiAlarm = new VmiAlarm(() => this.tscNow(), () => this.tscNsPerCycle, () => this.pic.pulseIrq(IRQ_PIT), deadlineChanged);
-    this.uart = new Uart16550(this.clock, this.pic.line(IRQ_COM1), (b) => this.serialByte(b), deadlineChanged, "16550A UART (COM1)");
+    this.uart = new Uart16550(this.clock, this.isaIrq(IRQ_COM1), (b) => this.serialByte(b), deadlineChanged, "16550A UART (COM1)");
     this.debugExit = new DebugExit((code) => this.stop("debug-exit", code));
     this.postCode = new PostCode();
     this.systemControlA = new SystemControlA(() => this.requestReset("port 0x92"));
@@ -232,9 +263,10 @@ export class Machine {
     const clock = this.clock;
     const epochMs = this.deterministic ? DETERMINISTIC_EPOCH_MS : hostEpochMs();
     const rtcEpochMs = opts.rtcEpochMs ?? (() => epochMs + clock.now() / 1e6);
-    this.rtc = new CmosRtc(this.clock, this.pic.line(IRQ_RTC), { memSize: opts.memSize, epochMs: rtcEpochMs }, deadlineChanged);
-    this.i8042 = new I8042(() => this.requestReset("the keyboard controller"), this.pic.line(IRQ_KEYBOARD), this.pic.line(IRQ_AUX));
+    this.rtc = new CmosRtc(this.clock, this.isaIrq(IRQ_RTC), { memSize: opts.memSize, epochMs: rtcEpochMs }, deadlineChanged);
+    this.i8042 = new I8042(() => this.requestReset("the keyboard controller"), this.isaIrq(IRQ_KEYBOARD), this.isaIrq(IRQ_AUX));
     this.timed = [this.pit, this.uart, this.rtc, this.vmiAlarm];
+    if (this.localApic) this.timed.push(this.localApic);
     const exitCost = opts.exitCostCycles ?? 0;
     if (!(exitCost >= 0)) throw new Error(`exitCostCycles must be a non-negative number, not ${exitCost}`);
     if (opts.vmi) {
@@ -282,15 +314,9 @@ export class Machine {
         m!.bus.write(port, value, size as AccessWidth);
         m!.afterPortAccess();
       },
-      mmioRead: (_addr, size) => {
-        // Nothing is mapped outside RAM yet: an undriven bus reads as all ones.
-        m!.mmioUnmappedReads++;
-        return allOnes(size as AccessWidth);
-      },
-      mmioWrite: () => {
-        m!.mmioUnmappedWrites++;
-      },
-      ackInterrupt: () => m!.pic.acknowledge(),
+      mmioRead: (addr, size) => m!.mmioRead(addr, size as AccessWidth),
+      mmioWrite: (addr, size, value) => m!.mmioWrite(addr, size as AccessWidth, value),
+      ackInterrupt: () => m!.acknowledgeInterrupt(),
       hypercall: (call) => {
         // The core lets only ROM code at CPL 0-2 get here, and the ROM exists only with VMI on.
         if (!m!.vmi) throw new Error(`hypercall at ROM offset ${call} on a machine without VMI`);
@@ -334,6 +360,9 @@ export class Machine {
     for (const { device } of this.bus.devices()) device.reset();
     this.pic.reset();
     this.vmiAlarm.reset();
+    this.localApic?.reset();
+    this.ioApic?.reset();
+    if (this.localApic) this.writeMpTable();
     this.vmi?.install();
     this.stopCause = null;
     this.deadlineDirty = true;
@@ -352,6 +381,7 @@ export class Machine {
       rtc: this.rtc.save(),
       i8042: this.i8042.save(),
       vmiAlarm: this.vmiAlarm.save(),
+      ...(this.localApic && this.ioApic ? { localApic: this.localApic.save(), ioApic: this.ioApic.save() } : {}),
     };
   }
 
@@ -366,6 +396,8 @@ export class Machine {
     this.rtc.restore(state.rtc);
     this.i8042.restore(state.i8042);
     if (state.vmiAlarm !== undefined) this.vmiAlarm.restore(state.vmiAlarm);
+    if (state.localApic !== undefined) this.localApic?.restore(state.localApic);
+    if (state.ioApic !== undefined) this.ioApic?.restore(state.ioApic);
     this.deadlineDirty = true;
   }
 
@@ -410,6 +442,77 @@ export class Machine {
       this.inSlice = false;
       this.clock.pause();
     }
+  }
+
+  // ---- interrupts and the APIC pages ------------------------------------------------------
+
+  /**
+   * ISA IRQ `irq`'s line: to the 8259A pair, and with APICs also to the I/O APIC's pin for it
+   * (both see every ISA IRQ on a PC; the guest masks the one it does not use).
+   */
+  private isaIrq(irq: number): IrqLine {
+    const pic = this.pic.line(irq);
+    const io = this.ioApic;
+    if (!io) return pic;
+    const pin = isaIrqToIoApicPin(irq);
+    return (level) => {
+      pic(level);
+      io.setInput(pin, level);
+    };
+  }
+
+  /** The CPU's INTR: the 8259A's INT, or with a local APIC its own requests and the PIC's virtual wire. */
+  private updateIntr(): void {
+    const apic = this.localApic;
+    const level = apic ? apic.interruptPending() || (this.picInt && apic.passesPic()) : this.picInt;
+    this.core.intr = level;
+    this.vmi?.setPending(level);
+  }
+
+  /** INTA: the local APIC's vector first (as QEMU's cpu_get_pic_interrupt), else the 8259A's through LINT0. */
+  private acknowledgeInterrupt(): number {
+    const apic = this.localApic;
+    if (!apic) return this.pic.acknowledge();
+    const v = apic.acknowledge();
+    if (v >= 0) return v;
+    return this.picInt && apic.passesPic() ? this.pic.acknowledge() : -1;
+  }
+
+  /** The device decoding `addr` outside RAM: the local APIC's page where IA32_APIC_BASE puts it (while enabled), the I/O APIC's. */
+  private mmioDevice(addr: number): LocalApic | IoApic | undefined {
+    if (!this.localApic) return undefined;
+    const base = this.core.apicBase;
+    if ((base & L.APIC_BASE_ENABLE) !== 0 && ((addr ^ base) & 0xfffff000) === 0) return this.localApic;
+    if (((addr ^ IOAPIC_ADDRESS) & 0xfffff000) === 0) return this.ioApic;
+    return undefined;
+  }
+
+  private mmioRead(addr: number, size: AccessWidth): number {
+    const d = this.mmioDevice(addr);
+    if (d) return d.read(addr & 0xfff, size);
+    // Nothing else is mapped outside RAM: an undriven bus reads as all ones.
+    this.mmioUnmappedReads++;
+    return allOnes(size);
+  }
+
+  private mmioWrite(addr: number, size: AccessWidth, value: number): void {
+    const d = this.mmioDevice(addr);
+    if (d) d.write(addr & 0xfff, value, size);
+    else this.mmioUnmappedWrites++;
+  }
+
+  /** The MP table a BIOS would leave in its ROM area (RAM here, which the e820 map reserves). */
+  private writeMpTable(): void {
+    const table = buildMpTable({
+      cpuSignature: CPU_SIGNATURE,
+      cpuFeatures: 0, // optional (MP spec §4.3.1): Linux takes the features from CPUID
+      localApicVersion: LOCAL_APIC_VERSION,
+      ioApicId: IOAPIC_RESET_ID,
+      ioApicVersion: IOAPIC_VERSION,
+    });
+    if (MP_TABLE_BASE + table.length > this.core.ramSize) return;
+    this.core.ram.set(table, MP_TABLE_BASE);
+    this.core.ramWritten(MP_TABLE_BASE, table.length);
   }
 
   // ---- the run loop ------------------------------------------------------------------------
@@ -460,6 +563,8 @@ export class Machine {
       let exit = core.run(budget);
       this.inSlice = false;
       const ran = core.instructions - before;
+      // The APIC's global enable (IA32_APIC_BASE, which ends the slice when written) routes the 8259A.
+      if (this.localApic) this.updateIntr();
       if (this.outLen > 0) this.flushSerial();
       if (det) this.syncTsc();
       if (!det && ran > 1000) {

@@ -40,6 +40,17 @@ function tmpFile(name: string, bytes: Uint8Array): string {
 
 const VMICALLS = join(root, "test/guests/vmicalls/vmicalls.elf");
 
+describe("vmi386 run --apic", () => {
+  it("gives the guest the local and I/O APICs: the apic guest passes with it, fails its CPUID check without", async () => {
+    const apic = join(root, "test/guests/apic/apic.elf");
+    const on = await cli(["run", apic, "--apic", "--deterministic"]);
+    expect(on.status, on.stdout).toBe(1);
+    expect(on.stdout).toMatch(/PASS\s*$/);
+    const off = await cli(["run", apic, "--deterministic"]);
+    expect(off.stdout).toContain("CPUID.1:EDX.APIC clear");
+  });
+});
+
 describe("vmi386 run --vmi", () => {
   it("offers the ROM: the vmicalls guest passes, and the statistics count its exits", async () => {
     const r = await cli(["run", VMICALLS, "--vmi", "--deterministic", "--vmi-queue", "16", "--exit-cost", "0", "--stats", "json"]);

@@ -16,7 +16,7 @@ set -eu
 cd "$(dirname "$0")"
 export LC_ALL=C SOURCE_DATE_EPOCH=0
 
-GUESTS="demo cpu-bound cpu-bound-quick paging exceptions timer uart smc vmicalls pvkernel-native pvkernel-vmi pvkernel-batched vmibench"
+GUESTS="demo cpu-bound cpu-bound-quick paging exceptions timer apic uart smc vmicalls pvkernel-native pvkernel-vmi pvkernel-batched vmibench"
 # Guests that need our VMI ROM, which QEMU does not offer: `verify` skips them.
 NEEDS_VMI="vmicalls pvkernel-vmi pvkernel-batched vmibench"
 # pvkernel scales whose checksums pvkernel/expected.txt records (the test and the default).
@@ -79,7 +79,7 @@ build_all() { # outdir objdir [guests]
 # Timing guests run with virtual time driven by the instruction count, as in our --deterministic
 # mode: under real time a busy host delays QEMU's timer callbacks by whole PIT periods.
 qemu_timing() {
-  case $1 in timer) echo "-icount shift=5,sleep=off" ;; esac
+  case $1 in timer | apic) echo "-icount shift=5,sleep=off" ;; esac
 }
 
 qemu_run() { # elf [qemu args...]: runs a guest under the oracle, its COM1 on stdout

@@ -27,10 +27,10 @@ interface GuestMachine {
 }
 
 /** Boots `image` (a path under test/guests/) on a fresh deterministic Machine. */
-async function boot(image: string): Promise<GuestMachine> {
+async function boot(image: string, board: { apic?: boolean } = {}): Promise<GuestMachine> {
   const { Machine } = await import("../../src/machine.js");
   const loader: Record<string, unknown> = await import("../../src/loaders/multiboot.js");
-  const machine = await Machine.create({ memSize: MEM, deterministic: true });
+  const machine = await Machine.create({ memSize: MEM, deterministic: true, ...board });
   const bytes = new Uint8Array(readFileSync(join(here, image)));
   const load = loader.loadMultiboot as (m: unknown, b: Uint8Array, opts?: unknown) => unknown;
   await load(machine, bytes, { name: image });
@@ -38,8 +38,8 @@ async function boot(image: string): Promise<GuestMachine> {
 }
 
 /** Runs to completion and describes where it stopped if that was not debug-exit. */
-async function runGuest(image: string, maxInstructions: number): Promise<{ r: RunResult; out: string }> {
-  const m = await boot(image);
+async function runGuest(image: string, maxInstructions: number, board: { apic?: boolean } = {}): Promise<{ r: RunResult; out: string }> {
+  const m = await boot(image, board);
   const r = await m.run({ maxInstructions, wallTimeoutMs: 120_000 });
   return { r, out: m.serialOutput };
 }
@@ -79,7 +79,7 @@ function workloadCount(name: string): number {
 }
 
 describe("guest binaries", () => {
-  const guests = ["demo", "cpu-bound", "paging", "exceptions", "timer", "uart", "smc"];
+  const guests = ["demo", "cpu-bound", "paging", "exceptions", "timer", "apic", "uart", "smc"];
 
   it("every guest has its sources and a committed multiboot ELF", () => {
     for (const g of guests) {
@@ -177,6 +177,25 @@ describe("guests on our Machine (deterministic)", () => {
     const b = await runGuest("timer/timer.elf", 500_000_000);
     expect(b.out).toBe(a.out);
     expect(b.r.instructions).toBe(a.r.instructions);
+  });
+
+  it("apic (with the apic option): local APIC and I/O APIC as under QEMU, and the same output twice", async () => {
+    const a = await runGuest("apic/apic.elf", 50_000_000, { apic: true });
+    expectPass("apic", a.r, a.out);
+    expect(okCount(a.out)).toBe(12);
+    // SDM §10.4.3: globally disabled, the APIC is gone and the 8259A drives INTR (QEMU deviates).
+    expect(a.out).toMatch(/^ok {3}APIC disabled: 8259A IRQ0 straight to INTR \([4-6] in 5 periods\), CPUID APIC flag clear$/m);
+    expect(a.out).toContain("ok   CPUID APIC flag, IA32_APIC_BASE fee00900, version 30010");
+    expect(a.out).toMatch(/^ok {3}I\/O APIC version 11: PIT on pin 2, (19|20|21) interrupts in 20 periods$/m);
+    const b = await runGuest("apic/apic.elf", 50_000_000, { apic: true });
+    expect(b.out).toBe(a.out);
+    expect(b.r.instructions).toBe(a.r.instructions);
+  });
+
+  it("apic (without the option): no APIC flag in CPUID and RDMSR 0x1B raises #GP, as before", async () => {
+    const { out } = await runGuest("apic/apic.elf", 50_000_000);
+    expect(out).toMatch(/^FAIL apic\/apic\.c:\d+: d & \(1u << 9\): CPUID\.1:EDX\.APIC clear: /m);
+    expect(out).toMatch(/^FAIL unexpected #GP \(vector 13\) error 0x0 at /m);
   });
 
   it("uart: interrupt-driven echo of a line sent through sendSerialInput", async () => {

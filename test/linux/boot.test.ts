@@ -142,6 +142,32 @@ describe.skipIf(prepared.skip === true)("Debian's i386 kernel with busybox", () 
   );
 
   it(
+    "boots with the APICs (--apic): the MP table is found, the PIT and COM1 come through the I/O APIC, the local APIC timer ticks",
+    async () => {
+      if (!prepared.ok) throw new Error(prepared.why);
+      const script = ["grep ^flags /proc/cpuinfo", "cat /proc/interrupts", "sleep 1", "cat /proc/interrupts", "poweroff -f", ""].join("\n");
+      const r = await cli(
+        ["run", "--kernel", KERNEL, "--initrd", INITRD, "--append", `${APPEND} vmi386.shell`, "--mem", "128M", "--deterministic", "--apic"],
+        pipedStdin(script),
+      );
+      const out = r.stdout.replace(/\r\n/g, "\n");
+      expect(r.status, `${out.slice(-3000)}\n${r.stderr}`).toBe(0);
+      expect(out).toMatch(/found SMP MP-table at \[mem 0x000f0000-0x000f000f\]/);
+      expect(out).toMatch(/IOAPIC\[0\]: apic_id 1, version 17, address 0xfec00000, GSI 0-23/);
+      expect(out).toMatch(/^flags\s+: fpu pse tsc msr cx8 apic pge cmov fxsr\b/m);
+      // IRQ 0 through pin 2 (the MP table's override), COM1 on pin 4, both edge triggered.
+      expect(out).toMatch(/^ +0: +\d+ +IO-APIC +2-edge +timer$/m);
+      expect(out).toMatch(/^ +4: +[1-9]\d* +IO-APIC +4-edge +ttyS0$/m);
+      // The local APIC timer is the tick: LOC goes on counting across `sleep 1` (HZ is 250).
+      const loc = [...out.matchAll(/^LOC: +(\d+) +Local timer interrupts$/gm)].map((m) => Number(m[1]));
+      expect(loc.length).toBe(2);
+      expect(loc[1] - loc[0]).toBeGreaterThanOrEqual(200);
+      expect(out).toMatch(/^ERR: +0$/m);
+    },
+    BOOT_TIMEOUT_MS,
+  );
+
+  it(
     "gives an interactive shell on the console, driven through stdin, which survives hostile user programs",
     async () => {
       if (!prepared.ok) throw new Error(prepared.why);
