@@ -49,6 +49,8 @@ export interface VmiHost {
 export interface VmiStats {
   /** Exits to the host, by call name (vmi_init included). */
   readonly exits: Record<string, number>;
+  /** Of those, the exits of a call whose queued entry filled the queue (a drain, not an immediate call), by call name. */
+  queueFullExits: Record<string, number>;
   /** Queue drains that applied something, and the entries they applied, by operation. */
   batches: number;
   batchedEntries: number;
@@ -90,7 +92,7 @@ export class Vmi {
         });
         return out;
       },
-      batches: 0, batchedEntries: 0, batchSizes: {}, refusedBatches: 0,
+      queueFullExits: {}, batches: 0, batchedEntries: 0, batchSizes: {}, refusedBatches: 0,
       refusedCalls: {}, lvttAlarms: 0, lastRefusal: "",
     };
   }
@@ -158,7 +160,10 @@ export class Vmi {
       return;
     }
     if (!this.drain()) return;
-    if (site.kind === ExitKind.QueueFull) return;
+    if (site.kind === ExitKind.QueueFull) {
+      this.stats.queueFullExits[site.name] = (this.stats.queueFullExits[site.name] ?? 0) + 1;
+      return;
+    }
     // (A call that changes a control register does it through the core, which refreshes the shadows.)
     this.call(site.call, site.name);
   }
