@@ -65,13 +65,13 @@ function table(head: string[], rows: string[][]): string {
   return [line(head), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }
 
-/** Per part, at one exit cost: page-table updates, exits by configuration, and why batches are short. */
+/** Per part, at one exit cost: page-table updates, exits by configuration, and what was not batched. */
 export function formatLinuxParts(runs: LinuxRun[], cost: number): string {
   const native = find(runs, "native", cost);
   const batched = runs.filter((r) => r.mode === "batched" && r.exitCostCycles === cost).sort((a, b) => a.queue! - b.queue!);
   const top = batched[batched.length - 1];
   const q1 = batched[0];
-  const head = ["part", "instructions", "pt updates", "native exits", ...batched.map((r) => `q${r.queue} exits`), ...(q1 && top ? [`q1/q${top.queue}`, `q${top.queue} mean/max batch`, `q${top.queue} immediate`, `q${top.queue} lazy ended`] : [])];
+  const head = ["part", "instructions", "pt updates", "native exits", ...batched.map((r) => `q${r.queue} exits`), ...(q1 && top ? [`q1/q${top.queue}`, `q${top.queue} mean/max batch`, `q${top.queue} immediate`, `q${top.queue} lazy suspended`] : [])];
   const rows = LINUX_PARTS.map((name, i) => {
     const p = (r: LinuxRun | undefined): LinuxPart | undefined => r?.parts[i];
     const t = p(top);

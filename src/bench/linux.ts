@@ -91,7 +91,7 @@ export interface LinuxPart extends VmiTraffic {
   immediatePtUpdates: number;
   /** Guest stores to announced page tables outside the ROM (the xchg of ptep_get_and_clear, …), each followed by an UpdatePxE. */
   directPtWrites: number;
-  /** Interrupts and exceptions delivered in lazy MMU mode, each ending it: later updates of that lazy section are immediate calls. */
+  /** Interrupts and exceptions delivered in lazy MMU mode: each suspends it until its handler returns. */
   lazyEndedByEvent: number;
   /** Traps the machine does not charge: exceptions + IN/OUT + privileged instructions. */
   traps: number;

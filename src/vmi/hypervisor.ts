@@ -109,6 +109,7 @@ export class Vmi {
     core.u32[L.STATE_VMI_TOP >> 2] = this.rom.virtualTop;
     core.u32[L.STATE_VMI_ROM_PAGES >> 2] = Math.ceil(img.length / 4096);
     core.u32[L.STATE_VMI_ACTIVE >> 2] = 0;
+    core.u32[L.STATE_VMI_LAZY_SUSPENDED >> 2] = 0;
     this.setShared32(L.SP_VERSION, L.SP_LAYOUT_VERSION);
     this.setShared32(L.SP_QUEUE_CAPACITY, this.rom.queueCapacity);
     this.head = 0;
