@@ -1,14 +1,14 @@
 // The batching benchmark's Linux workload: a real CONFIG_VMI kernel (2.6.32) boots from an
 // initramfs of busybox and test/guests/linux-mm's program, which runs memory-management parts
 // (big fork/exec, mmap/munmap, mprotect sweeps, a fork/exec storm), each behind a marker line
-// on the console. The host snapshots the machine's counters when a marker arrives (the program
-// drains the console before each part starts, so a snapshot falls between two parts), and a
-// part's figures are the differences between its marker's snapshot and the next one's.
+// on the console. The host snapshots the machine's counters at each marker's newline (the
+// machine ends the slice there, and the program lets the console drain before the part starts),
+// and a part's figures are the differences between its marker's snapshot and the next one's.
 //
 // The kernel alone decides what it batches: it enters lazy MMU mode around copy_pte_range
-// (fork), zap_pte_range (munmap, exit, exec), change_pte_range (mprotect) and a few others,
-// and asks to defer only pte_update_defer's updates. Every other page-table update is an
-// immediate call, whatever the queue size.
+// (fork), zap_pte_range (munmap; an exiting process's teardown makes no VMI call at all),
+// change_pte_range (mprotect) and a few others, and asks to defer only pte_update_defer's
+// updates. Every other page-table update is an immediate call, whatever the queue size.
 
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
