@@ -191,9 +191,15 @@ export const VMI_COUNTER_SHADOW_RESTORED = VMI_COUNTER_BASE + 0x10;
 export const VMI_COUNTER_SHADOW_INVALIDATED = VMI_COUNTER_BASE + 0x14;
 /** Immediate entry updates of pages the guest never announced (applied, never shadowed). */
 export const VMI_COUNTER_UNANNOUNCED = VMI_COUNTER_BASE + 0x18;
-/** Interrupts and exceptions delivered in lazy MMU mode, which ended it (vmi.ts, vmiEventDelivered). */
+/** Interrupts and exceptions delivered in lazy MMU mode, which suspended it (vmi.ts, vmiEventDelivered). */
 export const VMI_COUNTER_LAZY_ENDED = VMI_COUNTER_BASE + 0x1c;
 export const VMI_COUNTER_COUNT = 8;
+/**
+ * Lazy MMU mode suspended by an event delivered at CPL 0 (vmi.ts): non-zero while suspended,
+ * and the interrupted stack pointer, which the IRET back to that code restores.
+ */
+export const STATE_VMI_LAZY_SUSPENDED = STATE_BASE + 0x1e0;
+export const STATE_VMI_LAZY_ESP = STATE_BASE + 0x1e4;
 export const VMI_COUNTER_NAMES = "directPageTableWrites,nativeInterruptFlag,shadowHits,shadowMisses,shadowRestored,shadowInvalidated,unannouncedTargets,lazyModeEndedByEvent";
 
 /**

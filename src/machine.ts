@@ -67,6 +67,12 @@ export interface MachineOptions {
   wasm?: BufferSource;
   /** COM1 output sink; default: collect into machine.serialOutput. The array is the callee's to keep. */
   serialOut?: (bytes: Uint8Array) => void;
+  /**
+   * End the slice at each newline COM1 transmits, so that serialOut receives every line as it is
+   * written and what the host reads then (counters) is the machine's state right after it: a
+   * guest's marker lines split its run into parts. No guest-visible effect.
+   */
+  serialLineStops?: boolean;
   /** Deterministic mode: virtual nanoseconds per instruction (default 10, a nominal 100 MIPS). */
   nsPerInstruction?: number;
   /** Deterministic mode: virtual nanoseconds per IN/OUT (default 1000, an ISA bus cycle). */
@@ -197,6 +203,7 @@ export class Machine {
 
   private readonly timed: TimedDevice[];
   private readonly serialSink: ((bytes: Uint8Array) => void) | undefined;
+  private readonly serialLineStops: boolean;
   private serialText = "";
   private readonly decoder = new TextDecoder("utf-8");
   private outBuf = new Uint8Array(4096);
@@ -222,6 +229,7 @@ export class Machine {
     this.core = core;
     this.deterministic = opts.deterministic ?? false;
     this.serialSink = opts.serialOut;
+    this.serialLineStops = opts.serialLineStops ?? false;
     const u32 = core.u32;
     const work = {
       instructions: () => this.instructionsNow(),
@@ -831,6 +839,7 @@ export class Machine {
       this.outBuf = bigger;
     }
     this.outBuf[this.outLen++] = b;
+    if (b === 0x0a && this.serialLineStops && this.inSlice) this.core.requestStop();
   }
 
   private flushSerial(): void {

@@ -10,6 +10,7 @@ import { raise, EXC_GP, EXC_NP, EXC_SS, deliverEvent, EVENT_SOFTWARE, taskGateTs
 import { readDescriptor, descLo, descHi, descAttr, descLimit, loadCsCache, loadSsCache, loadSegment, segmentsChanged, ATTR_P, readInnerStack, innerSs, innerSsLo, innerSsHi, innerEsp, baseOf } from "../segments";
 import { writeLin, enterSupervisorAccess, leaveSupervisorAccess } from "../mmu";
 import { push, pop, stackRead, stackWrite, sp, setSp, spMask } from "./stack";
+import { vmiActive, vmiIretDone } from "../vmi";
 
 const TARGET_FAILED = 0;
 const TARGET_CODE = 1;
@@ -338,6 +339,7 @@ export function iret(sz: i32): void {
     return;
   }
   returnTo(sz, newEip, newCs, 3 * n, 0, true, newFlags);
+  if (!cpu.faulted && vmiActive()) vmiIretDone();
 }
 
 /**
