@@ -248,13 +248,16 @@ function deliverOnce(vector: i32, error: u32, hasError: bool, software: bool, re
   sp = pushFrame(ssBase, sp, stackMask, entrySize, returnEip);
   if (hasError) sp = pushFrame(ssBase, sp, stackMask, entrySize, error);
   if (cpu.faulted) return;
-  // Commit.
+  // Commit. readInnerStack left the SS descriptor in descLo/descHi, and loadSsCache writes them
+  // too: CS's descriptor is read again and kept apart before SS is loaded.
   if (!readDescriptor(selector)) return;
+  const csLo = descLo;
+  const csHi = descHi;
   if (inner) {
     loadSsCache((newSsSel & 0xfffc) | <u32>newCpl, newSsLo, newSsHi);
   }
   setReg32(4, stackMask == 0xffff ? (esp & 0xffff0000) | (sp & 0xffff) : sp);
-  loadCsCache((selector & 0xfffc) | <u32>newCpl, descLo, descHi, newCpl);
+  loadCsCache((selector & 0xfffc) | <u32>newCpl, csLo, csHi, newCpl);
   cpu.setEip(offset);
   let clear = FLAG_TF | FLAG_NT | FLAG_RF | FLAG_VM;
   if (!trapGate) clear |= FLAG_IF;

@@ -223,8 +223,13 @@ function execute(op: u32): void {
     case 0x07: case 0x17: case 0x1f: { // POP ES/SS/DS
       const v = stackRead(cpu.opsz, 0);
       if (cpu.faulted) return;
+      // ESP moves by the width of the stack popped from (SDM Vol. 2 POP: the StackAddrSize of
+      // the old SS), not of the SS POP SS loads.
+      const wasStack32 = cpu.stack32;
+      const popped = (sp() + sizeBytes(cpu.opsz)) & spMask();
       if (!loadSegment(<i32>(op >> 3), v & 0xffff)) return;
-      spAdd(sizeBytes(cpu.opsz));
+      if (wasStack32) setReg32(4, popped);
+      else setReg16(4, popped);
       if (op == 0x17) inhibitInterrupts();
       break;
     }
@@ -968,7 +973,9 @@ function enter(size: u32, level: u32): void {
   const sz = cpu.opsz;
   const n = sizeBytes(sz);
   const mask = spMask();
-  let frame = (sp() - n) & mask;
+  // FrameTemp is ESP after pushing EBP: on a 16-bit stack only SP moved, so ESP's upper half
+  // is in it, and a 32-bit ENTER writes all of it to EBP (SDM Vol. 2 ENTER "Operation"; Bochs).
+  const frame = (reg32(4) & ~mask) | ((sp() - n) & mask);
   // Push EBP, then level-1 frame pointers copied from the old frame, then the new frame pointer.
   stackWrite(sz, n, regRead(sz, 5));
   if (cpu.faulted) return;

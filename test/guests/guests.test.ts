@@ -77,7 +77,7 @@ function workloadCount(name: string): number {
 }
 
 describe("guest binaries", () => {
-  const guests = ["demo", "cpu-bound", "paging", "exceptions", "timer", "uart", "smc"];
+  const guests = ["demo", "cpu-bound", "paging", "exceptions", "timer", "uart", "smc", "corners"];
 
   it("every guest has its sources and a committed multiboot ELF", () => {
     for (const g of guests) {
@@ -157,6 +157,20 @@ describe("guests on our Machine (deterministic)", () => {
     expect(okCount(out)).toBe(36);
     expect(out).toContain("ok   #GP dword read across ES limit");
     expect(out).toContain("ok   #DF: #NP while delivering #GP");
+  });
+
+  it("corners: POP SS widths, a based ring-0 CS, ENTER on a 16-bit stack", async () => {
+    const { r, out } = await runGuest("corners/corners.elf", 50_000_000);
+    expectPass("corners", r, out);
+    expect(okCount(out)).toBe(13);
+    // The same under QEMU 7.2 (build.sh verify corners): SDM Vol. 2 POP (ESP moves by the old
+    // stack's width), Vol. 3 §6.12.1 and §5.8.6 (CS from the gate's code segment descriptor),
+    // Vol. 2 ENTER (EBP <- FrameTemp, all of ESP).
+    expect(out).toContain("ok   popw %ss from a 16-bit to a 32-bit stack: ESP 0x00020000");
+    expect(out).toContain("ok   int from ring 3 ran the handler at CS base 0x1000 0x00000001");
+    expect(out).toContain("ok   lcall from ring 3 through a call gate, the same 0x00000001");
+    expect(out).toContain("ok   enter $8,$1: EBP                             0x12347ffc");
+    expect(out).toContain("ok   enter $8,$1: pushed frame pointer            0x12347ffc");
   });
 
   it("smc", async () => {
