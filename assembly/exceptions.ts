@@ -26,6 +26,7 @@ export const EXC_SS = 12;
 export const EXC_GP = 13;
 export const EXC_PF = 14;
 export const EXC_MF = 16;
+export const EXC_MC = 18;
 
 /** The exception raised by the current instruction. */
 export let excVector: i32 = -1;
@@ -60,6 +61,17 @@ export function raisePageFault(lin: u32, error: u32): void {
   store<u32>(STATE_CR2, lin);
   if (vmiActive()) vmiShadowControlRegisters();
   raise(EXC_PF, error);
+}
+
+/**
+ * Exceptions whose pushed EFLAGS image has RF set (SDM Vol. 3 §17.3.1.1: "for any fault-class
+ * exception except a debug exception generated in response to an instruction breakpoint, the
+ * value pushed for RF is 1"), so that IRET back to the faulting instruction does not hit its
+ * instruction breakpoint again. Not the traps #DB (single step), #BP and #OF, nor the aborts
+ * #DF and #MC (Table 6-1); software and external interrupts push RF as it is.
+ */
+@inline function faultClass(v: i32): bool {
+  return v != EXC_DB && v != EXC_BP && v != EXC_OF && v != EXC_DF && v != EXC_MC;
 }
 
 /** SDM Vol. 3 Table 6-4: contributory exceptions. */
@@ -125,7 +137,7 @@ export function deliverEvent(vector: i32, error: u32, hasError: bool, kind: i32,
   for (;;) {
     // IDT, TSS and the handler's stack are implicit supervisor accesses.
     enterSupervisorAccess();
-    deliverOnce(v, err, hasErr, software, returnEip);
+    deliverOnce(v, err, hasErr, software, exception && faultClass(v), returnEip);
     leaveSupervisorAccess();
     if (!cpu.faulted) return true;
     cpu.faulted = false;
@@ -156,7 +168,7 @@ export function deliverEvent(vector: i32, error: u32, hasError: bool, kind: i32,
   return false;
 }
 
-function deliverOnce(vector: i32, error: u32, hasError: bool, software: bool, returnEip: u32): void {
+function deliverOnce(vector: i32, error: u32, hasError: bool, software: bool, pushRf: bool, returnEip: u32): void {
   if (!protectedMode()) {
     deliverReal(vector, returnEip);
     return;
@@ -208,7 +220,7 @@ function deliverOnce(vector: i32, error: u32, hasError: bool, software: bool, re
     raise(EXC_NP, (selector & 0xfffc) + ext);
     return;
   }
-  const oldFlags = readFlags();
+  const oldFlags = readFlags() | (pushRf ? FLAG_RF : 0);
   const oldCs = segSelector(SEG_CS);
   const oldSs = segSelector(SEG_SS);
   const oldEsp = reg32(4);
