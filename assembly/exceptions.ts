@@ -68,10 +68,28 @@ export function raisePageFault(lin: u32, error: u32): void {
  * exception except a debug exception generated in response to an instruction breakpoint, the
  * value pushed for RF is 1"), so that IRET back to the faulting instruction does not hit its
  * instruction breakpoint again. Not the traps #DB (single step), #BP and #OF, nor the aborts
- * #DF and #MC (Table 6-1); software and external interrupts push RF as it is.
+ * #DF and #MC (Table 6-1); software and external interrupts push RF as it is (but see
+ * repeatPaused).
  */
 @inline function faultClass(v: i32): bool {
   return v != EXC_DB && v != EXC_BP && v != EXC_OF && v != EXC_DF && v != EXC_MC;
+}
+
+/**
+ * A REP string instruction stopped between iterations to let interrupts in (ops/string.ts's
+ * chunks), at this EIP. An interrupt taken there pushes RF = 1 (SDM Vol. 3 §17.3.1.1: "for any
+ * interrupt arriving after any iteration of a repeated string instruction but the last"), as
+ * the instruction is part done. Any event delivered, or the instruction finishing, ends it.
+ */
+let repeatPaused: bool = false;
+let repeatPausedEip: u32 = 0;
+
+export function pauseRepeat(eip: u32): void {
+  repeatPaused = true;
+  repeatPausedEip = eip;
+}
+@inline export function endRepeat(): void {
+  repeatPaused = false;
 }
 
 /** SDM Vol. 3 Table 6-4: contributory exceptions. */
@@ -133,11 +151,13 @@ export function deliverEvent(vector: i32, error: u32, hasError: bool, kind: i32,
   let hasErr = hasError;
   let exception = kind == EVENT_EXCEPTION;
   let software = kind == EVENT_SOFTWARE;
+  const midRepeat = kind == EVENT_EXTERNAL && repeatPaused && returnEip == repeatPausedEip;
+  repeatPaused = false;
   if (vmiActive()) vmiEventDelivered();
   for (;;) {
     // IDT, TSS and the handler's stack are implicit supervisor accesses.
     enterSupervisorAccess();
-    deliverOnce(v, err, hasErr, software, exception && faultClass(v), returnEip);
+    deliverOnce(v, err, hasErr, software, exception ? faultClass(v) : midRepeat, returnEip);
     leaveSupervisorAccess();
     if (!cpu.faulted) return true;
     cpu.faulted = false;

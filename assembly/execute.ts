@@ -22,7 +22,7 @@ import {
 import { readLin, writeLin, readLin16, readLin32, tlbInvalidatePage, probeWrite } from "./mmu";
 import { linearRead, linearWrite, loadSegment } from "./segments";
 import { fpuEscape, fpuWait, fxsaveRestore } from "./fpu/execute-fpu";
-import { raise, raiseUD, raiseGP, EXC_DE, EXC_BP, EXC_OF, EXC_BR, EXC_GP, EXC_UD, EXC_NM } from "./exceptions";
+import { raise, raiseUD, raiseGP, EXC_DE, EXC_BP, EXC_OF, EXC_BR, EXC_GP, EXC_UD, EXC_NM, pauseRepeat, endRepeat } from "./exceptions";
 import { alu, commitFlags, incDec, commitIncDecFlags, neg, aluResult, aluSetFlags, ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP } from "./ops/alu";
 import { shift, shiftDouble, commitShiftFlags } from "./ops/shift";
 import { mul, imul1, imulTrunc, div, idiv } from "./ops/muldiv";
@@ -330,10 +330,10 @@ function execute(op: u32): void {
     }
     case 0x6c: case 0x6d: case 0x6e: case 0x6f: // INS/OUTS
       if (!stringOp((op & 0xfe) == 0x6c ? 0x6c : 0x6e, sizeW(op))) {
-        if (cpu.faulted) return;
-        cpu.ip = cpu.ipStart; // run it again: the next chunk, after a look at interrupts
+        repeatAgain();
         return;
       }
+      endRepeat();
       break;
 
     // ---- 70–7F: Jcc rel8 ------------------------------------------------------------------
@@ -518,10 +518,10 @@ function execute(op: u32): void {
     }
     case 0xa4: case 0xa5: case 0xa6: case 0xa7: case 0xaa: case 0xab: case 0xac: case 0xad: case 0xae: case 0xaf:
       if (!stringOp(<i32>(op & 0xfe), sizeW(op))) {
-        if (cpu.faulted) return;
-        cpu.ip = cpu.ipStart; // run it again: the next chunk, after a look at interrupts
+        repeatAgain();
         return;
       }
+      endRepeat();
       break;
     case 0xa8: case 0xa9: { // TEST AL/eAX, imm
       const sz = sizeW(op);
@@ -881,6 +881,13 @@ function iflAllowed(): bool {
 /** PUSHF/POPF in virtual-8086 mode would be IOPL-sensitive; we have no V86 mode. */
 @inline function iopl3OrProtected(): bool {
   return true;
+}
+
+/** A REP string instruction not done after a chunk (or faulted): run it again, after a look at interrupts. */
+function repeatAgain(): void {
+  if (cpu.faulted) return;
+  cpu.ip = cpu.ipStart;
+  pauseRepeat(cpu.getEip());
 }
 
 /** STI's (and MOV SS/POP SS's) one-instruction interrupt shadow. */
