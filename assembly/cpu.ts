@@ -183,6 +183,7 @@ export const CR4_TSD: u32 = 4;
 export const CR4_DE: u32 = 8;
 export const CR4_PSE: u32 = 0x10;
 export const CR4_PGE: u32 = 0x80;
+export const CR4_PCE: u32 = 0x100;
 
 @inline export function cr0(): u32 {
   return load<u32>(STATE_CR0);

@@ -188,6 +188,30 @@ export function deliverEvent(vector: i32, error: u32, hasError: bool, kind: i32,
   return false;
 }
 
+/**
+ * The TSS named by a task gate that passed the checks of any gate (type, DPL, P), checked as the
+ * SDM's INT n, JMP and CALL do (Vol. 2A, TASK-GATE): a GDT selector within the limit naming an
+ * available TSS, else #GP(TSS selector); present, else #NP(TSS selector). Returns true when it
+ * passes: then the task switch would start, which is not implemented (the caller raises #GP).
+ */
+export function taskGateTss(tss: u32, ext: u32): bool {
+  if ((tss & 4) != 0 || !readDescriptor(tss)) {
+    if (!cpu.faulted) raise(EXC_GP, (tss & 0xfffc) + ext);
+    return false;
+  }
+  const attr = descAttr();
+  const type = attr & 0x1f;
+  if (type != 0x01 && type != 0x09) {
+    raise(EXC_GP, (tss & 0xfffc) + ext);
+    return false;
+  }
+  if ((attr & 0x80) == 0) {
+    raise(EXC_NP, (tss & 0xfffc) + ext);
+    return false;
+  }
+  return true;
+}
+
 function deliverOnce(vector: i32, error: u32, hasError: bool, software: bool, pushRf: bool, returnEip: u32): void {
   if (!protectedMode()) {
     deliverReal(vector, returnEip);
@@ -205,8 +229,8 @@ function deliverOnce(vector: i32, error: u32, hasError: bool, software: bool, pu
   if (cpu.faulted) return;
   const type = (hi >>> 8) & 0x1f;
   const gateDpl = <i32>((hi >>> 13) & 3);
-  // 0x06/0x07: 16-bit interrupt/trap gate; 0x0E/0x0F: 32-bit. Task gates (0x05) are not supported.
-  if (type != 0x06 && type != 0x07 && type != 0x0e && type != 0x0f) {
+  // 0x05: task gate; 0x06/0x07: 16-bit interrupt/trap gate; 0x0E/0x0F: 32-bit.
+  if (type != 0x05 && type != 0x06 && type != 0x07 && type != 0x0e && type != 0x0f) {
     raise(EXC_GP, <u32>vector * 8 + 2 + ext);
     return;
   }
@@ -216,6 +240,10 @@ function deliverOnce(vector: i32, error: u32, hasError: bool, software: bool, pu
   }
   if ((hi & 0x8000) == 0) {
     raise(EXC_NP, <u32>vector * 8 + 2 + ext);
+    return;
+  }
+  if (type == 0x05) {
+    if (taskGateTss(lo >>> 16, ext)) raise(EXC_GP, <u32>vector * 8 + 2 + ext);
     return;
   }
   const gate32 = (type & 8) != 0;

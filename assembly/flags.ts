@@ -1,5 +1,6 @@
-// EFLAGS with lazy arithmetic flags (STYLE §4): an arithmetic instruction records its kind,
-// operands and result; CF/PF/AF/ZF/SF/OF are computed only when something reads them.
+// EFLAGS with lazy arithmetic flags, since most flag results are never read: an arithmetic
+// instruction records its kind, operands and result; CF/PF/AF/ZF/SF/OF are computed only when
+// something reads them.
 
 import * as cpu from "./cpu";
 import { sizeMask, signBit } from "./cpu";

@@ -1,5 +1,5 @@
-// The core's exports: a handful of functions (STYLE §8). Everything else the host needs is
-// in linear memory, at the offsets layout.ts names.
+// The core's exports: a handful of functions, so the boundary stays small and each crossing is
+// visible. Everything else the host needs is in linear memory, at the offsets layout.ts names.
 
 import {
   STATE_BASE, STATE_SIZE, STATE_RAM_SIZE, RAM_BASE, TLB_BASE, TLB_SIZE, STATE_EXC_VECTOR, STATE_CR0, SEG_CS,
@@ -8,7 +8,7 @@ import {
 import { setSegCache } from "./cpu";
 import { setRamSize, tlbFlush, tlbFlushKeeping, tlbInvalidatePage, probeTranslate, TLB_GLOBAL } from "./mmu";
 import { shadowReset, shadowAnnounce, shadowRelease, shadowEntryWritten, TLB_SHADOWED } from "./shadow";
-import { crValueValid, applyCr } from "./ops/system";
+import { crValueValid, applyCr, setTscFromHost } from "./ops/system";
 import { vmiShadowControlRegisters } from "./vmi";
 import { applyEntries, setQueueContext } from "./vmi-queue";
 import { runLoop, syncIn } from "./run";
@@ -58,6 +58,11 @@ export function reset(): void {
 /** Execute up to `budget` instructions; returns an EXIT_* reason (layout.ts). */
 export function run(budget: u32): i32 {
   return runLoop(budget);
+}
+
+/** Real-time machines (non-zero): RDTSC reads the host's clock (hostReadTsc) instead of counting instructions. Kept across reset(). */
+export function useHostTsc(on: i32): void {
+  setTscFromHost(on != 0);
 }
 
 /** Drop every TLB entry: the host changed CR0/CR3/CR4 or the page tables behind the core's back. */

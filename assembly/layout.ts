@@ -136,8 +136,8 @@ export const STATE_RUN_RETIRED = STATE_BASE + 0x1b0;
 
 /**
  * VMI: non-zero once the guest has called vmi_init. From then on the shared page's VIF byte is
- * the interrupt flag (VMI.md: the virtual IF is authoritative while the ROM is active), and
- * CR3 switches keep shadow translations per address space (shadow.ts).
+ * the interrupt flag (docs/vmi.md "Interrupts and ROM calls"), and CR3 switches keep shadow
+ * translations per address space (shadow.ts).
  */
 export const STATE_VMI_ACTIVE = STATE_BASE + 0x1b4;
 
@@ -166,7 +166,7 @@ export const QUEUE_BAD_INVAL = 9;
 export const VMI_COUNTER_BASE = STATE_BASE + 0x1c0;
 /** Guest stores into a registered page-table page that bypassed SetPxE/UpdatePxE. */
 export const VMI_COUNTER_DIRECT_PT_WRITES = VMI_COUNTER_BASE + 0x00;
-/** CLI/STI/POPF/IRET executed by the guest itself (not through the ROM) that changed the virtual IF. */
+/** CLI and STI executed by the guest itself (not through the ROM) while the ROM is active. */
 export const VMI_COUNTER_NATIVE_IF = VMI_COUNTER_BASE + 0x04;
 /** CR3 switches that found the new address space's shadow context. */
 export const VMI_COUNTER_SHADOW_HITS = VMI_COUNTER_BASE + 0x08;

@@ -1,6 +1,6 @@
-// Address translation: the TLB (one u32 per virtual page, STYLE §6), the two-level page walk
-// of SDM Vol. 3 §4.3, and the guest's linear and physical memory accessors. The fast path of
-// every access is one TLB load, one compare, the access; everything else is out of line.
+// Address translation: the TLB (one u32 per virtual page), the two-level page walk of SDM
+// Vol. 3 §4.3, and the guest's linear and physical memory accessors. The fast path of every
+// access is one TLB load, one compare, the access; everything else is out of line.
 
 import {
   TLB_BASE, TLB_LIST_BASE, TLB_LIST_ENTRIES, TLB_SIZE, RAM_BASE, STATE_CR0, STATE_CR2, STATE_CR3, STATE_CR4,

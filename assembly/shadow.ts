@@ -1,4 +1,4 @@
-// Shadow page tables for VMI guests (DESIGN.md, "TLB and shadow page tables").
+// Shadow page tables for VMI guests (docs/vmi.md "Shadow page tables").
 //
 // A VMI guest announces its page-table pages (AllocatePage/ReleasePage) and every entry it
 // changes (SetPxE/UpdatePxE, immediately or in a batch). That lets translations outlive a CR3

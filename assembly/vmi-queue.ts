@@ -1,8 +1,8 @@
-// The deferred queue's checks and application (VMI.md, "Untrusted"), in the core so that a
-// batch costs a few nanoseconds an entry rather than a host round trip each. The host calls
-// vmiApplyEntries for a drained batch (the ring in the shared area) or for one immediate call
-// (STATE_VMI_ENTRY). Every entry is checked before any is applied: one bad entry refuses the
-// batch whole, naming its index and reason, and nothing changes.
+// The deferred queue's checks and application (docs/vmi.md "Checking queued updates"), in the core
+// so that a batch costs a few nanoseconds an entry rather than a host round trip each. The host
+// calls vmiApplyEntries for a drained batch (the ring in the shared area) or for one immediate call
+// (STATE_VMI_ENTRY). Every entry is checked before any is applied: one bad entry refuses the batch
+// whole, naming its index and reason, and nothing changes.
 //
 // An entry is four u32: op (the call number), the entry's linear address as the guest passed
 // it, value, flags. The address is translated through the lowmem linear mapping the guest

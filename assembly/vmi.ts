@@ -1,4 +1,4 @@
-// The core's side of VMI's shared area (VMI.md, "Our implementation"): the virtual interrupt
+// The core's side of VMI's shared area (docs/vmi.md "The shared area"): the virtual interrupt
 // flag, and the shadow copies of the control registers that the ROM's GetCRn calls return
 // without an exit. The host owns everything else in the shared area.
 
@@ -65,5 +65,5 @@ export function vmiEventDelivered(): void {
   store<u32>(VMI_COUNTER_LAZY_ENDED, load<u32>(VMI_COUNTER_LAZY_ENDED) + 1);
 }
 
-/** SetLazyMode's lazy MMU mode (VMI.md "Flags"). */
+/** SetLazyMode's lazy MMU mode (docs/vmi.md "Flags"). */
 const LAZY_MMU: u8 = 1;

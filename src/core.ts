@@ -13,6 +13,8 @@ export interface CoreImports {
   /** INTA: return the vector of the highest-priority pending interrupt, or -1. */
   ackInterrupt(): number;
   hypercall(call: number): void;
+  /** The TSC before the guest's offset, in cycles, once useHostTsc(true) is set (real-time machines). */
+  readTsc?(): number;
 }
 
 export interface CoreExports {
@@ -21,6 +23,7 @@ export interface CoreExports {
   reset(): void;
   run(budget: number): number;
   flushTlb(): void;
+  useHostTsc(on: number): void;
   ramWritten(phys: number, len: number): void;
   // VMI (assembly/index.ts): what the host's call handlers ask of the core.
   vmiAnnouncePage(pfn: number, kind: number): number;
@@ -112,6 +115,7 @@ export class Core {
         mmioWrite: (addr: number, size: number, value: number) => imp.mmioWrite(addr >>> 0, size, value),
         ackInterrupt: () => imp.ackInterrupt(),
         hypercall: (call: number) => imp.hypercall(call),
+        readTsc: () => (imp.readTsc ? imp.readTsc() : 0),
       },
       env: {
         abort(msg: number, file: number, line: number, col: number) {
@@ -197,6 +201,10 @@ export class Core {
   }
   flushTlb(): void {
     this.exports.flushTlb();
+  }
+  /** RDTSC reads imports.readTsc (plus the guest's offset) instead of counting instructions; survives reset(). */
+  useHostTsc(on: boolean): void {
+    this.exports.useHostTsc(on ? 1 : 0);
   }
   /**
    * The host wrote guest RAM behind the CPU's back (a loader, a hypercall): the core drops the

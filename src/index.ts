@@ -1,5 +1,6 @@
 // The package entry: `import { Machine, loadMultiboot } from "vmi386"`. Everything here runs in
-// Node and in a browser (pass MachineOptions.wasm there); the CLI is separate (src/cli.ts).
+// Node and in a browser (pass MachineOptions.wasm there: core-file.browser.ts); the CLI is
+// separate (src/cli.ts).
 
 export { Machine } from "./machine.js";
 export type { MachineOptions, RunOptions, RunResult, StopReason } from "./machine.js";
@@ -17,6 +18,8 @@ export {
   MULTIBOOT_HEADER_MAGIC,
 } from "./loaders/multiboot.js";
 export type { MultibootOptions, MultibootModule, MultibootLoadResult, MultibootPlan, MultibootTarget } from "./loaders/multiboot.js";
+export { loadLinux, planLinux } from "./loaders/linux.js";
+export type { LinuxOptions, LinuxLoadResult, LinuxPlan, LinuxTarget, E820Entry } from "./loaders/linux.js";
 export { parseSize, parseMemSize, formatSize, SizeError } from "./size.js";
 export { collectStats, formatStatsJson, formatStatsText } from "./stats.js";
 export type { RunStats } from "./stats.js";

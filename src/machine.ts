@@ -2,7 +2,7 @@
 // run loop that ties them together.
 //
 // The run loop runs the CPU in slices. A slice's instruction budget is bounded by the earliest
-// device deadline (STYLE §13), so a timer's interrupt is raised at its virtual time however
+// device deadline, so a timer's interrupt is raised at its virtual time however
 // the guest spends its instructions; after each slice the clock has advanced and the devices
 // that are due get their tick(). Interrupt requests do not wait for slice ends: the PIC
 // recomputes its INT output on every change and writes the core's INTR word at once, and the
@@ -13,10 +13,12 @@
 // 10 ns per instruction, `nsPerInstruction`), HLT jumps virtual time to the next deadline, and
 // slice boundaries depend only on guest-visible state, so two runs give identical output and
 // counters. Real-time mode: virtual time is wall time while running, HLT sleeps until the next
-// deadline or serial input, and run() yields to the host's event loop every few milliseconds.
+// deadline or serial input, and run() yields to the host's event loop every few milliseconds;
+// the TSC is that clock in cycles (REALTIME_TSC_HZ), read at each RDTSC, so it and the VMI
+// alarm keep time through HLT as the PIT and the RTC do.
 
 import * as L from "../assembly/layout.js";
-import { Clock, DEFAULT_NS_PER_INSTRUCTION, hostEpochMs, wallNow } from "./clock.js";
+import { Clock, REALTIME_TSC_HZ, hostEpochMs, wallNow } from "./clock.js";
 import { Core, type CoreImports } from "./core.js";
 import { PortBus } from "./devices/bus.js";
 import { DebugExit } from "./devices/debug-exit.js";
@@ -30,6 +32,7 @@ import { SystemControlA, SystemControlB } from "./devices/system-control.js";
 import { Uart16550 } from "./devices/uart16550.js";
 import { VmiAlarm } from "./devices/vmi-timer.js";
 import { Vmi, type VmiOptions } from "./vmi/hypervisor.js";
+import { yieldToEventLoop } from "./event-loop.js";
 
 // ---- the board: where each device sits (the devices themselves only see offsets) -----------
 export const PORT_PIC_MASTER = 0x20;
@@ -70,7 +73,7 @@ export interface MachineOptions {
    * 2026-01-01 00:00:00 plus virtual time; in real time the host's wall clock (clock.ts, hostEpochMs).
    */
   rtcEpochMs?: () => number;
-  /** Offer the VMI ROM (VMI.md): true, or the deferred queue's size. */
+  /** Offer the VMI ROM (docs/vmi.md): true, or the deferred queue's size. */
   vmi?: boolean | VmiOptions;
   /**
    * Deterministic mode: charge every VMI exit this many TSC cycles of virtual time, to model a
@@ -115,6 +118,11 @@ export interface RunResult {
   /** instructions / wallMs / 1000. */
   mips: number;
   /**
+   * Of wallMs, the time the CPU sat halted waiting for an interrupt (real-time mode; always 0
+   * when deterministic, where HLT skips virtual time instead of waiting).
+   */
+  haltedMs: number;
+  /**
    * Totals since the machine was created: the core's counters (instructions, portIn, portOut,
    * mmioRead, mmioWrite, hypercall, interrupts, exceptions, tlbMisses, tlbFlushes), the bus's
    * (unclaimedPortReads, unclaimedPortWrites, portWidthMismatches), unmapped MMIO
@@ -148,6 +156,7 @@ interface RunState {
   wallDeadline: number;
   lastYield: number;
   fruitlessSkips: number;
+  haltedMs: number;
 }
 
 export class Machine {
@@ -202,7 +211,7 @@ export class Machine {
       portAccesses: () =>
         u32[L.COUNTER_PORT_IN >> 2] + u32[(L.COUNTER_PORT_IN >> 2) + 1] * 2 ** 32 + u32[L.COUNTER_PORT_OUT >> 2] + u32[(L.COUNTER_PORT_OUT >> 2) + 1] * 2 ** 32,
     };
-    this.clock = this.deterministic ? Clock.deterministic(work, opts.nsPerInstruction, opts.nsPerPortAccess) : Clock.realTime();
+    this.clock = this.deterministic ? Clock.deterministic(work, opts.nsPerInstruction, opts.nsPerPortAccess) : Clock.realTime(work);
     const deadlineChanged = () => this.onDeadlineChanged();
     this.bus = new PortBus();
     this.pic = new DualPic8259((level) => {
@@ -211,17 +220,18 @@ export class Machine {
     });
     // IRQ0: the PIT drives the pin; the VMI alarm's requests are edges of their own (vmi-timer.ts).
     this.pit = new Pit8254(this.clock, this.pic.line(IRQ_PIT), deadlineChanged);
-    this.vmiAlarm = new VmiAlarm(() => this.tscNow(), () => this.nsPerCycle(), () => this.pic.pulseIrq(IRQ_PIT), deadlineChanged);
+    this.vmiAlarm = new VmiAlarm(() => this.tscNow(), () => this.tscNsPerCycle, () => this.pic.pulseIrq(IRQ_PIT), deadlineChanged);
     this.uart = new Uart16550(this.clock, this.pic.line(IRQ_COM1), (b) => this.serialByte(b), deadlineChanged, "16550A UART (COM1)");
     this.debugExit = new DebugExit((code) => this.stop("debug-exit", code));
     this.postCode = new PostCode();
     this.systemControlA = new SystemControlA(() => this.requestReset("port 0x92"));
     this.systemControlB = new SystemControlB(this.clock, this.pit);
-    // The RTC's calendar: a fixed epoch advanced by virtual time when deterministic (so two
-    // runs see the same dates), the host's clock otherwise, as a PC's battery-backed RTC
-    // keeps the real date.
+    // The RTC's calendar: an epoch advanced by virtual time, fixed when deterministic (so two
+    // runs see the same dates), the host's date at start otherwise, as a PC's battery-backed
+    // RTC keeps the real date; either way it moves with the clock every other timer follows.
     const clock = this.clock;
-    const rtcEpochMs = opts.rtcEpochMs ?? (this.deterministic ? () => DETERMINISTIC_EPOCH_MS + clock.now() / 1e6 : hostEpochMs);
+    const epochMs = this.deterministic ? DETERMINISTIC_EPOCH_MS : hostEpochMs();
+    const rtcEpochMs = opts.rtcEpochMs ?? (() => epochMs + clock.now() / 1e6);
     this.rtc = new CmosRtc(this.clock, this.pic.line(IRQ_RTC), { memSize: opts.memSize, epochMs: rtcEpochMs }, deadlineChanged);
     this.i8042 = new I8042(() => this.requestReset("the keyboard controller"), this.pic.line(IRQ_KEYBOARD), this.pic.line(IRQ_AUX));
     this.timed = [this.pit, this.uart, this.rtc, this.vmiAlarm];
@@ -286,9 +296,16 @@ export class Machine {
         if (!m!.vmi) throw new Error(`hypercall at ROM offset ${call} on a machine without VMI`);
         m!.vmi.hypercall(call);
       },
+      readTsc: () => {
+        // A guest polling the TSC (a delay loop) reaches a timer's deadline without a port access.
+        const cycles = m!.clockCycles();
+        m!.stopAtDeadline();
+        return cycles;
+      },
     };
     const core = await Core.load({ ramSize: opts.memSize, imports, wasm: opts.wasm, debug: opts.debugCore });
     m = new Machine(core, opts);
+    if (!m.deterministic) core.useHostTsc(true);
     return m;
   }
 
@@ -382,7 +399,11 @@ export class Machine {
       for (;;) {
         const r = this.loop(st);
         if (r === YIELD) st.lastYield = wallNow();
-        else if (r === WAIT) sleepSync(this.idleWaitMs(st));
+        else if (r === WAIT) {
+          const start = wallNow();
+          sleepSync(this.idleWaitMs(st));
+          st.haltedMs += wallNow() - start;
+        }
         else return this.finish(st, r);
       }
     } finally {
@@ -408,6 +429,7 @@ export class Machine {
       wallDeadline: now + wall,
       lastYield: now,
       fruitlessSkips: 0,
+      haltedMs: 0,
     };
   }
 
@@ -433,6 +455,7 @@ export class Machine {
       }
 
       const before = core.instructions;
+      if (!det) clock.setIdle(false);
       this.inSlice = true;
       let exit = core.run(budget);
       this.inSlice = false;
@@ -458,7 +481,13 @@ export class Machine {
           now = clock.now();
           if (this.deadlineDirty || now >= this.nextDeadline) this.tickDevices(now);
           if (core.intr) break;
-          if (!det) return WAIT;
+          if (!det) {
+            // Idle: the clock follows the wall clock, after making up what it lags (clock.ts).
+            clock.setIdle(true);
+            clock.skipTo(this.nextDeadline);
+            if (clock.now() >= this.nextDeadline) break;
+            return WAIT;
+          }
           if (this.nextDeadline === Infinity || ++st.fruitlessSkips > MAX_FRUITLESS_IDLE_SKIPS) {
             return this.result("idle", `HLT with interrupts enabled at EIP=${hex32(core.eip)}, and no device will raise an interrupt`);
           }
@@ -500,6 +529,7 @@ export class Machine {
     }
     this.nextDeadline = next;
     this.deadlineDirty = false;
+    this.clock.setLimit(next);
   }
 
   /**
@@ -508,6 +538,11 @@ export class Machine {
    */
   private afterPortAccess(): void {
     if (this.deterministic) this.syncTsc();
+    this.stopAtDeadline();
+  }
+
+  /** Mid-slice: end the slice once virtual time has reached the next device deadline. */
+  private stopAtDeadline(): void {
     if (this.inSlice && this.clock.now() >= this.nextDeadline) this.core.requestStop();
   }
 
@@ -540,25 +575,29 @@ export class Machine {
     this.core.requestStop();
   }
 
-  /** The guest's TSC now (instructions plus the TSC offset; see syncTsc). */
+  /**
+   * The guest's TSC now, as the core computes it (ops/system.ts): instructions (deterministic;
+   * see syncTsc) or clockCycles() (real time), plus the TSC offset, a u64 read as signed so
+   * that a guest's WRMSR of a smaller value stays exact.
+   */
   private tscNow(): number {
     const u32 = this.core.u32;
     const o = L.STATE_TSC_OFFSET >> 2;
-    return this.core.instructions + u32[o] + u32[o + 1] * 2 ** 32;
+    const base = this.deterministic ? this.core.instructions : this.clockCycles();
+    return base + u32[o] + (u32[o + 1] | 0) * 2 ** 32;
+  }
+
+  /** Real-time mode: the virtual clock in TSC cycles (what RDTSC reads before the offset). */
+  private clockCycles(): number {
+    return Math.floor(this.clock.now() / this.tscNsPerCycle);
   }
 
   /**
-   * The TSC's nominal period, which VMI's GetCycleFrequency reports: the deterministic clock's
-   * ns per instruction, and the same default rate in real time (where the TSC still counts
-   * instructions, so its real rate is the interpreter's speed).
+   * Virtual ns per TSC cycle, which VMI's GetCycleFrequency reports as a rate: the
+   * deterministic clock's ns per instruction, REALTIME_TSC_HZ's period in real time.
    */
   private get tscNsPerCycle(): number {
-    return this.deterministic ? this.clock.nsPerInstruction : DEFAULT_NS_PER_INSTRUCTION;
-  }
-
-  /** Virtual ns per TSC cycle: exact when deterministic, the interpreter's recent speed otherwise. */
-  private nsPerCycle(): number {
-    return this.deterministic ? this.clock.nsPerInstruction : 1 / this.instructionsPerNs;
+    return this.deterministic ? this.clock.nsPerInstruction : 1e9 / REALTIME_TSC_HZ;
   }
 
   /** The exit-cost model: virtual time (and so the TSC) moves on by `cycles` per exit. */
@@ -608,23 +647,30 @@ export class Machine {
   /** Real-time HLT: sleep until the next deadline, serial input, or the wall timeout. */
   private waitForEvent(st: RunState): Promise<void> {
     const ms = this.idleWaitMs(st);
+    const start = wallNow();
     return new Promise<void>((resolve) => {
+      let settled = false;
+      let timer: ReturnType<typeof setTimeout> | undefined;
       const done = () => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
         this.wake = null;
         resolve();
       };
-      // setTimeout cannot sleep less than about a millisecond; a nearer deadline is met by
-      // yielding once and looking again.
-      const timer = ms >= 1 ? setTimeout(done, Math.floor(ms)) : setTimeout(done, 0);
+      // setTimeout cannot sleep less than about a millisecond (a browser's chained ones, 4 ms):
+      // a nearer deadline is met by yielding once and looking again.
+      if (ms >= 1) timer = setTimeout(done, Math.floor(ms));
+      else void yieldToEventLoop().then(done);
       this.wake = done;
     }).then(() => {
       st.lastYield = wallNow();
+      st.haltedMs += st.lastYield - start;
     });
   }
 
   private result(reason: StopReason, message?: string, exitCode?: number): RunResult {
-    const r: RunResult = { reason, instructions: 0, wallMs: 0, mips: 0, counters: {} };
+    const r: RunResult = { reason, instructions: 0, wallMs: 0, mips: 0, haltedMs: 0, counters: {} };
     if (message !== undefined) r.message = message;
     if (exitCode !== undefined) r.exitCode = exitCode;
     return r;
@@ -635,6 +681,7 @@ export class Machine {
     r.instructions = this.core.instructions - st.startInstructions;
     r.wallMs = wallNow() - st.startWall;
     r.mips = r.wallMs > 0 ? r.instructions / r.wallMs / 1000 : 0;
+    r.haltedMs = st.haltedMs;
     r.counters = this.counters();
     return r;
   }
@@ -692,11 +739,6 @@ export class Machine {
 
 function hex32(v: number): string {
   return "0x" + (v >>> 0).toString(16).padStart(8, "0");
-}
-
-/** One turn of the host's event loop (setImmediate where there is one: setTimeout(0) costs ~1 ms). */
-function yieldToEventLoop(): Promise<void> {
-  return new Promise<void>((resolve) => (typeof setImmediate === "function" ? setImmediate(resolve) : setTimeout(resolve, 0)));
 }
 
 /** Block the thread for `ms` (Node, workers); a busy wait where Atomics.wait is not allowed. */

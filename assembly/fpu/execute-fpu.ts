@@ -1,9 +1,9 @@
 // The x87 escape opcodes D8–DF (SDM Vol. 2 Appendix A.4, "Escape opcode instructions"), WAIT,
 // and FXSAVE/FXRSTOR. One entry point per opcode family: fpuEscape(op) from the main switch.
 //
-// Fault discipline (STYLE §5): every memory operand is read (and every store destination probed)
-// before any FPU state changes, so a #PF/#GP restarts the instruction cleanly; stores write
-// memory before popping.
+// Fault discipline (a guest fault is a flag and an early return, never a throw): every memory
+// operand is read (and every store destination probed) before any FPU state changes, so a
+// #PF/#GP restarts the instruction cleanly; stores write memory before popping.
 
 import * as cpu from "../cpu";
 import { segSelector, segBase, protectedMode, setReg16, CR0_EM, CR0_TS, CR0_MP, CR0_NE } from "../cpu";
@@ -638,7 +638,7 @@ function storeInt(sz: i32, popAfter: bool): void {
   } else {
     unpackA(stSig(0), stSE(0));
     if (f.aKind == K_FINITE || f.aKind == K_ZERO) {
-      if (f.aDen) signal(EX_DE);
+      // No DE for a denormal source: Vol. 2 FIST/FISTP lists #IS, #IA and #P only.
       roundToInt();
       const limit: u64 = sz == 1 ? 0x8000 : sz == 2 ? 0x80000000 : 0x8000000000000000;
       const ok = !f.intHuge && (f.aSign != 0 ? f.intMag <= limit : f.intMag < limit);
@@ -654,7 +654,7 @@ function storeInt(sz: i32, popAfter: bool): void {
       signal(EX_IE);
       v = indef;
     }
-    if (unmasked(f.exc & (EX_IE | EX_DE))) {
+    if (unmasked(f.exc & EX_IE)) {
       commitExceptions(false);
       return;
     }
@@ -681,7 +681,7 @@ function storeBcd(): void {
     unpackA(stSig(0), stSE(0));
     sign = f.aSign;
     if (f.aKind == K_FINITE || f.aKind == K_ZERO) {
-      if (f.aDen) signal(EX_DE);
+      // No DE for a denormal source: Vol. 2 FBSTP lists #IS, #IA and #P only.
       roundToInt();
       if (f.intHuge || f.intMag > 999999999999999999) {
         signal(EX_IE);
@@ -695,7 +695,7 @@ function storeBcd(): void {
       signal(EX_IE);
       indefinite = true;
     }
-    if (unmasked(f.exc & (EX_IE | EX_DE))) {
+    if (unmasked(f.exc & EX_IE)) {
       commitExceptions(false);
       return;
     }

@@ -1,5 +1,5 @@
 // System instructions: control and debug registers, descriptor-table registers, LLDT/LTR,
-// LAR/LSL/VERR/VERW, CPUID, RDTSC, RDMSR/WRMSR. Privileged ones raise #GP(0) above CPL 0.
+// LAR/LSL/VERR/VERW, CPUID, RDTSC, RDPMC, RDMSR/WRMSR. Privileged ones raise #GP(0) above CPL 0.
 
 import {
   STATE_CR0, STATE_CR2, STATE_CR3, STATE_CR4, STATE_DR_BASE, STATE_GDTR_BASE, STATE_GDTR_LIMIT,
@@ -7,7 +7,7 @@ import {
   STATE_SYSENTER_CS, STATE_SYSENTER_ESP, STATE_SYSENTER_EIP, COUNTER_PRIVILEGED,
 } from "../layout";
 import * as cpu from "../cpu";
-import { reg32, setReg32, setSegCache, protectedMode, CR0_PG, CR0_PE, CR0_WP, CR0_ET, CR4_PSE, CR4_PGE, CR4_TSD, CR4_DE, CR0_TS } from "../cpu";
+import { reg32, setReg32, setSegCache, protectedMode, CR0_PG, CR0_PE, CR0_WP, CR0_ET, CR4_PSE, CR4_PGE, CR4_PCE, CR4_TSD, CR4_DE, CR0_TS } from "../cpu";
 import { setFlagBits, FLAG_ZF } from "../flags";
 import { raise, EXC_GP, EXC_UD, EXC_NP } from "../exceptions";
 import { tlbFlush } from "../mmu";
@@ -16,7 +16,8 @@ import { vmiShadowControlRegisters } from "../vmi";
 import { readDescriptor, descLo, descHi, descAttr, descBase, descLimit, segmentsChanged } from "../segments";
 import { writeLin32 } from "../mmu";
 import { updateAccessMasks } from "../mmu";
-import { retiredThisRun } from "../run";
+import { retiredThisRun, publishRetired } from "../run";
+import { hostReadTsc } from "../imports";
 
 /** True (and nothing raised) if the current privilege may run a privileged instruction. */
 export function privileged(): bool {
@@ -32,7 +33,7 @@ export function privileged(): bool {
 // i486 and later.
 const CR0_VALID: u32 = 0xe005003f;
 // OSFXSR (bit 9): Linux sets it whenever CPUID advertises FXSR (it only selects FXSAVE's SSE part).
-const CR4_VALID: u32 = CR4_PSE | CR4_PGE | CR4_TSD | CR4_DE | (1 << 9);
+const CR4_VALID: u32 = CR4_PSE | CR4_PGE | CR4_PCE | CR4_TSD | CR4_DE | (1 << 9);
 
 export function readCr(n: i32): u32 {
   switch (n) {
@@ -234,9 +235,26 @@ export function cpuid(): void {
   }
 }
 
-/** The time-stamp counter: one tick per retired instruction, plus the host's offset. */
+/** Real-time machines: the TSC follows the host's virtual clock instead of the instruction count. */
+let tscFromHost: bool = false;
+
+export function setTscFromHost(on: bool): void {
+  tscFromHost = on;
+}
+
+/** The TSC before the offset: instructions retired (deterministic time), or the host's clock in cycles. */
+function tscBase(): u64 {
+  if (tscFromHost) {
+    publishRetired(); // the host's clock moves with the work done (clock.ts)
+    const t = hostReadTsc();
+    return t > 0 && t < 1.8e19 ? <u64>t : 0;
+  }
+  return load<u64>(COUNTER_INSTRUCTIONS) + <u64>retiredThisRun;
+}
+
+/** The time-stamp counter: its base (tscBase) plus the offset a WRMSR or the host set. */
 export function tsc(): u64 {
-  return load<u64>(COUNTER_INSTRUCTIONS) + <u64>retiredThisRun + load<u64>(STATE_TSC_OFFSET);
+  return tscBase() + load<u64>(STATE_TSC_OFFSET);
 }
 
 export function rdtsc(): void {
@@ -247,6 +265,26 @@ export function rdtsc(): void {
   const t = tsc();
   setReg32(0, <u32>t);
   setReg32(2, <u32>(t >>> 32));
+}
+
+/**
+ * RDPMC (SDM Vol. 2B RDPMC; Vol. 3 §2.5 CR4.PCE): at CPL 0, or at any CPL with CR4.PCE set,
+ * EDX:EAX gets performance-monitoring counter ECX; otherwise #GP(0). The P6 family has two
+ * counters, 0 and 1, and raises #GP(0) for any other ECX (Vol. 2B RDPMC, "P6 family
+ * processors"; its 40-bit counters read in EDX[7:0]:EAX). Nothing is counted here (no event is
+ * ever selected, as IA32_PERFEVTSEL0/1 are not implemented), so both read 0.
+ */
+export function rdpmc(): void {
+  if ((load<u32>(STATE_CR4) & CR4_PCE) == 0 && cpu.cpl != 0 && protectedMode()) {
+    raise(EXC_GP, 0);
+    return;
+  }
+  if (reg32(1) > 1) {
+    raise(EXC_GP, 0);
+    return;
+  }
+  setReg32(0, 0);
+  setReg32(2, 0);
 }
 
 const MSR_TSC: u32 = 0x10;
@@ -286,7 +324,7 @@ export function wrmsr(): void {
   const v: u64 = (<u64>reg32(2) << 32) | <u64>reg32(0);
   switch (n) {
     case MSR_TSC:
-      store<u64>(STATE_TSC_OFFSET, v - load<u64>(COUNTER_INSTRUCTIONS) - <u64>retiredThisRun);
+      store<u64>(STATE_TSC_OFFSET, v - tscBase());
       break;
     case MSR_BIOS_SIGN_ID: break;
     case MSR_SYSENTER_CS: store<u32>(STATE_SYSENTER_CS, <u32>v); break;

@@ -17,8 +17,8 @@ export const QUICK_EXIT_COSTS = [0, 1000];
 export const QUICK_SCALE = 1;
 
 /**
- * VMI calls that the ROM always serves from the shared page (VMI.md): any exit for one of them
- * is a bug the summary reports. (Enable/SetInterruptMask exit when an interrupt waits, and the
+ * VMI calls that the ROM always serves from the shared page (docs/vmi.md "How each call is
+ * served"): any exit for one of them is a bug the summary reports. (Enable/SetInterruptMask exit when an interrupt waits, and the
  * PTE calls exit outside lazy mode, so they are not in this list.)
  */
 export const ALWAYS_IN_ROM = ["GetCR0", "GetCR2", "GetCR3", "GetCR4", "DisableInterrupts", "GetInterruptMask", "IODelay"];

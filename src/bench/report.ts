@@ -8,7 +8,7 @@ import {
   ALL_EXITS_DEFINITION, ALWAYS_IN_ROM, type BatchingRun, EXITS_DEFINITION, MODELLED_DEFINITION, type Summary,
 } from "./batching.js";
 import { PVKERNEL } from "./guests.js";
-import { type MicroResult, TARGET_BATCHED_ENTRY_NS, TARGET_ROUND_TRIP_NS } from "./micro.js";
+import { type MicroResult, TARGET_BATCHED_ENTRY_NS, TARGET_ROUND_TRIP_NS, formatCostNs } from "./micro.js";
 
 export interface HostInfo {
   node: string;
@@ -95,8 +95,8 @@ export function formatSummary(s: Summary, micro: MicroResult | undefined): strin
   }
   if (micro) {
     out.push(
-      `hypercall round trip ${micro.roundTripNs.toFixed(1)} ns (target <= ${TARGET_ROUND_TRIP_NS}); batched PTE update ${micro.batchedEntryHostNs.toFixed(1)} ns per entry in the host ` +
-        `(target <= ${TARGET_BATCHED_ENTRY_NS}), ${micro.batchedEntryNs.toFixed(1)} ns end to end`,
+      `hypercall round trip ${formatCostNs(micro.roundTripNs)} (target <= ${TARGET_ROUND_TRIP_NS}); batched PTE update ${formatCostNs(micro.batchedEntryHostNs)} per entry in the host ` +
+        `(target <= ${TARGET_BATCHED_ENTRY_NS}), ${formatCostNs(micro.batchedEntryNs)} end to end`,
     );
   }
   return out.join("\n");

@@ -1,5 +1,5 @@
-// The I/O port bus (STYLE §12): one 65,536-entry table from port to device, so a port access
-// costs one array load. Unclaimed ports behave as on an ISA bus with nothing decoding the
+// The I/O port bus: one 65,536-entry table from port to device, so a port access costs one
+// array load. Unclaimed ports behave as on an ISA bus with nothing decoding the
 // address: reads float to all ones, writes go nowhere (both are counted, because a guest
 // probing for hardware we lack is worth seeing in the statistics; counted per byte).
 //

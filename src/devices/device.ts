@@ -1,9 +1,9 @@
-// The one shape every device has (STYLE §11). A device owns a contiguous range of I/O ports and
-// sees only offsets into it: which absolute ports it sits at is the board's business
-// (machine.ts), so the same model can sit at COM1 or COM2, or be poked directly by a test.
-// Its state is plain data so that save() can hand it out as JSON and restore() can take it back.
-// The interrupt line, the time source and any output sink come in through the constructor; a
-// device never reads the wall clock.
+// The one shape every device has, so the machine resets, saves and restores them all alike. A
+// device owns a contiguous range of I/O ports and sees only offsets into it: which absolute ports
+// it sits at is the board's business (machine.ts), so the same model can sit at COM1 or COM2, or be
+// poked directly by a test. Its state is plain data so that save() can hand it out as JSON and
+// restore() can take it back. The interrupt line, the time source and any output sink come in
+// through the constructor; a device never reads the wall clock.
 
 /** Bytes per port access: IN/OUT move 1, 2 or 4 bytes. */
 export type AccessWidth = 1 | 2 | 4;
@@ -47,7 +47,7 @@ export interface PortDevice {
 }
 
 /**
- * A device with its own notion of time (STYLE §13): it reports when it next needs attention, and
+ * A device with its own notion of time: it reports when it next needs attention, and
  * the machine calls tick() once virtual time has reached that deadline, so events happen at the
  * right virtual time however long the CPU slices are.
  */

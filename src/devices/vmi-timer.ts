@@ -1,6 +1,6 @@
-// The VMI alarm (VMI.md "Timer"): SetAlarm arms it in cycles of the guest's TSC, one-shot or
-// periodic; when the TSC passes the expiry it requests its interrupt (IRQ0). Missed periods are
-// coalesced into one interrupt, as a guest catching up from HLT expects.
+// The VMI alarm (docs/vmi.md "The timer and the alarm"): SetAlarm arms it in cycles of the guest's
+// TSC, one-shot or periodic; when the TSC passes the expiry it requests its interrupt (IRQ0).
+// Missed periods are coalesced into one interrupt, as a guest catching up from HLT expects.
 //
 // The request is an edge of its own, not a level wired-OR with the PIT's output: Linux's
 // vmi_time_init stops the PIT by putting counter 0 in mode 5, whose output then stays high, and

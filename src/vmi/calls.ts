@@ -1,6 +1,6 @@
 // VMI API 3.0: the call numbers, relocation types and flags Linux's CONFIG_VMI used
-// (2.6.21–2.6.36, asm/vmi.h and asm/vmi_time.h). One file, so the numbers are written once
-// (STYLE §10); they changed between VMI versions, and these are 3.0's.
+// (2.6.21–2.6.36, asm/vmi.h and asm/vmi_time.h). One file, so the numbers are written once;
+// they changed between VMI versions, and these are 3.0's.
 
 export const VMI_API_MAJOR = 3;
 export const VMI_API_MINOR = 0;

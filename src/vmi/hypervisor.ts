@@ -1,10 +1,11 @@
 // The host side of VMI: installs the ROM, and serves each hypercall the ROM makes. Arguments
 // and results are guest registers in the state block (regparm(3): EAX, EDX, ECX; the ROM moves
 // stack arguments into ESI and EDI before exiting). A call the host refuses raises #GP(0) at
-// the call, as VMI.md asks for a refused batch; nothing is changed by a refused call.
+// the call, as a refused batch does; nothing is changed by a refused call (docs/vmi.md
+// "Refusals and counters").
 //
 // Every exit first drains the deferred queue, so each call sees the MMU the guest believes in
-// (VMI.md: "any call that must see a consistent MMU").
+// (docs/vmi.md "Lazy MMU mode and the deferred queue").
 
 import * as L from "../../assembly/layout.js";
 import type { Core } from "../core.js";
@@ -45,7 +46,7 @@ export interface VmiHost {
   onExit(): void;
 }
 
-/** Counters of one machine's VMI traffic (VMI.md: "every call is counted by number"). */
+/** Counters of one machine's VMI traffic, by call (docs/vmi.md "Refusals and counters"). */
 export interface VmiStats {
   /** Exits to the host, by call name (vmi_init included). */
   readonly exits: Record<string, number>;

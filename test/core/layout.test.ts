@@ -1,4 +1,4 @@
-// The layout file is the one map of linear memory (STYLE §7): regions must not overlap, the
+// The layout file is the one map of linear memory, read by core and host alike: regions must not overlap, the
 // host's views must sit where the core writes, and bad RAM sizes must be refused up front.
 
 import { describe, it, expect } from "vitest";

@@ -1,6 +1,6 @@
 // The VMI reserved range in the core: above virtual_top every address space sees the ROM's
 // code pages (supervisor, read-only) and the shared page (supervisor, read/write), whatever the
-// guest's page tables say; VMCALL is a hypercall only from ROM code below CPL 3 (VMI.md).
+// guest's page tables say; VMCALL is a hypercall only from ROM code below CPL 3 (docs/vmi.md).
 
 import { describe, it, expect } from "vitest";
 import { readFileSync } from "node:fs";

@@ -6,18 +6,20 @@
 // Skips only when the Debian mirror is unreachable and this is not CI; in CI (CI=true) a
 // failed fetch fails the test.
 
-import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { CliInput } from "../../src/cli.js";
-import { cli } from "../support/run-cli.js";
+import { readFileSync } from "node:fs";
+import { REALTIME_TSC_HZ } from "../../src/clock.js";
+import { startHostLoad } from "../support/host-load.js";
+import { cli, timeOf, type TimedChunk } from "../support/run-cli.js";
+import { GOLDEN, buildVmiInitramfs, initResults } from "../linux-vmi/kernel.js";
+import { DEBIAN_CACHE as CACHE, prepareDebian } from "../support/debian-cache.js";
 import { buildInitramfs } from "../../scripts/build-initramfs.js";
+import type { NewcEntry } from "../../src/initramfs/newc.js";
+import { buildElf } from "../loader/elf-builder.js";
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
-const CACHE = join(ROOT, ".cache/debian");
 const KERNEL = join(CACHE, "vmlinuz");
 const INITRD = join(CACHE, "initramfs.cpio");
 /**
@@ -29,49 +31,27 @@ const INITRD = join(CACHE, "initramfs.cpio");
 const APPEND = "console=ttyS0 cryptomgr.notests";
 const BOOT_TIMEOUT_MS = 600_000;
 
-interface Prepared {
-  ok: boolean;
-  /** Why not: a skip (network unreachable outside CI) or a failure. */
-  why?: string;
-  skip?: boolean;
-}
+/**
+ * Hostile user programs for the shell test: /hostile/intN executes `int $N` and would exit 0
+ * after it. Linux's gates for 0, 8 and 13 have DPL 0, so from ring 3 each is #GP(N*8+2)
+ * (SDM Vol. 3 §6.12.1.1), which the kernel turns into SIGSEGV for the process alone (status
+ * 139 in the shell, as on QEMU); int 3's gate has DPL 3: #BP, SIGTRAP (133).
+ */
+const HOSTILE_VECTORS = [0, 3, 8, 13];
+const HOSTILE: NewcEntry[] = [
+  { kind: "dir", name: "hostile" },
+  ...HOSTILE_VECTORS.map((n): NewcEntry => {
+    // int $n; mov eax, 1 (exit); xor ebx, ebx; int $0x80
+    const code = Uint8Array.of(0xcd, n, 0xb8, 1, 0, 0, 0, 0x31, 0xdb, 0xcd, 0x80);
+    const at = 0x08048100; // the file offset of buildElf's first segment, plus the usual base
+    return { kind: "file", name: `hostile/int${n}`, data: buildElf({ entry: at, segments: [{ paddr: at, bytes: code }] }).bytes, mode: 0o755 };
+  }),
+];
 
-function run(script: string): { status: number | null; out: string } {
-  const r = spawnSync("sh", [join(ROOT, "scripts", script)], { cwd: ROOT, encoding: "utf8" });
-  return { status: r.status, out: `${r.stdout ?? ""}${r.stderr ?? ""}${r.error ? String(r.error) : ""}` };
-}
+const prepared = await prepareDebian();
 
-/** The mirror the fetch script used, from its private sources.list; null if it got no further. */
-function mirror(): string | null {
-  const f = join(CACHE, "apt/etc/apt/sources.list");
-  if (!existsSync(f)) return null;
-  const m = /^deb \[[^\]]*\] (\S+) bookworm /m.exec(readFileSync(f, "utf8"));
-  return m ? m[1] : null;
-}
-
-async function reachable(url: string): Promise<boolean> {
-  try {
-    await fetch(`${url}/dists/bookworm/Release`, { method: "HEAD", signal: AbortSignal.timeout(15_000) });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function prepare(): Promise<Prepared> {
-  const fetched = run("fetch-debian.sh");
-  if (fetched.status !== 0) {
-    const url = mirror();
-    if (url !== null && !process.env.CI && !(await reachable(url))) {
-      return { ok: false, skip: true, why: `the Debian mirror ${url} is unreachable: skipping Debian's kernel (fetch-debian.sh said: ${fetched.out.trim()})` };
-    }
-    return { ok: false, why: `scripts/fetch-debian.sh failed:\n${fetched.out}` };
-  }
-  buildInitramfs({ cache: CACHE });
-  return { ok: true };
-}
-
-const prepared = await prepare();
+/** The default initramfs plus /hostile, in a file of its own (other tests read the default one). */
+const hostileInitrd = () => buildInitramfs({ cache: CACHE, extra: HOSTILE, output: "initramfs-hostile.cpio" });
 if (prepared.skip) console.warn(`test/linux: ${prepared.why}`);
 
 /** stdin as a pipe that holds the whole script from the start, as `printf … | vmi386 run` gives it. */
@@ -133,12 +113,42 @@ describe.skipIf(prepared.skip === true)("Debian's i386 kernel with busybox", () 
   );
 
   it(
-    "gives an interactive shell on the console, driven through stdin",
+    "in real time on a busy host: calibrates the TSC at the nominal 100 MHz and sleeps 2 s of wall time",
     async () => {
       if (!prepared.ok) throw new Error(prepared.why);
-      const script = ["echo hello from $((40 + 2))", "cat /proc/cmdline", "cd /proc && ls -d 1 self", "poweroff -f", ""].join("\n");
+      // test/linux-vmi's /init: fork+exec, tmpfs, subshells, then `sleep 2` and `reboot -f`.
+      const initrd = buildVmiInitramfs();
+      const times: TimedChunk[] = [];
+      const stopLoad = startHostLoad();
+      let r;
+      try {
+        r = await cli(["run", "--kernel", KERNEL, "--initrd", initrd, "--append", APPEND, "--mem", "128M", "--timeout", "400"], null, {}, times);
+      } finally {
+        stopLoad();
+      }
+      const out = r.stdout.replace(/\r\n/g, "\n");
+      expect(r.status, `${out.slice(-3000)}\n${r.stderr}`).toBe(0);
+      const mhz = /^\[ *0\.000000\] tsc: Detected (\d+\.\d+) MHz processor$/m.exec(out);
+      expect(mhz, out.slice(0, 6000)).not.toBeNull();
+      expect(Math.abs(Number(mhz![1]) / (REALTIME_TSC_HZ / 1e6) - 1)).toBeLessThan(0.03);
+      expect(out).not.toMatch(/TSC unstable|Marking TSC unstable/);
+      // What ./init computes is what QEMU printed on the CONFIG_VMI kernel, but the kernel's name.
+      expect(initResults(out).slice(1)).toEqual(initResults(readFileSync(GOLDEN, "utf8")).slice(1));
+      const sleep = (timeOf(times, "vmi-init: sleep 2 ends") - timeOf(times, "vmi-init: sleep 2 begins")) / 1000;
+      expect(sleep).toBeGreaterThan(1.7);
+      expect(sleep).toBeLessThan(3);
+    },
+    BOOT_TIMEOUT_MS,
+  );
+
+  it(
+    "gives an interactive shell on the console, driven through stdin, which survives hostile user programs",
+    async () => {
+      if (!prepared.ok) throw new Error(prepared.why);
+      const hostile = HOSTILE_VECTORS.map((n) => `/hostile/int${n}; echo "int ${n}: status $?"`);
+      const script = ["echo hello from $((40 + 2))", "cat /proc/cmdline", ...hostile, "dmesg | grep traps:", "cd /proc && ls -d 1 self", "poweroff -f", ""].join("\n");
       const r = await cli(
-        ["run", "--kernel", KERNEL, "--initrd", INITRD, "--append", `${APPEND} quiet vmi386.shell`, "--deterministic"],
+        ["run", "--kernel", KERNEL, "--initrd", hostileInitrd(), "--append", `${APPEND} quiet vmi386.shell`, "--deterministic"],
         pipedStdin(script),
       );
       const out = r.stdout.replace(/\r\n/g, "\n");
@@ -147,6 +157,16 @@ describe.skipIf(prepared.skip === true)("Debian's i386 kernel with busybox", () 
       expect(out).toContain("BusyBox v1.35.0");
       expect(out).toMatch(/^\/ # echo hello from \$\(\(40 \+ 2\)\)\nhello from 42$/m);
       expect(out).toMatch(/^\/ # cat \/proc\/cmdline\nconsole=ttyS0 cryptomgr\.notests quiet vmi386\.shell$/m);
+      // A user process that raises #GP through INT n is killed alone; the machine goes on.
+      expect(out).toContain("int 0: status 139\n");
+      expect(out).toContain("int 3: status 133\n");
+      expect(out).toContain("int 8: status 139\n");
+      expect(out).toContain("int 13: status 139\n");
+      // The kernel's own report of each fault: the error codes are N*8+2, as on QEMU.
+      for (const [n, error] of [[0, "2"], [8, "42"], [13, "6a"]]) {
+        expect(out).toMatch(new RegExp(`traps: int${n}\\[\\d+\\] general protection fault ip:8048100 sp:[0-9a-f]+ error:${error} in int${n}`));
+      }
+      expect(out).toMatch(/traps: int3\[\d+\] trap int3 ip:8048102/);
       expect(out).toMatch(/^\/ # cd \/proc && ls -d 1 self\n1\s+self$/m);
       expect(out).toMatch(/^\/proc # poweroff -f$/m);
     },

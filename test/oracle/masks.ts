@@ -71,7 +71,8 @@ export function undefinedFlags(mnemonic: string, c: MaskContext): number {
 
 /**
  * Where QEMU 7.2 (Debian's qemu-user) disagrees with the SDM on a flag or value the SDM
- * defines, the SDM wins (DESIGN.md, "Tests and oracles"). Each entry recognises the affected
+ * defines, the SDM wins: it is the specification, and QEMU 7.2 has known deviations in 386
+ * corner cases. Each entry recognises the affected
  * cases and rewrites QEMU's result into the SDM's; the golden line then carries `override`
  * with the entry's name, so every departure from the recorded QEMU run is visible.
  */

@@ -1,4 +1,4 @@
-// VMI.md's rules for a queued page-table update, written out independently of the core's
+// The rules for a queued page-table update (docs/vmi.md "Checking queued updates"), written out independently of the core's
 // implementation (assembly/vmi-queue.ts) so the queue fuzz test can hold one against the other.
 // Targets here are physical addresses (the fuzz test runs with paging off, so pointers are).
 

@@ -1,4 +1,4 @@
-// The ROM image against VMI.md's header layout (the numbers Linux's check_vmi_rom reads), and
+// The ROM image against the header layout of docs/vmi.md (the numbers Linux's check_vmi_rom reads), and
 // its relocation table against the calling conventions (CALL_REL, JUMP_REL for IRET/SYSEXIT).
 import { describe, expect, it } from "vitest";
 import { buildRom, DEFAULT_VIRTUAL_TOP } from "../../src/vmi/rom.js";
@@ -10,7 +10,7 @@ const img = rom.image;
 const dv = new DataView(img.buffer);
 
 describe("VMI ROM image", () => {
-  it("has the option-ROM header, signature and version VMI.md gives", () => {
+  it("has the option-ROM header, signature and version docs/vmi.md gives", () => {
     expect(dv.getUint16(0, true)).toBe(0xaa55);
     expect(img[2] * 512).toBe(img.length);
     expect(dv.getUint32(8, true)).toBe(0x696d5663); // "cVmi"
@@ -30,6 +30,23 @@ describe("VMI ROM image", () => {
     expect(dv.getUint16(pci + 6, true)).toBe(0x0801);
     const lic = dv.getUint16(22, true);
     expect(String.fromCharCode(...img.subarray(lic, lic + 7))).toBe("GPL v2\0");
+  });
+
+  it("has a PnP expansion header where Linux's check_vmi_rom finds the manufacturer and product", () => {
+    // vrom_header.pnp_header_offs at 0x1a; struct pnp_header: manufacturer_offset at +0x0e,
+    // product_offset at +0x10, both from the image's start (Linux 2.6.32 asm/vmi.h).
+    const pnp = dv.getUint16(0x1a, true);
+    expect(pnp).toBeGreaterThan(0);
+    expect(pnp % 16).toBe(0);
+    expect(String.fromCharCode(...img.subarray(pnp, pnp + 4))).toBe("$PnP");
+    const len = img[pnp + 5] * 16;
+    expect(img.subarray(pnp, pnp + len).reduce((s, b) => s + b, 0) % 256).toBe(0);
+    const cstring = (at: number) => String.fromCharCode(...img.subarray(at, img.indexOf(0, at)));
+    expect(cstring(dv.getUint16(pnp + 0x0e, true))).toBe("vmi386");
+    expect(cstring(dv.getUint16(pnp + 0x10, true))).toBe("VMI ROM");
+    // It lies in the header's reserved area, clear of vmi_init's slot at 0x80.
+    expect(pnp + len).toBeLessThanOrEqual(0x80);
+    expect(img.indexOf(0, dv.getUint16(pnp + 0x10, true))).toBeLessThan(0x80);
   });
 
   it("has vmi_init and get_reloc as 8-byte slots that jump above virtual_top without a register", () => {

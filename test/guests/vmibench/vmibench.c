@@ -11,7 +11,7 @@
 
    Every op runs the same loop (the same argument loads, the same indirect call), so the
    difference between two ops' times is the difference between the two calls. It finds and
-   starts the ROM as Linux's CONFIG_VMI did (VMI.md), with paging on and interrupts off. */
+   starts the ROM as Linux's CONFIG_VMI did (docs/vmi.md), with paging on and interrupts off. */
 #include "rt.h"
 
 #define SIG_CVMI 0x696d5663

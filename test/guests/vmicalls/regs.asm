@@ -1,6 +1,6 @@
 ; Calls one ROM entry point with every general register chosen by the caller, and hands back
 ; every register it returned with, so the guest can check which ones the call changed. Linux
-; patches the interrupt-flag calls inline where only the result may change, and VMI.md promises
+; patches the interrupt-flag calls inline where only the result may change, and docs/vmi.md promises
 ; more: every register but the results survives every call.
 global rom_call_regs
 
