@@ -26,6 +26,7 @@ export const EXC_SS = 12;
 export const EXC_GP = 13;
 export const EXC_PF = 14;
 export const EXC_MF = 16;
+export const EXC_MC = 18;
 
 /** The exception raised by the current instruction. */
 export let excVector: i32 = -1;
@@ -60,6 +61,35 @@ export function raisePageFault(lin: u32, error: u32): void {
   store<u32>(STATE_CR2, lin);
   if (vmiActive()) vmiShadowControlRegisters();
   raise(EXC_PF, error);
+}
+
+/**
+ * Exceptions whose pushed EFLAGS image has RF set (SDM Vol. 3 §17.3.1.1: "for any fault-class
+ * exception except a debug exception generated in response to an instruction breakpoint, the
+ * value pushed for RF is 1"), so that IRET back to the faulting instruction does not hit its
+ * instruction breakpoint again. Not the traps #DB (single step), #BP and #OF, nor the aborts
+ * #DF and #MC (Table 6-1); software and external interrupts push RF as it is (but see
+ * repeatPaused).
+ */
+@inline function faultClass(v: i32): bool {
+  return v != EXC_DB && v != EXC_BP && v != EXC_OF && v != EXC_DF && v != EXC_MC;
+}
+
+/**
+ * A REP string instruction stopped between iterations to let interrupts in (ops/string.ts's
+ * chunks), at this EIP. An interrupt taken there pushes RF = 1 (SDM Vol. 3 §17.3.1.1: "for any
+ * interrupt arriving after any iteration of a repeated string instruction but the last"), as
+ * the instruction is part done. Any event delivered, or the instruction finishing, ends it.
+ */
+let repeatPaused: bool = false;
+let repeatPausedEip: u32 = 0;
+
+export function pauseRepeat(eip: u32): void {
+  repeatPaused = true;
+  repeatPausedEip = eip;
+}
+@inline export function endRepeat(): void {
+  repeatPaused = false;
 }
 
 /** SDM Vol. 3 Table 6-4: contributory exceptions. */
@@ -121,11 +151,13 @@ export function deliverEvent(vector: i32, error: u32, hasError: bool, kind: i32,
   let hasErr = hasError;
   let exception = kind == EVENT_EXCEPTION;
   let software = kind == EVENT_SOFTWARE;
+  const midRepeat = kind == EVENT_EXTERNAL && repeatPaused && returnEip == repeatPausedEip;
+  repeatPaused = false;
   if (vmiActive()) vmiEventDelivered();
   for (;;) {
     // IDT, TSS and the handler's stack are implicit supervisor accesses.
     enterSupervisorAccess();
-    deliverOnce(v, err, hasErr, software, returnEip);
+    deliverOnce(v, err, hasErr, software, exception ? faultClass(v) : midRepeat, returnEip);
     leaveSupervisorAccess();
     if (!cpu.faulted) return true;
     cpu.faulted = false;
@@ -180,7 +212,7 @@ export function taskGateTss(tss: u32, ext: u32): bool {
   return true;
 }
 
-function deliverOnce(vector: i32, error: u32, hasError: bool, software: bool, returnEip: u32): void {
+function deliverOnce(vector: i32, error: u32, hasError: bool, software: bool, pushRf: bool, returnEip: u32): void {
   if (!protectedMode()) {
     deliverReal(vector, returnEip);
     return;
@@ -236,7 +268,7 @@ function deliverOnce(vector: i32, error: u32, hasError: bool, software: bool, re
     raise(EXC_NP, (selector & 0xfffc) + ext);
     return;
   }
-  const oldFlags = readFlags();
+  const oldFlags = readFlags() | (pushRf ? FLAG_RF : 0);
   const oldCs = segSelector(SEG_CS);
   const oldSs = segSelector(SEG_SS);
   const oldEsp = reg32(4);
@@ -276,13 +308,16 @@ function deliverOnce(vector: i32, error: u32, hasError: bool, software: bool, re
   sp = pushFrame(ssBase, sp, stackMask, entrySize, returnEip);
   if (hasError) sp = pushFrame(ssBase, sp, stackMask, entrySize, error);
   if (cpu.faulted) return;
-  // Commit.
+  // Commit. readInnerStack left the SS descriptor in descLo/descHi, and loadSsCache writes them
+  // too: CS's descriptor is read again and kept apart before SS is loaded.
   if (!readDescriptor(selector)) return;
+  const csLo = descLo;
+  const csHi = descHi;
   if (inner) {
     loadSsCache((newSsSel & 0xfffc) | <u32>newCpl, newSsLo, newSsHi);
   }
   setReg32(4, stackMask == 0xffff ? (esp & 0xffff0000) | (sp & 0xffff) : sp);
-  loadCsCache((selector & 0xfffc) | <u32>newCpl, descLo, descHi, newCpl);
+  loadCsCache((selector & 0xfffc) | <u32>newCpl, csLo, csHi, newCpl);
   cpu.setEip(offset);
   let clear = FLAG_TF | FLAG_NT | FLAG_RF | FLAG_VM;
   if (!trapGate) clear |= FLAG_IF;

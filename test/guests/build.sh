@@ -5,6 +5,7 @@
 #   build.sh check      rebuild into a scratch directory and compare with the committed binaries
 #   build.sh expect     record cpu-bound/expected.txt from the Linux build run under qemu-i386
 #   build.sh pvexpect   record pvkernel/expected.txt: pvkernel-native's checksums under qemu-system-i386
+#   build.sh cornersexpect  record corners/qemu.txt: what corners.elf prints under qemu-system-i386
 #   build.sh verify     run every committed guest (but those needing VMI) under qemu-system-i386: each must
 #                       exit 1 (debug-exit code 0), and cpu-bound and pvkernel-native must print the
 #                       expected checksum
@@ -16,7 +17,7 @@ set -eu
 cd "$(dirname "$0")"
 export LC_ALL=C SOURCE_DATE_EPOCH=0
 
-GUESTS="demo cpu-bound cpu-bound-quick paging exceptions timer apic uart smc vmicalls pvkernel-native pvkernel-vmi pvkernel-batched vmibench"
+GUESTS="demo cpu-bound cpu-bound-quick paging exceptions timer apic uart smc corners vmicalls pvkernel-native pvkernel-vmi pvkernel-batched vmibench"
 # Guests that need our VMI ROM, which QEMU does not offer: `verify` skips them.
 NEEDS_VMI="vmicalls pvkernel-vmi pvkernel-batched vmibench"
 # pvkernel scales whose checksums pvkernel/expected.txt records (the test and the default).
@@ -148,6 +149,15 @@ case $cmd in
     mv pvkernel/expected.txt.tmp pvkernel/expected.txt
     cat pvkernel/expected.txt
     ;;
+  cornersexpect)
+    {
+      echo "# corners.elf on COM1 under $(qemu-system-i386 --version | head -n 1)."
+      echo "# Regenerate: sh test/guests/build.sh cornersexpect"
+      qemu_run corners/corners.elf | tr -d '\r'
+    } >corners/qemu.txt.tmp
+    mv corners/qemu.txt.tmp corners/qemu.txt
+    cat corners/qemu.txt
+    ;;
   verify)
     shift
     status=0
@@ -180,7 +190,7 @@ case $cmd in
     exit $status
     ;;
   *)
-    echo "usage: build.sh [build [guest...]|check|expect|pvexpect|verify [guest...]]" >&2
+    echo "usage: build.sh [build [guest...]|check|expect|pvexpect|cornersexpect|verify [guest...]]" >&2
     exit 2
     ;;
 esac
