@@ -10,6 +10,7 @@ import { protectedMode, reg32, setReg32, segBase, segSelector, segLimit, segAttr
 import { vmiActive, vmiShadowControlRegisters, vmiEventDelivered } from "./vmi";
 import { readFlags, writeFlags, flags, FLAG_IF, FLAG_TF, FLAG_NT, FLAG_RF, FLAG_AC, FLAG_VM } from "./flags";
 import { readLin16, readLin32, writeLin16, writeLin32, enterSupervisorAccess, leaveSupervisorAccess } from "./mmu";
+import { deliverThroughTaskGate } from "./ops/task";
 import { readDescriptor, descLo, descHi, loadCsCache, loadSsCache, descBase, descLimit, descAttr, readInnerStack, innerSs, innerSsLo, innerSsHi, innerEsp, baseOf } from "./segments";
 
 export const EXC_DE = 0;
@@ -173,8 +174,8 @@ function deliverOnce(vector: i32, error: u32, hasError: bool, software: bool, re
   if (cpu.faulted) return;
   const type = (hi >>> 8) & 0x1f;
   const gateDpl = <i32>((hi >>> 13) & 3);
-  // 0x06/0x07: 16-bit interrupt/trap gate; 0x0E/0x0F: 32-bit. Task gates (0x05) are not supported.
-  if (type != 0x06 && type != 0x07 && type != 0x0e && type != 0x0f) {
+  // 0x05: task gate; 0x06/0x07: 16-bit interrupt/trap gate; 0x0E/0x0F: 32-bit.
+  if (type != 0x05 && type != 0x06 && type != 0x07 && type != 0x0e && type != 0x0f) {
     raise(EXC_GP, <u32>vector * 8 + 2 + ext);
     return;
   }
@@ -184,6 +185,10 @@ function deliverOnce(vector: i32, error: u32, hasError: bool, software: bool, re
   }
   if ((hi & 0x8000) == 0) {
     raise(EXC_NP, <u32>vector * 8 + 2 + ext);
+    return;
+  }
+  if (type == 0x05) {
+    deliverThroughTaskGate(lo, error, hasError, ext, returnEip);
     return;
   }
   const gate32 = (type & 8) != 0;

@@ -1,6 +1,6 @@
 // Far control transfers (JMP/CALL/RET far, IRET) and software interrupts, with the
 // protected-mode checks of SDM Vol. 2 (JMP, CALL, RET, IRET "Operation") for code-segment
-// and call-gate targets. Task switches are not implemented: they raise #GP.
+// and call-gate targets; TSS and task-gate targets and IRET with NT switch tasks (task.ts).
 
 import { SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, STATE_SYSENTER_CS, STATE_SYSENTER_ESP, STATE_SYSENTER_EIP } from "../layout";
 import * as cpu from "../cpu";
@@ -9,16 +9,19 @@ import { readFlags, writeFlags, flags, FLAG_IF, FLAG_IOPL, FLAG_VM, FLAG_NT, FLA
 import { raise, EXC_GP, EXC_NP, EXC_SS, deliverEvent, EVENT_SOFTWARE } from "../exceptions";
 import { readDescriptor, descLo, descHi, descAttr, descLimit, loadCsCache, loadSsCache, loadSegment, segmentsChanged, ATTR_P, readInnerStack, innerSs, innerSsLo, innerSsHi, innerEsp, baseOf } from "../segments";
 import { writeLin, enterSupervisorAccess, leaveSupervisorAccess } from "../mmu";
+import { jumpOrCallTask, returnFromTask } from "./task";
 import { push, pop, stackRead, stackWrite, sp, setSp, spMask } from "./stack";
 
 const TARGET_FAILED = 0;
 const TARGET_CODE = 1;
 const TARGET_CALL_GATE = 2;
+/** A TSS descriptor (type 1, 3, 9, 11) or a task gate (type 5) in descLo/descHi. */
+const TARGET_TASK = 3;
 
 /**
  * Check the target of a far JMP/CALL (SDM Vol. 2 JMP/CALL, protected mode): a code segment at
- * the same privilege (descLo/descHi hold it), or a call gate. Task gates and TSS targets
- * (task switches) are not implemented and raise #GP.
+ * the same privilege (descLo/descHi hold it), a call gate, or a TSS or task gate (a task
+ * switch, whose busy and present checks come in task.ts).
  */
 function classifyTarget(selector: u32): i32 {
   if ((selector & 0xfffc) == 0) {
@@ -34,7 +37,8 @@ function classifyTarget(selector: u32): i32 {
   const rpl = <i32>(selector & 3);
   if ((attr & 0x18) != 0x18) {
     const type = attr & 0x1f;
-    if (type != 0x04 && type != 0x0c) {
+    const task = type == 0x05 || ((type & 0x15) == 0x01 && (selector & 4) == 0);
+    if (type != 0x04 && type != 0x0c && !task) {
       raise(EXC_GP, selector & 0xfffc);
       return TARGET_FAILED;
     }
@@ -42,11 +46,13 @@ function classifyTarget(selector: u32): i32 {
       raise(EXC_GP, selector & 0xfffc);
       return TARGET_FAILED;
     }
+    // A TSS's busy bit is checked before P (SDM Vol. 2 JMP, "TASK-STATE-SEGMENT").
+    if (type != 0x05 && task) return TARGET_TASK;
     if ((attr & ATTR_P) == 0) {
       raise(EXC_NP, selector & 0xfffc);
       return TARGET_FAILED;
     }
-    return TARGET_CALL_GATE;
+    return task ? TARGET_TASK : TARGET_CALL_GATE;
   }
   const conforming = (attr & 4) != 0;
   if (conforming ? dpl > cpu.cpl : rpl > cpu.cpl || dpl != cpu.cpl) {
@@ -78,6 +84,10 @@ export function farJump(selector: u32, offset: u32): void {
     throughCallGate(false, 0);
     return;
   }
+  if (kind == TARGET_TASK) {
+    jumpOrCallTask(selector, false, cpu.nextEip());
+    return;
+  }
   if (offset > descLimit()) {
     raise(EXC_GP, 0);
     return;
@@ -94,6 +104,10 @@ export function farCall(selector: u32, offset: u32, sz: i32, returnEip: u32): vo
     if (kind == TARGET_FAILED) return;
     if (kind == TARGET_CALL_GATE) {
       throughCallGate(true, returnEip);
+      return;
+    }
+    if (kind == TARGET_TASK) {
+      jumpOrCallTask(selector, true, returnEip);
       return;
     }
     if (offset > descLimit()) {
@@ -314,8 +328,13 @@ function applyIretFlags(v: u32, sz: i32): void {
   writeFlags(v, mask);
 }
 
-/** IRET/IRETD. Returns from an interrupt handler; task returns (NT=1) are not supported. */
+/** IRET/IRETD: returns from an interrupt handler, or with NT set to the previous task. */
 export function iret(sz: i32): void {
+  // A task return pops nothing (SDM Vol. 2 IRET, "TASK-RETURN").
+  if (protectedMode() && (readFlags() & FLAG_NT) != 0) {
+    returnFromTask(cpu.nextEip());
+    return;
+  }
   const n = sizeBytes(sz);
   const newEip = stackRead(sz, 0);
   const newCs = stackRead(sz, n) & 0xffff;
@@ -326,10 +345,6 @@ export function iret(sz: i32): void {
     setCsReal(newCs);
     cpu.setEip(newEip);
     writeFlags(newFlags, writableFlagsMask(sz) | (sz == 2 ? FLAG_RF : 0));
-    return;
-  }
-  if ((readFlags() & FLAG_NT) != 0) {
-    raise(EXC_GP, 0);
     return;
   }
   returnTo(sz, newEip, newCs, 3 * n, 0, true, newFlags);

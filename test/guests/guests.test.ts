@@ -78,7 +78,7 @@ function workloadCount(name: string): number {
 }
 
 describe("guest binaries", () => {
-  const guests = ["demo", "cpu-bound", "paging", "exceptions", "timer", "uart", "smc"];
+  const guests = ["demo", "cpu-bound", "paging", "exceptions", "tasks", "timer", "uart", "smc"];
 
   it("every guest has its sources and a committed multiboot ELF", () => {
     for (const g of guests) {
@@ -160,6 +160,39 @@ describe("guests on our Machine (deterministic)", () => {
     expect(okCount(out)).toBe(36);
     expect(out).toContain("ok   #GP dword read across ES limit");
     expect(out).toContain("ok   #DF: #NP while delivering #GP");
+  });
+
+  // What `qemu-system-i386 -kernel tasks/tasks.elf -m 64 -display none -monitor none -serial stdio
+  // -device isa-debug-exit,iobase=0xf4,iosize=0x04 -no-reboot` (QEMU 7.2.22) printed. The one
+  // line where QEMU departs from the SDM (the EIP a fault after a task switch's commit point
+  // pushes: the new task's first instruction, SDM Vol. 3 §7.3) is replaced by the SDM's value.
+  const TASKS_QEMU = [
+    "call: A link 0028 tr 0030 NT 1 busy 3; B link 0030 tr 0038 NT 1 busy 7",
+    "call: back in main: tr 0028 busy 1 NT 0 TS 1 ebx 5eb esi 5e1; A saw eax a after B",
+    "call: B saved eax b eflags 2 eip=entry+6",
+    "gate: A link 0028 tr 0030 busy 3",
+    "jmp: link 4321 NT 0 TS 1, back: tr 0028 busy 1 ebx 77; A saved ebx 1234 eip=entry+27",
+    "busy: call to the running task: vector 13 error 28",
+    "busy: call to busy A: vector 13 error 30",
+    "busy: call through a gate to busy A: vector 13 error 30",
+    "busy: jmp to busy A: vector 13 error 30",
+    "limit: 32-bit TSS limit 0x66: vector 10 error 48",
+    "limit: 16-bit TSS limit 0x2a: vector 10 error 58",
+    "iret: NT to an available TSS: vector 10 error 30",
+    "busy after the faults: 1",
+    "bad DS: #TS error 68 eip=entry+318 tr 0060; C saved ds 10 eip=entry+33; busy 1",
+    "DEVIATION from the SDM above: #TS pushed EIP 102428, not the new task's 1022ea",
+    "#DF: error 0 link 0028 tr 0040 NT 1; old eip=insn+0 esp=same; stack own; busy 1",
+    "CR0.TS after the last switch: 1",
+    "PASS",
+  ];
+  it("tasks: hardware task switches print what QEMU printed", async () => {
+    const { r, out } = await runGuest("tasks/tasks.elf", 50_000_000);
+    expectPass("tasks", r, out);
+    const sdm = TASKS_QEMU.filter((l) => !l.startsWith("DEVIATION")).map((l) =>
+      l.startsWith("bad DS:") ? l.replace(/eip=entry\+\d+ tr/, "eip=entry+0 tr") : l,
+    );
+    expect(lines(out.trimEnd())).toEqual(sdm);
   });
 
   it("smc", async () => {
