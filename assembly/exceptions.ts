@@ -3,7 +3,7 @@
 
 import {
   STATE_CR2, STATE_IDTR_BASE, STATE_IDTR_LIMIT, STATE_TRAP_EXCEPTIONS, STATE_EXC_VECTOR, STATE_EXC_ERROR,
-  COUNTER_EXCEPTIONS, SEG_CS, SEG_SS, SEG_TR,
+  COUNTER_EXCEPTIONS, SEG_CS, SEG_SS, SEG_TR, SEG_DS, SEG_ES, SEG_FS, SEG_GS,
 } from "./layout";
 import * as cpu from "./cpu";
 import { protectedMode, reg32, setReg32, segBase, segSelector, segLimit, segAttr, sizeMask } from "./cpu";
@@ -11,6 +11,7 @@ import { vmiActive, vmiShadowControlRegisters, vmiEventDelivered } from "./vmi";
 import { readFlags, writeFlags, flags, FLAG_IF, FLAG_TF, FLAG_NT, FLAG_RF, FLAG_AC, FLAG_VM } from "./flags";
 import { readLin16, readLin32, writeLin16, writeLin32, enterSupervisorAccess, leaveSupervisorAccess } from "./mmu";
 import { deliverThroughTaskGate } from "./ops/task";
+import { nullV86DataSegments } from "./ops/v86";
 import { readDescriptor, descLo, descHi, loadCsCache, loadSsCache, descBase, descLimit, descAttr, readInnerStack, innerSs, innerSsLo, innerSsHi, innerEsp, baseOf } from "./segments";
 
 export const EXC_DE = 0;
@@ -227,6 +228,12 @@ function deliverOnce(vector: i32, error: u32, hasError: bool, software: bool, re
   let newSsLo: u32 = 0;
   let newSsHi: u32 = 0;
   const inner = !conforming && dpl < cpu.cpl;
+  // From virtual-8086 mode only a ring-0 non-conforming handler is allowed (SDM Vol. 3 §20.3.1.1).
+  const fromV86 = (oldFlags & FLAG_VM) != 0;
+  if (fromV86 && (conforming || dpl != 0)) {
+    raise(EXC_GP, (selector & 0xfffc) + ext);
+    return;
+  }
   if (inner) {
     // Inter-privilege: the new stack comes from the TSS (SDM Vol. 3 §6.12.1).
     newCpl = dpl;
@@ -244,6 +251,7 @@ function deliverOnce(vector: i32, error: u32, hasError: bool, software: bool, re
   }
   // Build the frame; any fault here leaves registers untouched (they are committed below).
   let sp = esp;
+  if (fromV86) sp = pushV86Segments(ssBase, sp, stackMask, entrySize);
   if (inner) {
     sp = pushFrame(ssBase, sp, stackMask, entrySize, oldSs);
     sp = pushFrame(ssBase, sp, stackMask, entrySize, oldEsp);
@@ -260,10 +268,19 @@ function deliverOnce(vector: i32, error: u32, hasError: bool, software: bool, re
   }
   setReg32(4, stackMask == 0xffff ? (esp & 0xffff0000) | (sp & 0xffff) : sp);
   loadCsCache((selector & 0xfffc) | <u32>newCpl, descLo, descHi, newCpl);
+  if (fromV86) nullV86DataSegments();
   cpu.setEip(offset);
   let clear = FLAG_TF | FLAG_NT | FLAG_RF | FLAG_VM;
   if (!trapGate) clear |= FLAG_IF;
   writeFlags(0, clear);
+}
+
+/** GS, FS, DS, ES go first on the ring-0 stack of an interrupt from virtual-8086 mode (SDM Vol. 3 Figure 20-2). */
+function pushV86Segments(ssBase: u32, sp: u32, mask: u32, size: u32): u32 {
+  sp = pushFrame(ssBase, sp, mask, size, segSelector(SEG_GS));
+  sp = pushFrame(ssBase, sp, mask, size, segSelector(SEG_FS));
+  sp = pushFrame(ssBase, sp, mask, size, segSelector(SEG_DS));
+  return pushFrame(ssBase, sp, mask, size, segSelector(SEG_ES));
 }
 
 /** Push one frame slot below sp; returns the new sp (faults set cpu.faulted and are checked by the caller). */

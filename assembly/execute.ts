@@ -602,6 +602,7 @@ function execute(op: u32): void {
       return;
     case 0xcd: { // INT imm8
       const v = fetch8();
+      if (!iopl3OrProtected()) return;
       interrupt(<i32>v);
       return;
     }
@@ -874,8 +875,12 @@ function iflAllowed(): bool {
   return true;
 }
 
-/** PUSHF/POPF in virtual-8086 mode would be IOPL-sensitive; we have no V86 mode. */
-@inline function iopl3OrProtected(): bool {
+/** PUSHF, POPF, INT n (and IRET) in virtual-8086 mode need IOPL 3, else #GP(0) (SDM Vol. 3 §20.2.7). */
+function iopl3OrProtected(): bool {
+  if (fl.v86Mode() && (fl.flags & fl.FLAG_IOPL) != fl.FLAG_IOPL) {
+    raiseGP(0);
+    return false;
+  }
   return true;
 }
 

@@ -5,6 +5,8 @@
 import { SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, STATE_SYSENTER_CS, STATE_SYSENTER_ESP, STATE_SYSENTER_EIP } from "../layout";
 import * as cpu from "../cpu";
 import { protectedMode, segSelector, segLimit, segAttr, setSegCache, reg32, setReg32, sizeBytes } from "../cpu";
+import { v86Mode, realSegments } from "../flags";
+import { loadV86Segments } from "./v86";
 import { readFlags, writeFlags, flags, FLAG_IF, FLAG_IOPL, FLAG_VM, FLAG_NT, FLAG_RF, FLAG_AC, FLAG_ID, FLAG_TF, FLAG_DF, FLAG_OF, FLAGS_ARITH, FLAG_VIF, FLAG_VIP } from "../flags";
 import { raise, EXC_GP, EXC_NP, EXC_SS, deliverEvent, EVENT_SOFTWARE } from "../exceptions";
 import { readDescriptor, descLo, descHi, descAttr, descLimit, loadCsCache, loadSsCache, loadSegment, segmentsChanged, ATTR_P, readInnerStack, innerSs, innerSsLo, innerSsHi, innerEsp, baseOf } from "../segments";
@@ -73,7 +75,7 @@ function setCsReal(selector: u32): void {
 
 /** JMP ptr16:16/32 and JMP m16:16/32. */
 export function farJump(selector: u32, offset: u32): void {
-  if (!protectedMode()) {
+  if (realSegments()) {
     setCsReal(selector);
     cpu.setEip(offset);
     return;
@@ -99,7 +101,8 @@ export function farJump(selector: u32, offset: u32): void {
 /** CALL ptr16:16/32 and CALL m16:16/32: push CS and the return address, then jump. */
 export function farCall(selector: u32, offset: u32, sz: i32, returnEip: u32): void {
   const n = sizeBytes(sz);
-  if (protectedMode()) {
+  const real = realSegments();
+  if (!real) {
     const kind = classifyTarget(selector);
     if (kind == TARGET_FAILED) return;
     if (kind == TARGET_CALL_GATE) {
@@ -119,7 +122,7 @@ export function farCall(selector: u32, offset: u32, sz: i32, returnEip: u32): vo
   stackWrite(sz, 2 * n, returnEip);
   if (cpu.faulted) return;
   setSp((sp() - 2 * n) & spMask());
-  if (!protectedMode()) {
+  if (real) {
     setCsReal(selector);
   } else {
     loadCsCache((selector & 0xfffc) | <u32>cpu.cpl, descLo, descHi, cpu.cpl);
@@ -219,7 +222,7 @@ export function farReturn(sz: i32, release: u32): void {
   const newEip = stackRead(sz, 0);
   const newCs = stackRead(sz, n) & 0xffff;
   if (cpu.faulted) return;
-  if (!protectedMode()) {
+  if (realSegments()) {
     setSp((sp() + 2 * n + release) & spMask());
     setCsReal(newCs);
     cpu.setEip(newEip);
@@ -330,8 +333,14 @@ function applyIretFlags(v: u32, sz: i32): void {
 
 /** IRET/IRETD: returns from an interrupt handler, or with NT set to the previous task. */
 export function iret(sz: i32): void {
+  // Virtual-8086 mode: IOPL 3 gives real mode's IRET, which cannot change IOPL or VM (SDM Vol. 2 IRET).
+  const v86 = v86Mode();
+  if (v86 && (flags & FLAG_IOPL) != FLAG_IOPL) {
+    raise(EXC_GP, 0);
+    return;
+  }
   // A task return pops nothing (SDM Vol. 2 IRET, "TASK-RETURN").
-  if (protectedMode() && (readFlags() & FLAG_NT) != 0) {
+  if (protectedMode() && !v86 && (readFlags() & FLAG_NT) != 0) {
     returnFromTask(cpu.nextEip());
     return;
   }
@@ -340,14 +349,36 @@ export function iret(sz: i32): void {
   const newCs = stackRead(sz, n) & 0xffff;
   const newFlags = stackRead(sz, 2 * n);
   if (cpu.faulted) return;
-  if (!protectedMode()) {
+  if (realSegments()) {
     setSp((sp() + 3 * n) & spMask());
     setCsReal(newCs);
     cpu.setEip(newEip);
     writeFlags(newFlags, writableFlagsMask(sz) | (sz == 2 ? FLAG_RF : 0));
     return;
   }
+  if (sz == 2 && cpu.cpl == 0 && (newFlags & FLAG_VM) != 0) {
+    returnToV86(newEip, newCs, newFlags);
+    return;
+  }
   returnTo(sz, newEip, newCs, 3 * n, 0, true, newFlags);
+}
+
+/**
+ * IRETD at CPL 0 with VM set in the popped EFLAGS (SDM Vol. 2 IRET, "RETURN-TO-VIRTUAL-8086-MODE"):
+ * ESP, SS, ES, DS, FS, GS follow EFLAGS on the stack; every segment loads as in real mode, CPL 3.
+ */
+function returnToV86(newEip: u32, newCs: u32, newFlags: u32): void {
+  const newEsp = stackRead(2, 12);
+  const newSs = stackRead(2, 16);
+  const newEs = stackRead(2, 20);
+  const newDs = stackRead(2, 24);
+  const newFs = stackRead(2, 28);
+  const newGs = stackRead(2, 32);
+  if (cpu.faulted) return;
+  writeFlags(newFlags, 0x3f7fd5);
+  loadV86Segments(newCs, newSs, newEs, newDs, newFs, newGs);
+  setReg32(4, newEsp);
+  cpu.setEip(newEip & 0xffff);
 }
 
 /**

@@ -10,6 +10,7 @@ import { raise, EXC_GP, EXC_NP, EXC_SS, EXC_TS } from "../exceptions";
 import { readDescriptor, descLo, descHi, descBase, descLimit, descAttr, loadCsCache, loadSsCache, segmentsChanged, ATTR_P, ATTR_S, ATTR_CODE, ATTR_RW } from "../segments";
 import { readLin16, readLin32, writeLin16, writeLin32, updateAccessMasks, enterSupervisorAccess, leaveSupervisorAccess } from "../mmu";
 import { applyCr } from "./system";
+import { loadV86Segments } from "./v86";
 import { stackWrite, sp, setSp, spMask } from "./stack";
 
 /** What started the switch: it decides the busy bits, the back link and NT (SDM Vol. 3 §7.3, Table 7-2). */
@@ -210,10 +211,11 @@ function switchTask(tssSel: u32, lo: u32, hi: u32, source: i32, oldEip: u32, ext
   setSegCache(SEG_TR, tssSel, base, limit, attr | TYPE_BUSY);
   applyCr(0, cr0() | CR0_TS);
   if (new32 && (cr0() & CR0_PG) != 0) applyCr(3, newCr3);
-  let mask = FLAGS_ARITH | FLAG_TF | FLAG_IF | FLAG_DF | FLAG_IOPL | FLAG_NT | FLAG_RF | FLAG_AC | FLAG_ID;
+  let mask = FLAGS_ARITH | FLAG_TF | FLAG_IF | FLAG_DF | FLAG_IOPL | FLAG_NT | FLAG_RF | FLAG_VM | FLAG_AC | FLAG_ID;
   if (!new32) mask &= 0xffff;
-  writeFlags(newFlags & ~FLAG_VM, mask);
+  writeFlags(newFlags, mask);
   for (let i = 0; i < 8; i++) setReg32(i, regs(i));
+
   // Selectors first, with unusable caches, so a fault below reports the new task's selectors.
   for (let i = 0; i < 6; i++) setSegCache(i, sels(i), 0, 0, 0);
   setSegCache(SEG_LDTR, ldt & ~4, 0, 0, 0);
@@ -229,6 +231,11 @@ function switchTask(tssSel: u32, lo: u32, hi: u32, source: i32, oldEip: u32, ext
   cpu.instrStart = newEip;
 
   if (!loadTaskLdt(ldt)) return;
+  if ((newFlags & mask & FLAG_VM) != 0) {
+    // A virtual-8086 task: its selectors are real-mode segments, nothing to check (SDM Vol. 3 §20.2.1).
+    loadV86Segments(sels(SEG_CS), sels(SEG_SS), sels(SEG_ES), sels(SEG_DS), sels(SEG_FS), sels(SEG_GS));
+    return;
+  }
   if (!loadTaskSegment(SEG_CS, sels(SEG_CS), newCpl)) return;
   if (!loadTaskSegment(SEG_SS, sels(SEG_SS), newCpl)) return;
   for (let s = 0; s < 6; s++) {

@@ -78,7 +78,7 @@ function workloadCount(name: string): number {
 }
 
 describe("guest binaries", () => {
-  const guests = ["demo", "cpu-bound", "paging", "exceptions", "tasks", "timer", "uart", "smc"];
+  const guests = ["demo", "cpu-bound", "paging", "exceptions", "tasks", "v86", "timer", "uart", "smc"];
 
   it("every guest has its sources and a committed multiboot ELF", () => {
     for (const g of guests) {
@@ -193,6 +193,25 @@ describe("guests on our Machine (deterministic)", () => {
       l.startsWith("bad DS:") ? l.replace(/eip=entry\+\d+ tr/, "eip=entry+0 tr") : l,
     );
     expect(lines(out.trimEnd())).toEqual(sdm);
+  });
+
+  // What `qemu-system-i386 -kernel v86/v86.elf -m 64 -display none -monitor none -serial stdio
+  // -device isa-debug-exit,iobase=0xf4,iosize=0x04 -no-reboot` (QEMU 7.2.22) printed.
+  const V86_QEMU = [
+    "cpuid: VME 0",
+    "iopl 0: cli sti pushf popf int21(ah=4c) out80(55) in61 #DE hlt",
+    "iopl 0: memory 1234 0900 4d21 5a flags 0202",
+    "iopl 0: #DE at 28, pushed es 900 ds 800 fs 0 gs 0, in the handler es 0 ds 0 fs 0 gs 0",
+    "iopl 3: int21-through-idt(ah=4c) out80(55) in61 #DE hlt",
+    "iopl 3: memory 1234 0900 4d21 5a flags 3202",
+    "iopl 3: #DE at 28, pushed es 900 ds 800 fs 0 gs 0, in the handler es 0 ds 0 fs 0 gs 0",
+    "int 21h from IOPL 3 pushed EFLAGS with VM 1 IOPL 3",
+    "PASS",
+  ];
+  it("v86: virtual-8086 mode under a monitor prints what QEMU printed", async () => {
+    const { r, out } = await runGuest("v86/v86.elf", 50_000_000);
+    expectPass("v86", r, out);
+    expect(lines(out.trimEnd())).toEqual(V86_QEMU);
   });
 
   it("smc", async () => {
