@@ -297,8 +297,8 @@ function execute(op: u32): void {
       }
       break;
     }
-    case 0x63: { // ARPL Ew, Gw (protected mode only)
-      if (!protectedMode()) {
+    case 0x63: { // ARPL Ew, Gw (protected mode only; #UD in virtual-8086 mode too)
+      if (fl.realSegments()) {
         raiseUD();
         return;
       }
@@ -1008,8 +1008,8 @@ function enter(size: u32, level: u32): void {
 // ---- the 0F map ----------------------------------------------------------------------------------
 function execute0F(op: u32): void {
   switch (op) {
-    case 0x00: { // group 6: SLDT STR LLDT LTR VERR VERW
-      if (!protectedMode()) {
+    case 0x00: { // group 6: SLDT STR LLDT LTR VERR VERW (#UD in real and virtual-8086 mode)
+      if (fl.realSegments()) {
         raiseUD();
         return;
       }
@@ -1099,8 +1099,8 @@ function execute0F(op: u32): void {
       raiseUD();
       return;
     }
-    case 0x02: case 0x03: { // LAR / LSL
-      if (!protectedMode()) {
+    case 0x02: case 0x03: { // LAR / LSL (#UD in real and virtual-8086 mode)
+      if (fl.realSegments()) {
         raiseUD();
         return;
       }

@@ -199,12 +199,12 @@ describe("guests on our Machine (deterministic)", () => {
   // -device isa-debug-exit,iobase=0xf4,iosize=0x04 -no-reboot` (QEMU 7.2.22) printed.
   const V86_QEMU = [
     "cpuid: VME 0",
-    "iopl 0: cli sti pushf popf int21(ah=4c) out80(55) in61 #DE hlt",
+    "iopl 0: cli sti pushf popf int21(ah=4c) out80(55) in61 #UD(02) #DE hlt",
     "iopl 0: memory 1234 0900 4d21 5a flags 0202",
-    "iopl 0: #DE at 28, pushed es 900 ds 800 fs 0 gs 0, in the handler es 0 ds 0 fs 0 gs 0",
-    "iopl 3: int21-through-idt(ah=4c) out80(55) in61 #DE hlt",
+    "iopl 0: #DE at 2b, pushed es 900 ds 800 fs 0 gs 0, in the handler es 0 ds 0 fs 0 gs 0",
+    "iopl 3: int21-through-idt(ah=4c) out80(55) in61 #UD(02) #DE hlt",
     "iopl 3: memory 1234 0900 4d21 5a flags 3202",
-    "iopl 3: #DE at 28, pushed es 900 ds 800 fs 0 gs 0, in the handler es 0 ds 0 fs 0 gs 0",
+    "iopl 3: #DE at 2b, pushed es 900 ds 800 fs 0 gs 0, in the handler es 0 ds 0 fs 0 gs 0",
     "int 21h from IOPL 3 pushed EFLAGS with VM 1 IOPL 3",
     "PASS",
   ];

@@ -25,6 +25,7 @@ BITS 16
     out 0x80, al                ; the TSS has no I/O bitmap: #GP(0) whatever IOPL is
     in al, 0x61
     mov [0x14], al
+    lar ax, bx                  ; #UD in virtual-8086 mode, as ARPL, LSL, VERR, SLDT...
     xor bl, bl
     div bl                      ; #DE from virtual-8086 mode
     jmp 0x0700:(after - v86_code)

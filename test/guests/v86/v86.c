@@ -2,7 +2,7 @@
    CPL 3 with real-mode segments, once with IOPL 0 (CLI, STI, PUSHF, POPF, INT n trap to the
    monitor with #GP(0), which emulates them) and once with IOPL 3 (they run; INT n goes through
    the IDT to ring 0 and IRET returns to virtual-8086 mode). Port I/O traps both times (no I/O
-   bitmap in the TSS), a #DE reaches ring 0 with GS, FS, DS, ES pushed and DS, ES, FS, GS null
+   bitmap in the TSS), LAR is #UD, a #DE reaches ring 0 with GS, FS, DS, ES pushed and DS, ES, FS, GS null
    in the handler, and HLT ends the run. Prints what the monitor saw; the test compares the
    lines with what QEMU printed. */
 #include "rt.h"
@@ -95,6 +95,13 @@ static void on_int21(struct rt_frame *f) {
   f->eax = (f->eax & 0xFFFF0000) | 0x4D21;
 }
 
+static void on_ud(struct rt_frame *f) {
+  note("#UD(");
+  note(hex(v86_ip(f)[1], 2));
+  note(") ");
+  f->eip += 3; /* lar ax, bx */
+}
+
 static void on_de(struct rt_frame *f) {
   note("#DE ");
   u32 *s = v86_segs(f);
@@ -132,6 +139,7 @@ int guest_main(u32 magic, u32 info) {
   pic_remap_and_mask(0xFF, 0xFF);
   idt_set_handler(13, on_gp);
   idt_set_handler(0, on_de);
+  idt_set_handler(6, on_ud);
   idt_set_handler(0x21, on_int21);
   idt_set_stub(0x21, GATE_INT, 3);
   u32 a, b, c, d;
