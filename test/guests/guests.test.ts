@@ -180,9 +180,10 @@ describe("guests on our Machine (deterministic)", () => {
     "limit: 16-bit TSS limit 0x2a: vector 10 error 58",
     "iret: NT to an available TSS: vector 10 error 30",
     "busy after the faults: 1",
-    "bad DS: #TS error 68 eip=entry+318 tr 0060; C saved ds 10 eip=entry+33; busy 1",
-    "DEVIATION from the SDM above: #TS pushed EIP 102428, not the new task's 1022ea",
+    "bad DS: #TS error 68 eip=entry+331 tr 0060; C saved ds 10 eip=entry+52; busy 1",
+    "DEVIATION from the SDM above: #TS pushed EIP 102435, not the new task's 1022ea",
     "#DF: error 0 link 0028 tr 0040 NT 1; old eip=insn+0 esp=same; stack own; busy 1",
+    "cr3: main sees aaaa, the task bbbb with its CR3 from its TSS, main again aaaa with CR3 from its TSS",
     "CR0.TS after the last switch: 1",
     "PASS",
   ];

@@ -4,7 +4,7 @@
    16-bit) and for IRET to a task that is not busy; #TS(selector) for a bad segment in the new
    TSS, delivered in the new task's context; a double fault (#GP while delivering #NP) through a
    task gate to a task with its own stack, which reads the faulting state from the old TSS.
-   Every switch sets CR0.TS (§7.3 step 11). Prints one line per case; the test compares them
+   Every switch sets CR0.TS (§7.3 step 11); with paging on, CR3 comes from the new TSS. Prints one line per case; the test compares them
    with what QEMU printed. */
 #include "rt.h"
 
@@ -62,6 +62,7 @@ void task_df_entry(void);
 void task_jmp_entry(void);
 void task_c_entry(void);
 void ts_handler(void);
+void task_cr3_entry(void);
 void np_resume(void);
 __asm__(".text\n"
         "task_a_entry: call task_a_body\n\t iret\n\t jmp task_a_entry\n"
@@ -71,6 +72,8 @@ __asm__(".text\n"
         "task_jmp_entry: pushfl\n\t popl jmp_flags\n\t movl %cr0, %eax\n\t movl %eax, jmp_cr0\n\t"
         " movl $0x1234, %ebx\n\t ljmp $0x28, $0\n"
         "task_c_entry: hlt\n"
+        "task_cr3_entry: movl 0x700000, %eax\n\t movl %eax, cr3_seen\n\t movl %cr3, %eax\n\t"
+        " movl %eax, cr3_task\n\t iret\n"
         /* #TS in task C's context: the segment registers loaded after the faulting one are not
            usable (SDM Vol. 3 §7.3), so reload DS first; record the frame and TR, then jump back
            to the main task */
@@ -79,6 +82,7 @@ __asm__(".text\n"
 volatile u32 a_flags, a_link, a_tr, a_busy, b_flags, b_link, b_tr, b_busy, a_after_eax;
 volatile u32 jmp_flags, jmp_cr0, ts_error, ts_eip;
 volatile u16 ts_tr;
+volatile u32 cr3_seen, cr3_task;
 volatile u32 df_error, df_link, df_tr, df_flags, df_old_eip, df_old_esp, df_esp;
 
 void task_a_body(void) {
@@ -243,6 +247,33 @@ static void case_double_fault(void) {
   CHECK_EQ(df_old_eip, (u32)np_insn, "the faulting EIP saved in the old TSS");
 }
 
+/* With paging on, a switch loads CR3 from a 32-bit TSS and flushes the TLB (§7.3 step 12, §7.5):
+   the new task sees its own mapping of one page, the old one its own again after the IRET. The
+   old task's CR3 is not saved on the way out, so the main task's TSS must hold it. */
+static void case_cr3(void) {
+  const u32 va = 0x700000;
+  u32 *pd1 = pg_identity_directory(), *pd2 = pg_identity_directory();
+  u32 *page1 = pg_alloc(), *page2 = pg_alloc();
+  *page1 = 0xAAAA;
+  *page2 = 0xBBBB;
+  pg_map(pd1, va, (u32)page1, PTE_P | PTE_W);
+  pg_map(pd2, va, (u32)page2, PTE_P | PTE_W);
+  rt_tss[7] = (u32)pd1;
+  pg_enable(pd1, 0);
+  u32 before = *(volatile u32 *)va; /* now in the TLB */
+  tss_init(tss_a, task_cr3_entry, stack_a, sizeof stack_a);
+  tss_a[7] = (u32)pd2;
+  __asm__ volatile("lcall $0x30, $0" ::: "memory", "eax", "ecx", "edx", "ebx", "esi", "edi");
+  u32 after = *(volatile u32 *)va;
+  u32 cr3_main = read_cr3();
+  pg_disable();
+  printf("cr3: main sees %x, the task %x with its CR3 %s, main again %x with CR3 %s\n", before,
+         cr3_seen, cr3_task == (u32)pd2 ? "from its TSS" : "wrong", after,
+         cr3_main == (u32)pd1 ? "from its TSS" : "wrong");
+  CHECK_EQ(cr3_seen, 0xBBBB, "the task's mapping");
+  CHECK_EQ(after, 0xAAAA, "the main task's mapping after the IRET");
+}
+
 int guest_main(u32 magic, u32 info) {
   (void)magic;
   (void)info;
@@ -268,6 +299,7 @@ int guest_main(u32 magic, u32 info) {
   case_faults();
   case_bad_segment();
   case_double_fault();
+  case_cr3();
   printf("CR0.TS after the last switch: %u\n", (read_cr0() & CR0_TS) != 0);
   clts();
   return 0;
