@@ -19,20 +19,15 @@ export const SWITCH_JMP = 0;
 export const SWITCH_CALL = 1;
 export const SWITCH_IRET = 2;
 
-/** The new task's general registers and selectors, read before anything changes (static: no allocation). */
-const NEW_REGS = memory.data(8 * 4);
-const NEW_SELS = memory.data(6 * 4);
-@inline function regs(i: i32): u32 {
-  return load<u32>(NEW_REGS + (<usize>i << 2));
+/** General register `r` (0 = EAX … 7 = EDI) in a TSS. */
+function tssReg(base: u32, tss32: bool, r: u32): u32 {
+  // The SDM leaves a 16-bit task's upper register halves undefined; QEMU sets them to ones.
+  return tss32 ? readLin32(base + 0x28 + r * 4) : 0xffff0000 | readLin16(base + 0x12 + r * 2);
 }
-@inline function setRegs(i: i32, v: u32): void {
-  store<u32>(NEW_REGS + (<usize>i << 2), v);
-}
-@inline function sels(i: i32): u32 {
-  return load<u32>(NEW_SELS + (<usize>i << 2));
-}
-@inline function setSels(i: i32, v: u32): void {
-  store<u32>(NEW_SELS + (<usize>i << 2), v);
+/** Segment selector `seg` (SEG_ES … SEG_GS) in a TSS; a 16-bit TSS has no FS and GS (null). */
+function tssSelector(base: u32, tss32: bool, seg: i32): u32 {
+  if (tss32) return readLin16(base + 0x48 + <u32>seg * 4);
+  return seg < SEG_FS ? readLin16(base + 0x22 + <u32>seg * 2) : 0;
 }
 
 const TYPE_BUSY: u32 = 0x2;
@@ -166,19 +161,26 @@ function switchTask(tssSel: u32, lo: u32, hi: u32, source: i32, oldEip: u32, ext
     newCr3 = readLin32(base + 0x1c);
     newEip = readLin32(base + 0x20);
     newFlags = readLin32(base + 0x24);
-    for (let i = 0; i < 8; i++) setRegs(i, readLin32(base + 0x28 + <u32>i * 4));
-    for (let i = 0; i < 6; i++) setSels(i, readLin16(base + 0x48 + <u32>i * 4));
     ldt = readLin16(base + 0x60);
   } else {
     newEip = readLin16(base + 0x0e);
     newFlags = readLin16(base + 0x10);
-    // The SDM leaves a 16-bit task's upper register halves undefined; QEMU sets them to ones.
-    for (let i = 0; i < 8; i++) setRegs(i, 0xffff0000 | readLin16(base + 0x12 + <u32>i * 2));
-    for (let i = 0; i < 4; i++) setSels(i, readLin16(base + 0x22 + <u32>i * 2));
-    setSels(SEG_FS, 0);
-    setSels(SEG_GS, 0);
     ldt = readLin16(base + 0x2a);
   }
+  const eax = tssReg(base, new32, 0);
+  const ecx = tssReg(base, new32, 1);
+  const edx = tssReg(base, new32, 2);
+  const ebx = tssReg(base, new32, 3);
+  const esp = tssReg(base, new32, 4);
+  const ebp = tssReg(base, new32, 5);
+  const esi = tssReg(base, new32, 6);
+  const edi = tssReg(base, new32, 7);
+  const es = tssSelector(base, new32, SEG_ES);
+  const cs = tssSelector(base, new32, SEG_CS);
+  const ss = tssSelector(base, new32, SEG_SS);
+  const ds = tssSelector(base, new32, SEG_DS);
+  const fs = tssSelector(base, new32, SEG_FS);
+  const gs = tssSelector(base, new32, SEG_GS);
   // Save the old task in the old TSS's own format (step 8); EFLAGS loses NT on IRET (step 7).
   let oldFlags = readFlags();
   if (source == SWITCH_IRET) oldFlags &= ~FLAG_NT;
@@ -214,12 +216,24 @@ function switchTask(tssSel: u32, lo: u32, hi: u32, source: i32, oldEip: u32, ext
   let mask = FLAGS_ARITH | FLAG_TF | FLAG_IF | FLAG_DF | FLAG_IOPL | FLAG_NT | FLAG_RF | FLAG_VM | FLAG_AC | FLAG_ID;
   if (!new32) mask &= 0xffff;
   writeFlags(newFlags, mask);
-  for (let i = 0; i < 8; i++) setReg32(i, regs(i));
+  setReg32(0, eax);
+  setReg32(1, ecx);
+  setReg32(2, edx);
+  setReg32(3, ebx);
+  setReg32(4, esp);
+  setReg32(5, ebp);
+  setReg32(6, esi);
+  setReg32(7, edi);
 
   // Selectors first, with unusable caches, so a fault below reports the new task's selectors.
-  for (let i = 0; i < 6; i++) setSegCache(i, sels(i), 0, 0, 0);
+  setSegCache(SEG_ES, es, 0, 0, 0);
+  setSegCache(SEG_CS, cs, 0, 0, 0);
+  setSegCache(SEG_SS, ss, 0, 0, 0);
+  setSegCache(SEG_DS, ds, 0, 0, 0);
+  setSegCache(SEG_FS, fs, 0, 0, 0);
+  setSegCache(SEG_GS, gs, 0, 0, 0);
   setSegCache(SEG_LDTR, ldt & ~4, 0, 0, 0);
-  const newCpl = <i32>(sels(SEG_CS) & 3);
+  const newCpl = <i32>(cs & 3);
   if (cpu.cpl != newCpl) {
     cpu.cpl = newCpl;
     store<u32>(STATE_CPL, <u32>newCpl);
@@ -233,14 +247,12 @@ function switchTask(tssSel: u32, lo: u32, hi: u32, source: i32, oldEip: u32, ext
   if (!loadTaskLdt(ldt)) return;
   if ((newFlags & mask & FLAG_VM) != 0) {
     // A virtual-8086 task: its selectors are real-mode segments, nothing to check (SDM Vol. 3 §20.2.1).
-    loadV86Segments(sels(SEG_CS), sels(SEG_SS), sels(SEG_ES), sels(SEG_DS), sels(SEG_FS), sels(SEG_GS));
+    loadV86Segments(cs, ss, es, ds, fs, gs);
     return;
   }
-  if (!loadTaskSegment(SEG_CS, sels(SEG_CS), newCpl)) return;
-  if (!loadTaskSegment(SEG_SS, sels(SEG_SS), newCpl)) return;
-  for (let s = 0; s < 6; s++) {
-    if (s != SEG_CS && s != SEG_SS && !loadTaskSegment(s, sels(s), newCpl)) return;
-  }
+  if (!loadTaskSegment(SEG_CS, cs, newCpl) || !loadTaskSegment(SEG_SS, ss, newCpl)) return;
+  if (!loadTaskSegment(SEG_ES, es, newCpl) || !loadTaskSegment(SEG_DS, ds, newCpl)) return;
+  if (!loadTaskSegment(SEG_FS, fs, newCpl) || !loadTaskSegment(SEG_GS, gs, newCpl)) return;
   if (newEip > segLimit(SEG_CS)) raise(EXC_GP, 0);
 }
 
