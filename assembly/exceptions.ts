@@ -3,13 +3,15 @@
 
 import {
   STATE_CR2, STATE_IDTR_BASE, STATE_IDTR_LIMIT, STATE_TRAP_EXCEPTIONS, STATE_EXC_VECTOR, STATE_EXC_ERROR,
-  COUNTER_EXCEPTIONS, SEG_CS, SEG_SS, SEG_TR,
+  COUNTER_EXCEPTIONS, SEG_CS, SEG_SS, SEG_TR, SEG_DS, SEG_ES, SEG_FS, SEG_GS,
 } from "./layout";
 import * as cpu from "./cpu";
 import { protectedMode, reg32, setReg32, segBase, segSelector, segLimit, segAttr, sizeMask } from "./cpu";
 import { vmiActive, vmiShadowControlRegisters, vmiEventDelivered } from "./vmi";
 import { readFlags, writeFlags, flags, FLAG_IF, FLAG_TF, FLAG_NT, FLAG_RF, FLAG_AC, FLAG_VM } from "./flags";
 import { readLin16, readLin32, writeLin16, writeLin32, enterSupervisorAccess, leaveSupervisorAccess } from "./mmu";
+import { deliverThroughTaskGate } from "./ops/task";
+import { nullV86DataSegments } from "./ops/v86";
 import { readDescriptor, descLo, descHi, loadCsCache, loadSsCache, descBase, descLimit, descAttr, readInnerStack, innerSs, innerSsLo, innerSsHi, innerEsp, baseOf } from "./segments";
 
 export const EXC_DE = 0;
@@ -188,30 +190,6 @@ export function deliverEvent(vector: i32, error: u32, hasError: bool, kind: i32,
   return false;
 }
 
-/**
- * The TSS named by a task gate that passed the checks of any gate (type, DPL, P), checked as the
- * SDM's INT n, JMP and CALL do (Vol. 2A, TASK-GATE): a GDT selector within the limit naming an
- * available TSS, else #GP(TSS selector); present, else #NP(TSS selector). Returns true when it
- * passes: then the task switch would start, which is not implemented (the caller raises #GP).
- */
-export function taskGateTss(tss: u32, ext: u32): bool {
-  if ((tss & 4) != 0 || !readDescriptor(tss)) {
-    if (!cpu.faulted) raise(EXC_GP, (tss & 0xfffc) + ext);
-    return false;
-  }
-  const attr = descAttr();
-  const type = attr & 0x1f;
-  if (type != 0x01 && type != 0x09) {
-    raise(EXC_GP, (tss & 0xfffc) + ext);
-    return false;
-  }
-  if ((attr & 0x80) == 0) {
-    raise(EXC_NP, (tss & 0xfffc) + ext);
-    return false;
-  }
-  return true;
-}
-
 function deliverOnce(vector: i32, error: u32, hasError: bool, software: bool, pushRf: bool, returnEip: u32): void {
   if (!protectedMode()) {
     deliverReal(vector, returnEip);
@@ -243,7 +221,7 @@ function deliverOnce(vector: i32, error: u32, hasError: bool, software: bool, pu
     return;
   }
   if (type == 0x05) {
-    if (taskGateTss(lo >>> 16, ext)) raise(EXC_GP, <u32>vector * 8 + 2 + ext);
+    deliverThroughTaskGate(lo, error, hasError, ext, returnEip);
     return;
   }
   const gate32 = (type & 8) != 0;
@@ -282,6 +260,12 @@ function deliverOnce(vector: i32, error: u32, hasError: bool, software: bool, pu
   let newSsLo: u32 = 0;
   let newSsHi: u32 = 0;
   const inner = !conforming && dpl < cpu.cpl;
+  // From virtual-8086 mode only a ring-0 non-conforming handler is allowed (SDM Vol. 3 §20.3.1.1).
+  const fromV86 = (oldFlags & FLAG_VM) != 0;
+  if (fromV86 && (conforming || dpl != 0)) {
+    raise(EXC_GP, (selector & 0xfffc) + ext);
+    return;
+  }
   if (inner) {
     // Inter-privilege: the new stack comes from the TSS (SDM Vol. 3 §6.12.1).
     newCpl = dpl;
@@ -299,6 +283,7 @@ function deliverOnce(vector: i32, error: u32, hasError: bool, software: bool, pu
   }
   // Build the frame; any fault here leaves registers untouched (they are committed below).
   let sp = esp;
+  if (fromV86) sp = pushV86Segments(ssBase, sp, stackMask, entrySize);
   if (inner) {
     sp = pushFrame(ssBase, sp, stackMask, entrySize, oldSs);
     sp = pushFrame(ssBase, sp, stackMask, entrySize, oldEsp);
@@ -318,10 +303,19 @@ function deliverOnce(vector: i32, error: u32, hasError: bool, software: bool, pu
   }
   setReg32(4, stackMask == 0xffff ? (esp & 0xffff0000) | (sp & 0xffff) : sp);
   loadCsCache((selector & 0xfffc) | <u32>newCpl, csLo, csHi, newCpl);
+  if (fromV86) nullV86DataSegments();
   cpu.setEip(offset);
   let clear = FLAG_TF | FLAG_NT | FLAG_RF | FLAG_VM;
   if (!trapGate) clear |= FLAG_IF;
   writeFlags(0, clear);
+}
+
+/** GS, FS, DS, ES go first on the ring-0 stack of an interrupt from virtual-8086 mode (SDM Vol. 3 Figure 20-2). */
+function pushV86Segments(ssBase: u32, sp: u32, mask: u32, size: u32): u32 {
+  sp = pushFrame(ssBase, sp, mask, size, segSelector(SEG_GS));
+  sp = pushFrame(ssBase, sp, mask, size, segSelector(SEG_FS));
+  sp = pushFrame(ssBase, sp, mask, size, segSelector(SEG_DS));
+  return pushFrame(ssBase, sp, mask, size, segSelector(SEG_ES));
 }
 
 /** Push one frame slot below sp; returns the new sp (faults set cpu.faulted and are checked by the caller). */

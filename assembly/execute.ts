@@ -302,8 +302,8 @@ function execute(op: u32): void {
       }
       break;
     }
-    case 0x63: { // ARPL Ew, Gw (protected mode only)
-      if (!protectedMode()) {
+    case 0x63: { // ARPL Ew, Gw (protected mode only; #UD in virtual-8086 mode too)
+      if (fl.realSegments()) {
         raiseUD();
         return;
       }
@@ -607,6 +607,7 @@ function execute(op: u32): void {
       return;
     case 0xcd: { // INT imm8
       const v = fetch8();
+      if (!iopl3OrProtected()) return;
       interrupt(<i32>v);
       return;
     }
@@ -879,8 +880,12 @@ function iflAllowed(): bool {
   return true;
 }
 
-/** PUSHF/POPF in virtual-8086 mode would be IOPL-sensitive; we have no V86 mode. */
-@inline function iopl3OrProtected(): bool {
+/** PUSHF, POPF, INT n (and IRET) in virtual-8086 mode need IOPL 3, else #GP(0) (SDM Vol. 3 §20.2.7). */
+function iopl3OrProtected(): bool {
+  if (fl.v86Mode() && (fl.flags & fl.FLAG_IOPL) != fl.FLAG_IOPL) {
+    raiseGP(0);
+    return false;
+  }
   return true;
 }
 
@@ -1017,8 +1022,8 @@ function enter(size: u32, level: u32): void {
 // ---- the 0F map ----------------------------------------------------------------------------------
 function execute0F(op: u32): void {
   switch (op) {
-    case 0x00: { // group 6: SLDT STR LLDT LTR VERR VERW
-      if (!protectedMode()) {
+    case 0x00: { // group 6: SLDT STR LLDT LTR VERR VERW (#UD in real and virtual-8086 mode)
+      if (fl.realSegments()) {
         raiseUD();
         return;
       }
@@ -1108,8 +1113,8 @@ function execute0F(op: u32): void {
       raiseUD();
       return;
     }
-    case 0x02: case 0x03: { // LAR / LSL
-      if (!protectedMode()) {
+    case 0x02: case 0x03: { // LAR / LSL (#UD in real and virtual-8086 mode)
+      if (fl.realSegments()) {
         raiseUD();
         return;
       }

@@ -4,6 +4,7 @@
 
 import * as cpu from "./cpu";
 import { sizeMask, signBit } from "./cpu";
+import { STATE_CR0 } from "./layout";
 import { vmiActive, virtualIf, setVirtualIf } from "./vmi";
 
 export const FLAG_CF: u32 = 0x1;
@@ -23,6 +24,15 @@ export const FLAG_AC: u32 = 0x40000;
 export const FLAG_VIF: u32 = 0x80000;
 export const FLAG_VIP: u32 = 0x100000;
 export const FLAG_ID: u32 = 0x200000;
+
+/** Virtual-8086 mode (SDM Vol. 3 ch. 20): EFLAGS.VM. Only slow paths ask. */
+@inline export function v86Mode(): bool {
+  return (flags & FLAG_VM) != 0;
+}
+/** Segment registers load as in real mode: real mode, or virtual-8086 mode (SDM Vol. 3 §20.1.1). */
+@inline export function realSegments(): bool {
+  return (load<u32>(STATE_CR0) & 1) == 0 || (flags & FLAG_VM) != 0;
+}
 export const FLAGS_ARITH: u32 = FLAG_CF | FLAG_PF | FLAG_AF | FLAG_ZF | FLAG_SF | FLAG_OF;
 /** Bit 1 always reads as one. */
 export const FLAGS_FIXED: u32 = 0x2;

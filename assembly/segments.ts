@@ -8,6 +8,7 @@ import {
 import * as cpu from "./cpu";
 import { segBase, segLimit, segAttr, segSelector, setSegCache, protectedMode, sizeBytes } from "./cpu";
 import { readLin16, readLin32, writeLin32, updateAccessMasks, invalidateFetch, enterSupervisorAccess, leaveSupervisorAccess } from "./mmu";
+import { realSegments } from "./flags";
 import { raise, EXC_GP, EXC_SS, EXC_NP, EXC_TS } from "./exceptions";
 
 // Descriptor attribute bits as kept in a segment cache (descriptor bytes 5–6).
@@ -142,7 +143,7 @@ function loadNull(seg: i32, selector: u32): void {
  */
 export function loadSegment(seg: i32, selector: u32): bool {
   selector &= 0xffff;
-  if (!protectedMode()) {
+  if (realSegments()) {
     // Real mode: only the base changes; limit and attributes keep their cached values.
     setSegCache(seg, selector, selector << 4, segLimit(seg), segAttr(seg) | ATTR_P);
     segmentsChanged();

@@ -1,26 +1,30 @@
 // Far control transfers (JMP/CALL/RET far, IRET) and software interrupts, with the
 // protected-mode checks of SDM Vol. 2 (JMP, CALL, RET, IRET "Operation") for code-segment
-// and call-gate targets. Task switches are not implemented: they raise #GP.
+// and call-gate targets; TSS and task-gate targets and IRET with NT switch tasks (task.ts).
 
 import { SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, STATE_SYSENTER_CS, STATE_SYSENTER_ESP, STATE_SYSENTER_EIP } from "../layout";
 import * as cpu from "../cpu";
 import { protectedMode, segSelector, segLimit, segAttr, setSegCache, reg32, setReg32, sizeBytes } from "../cpu";
+import { v86Mode, realSegments } from "../flags";
+import { loadV86Segments } from "./v86";
 import { readFlags, writeFlags, flags, FLAG_IF, FLAG_IOPL, FLAG_VM, FLAG_NT, FLAG_RF, FLAG_AC, FLAG_ID, FLAG_TF, FLAG_DF, FLAG_OF, FLAGS_ARITH, FLAG_VIF, FLAG_VIP } from "../flags";
-import { raise, EXC_GP, EXC_NP, EXC_SS, deliverEvent, EVENT_SOFTWARE, taskGateTss } from "../exceptions";
+import { raise, EXC_GP, EXC_NP, EXC_SS, deliverEvent, EVENT_SOFTWARE } from "../exceptions";
 import { readDescriptor, descLo, descHi, descAttr, descLimit, loadCsCache, loadSsCache, loadSegment, segmentsChanged, ATTR_P, readInnerStack, innerSs, innerSsLo, innerSsHi, innerEsp, baseOf } from "../segments";
 import { writeLin, enterSupervisorAccess, leaveSupervisorAccess } from "../mmu";
+import { jumpOrCallTask, returnFromTask } from "./task";
 import { push, pop, stackRead, stackWrite, sp, setSp, spMask } from "./stack";
 import { vmiActive, vmiIretDone } from "../vmi";
 
 const TARGET_FAILED = 0;
 const TARGET_CODE = 1;
 const TARGET_CALL_GATE = 2;
+/** A TSS descriptor (type 1, 3, 9, 11) or a task gate (type 5) in descLo/descHi. */
+const TARGET_TASK = 3;
 
 /**
  * Check the target of a far JMP/CALL (SDM Vol. 2 JMP/CALL, protected mode): a code segment at
- * the same privilege (descLo/descHi hold it), or a call gate. Task switches are not
- * implemented: a task gate is checked as far as the switch (its DPL, P, the TSS it names), then
- * raises #GP(gate selector), as a TSS target does.
+ * the same privilege (descLo/descHi hold it), a call gate, or a TSS or task gate (a task
+ * switch, whose busy and present checks come in task.ts).
  */
 function classifyTarget(selector: u32): i32 {
   if ((selector & 0xfffc) == 0) {
@@ -36,7 +40,8 @@ function classifyTarget(selector: u32): i32 {
   const rpl = <i32>(selector & 3);
   if ((attr & 0x18) != 0x18) {
     const type = attr & 0x1f;
-    if (type != 0x04 && type != 0x0c && type != 0x05) {
+    const task = type == 0x05 || ((type & 0x15) == 0x01 && (selector & 4) == 0);
+    if (type != 0x04 && type != 0x0c && !task) {
       raise(EXC_GP, selector & 0xfffc);
       return TARGET_FAILED;
     }
@@ -44,15 +49,13 @@ function classifyTarget(selector: u32): i32 {
       raise(EXC_GP, selector & 0xfffc);
       return TARGET_FAILED;
     }
+    // A TSS's busy bit is checked before P (SDM Vol. 2 JMP, "TASK-STATE-SEGMENT").
+    if (type != 0x05 && task) return TARGET_TASK;
     if ((attr & ATTR_P) == 0) {
       raise(EXC_NP, selector & 0xfffc);
       return TARGET_FAILED;
     }
-    if (type == 0x05) {
-      if (taskGateTss(descLo >>> 16, 0)) raise(EXC_GP, selector & 0xfffc);
-      return TARGET_FAILED;
-    }
-    return TARGET_CALL_GATE;
+    return task ? TARGET_TASK : TARGET_CALL_GATE;
   }
   const conforming = (attr & 4) != 0;
   if (conforming ? dpl > cpu.cpl : rpl > cpu.cpl || dpl != cpu.cpl) {
@@ -73,7 +76,7 @@ function setCsReal(selector: u32): void {
 
 /** JMP ptr16:16/32 and JMP m16:16/32. */
 export function farJump(selector: u32, offset: u32): void {
-  if (!protectedMode()) {
+  if (realSegments()) {
     setCsReal(selector);
     cpu.setEip(offset);
     return;
@@ -82,6 +85,10 @@ export function farJump(selector: u32, offset: u32): void {
   if (kind == TARGET_FAILED) return;
   if (kind == TARGET_CALL_GATE) {
     throughCallGate(false, 0);
+    return;
+  }
+  if (kind == TARGET_TASK) {
+    jumpOrCallTask(selector, false, cpu.nextEip());
     return;
   }
   if (offset > descLimit()) {
@@ -95,11 +102,16 @@ export function farJump(selector: u32, offset: u32): void {
 /** CALL ptr16:16/32 and CALL m16:16/32: push CS and the return address, then jump. */
 export function farCall(selector: u32, offset: u32, sz: i32, returnEip: u32): void {
   const n = sizeBytes(sz);
-  if (protectedMode()) {
+  const real = realSegments();
+  if (!real) {
     const kind = classifyTarget(selector);
     if (kind == TARGET_FAILED) return;
     if (kind == TARGET_CALL_GATE) {
       throughCallGate(true, returnEip);
+      return;
+    }
+    if (kind == TARGET_TASK) {
+      jumpOrCallTask(selector, true, returnEip);
       return;
     }
     if (offset > descLimit()) {
@@ -111,7 +123,7 @@ export function farCall(selector: u32, offset: u32, sz: i32, returnEip: u32): vo
   stackWrite(sz, 2 * n, returnEip);
   if (cpu.faulted) return;
   setSp((sp() - 2 * n) & spMask());
-  if (!protectedMode()) {
+  if (real) {
     setCsReal(selector);
   } else {
     loadCsCache((selector & 0xfffc) | <u32>cpu.cpl, descLo, descHi, cpu.cpl);
@@ -211,7 +223,7 @@ export function farReturn(sz: i32, release: u32): void {
   const newEip = stackRead(sz, 0);
   const newCs = stackRead(sz, n) & 0xffff;
   if (cpu.faulted) return;
-  if (!protectedMode()) {
+  if (realSegments()) {
     setSp((sp() + 2 * n + release) & spMask());
     setCsReal(newCs);
     cpu.setEip(newEip);
@@ -320,26 +332,55 @@ function applyIretFlags(v: u32, sz: i32): void {
   writeFlags(v, mask);
 }
 
-/** IRET/IRETD. Returns from an interrupt handler; task returns (NT=1) are not supported. */
+/** IRET/IRETD: returns from an interrupt handler, or with NT set to the previous task. */
 export function iret(sz: i32): void {
+  // Virtual-8086 mode: IOPL 3 gives real mode's IRET, which cannot change IOPL or VM (SDM Vol. 2 IRET).
+  const v86 = v86Mode();
+  if (v86 && (flags & FLAG_IOPL) != FLAG_IOPL) {
+    raise(EXC_GP, 0);
+    return;
+  }
+  // A task return pops nothing (SDM Vol. 2 IRET, "TASK-RETURN").
+  if (protectedMode() && !v86 && (readFlags() & FLAG_NT) != 0) {
+    returnFromTask(cpu.nextEip());
+    return;
+  }
   const n = sizeBytes(sz);
   const newEip = stackRead(sz, 0);
   const newCs = stackRead(sz, n) & 0xffff;
   const newFlags = stackRead(sz, 2 * n);
   if (cpu.faulted) return;
-  if (!protectedMode()) {
+  if (realSegments()) {
     setSp((sp() + 3 * n) & spMask());
     setCsReal(newCs);
     cpu.setEip(newEip);
     writeFlags(newFlags, writableFlagsMask(sz) | (sz == 2 ? FLAG_RF : 0));
     return;
   }
-  if ((readFlags() & FLAG_NT) != 0) {
-    raise(EXC_GP, 0);
+  if (sz == 2 && cpu.cpl == 0 && (newFlags & FLAG_VM) != 0) {
+    returnToV86(newEip, newCs, newFlags);
     return;
   }
   returnTo(sz, newEip, newCs, 3 * n, 0, true, newFlags);
   if (!cpu.faulted && vmiActive()) vmiIretDone();
+}
+
+/**
+ * IRETD at CPL 0 with VM set in the popped EFLAGS (SDM Vol. 2 IRET, "RETURN-TO-VIRTUAL-8086-MODE"):
+ * ESP, SS, ES, DS, FS, GS follow EFLAGS on the stack; every segment loads as in real mode, CPL 3.
+ */
+function returnToV86(newEip: u32, newCs: u32, newFlags: u32): void {
+  const newEsp = stackRead(2, 12);
+  const newSs = stackRead(2, 16);
+  const newEs = stackRead(2, 20);
+  const newDs = stackRead(2, 24);
+  const newFs = stackRead(2, 28);
+  const newGs = stackRead(2, 32);
+  if (cpu.faulted) return;
+  writeFlags(newFlags, 0x3f7fd5);
+  loadV86Segments(newCs, newSs, newEs, newDs, newFs, newGs);
+  setReg32(4, newEsp);
+  cpu.setEip(newEip & 0xffff);
 }
 
 /**

@@ -4,7 +4,7 @@
 import { COUNTER_PORT_IN, COUNTER_PORT_OUT, SEG_TR } from "../layout";
 import * as cpu from "../cpu";
 import { protectedMode, segBase, segLimit, segAttr } from "../cpu";
-import { flags } from "../flags";
+import { flags, FLAG_VM } from "../flags";
 import { hostPortIn, hostPortOut } from "../imports";
 import { publishRetired } from "../run";
 import { readLin16, enterSupervisorAccess, leaveSupervisorAccess } from "../mmu";
@@ -27,7 +27,8 @@ export function portOut(port: u32, sz: i32, v: u32): void {
 
 /** True if the current privilege may access `port` for 2^sz bytes; raises #GP(0) if not. */
 export function ioAllowed(port: u32, sz: i32): bool {
-  if (!protectedMode() || cpu.cpl <= <i32>((flags >>> 12) & 3)) return true;
+  // In virtual-8086 mode the bitmap decides, whatever IOPL is (SDM Vol. 3 §20.2.8.1).
+  if (!protectedMode() || (cpu.cpl <= <i32>((flags >>> 12) & 3) && (flags & FLAG_VM) == 0)) return true;
   // The bitmap lives in a 32-bit TSS at the offset stored at byte 102; every bit of the
   // access must be clear, and bits beyond the TSS limit count as set.
   const attr = segAttr(SEG_TR);

@@ -17,7 +17,7 @@ set -eu
 cd "$(dirname "$0")"
 export LC_ALL=C SOURCE_DATE_EPOCH=0
 
-GUESTS="demo cpu-bound cpu-bound-quick paging exceptions timer apic uart smc corners vmicalls pvkernel-native pvkernel-vmi pvkernel-batched vmibench"
+GUESTS="demo cpu-bound cpu-bound-quick paging exceptions tasks v86 timer apic uart smc corners vmicalls pvkernel-native pvkernel-vmi pvkernel-batched vmibench"
 # Guests that need our VMI ROM, which QEMU does not offer: `verify` skips them.
 NEEDS_VMI="vmicalls pvkernel-vmi pvkernel-batched vmibench"
 # pvkernel scales whose checksums pvkernel/expected.txt records (the test and the default).

@@ -79,7 +79,7 @@ function workloadCount(name: string): number {
 }
 
 describe("guest binaries", () => {
-  const guests = ["demo", "cpu-bound", "paging", "exceptions", "timer", "apic", "uart", "smc", "corners"];
+  const guests = ["demo", "cpu-bound", "paging", "exceptions", "tasks", "v86", "timer", "apic", "uart", "smc", "corners"];
 
   it("every guest has its sources and a committed multiboot ELF", () => {
     for (const g of guests) {
@@ -172,6 +172,57 @@ describe("guests on our Machine (deterministic)", () => {
       expect(lines(out)).toContain(dev ? `ok   ${dev[1]} ${dev[2]}` : l);
     }
     expect(okCount(out)).toBe(qemu.length);
+  // What `qemu-system-i386 -kernel tasks/tasks.elf -m 64 -display none -monitor none -serial stdio
+  // -device isa-debug-exit,iobase=0xf4,iosize=0x04 -no-reboot` (QEMU 7.2.22) printed. The one
+  // line where QEMU departs from the SDM (the EIP a fault after a task switch's commit point
+  // pushes: the new task's first instruction, SDM Vol. 3 §7.3) is replaced by the SDM's value.
+  const TASKS_QEMU = [
+    "call: A link 0028 tr 0030 NT 1 busy 3; B link 0030 tr 0038 NT 1 busy 7",
+    "call: back in main: tr 0028 busy 1 NT 0 TS 1 ebx 5eb esi 5e1; A saw eax a after B",
+    "call: B saved eax b eflags 2 eip=entry+6",
+    "gate: A link 0028 tr 0030 busy 3",
+    "jmp: link 4321 NT 0 TS 1, back: tr 0028 busy 1 ebx 77; A saved ebx 1234 eip=entry+27",
+    "busy: call to the running task: vector 13 error 28",
+    "busy: call to busy A: vector 13 error 30",
+    "busy: call through a gate to busy A: vector 13 error 30",
+    "busy: jmp to busy A: vector 13 error 30",
+    "limit: 32-bit TSS limit 0x66: vector 10 error 48",
+    "limit: 16-bit TSS limit 0x2a: vector 10 error 58",
+    "iret: NT to an available TSS: vector 10 error 30",
+    "busy after the faults: 1",
+    "bad DS: #TS error 68 eip=entry+331 tr 0060; C saved ds 10 eip=entry+52; busy 1",
+    "DEVIATION from the SDM above: #TS pushed EIP 102435, not the new task's 1022ea",
+    "#DF: error 0 link 0028 tr 0040 NT 1; old eip=insn+0 esp=same; stack own; busy 1",
+    "cr3: main sees aaaa, the task bbbb with its CR3 from its TSS, main again aaaa with CR3 from its TSS",
+    "CR0.TS after the last switch: 1",
+    "PASS",
+  ];
+  it("tasks: hardware task switches print what QEMU printed", async () => {
+    const { r, out } = await runGuest("tasks/tasks.elf", 50_000_000);
+    expectPass("tasks", r, out);
+    const sdm = TASKS_QEMU.filter((l) => !l.startsWith("DEVIATION")).map((l) =>
+      l.startsWith("bad DS:") ? l.replace(/eip=entry\+\d+ tr/, "eip=entry+0 tr") : l,
+    );
+    expect(lines(out.trimEnd())).toEqual(sdm);
+  });
+
+  // What `qemu-system-i386 -kernel v86/v86.elf -m 64 -display none -monitor none -serial stdio
+  // -device isa-debug-exit,iobase=0xf4,iosize=0x04 -no-reboot` (QEMU 7.2.22) printed.
+  const V86_QEMU = [
+    "cpuid: VME 0",
+    "iopl 0: cli sti pushf popf int21(ah=4c) out80(55) in61 #UD(02) #DE hlt",
+    "iopl 0: memory 1234 0900 4d21 5a flags 0202",
+    "iopl 0: #DE at 2b, pushed es 900 ds 800 fs 0 gs 0, in the handler es 0 ds 0 fs 0 gs 0",
+    "iopl 3: int21-through-idt(ah=4c) out80(55) in61 #UD(02) #DE hlt",
+    "iopl 3: memory 1234 0900 4d21 5a flags 3202",
+    "iopl 3: #DE at 2b, pushed es 900 ds 800 fs 0 gs 0, in the handler es 0 ds 0 fs 0 gs 0",
+    "int 21h from IOPL 3 pushed EFLAGS with VM 1 IOPL 3",
+    "PASS",
+  ];
+  it("v86: virtual-8086 mode under a monitor prints what QEMU printed", async () => {
+    const { r, out } = await runGuest("v86/v86.elf", 50_000_000);
+    expectPass("v86", r, out);
+    expect(lines(out.trimEnd())).toEqual(V86_QEMU);
   });
 
   it("smc", async () => {
