@@ -172,6 +172,8 @@ describe("guests on our Machine (deterministic)", () => {
       expect(lines(out)).toContain(dev ? `ok   ${dev[1]} ${dev[2]}` : l);
     }
     expect(okCount(out)).toBe(qemu.length);
+  });
+
   // What `qemu-system-i386 -kernel tasks/tasks.elf -m 64 -display none -monitor none -serial stdio
   // -device isa-debug-exit,iobase=0xf4,iosize=0x04 -no-reboot` (QEMU 7.2.22) printed. The one
   // line where QEMU departs from the SDM (the EIP a fault after a task switch's commit point
