@@ -6,7 +6,7 @@
 
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { Machine, type RunResult } from "./machine.js";
 import { LoadError } from "./loaders/load-error.js";
 import { loadLinux, planLinux } from "./loaders/linux.js";
@@ -14,6 +14,8 @@ import { loadMultiboot, planMultiboot } from "./loaders/multiboot.js";
 import { SizeError, parseMemSize } from "./size.js";
 import { collectStats, formatStatsJson, formatStatsText } from "./stats.js";
 import { benchCommand } from "./bench/command.js";
+import { decodeSnapshot } from "./snapshot/file.js";
+import { SaveTriggers, type SavePlan, splitTwoValueOptions } from "./snapshot/cli-support.js";
 
 /**
  * Exit statuses. A guest's debug-exit status (value << 1) | 1 is always odd, so the statuses
@@ -65,7 +67,8 @@ Exit status:
   70  internal emulator error
 
 COM1 goes to stdout as the guest writes it, and stdin is fed to COM1: a terminal in raw mode,
-key by key (Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A), anything else as it is.
+key by key (Ctrl-A x quits, Ctrl-A s saves a snapshot, Ctrl-A Ctrl-A sends Ctrl-A), anything
+else as it is.
 Statistics go to stderr at the end.`;
 
 interface RunArgs {
@@ -83,6 +86,12 @@ interface RunArgs {
   vmi: boolean;
   vmiQueue?: string;
   exitCost?: string;
+  restore?: string;
+  saveOnOutput?: string;
+  saveOnOutputFile?: string;
+  saveAtInstructions?: string;
+  saveAtInstructionsFile?: string;
+  snapshotFile: string;
 }
 
 function buildProgram(io: CliIO, onRun: (a: RunArgs) => void): Command {
@@ -108,6 +117,12 @@ function buildProgram(io: CliIO, onRun: (a: RunArgs) => void): Command {
     .option("--vmi", "offer the VMware VMI paravirtual ROM (API 3.0) to the guest", false)
     .option("--vmi-queue <entries>", "VMI deferred-queue size: a power of two from 1 to 256 (default 64)")
     .option("--exit-cost <cycles>", "with --deterministic: charge each VMI exit this many cycles of virtual time")
+    .option("--restore <file>", "continue a machine saved in a snapshot file (instead of booting; its RAM size and modes are the snapshot's)")
+    .option("--save-on-output <string>", "followed by FILE: save a snapshot to FILE when the guest's console first prints STRING")
+    .option("--save-at-instructions <n>", "followed by FILE: save a snapshot to FILE after n guest instructions of this run")
+    .option("--snapshot-file <file>", "where the console's Ctrl-A s saves a snapshot", "vmi386.snap")
+    .addOption(new Option("--save-on-output-file <file>").hideHelp())
+    .addOption(new Option("--save-at-instructions-file <file>").hideHelp())
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: () => {}, outputError: () => {} })
     .addHelpText("after", EXIT_HELP)
@@ -136,7 +151,7 @@ export async function main(argv: readonly string[], ioOverrides: Partial<CliIO> 
     return EXIT_USAGE;
   }
   try {
-    await program.parseAsync([...argv], { from: "user" });
+    await program.parseAsync(splitTwoValueOptions(argv), { from: "user" });
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === "commander.helpDisplayed" || e.code === "commander.version") return EXIT_OK;
@@ -161,11 +176,15 @@ async function runImage(a: RunArgs, io: CliIO): Promise<number> {
   const wallTimeoutMs = a.timeout === undefined ? undefined : parseSeconds(a.timeout, "--timeout") * 1000;
   if (a.stats !== "text" && a.stats !== "json") throw new UsageError(`--stats must be text or json, not "${a.stats}"`);
   if (a.image !== undefined && a.kernel !== undefined) throw new UsageError(`give either IMAGE (multiboot) or --kernel (Linux bzImage), not both`);
-  if (a.image === undefined && a.kernel === undefined) throw new UsageError(`nothing to boot: give IMAGE (multiboot) or --kernel (Linux bzImage)`);
+  if (a.restore !== undefined && (a.image ?? a.kernel ?? a.initrd ?? a.append) !== undefined) throw new UsageError(`--restore continues a saved machine: it takes no IMAGE, --kernel, --initrd or --append`);
+  if (a.image === undefined && a.kernel === undefined && a.restore === undefined) throw new UsageError(`nothing to boot: give IMAGE (multiboot) or --kernel (Linux bzImage)`);
+  const saves = new SaveTriggers(planSaves(a), io.stderr);
   if (a.initrd !== undefined && a.kernel === undefined) throw new UsageError(`--initrd needs --kernel: a multiboot IMAGE takes no initrd`);
   // Read and check everything before paying for a Machine: bad input must run nothing.
   let load: (m: Machine) => void;
-  if (a.kernel !== undefined) {
+  const snapshot = a.restore === undefined ? undefined : await readSnapshot(a.restore);
+  if (snapshot !== undefined) load = () => {};
+  else if (a.kernel !== undefined) {
     const kernel = await readImage(a.kernel);
     const initrd = a.initrd === undefined ? undefined : await readImage(a.initrd);
     const opts = { name: basename(a.kernel), initrd, initrdName: a.initrd && basename(a.initrd), cmdline: a.append ?? "" };
@@ -186,13 +205,20 @@ async function runImage(a: RunArgs, io: CliIO): Promise<number> {
     throw new UsageError(`--vmi-queue must be a power of two from 1 to 256, not ${a.vmiQueue}`);
   }
   const exitCostCycles = a.exitCost === undefined ? undefined : parseCount(a.exitCost, "--exit-cost", true);
-  const machine = await Machine.create({
-    memSize,
-    deterministic: a.deterministic,
-    vmi: a.vmi ? { queueCapacity } : false,
-    exitCostCycles,
-    serialOut: (bytes) => io.stdout(bytes),
-  });
+  const serialOut = (bytes: Uint8Array) => {
+    io.stdout(bytes);
+    saves.output(bytes);
+  };
+  const machine =
+    snapshot !== undefined
+      ? await restoreSnapshot(snapshot, a.restore!, serialOut)
+      : await Machine.create({
+          memSize,
+          deterministic: a.deterministic,
+          vmi: a.vmi ? { queueCapacity } : false,
+          exitCostCycles,
+          serialOut,
+        });
   load(machine);
 
   // stdin feeds COM1: a pipe or file as it is; a terminal in raw mode, each key as typed, with
@@ -205,18 +231,19 @@ async function runImage(a: RunArgs, io: CliIO): Promise<number> {
     const k = keys.feed(typeof chunk === "string" ? new TextEncoder().encode(chunk) : chunk);
     if (k.send.length > 0) machine.sendSerialInput(k.send);
     if (k.quit) machine.requestQuit();
+    if (k.save) saves.consoleKey();
   };
   if (stdin && (tty || !stdin.isTTY)) {
     if (tty) {
       stdin.setRawMode!(true);
-      io.stderr("vmi386: the guest's console is on this terminal; Ctrl-A x quits\n");
+      io.stderr("vmi386: the guest's console is on this terminal; Ctrl-A x quits, Ctrl-A s saves a snapshot\n");
     }
     stdin.on("data", onInput);
     stdin.resume?.();
   }
   let result: RunResult;
   try {
-    result = await machine.run({ maxInstructions, wallTimeoutMs });
+    result = await saves.run(machine, { maxInstructions, wallTimeoutMs });
   } finally {
     if (stdin && (tty || !stdin.isTTY)) {
       stdin.removeListener("data", onInput);
@@ -225,7 +252,7 @@ async function runImage(a: RunArgs, io: CliIO): Promise<number> {
     }
   }
 
-  const stats = collectStats(result);
+  const stats = collectStats(result, machine.restoredFrom);
   io.stderr(a.stats === "json" ? formatStatsJson(stats) : formatStatsText(stats));
   if (a.kernel !== undefined && result.reason === "hlt-disabled" && (machine.core.cr(0) & CR0_PG) !== 0) {
     // This machine has no ACPI (nor APM), so Linux cannot switch it off: `poweroff` and `halt`
@@ -265,6 +292,37 @@ function exitStatus(r: RunResult, io: CliIO): number {
   }
 }
 
+function planSaves(a: RunArgs): SavePlan {
+  const plan: SavePlan = { consoleFile: a.snapshotFile };
+  if (a.saveOnOutput !== undefined) {
+    if (a.saveOnOutputFile === undefined || a.saveOnOutput === "") throw new UsageError(`--save-on-output takes a non-empty STRING and a FILE`);
+    plan.onOutput = { text: a.saveOnOutput, file: a.saveOnOutputFile };
+  }
+  if (a.saveAtInstructions !== undefined) {
+    if (a.saveAtInstructionsFile === undefined) throw new UsageError(`--save-at-instructions takes a count N and a FILE`);
+    plan.atInstructions = { instructions: parseCount(a.saveAtInstructions, "--save-at-instructions"), file: a.saveAtInstructionsFile };
+  }
+  return plan;
+}
+
+async function readSnapshot(path: string) {
+  const bytes = await readImage(path);
+  try {
+    return decodeSnapshot(bytes);
+  } catch (e) {
+    throw new UsageError(`cannot restore ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** A machine from a checked snapshot; any refusal (another build, a malformed state) is the file's fault. */
+async function restoreSnapshot(snapshot: ReturnType<typeof decodeSnapshot>, path: string, serialOut: (bytes: Uint8Array) => void): Promise<Machine> {
+  try {
+    return await Machine.restore(snapshot, { serialOut });
+  } catch (e) {
+    throw new UsageError(`cannot restore ${path}: ${(e as Error).message}`);
+  }
+}
+
 async function readImage(path: string): Promise<Uint8Array> {
   try {
     return new Uint8Array(await readFile(path));
@@ -294,15 +352,16 @@ function parseCount(text: string, what: string, allowZero = false): number {
 export const ESCAPE_KEY = 0x01;
 
 /**
- * The raw terminal's keys on their way to COM1: Ctrl-A starts an escape; Ctrl-A x quits,
+ * The raw terminal's keys on their way to COM1: Ctrl-A starts an escape; Ctrl-A x quits, Ctrl-A s saves,
  * Ctrl-A Ctrl-A and Ctrl-A a send one Ctrl-A, Ctrl-A then anything else sends both bytes.
  * An escape split across two chunks still works.
  */
 export class ConsoleKeys {
   private escaped = false;
 
-  feed(chunk: Uint8Array): { send: Uint8Array; quit: boolean } {
+  feed(chunk: Uint8Array): { send: Uint8Array; quit: boolean; save: boolean } {
     const out: number[] = [];
+    let save = false;
     for (const b of chunk) {
       if (!this.escaped) {
         if (b === ESCAPE_KEY) this.escaped = true;
@@ -310,10 +369,11 @@ export class ConsoleKeys {
         continue;
       }
       this.escaped = false;
-      if (b === 0x78 /* x */) return { send: Uint8Array.from(out), quit: true };
-      if (b === ESCAPE_KEY || b === 0x61 /* a */) out.push(ESCAPE_KEY);
+      if (b === 0x78 /* x */) return { send: Uint8Array.from(out), quit: true, save };
+      if (b === 0x73 /* s */) save = true;
+      else if (b === ESCAPE_KEY || b === 0x61 /* a */) out.push(ESCAPE_KEY);
       else out.push(ESCAPE_KEY, b);
     }
-    return { send: Uint8Array.from(out), quit: false };
+    return { send: Uint8Array.from(out), quit: false, save };
   }
 }

@@ -18,7 +18,7 @@
 import * as L from "../assembly/layout.js";
 import { Clock, DEFAULT_NS_PER_INSTRUCTION, hostEpochMs, wallNow } from "./clock.js";
 import { Core, type CoreImports } from "./core.js";
-import { type MachineSnapshot, type SavedMachineOptions, SNAPSHOT_FORMAT, checkHostState } from "./snapshot/snapshot.js";
+import { type MachineSnapshot, type SavedMachineOptions, SNAPSHOT_FORMAT, SnapshotError, checkHostState } from "./snapshot/snapshot.js";
 import { PortBus } from "./devices/bus.js";
 import { DebugExit } from "./devices/debug-exit.js";
 import { CmosRtc, DETERMINISTIC_EPOCH_MS } from "./devices/cmos-rtc.js";
@@ -416,7 +416,7 @@ export class Machine {
    * snapshot. The core must be the build that saved it.
    */
   static async restore(snapshot: MachineSnapshot, opts: RestoreOptions = {}): Promise<Machine> {
-    if (snapshot?.format !== SNAPSHOT_FORMAT) throw new Error(`not a machine snapshot of format ${SNAPSHOT_FORMAT}`);
+    if (snapshot?.format !== SNAPSHOT_FORMAT) throw new SnapshotError(`not a machine snapshot of format ${SNAPSHOT_FORMAT}`);
     const m = await Machine.create({ ...snapshot.options, debugCore: opts.debugCore ?? snapshot.options.debugCore, ...opts });
     m.restoreState(snapshot);
     return m;
@@ -425,7 +425,7 @@ export class Machine {
   private restoreState(snapshot: MachineSnapshot): void {
     const host = checkHostState(snapshot.host, this.vmi !== undefined);
     if (this.core.buildIdentity !== snapshot.core.build) {
-      throw new Error(`the snapshot was saved by core build ${snapshot.core.build}, this is build ${this.core.buildIdentity ?? "(none)"}: rebuild or use the same vmi386`);
+      throw new SnapshotError(`the snapshot was saved by core build ${snapshot.core.build}, this is build ${this.core.buildIdentity ?? "(none)"}: rebuild or use the same vmi386`);
     }
     this.restoreDevices(snapshot.devices);
     this.vmi?.restore(host.vmi);

@@ -14,7 +14,7 @@
 
 import { createHash } from "node:crypto";
 import { deflateSync, inflateSync } from "node:zlib";
-import type { MachineSnapshot } from "./snapshot.js";
+import { type MachineSnapshot, SnapshotError } from "./snapshot.js";
 import { PAGE_SIZE } from "./pages.js";
 
 export const FILE_MAGIC = "VMI386SN";
@@ -24,8 +24,7 @@ const CHECKSUM = 32;
 /** zlib level: 1 keeps saving fast; higher levels gained little on a booted Debian (README). */
 const DEFLATE_LEVEL = 1;
 
-/** A snapshot file that cannot be used, with a one-line reason. */
-export class SnapshotError extends Error {}
+export { SnapshotError };
 
 interface Header {
   build: string;

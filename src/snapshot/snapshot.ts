@@ -4,6 +4,9 @@
 import type { CoreState } from "../core.js";
 import type { VmiOptions, VmiState } from "../vmi/hypervisor.js";
 
+/** A snapshot that cannot be used (malformed, or from another build), with a one-line reason. */
+export class SnapshotError extends Error {}
+
 /** Bumped whenever what a snapshot holds changes meaning. */
 export const SNAPSHOT_FORMAT = 1;
 
@@ -44,7 +47,7 @@ export interface MachineSnapshot {
 /** `host` checked field by field (a snapshot file is untrusted); throws naming the bad field. */
 export function checkHostState(host: HostState, vmi: boolean): HostState {
   const num = (v: unknown, what: string) => {
-    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw new Error(`the snapshot's ${what} is not a non-negative number`);
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw new SnapshotError(`the snapshot's ${what} is not a non-negative number`);
   };
   num(host?.tscAdded, "tscAdded");
   num(host.instructionsPerNs, "instructionsPerNs");
@@ -53,6 +56,6 @@ export function checkHostState(host: HostState, vmi: boolean): HostState {
   num(host.bus?.unclaimedReads, "bus.unclaimedReads");
   num(host.bus.unclaimedWrites, "bus.unclaimedWrites");
   num(host.bus.widthMismatches, "bus.widthMismatches");
-  if (vmi !== (host.vmi !== null && host.vmi !== undefined)) throw new Error(`the snapshot's VMI state does not match its options`);
+  if (vmi !== (host.vmi !== null && host.vmi !== undefined)) throw new SnapshotError(`the snapshot's VMI state does not match its options`);
   return host;
 }
