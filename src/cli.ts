@@ -254,7 +254,7 @@ async function runImage(a: RunArgs, io: CliIO): Promise<number> {
 
   const stats = collectStats(result, machine.restoredFrom);
   io.stderr(a.stats === "json" ? formatStatsJson(stats) : formatStatsText(stats));
-  if (a.kernel !== undefined && result.reason === "hlt-disabled" && (machine.core.cr(0) & CR0_PG) !== 0) {
+  if ((a.kernel !== undefined || a.restore !== undefined) && result.reason === "hlt-disabled" && (machine.core.cr(0) & CR0_PG) !== 0) {
     // This machine has no ACPI (nor APM), so Linux cannot switch it off: `poweroff` and `halt`
     // both end in machine_halt(), whose stop_this_cpu() disables interrupts and halts for
     // good. That is a Linux guest's clean end here. Paging tells it from the decompressor's
