@@ -359,9 +359,10 @@ export const ESCAPE_KEY = 0x01;
 export class ConsoleKeys {
   private escaped = false;
 
-  feed(chunk: Uint8Array): { send: Uint8Array; quit: boolean; save: boolean } {
+  /** `save`: present (true) only when Ctrl-A s was typed. */
+  feed(chunk: Uint8Array): { send: Uint8Array; quit: boolean; save?: true } {
     const out: number[] = [];
-    let save = false;
+    let save: true | false = false;
     for (const b of chunk) {
       if (!this.escaped) {
         if (b === ESCAPE_KEY) this.escaped = true;
@@ -369,11 +370,11 @@ export class ConsoleKeys {
         continue;
       }
       this.escaped = false;
-      if (b === 0x78 /* x */) return { send: Uint8Array.from(out), quit: true, save };
+      if (b === 0x78 /* x */) return { send: Uint8Array.from(out), quit: true, ...(save ? { save } : {}) };
       if (b === 0x73 /* s */) save = true;
       else if (b === ESCAPE_KEY || b === 0x61 /* a */) out.push(ESCAPE_KEY);
       else out.push(ESCAPE_KEY, b);
     }
-    return { send: Uint8Array.from(out), quit: false, save };
+    return { send: Uint8Array.from(out), quit: false, ...(save ? { save } : {}) };
   }
 }
