@@ -417,7 +417,7 @@ export class Machine {
    */
   static async restore(snapshot: MachineSnapshot, opts: RestoreOptions = {}): Promise<Machine> {
     if (snapshot?.format !== SNAPSHOT_FORMAT) throw new SnapshotError(`not a machine snapshot of format ${SNAPSHOT_FORMAT}`);
-    const m = await Machine.create({ ...snapshot.options, debugCore: opts.debugCore ?? snapshot.options.debugCore, ...opts });
+    const m = await Machine.create({ ...snapshot.options, ...opts, debugCore: opts.debugCore ?? snapshot.options.debugCore });
     m.restoreState(snapshot);
     return m;
   }
