@@ -17,14 +17,14 @@ async function main(): Promise<void> {
     const u = process.cpuUsage();
     return (u.user + u.system) / 1000;
   };
-  const ms = (f: () => unknown) => {
+  const ms = async (f: () => unknown) => {
     const t = performance.now();
     const c = cpuMs();
-    f();
+    await f();
     return `${(performance.now() - t).toFixed(0)} ms (CPU ${(cpuMs() - c).toFixed(0)} ms)`;
   };
-  let snapshot!: ReturnType<typeof decodeSnapshot>;
-  const decodeFirst = ms(() => (snapshot = decodeSnapshot(file)));
+  let snapshot!: Awaited<ReturnType<typeof decodeSnapshot>>;
+  const decodeFirst = await ms(async () => (snapshot = await decodeSnapshot(file)));
   const t = performance.now();
   const c = cpuMs();
   const machine = await Machine.restore(snapshot);
@@ -34,10 +34,10 @@ async function main(): Promise<void> {
   console.log(`first in this process: decodeSnapshot ${decodeFirst}, Machine.restore ${restoreFirst}`);
   for (let i = 0; i < 3; i++) {
     let s!: ReturnType<Machine["save"]>;
-    const save = ms(() => (s = machine.save()));
+    const save = await ms(() => (s = machine.save()));
     let f!: Uint8Array;
-    const encode = ms(() => (f = encodeSnapshot(s)));
-    const decode = ms(() => decodeSnapshot(f));
+    const encode = await ms(async () => (f = await encodeSnapshot(s)));
+    const decode = await ms(() => decodeSnapshot(f));
     console.log(`run ${i + 1}: machine.save ${save}, encodeSnapshot ${encode}, decodeSnapshot ${decode}`);
   }
 }

@@ -308,14 +308,14 @@ function planSaves(a: RunArgs): SavePlan {
 async function readSnapshot(path: string) {
   const bytes = await readImage(path);
   try {
-    return decodeSnapshot(bytes);
+    return await decodeSnapshot(bytes);
   } catch (e) {
     throw new UsageError(`cannot restore ${path}: ${(e as Error).message}`);
   }
 }
 
 /** A machine from a checked snapshot; any refusal (another build, a malformed state) is the file's fault. */
-async function restoreSnapshot(snapshot: ReturnType<typeof decodeSnapshot>, path: string, serialOut: (bytes: Uint8Array) => void): Promise<Machine> {
+async function restoreSnapshot(snapshot: Awaited<ReturnType<typeof decodeSnapshot>>, path: string, serialOut: (bytes: Uint8Array) => void): Promise<Machine> {
   try {
     return await Machine.restore(snapshot, { serialOut });
   } catch (e) {

@@ -1,7 +1,7 @@
 // What `vmi386 run` needs for snapshots (src/cli.ts): the options that take two values, the
-// watch for a string on the guest's console, and saving a machine to a file.
+// watch for a string on the guest's console, and saving a machine to a file (node:fs, imported
+// when saving, as everything outside cli.ts imports Node's modules).
 
-import { writeFile } from "node:fs/promises";
 import { wallNow } from "../clock.js";
 import type { Machine, RunResult } from "../machine.js";
 import { encodeSnapshot } from "./file.js";
@@ -45,7 +45,7 @@ export class OutputWatch {
     const hay = new Uint8Array(this.tail.length + chunk.length);
     hay.set(this.tail);
     hay.set(chunk, this.tail.length);
-    if (Buffer.from(hay.buffer, hay.byteOffset, hay.length).indexOf(this.needle) >= 0) {
+    if (indexOf(hay, this.needle) >= 0) {
       this.found = true;
       return true;
     }
@@ -56,8 +56,9 @@ export class OutputWatch {
 
 /** Save `machine` (between runs) to `path`. Returns the file's size and the time taken. */
 export async function saveSnapshotFile(machine: Machine, path: string): Promise<{ bytes: number; saveMs: number; writeMs: number }> {
+  const { writeFile } = await import("node:fs/promises");
   const t0 = wallNow();
-  const file = encodeSnapshot(machine.save());
+  const file = await encodeSnapshot(machine.save());
   const t1 = wallNow();
   await writeFile(path, file);
   return { bytes: file.length, saveMs: t1 - t0, writeMs: wallNow() - t1 };
@@ -143,4 +144,12 @@ export class SaveTriggers {
       return { ...r, instructions, wallMs, mips: wallMs > 0 ? instructions / wallMs / 1000 : 0 };
     }
   }
+}
+
+function indexOf(hay: Uint8Array, needle: Uint8Array): number {
+  outer: for (let i = 0; i + needle.length <= hay.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
 }

@@ -1,4 +1,5 @@
-// The snapshot file (Node only: it uses node:zlib and node:crypto).
+// The snapshot file. Node only (node:zlib, node:crypto), imported when a file is encoded or
+// decoded, so that the library still loads in a browser.
 //
 //   0   8 bytes   magic "VMI386SN"
 //   8   u32 LE    file format version (FILE_VERSION)
@@ -12,8 +13,6 @@
 // A file that is truncated, corrupted, foreign or of another format is refused with one line
 // (SnapshotError) before anything is built from it; Machine.restore refuses another core build.
 
-import { createHash } from "node:crypto";
-import { deflateSync, inflateSync } from "node:zlib";
 import { type MachineSnapshot, SnapshotError } from "./snapshot.js";
 import { PAGE_SIZE } from "./pages.js";
 
@@ -37,7 +36,9 @@ interface Header {
   state: Omit<MachineSnapshot, "core"> & { globals: MachineSnapshot["core"]["globals"] };
 }
 
-export function encodeSnapshot(s: MachineSnapshot): Uint8Array {
+export async function encodeSnapshot(s: MachineSnapshot): Promise<Uint8Array> {
+  const { createHash } = await import("node:crypto");
+  const { deflateSync } = await import("node:zlib");
   const { core, ...rest } = s;
   const { pages, data } = core.memory;
   const raw = new Uint8Array(pages.length * 4 + data.length);
@@ -67,7 +68,9 @@ export function encodeSnapshot(s: MachineSnapshot): Uint8Array {
   return out;
 }
 
-export function decodeSnapshot(file: Uint8Array): MachineSnapshot {
+export async function decodeSnapshot(file: Uint8Array): Promise<MachineSnapshot> {
+  const { createHash } = await import("node:crypto");
+  const { inflateSync } = await import("node:zlib");
   if (file.length < FILE_MAGIC.length || new TextDecoder().decode(file.subarray(0, FILE_MAGIC.length)) !== FILE_MAGIC) {
     throw new SnapshotError("not a vmi386 snapshot (no VMI386SN magic at its start)");
   }
@@ -77,7 +80,7 @@ export function decodeSnapshot(file: Uint8Array): MachineSnapshot {
   if (version !== FILE_VERSION) throw new SnapshotError(`the snapshot has file format ${version}, this vmi386 reads format ${FILE_VERSION}`);
   const end = file.length - CHECKSUM;
   const sum = createHash("sha256").update(file.subarray(0, end)).digest();
-  if (Buffer.compare(sum, file.subarray(end)) !== 0) {
+  if (!sum.equals(file.subarray(end))) {
     throw new SnapshotError(`the snapshot is truncated or corrupted: its SHA-256 checksum does not match (${file.length} bytes)`);
   }
   const headerLength = view.getUint32(12, true);
@@ -97,7 +100,7 @@ export function decodeSnapshot(file: Uint8Array): MachineSnapshot {
   if (header.compression !== "deflate" || bodyStart + header.bodyBytes !== end || !Number.isInteger(header.pages) || header.pages < 0) {
     throw new SnapshotError("the snapshot's header does not describe its body");
   }
-  let raw: Buffer;
+  let raw: Uint8Array;
   try {
     raw = inflateSync(file.subarray(bodyStart, end), { maxOutputLength: Math.max(1, header.pages * (4 + PAGE_SIZE)) });
   } catch (e) {
@@ -105,7 +108,8 @@ export function decodeSnapshot(file: Uint8Array): MachineSnapshot {
   }
   if (raw.length !== header.pages * (4 + PAGE_SIZE)) throw new SnapshotError(`the snapshot's memory holds ${raw.length} bytes, its header says ${header.pages} pages`);
   const pages = new Uint32Array(header.pages);
-  for (let i = 0; i < pages.length; i++) pages[i] = raw.readUInt32LE(i * 4);
+  const list = new DataView(raw.buffer, raw.byteOffset, pages.length * 4);
+  for (let i = 0; i < pages.length; i++) pages[i] = list.getUint32(i * 4, true);
   const data = new Uint8Array(raw.buffer, raw.byteOffset + pages.length * 4, pages.length * PAGE_SIZE);
   const { globals, ...rest } = header.state;
   return { ...rest, core: { build: header.build, memory: { bytes: header.memoryBytes, pages, data }, globals } };

@@ -38,7 +38,7 @@ describe.skipIf(unavailable)("Debian's kernel from a snapshot", () => {
         expect(r.reason, booted.serialOutput.slice(-2000)).toBe("max-instructions");
       }
       const bootOutput = booted.serialOutput;
-      const restored = await Machine.restore(decodeSnapshot(encodeSnapshot(booted.save())));
+      const restored = await Machine.restore(await decodeSnapshot(await encodeSnapshot(booted.save())));
       expect(restored.restoredFrom?.instructions).toBe(booted.core.instructions);
 
       const command = "uname -a; echo sum $((6 * 7)); poweroff -f\n";

@@ -19,12 +19,12 @@ beforeAll(async () => {
   loadMultiboot(m, new Uint8Array(readFileSync(join(guests, "timer/timer.elf"))), { name: "timer.elf", cmdline: "" });
   await m.run({ maxInstructions: 200_000 });
   snapshot = m.save();
-  file = encodeSnapshot(snapshot);
+  file = await encodeSnapshot(snapshot);
 });
 
-function refusal(bytes: Uint8Array): string {
+async function refusal(bytes: Uint8Array): Promise<string> {
   try {
-    decodeSnapshot(bytes);
+    await decodeSnapshot(bytes);
   } catch (e) {
     expect(e).toBeInstanceOf(SnapshotError);
     const message = (e as Error).message;
@@ -35,8 +35,8 @@ function refusal(bytes: Uint8Array): string {
 }
 
 describe("snapshot file", () => {
-  it("round-trips, and zero pages are not stored", () => {
-    const back = decodeSnapshot(file);
+  it("round-trips, and zero pages are not stored", async () => {
+    const back = await decodeSnapshot(file);
     expect(back.core.memory.pages).toEqual(snapshot.core.memory.pages);
     expect(Buffer.compare(back.core.memory.data, snapshot.core.memory.data)).toBe(0);
     expect(back.core.globals).toEqual(snapshot.core.globals);
@@ -45,30 +45,30 @@ describe("snapshot file", () => {
     expect(file.length).toBeLessThan(512 << 10);
   });
 
-  it("refuses a truncated file", () => {
-    expect(refusal(file.subarray(0, file.length - 1000))).toMatch(/truncated or corrupted/);
-    expect(refusal(file.subarray(0, 12))).toMatch(/truncated/);
+  it("refuses a truncated file", async () => {
+    expect(await refusal(file.subarray(0, file.length - 1000))).toMatch(/truncated or corrupted/);
+    expect(await refusal(file.subarray(0, 12))).toMatch(/truncated/);
   });
 
-  it("refuses a corrupted file (checksum)", () => {
+  it("refuses a corrupted file (checksum)", async () => {
     const bad = file.slice();
     bad[bad.length >> 1] ^= 0x40;
-    expect(refusal(bad)).toMatch(/checksum does not match/);
+    expect(await refusal(bad)).toMatch(/checksum does not match/);
   });
 
-  it("refuses a foreign file (magic)", () => {
-    expect(refusal(new TextEncoder().encode("#!/bin/sh\necho not a snapshot\n".padEnd(100)))).toMatch(/not a vmi386 snapshot/);
-    expect(refusal(new Uint8Array(0))).toMatch(/not a vmi386 snapshot/);
+  it("refuses a foreign file (magic)", async () => {
+    expect(await refusal(new TextEncoder().encode("#!/bin/sh\necho not a snapshot\n".padEnd(100)))).toMatch(/not a vmi386 snapshot/);
+    expect(await refusal(new Uint8Array(0))).toMatch(/not a vmi386 snapshot/);
   });
 
-  it("refuses another file format version", () => {
+  it("refuses another file format version", async () => {
     const other = file.slice();
     new DataView(other.buffer).setUint32(8, 99, true);
-    expect(refusal(other)).toMatch(/file format 99, this vmi386 reads format 1/);
+    expect(await refusal(other)).toMatch(/file format 99, this vmi386 reads format 1/);
   });
 
   it("refuses a snapshot from another core build", async () => {
-    const foreign = decodeSnapshot(encodeSnapshot({ ...snapshot, core: { ...snapshot.core, build: "0123456789abcdef0123456789abcdef" } }));
+    const foreign = await decodeSnapshot(await encodeSnapshot({ ...snapshot, core: { ...snapshot.core, build: "0123456789abcdef0123456789abcdef" } }));
     await expect(Machine.restore(foreign)).rejects.toThrow(/saved by core build 0123456789abcdef0123456789abcdef, this is build [0-9a-f]{32}/);
   });
 });

@@ -48,7 +48,7 @@ describe("snapshot: save at N, restore, run M = run N+M", () => {
       await first.run({ maxInstructions: c.n });
       const before = first.serialOutput;
       // Through the file format as well, so the encoding is exact too.
-      const restored = await Machine.restore(decodeSnapshot(encodeSnapshot(first.save())));
+      const restored = await Machine.restore(await decodeSnapshot(await encodeSnapshot(first.save())));
       expect(restored.restoredFrom?.instructions).toBe(c.n);
       const r2 = await restored.run({ maxInstructions: c.m });
       expect({ reason: r2.reason, exitCode: r2.exitCode }).toEqual({ reason: r1.reason, exitCode: r1.exitCode });
