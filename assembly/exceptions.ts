@@ -26,6 +26,7 @@ export const EXC_SS = 12;
 export const EXC_GP = 13;
 export const EXC_PF = 14;
 export const EXC_MF = 16;
+export const EXC_MC = 18;
 
 /** The exception raised by the current instruction. */
 export let excVector: i32 = -1;
@@ -60,6 +61,35 @@ export function raisePageFault(lin: u32, error: u32): void {
   store<u32>(STATE_CR2, lin);
   if (vmiActive()) vmiShadowControlRegisters();
   raise(EXC_PF, error);
+}
+
+/**
+ * Exceptions whose pushed EFLAGS image has RF set (SDM Vol. 3 §17.3.1.1: "for any fault-class
+ * exception except a debug exception generated in response to an instruction breakpoint, the
+ * value pushed for RF is 1"), so that IRET back to the faulting instruction does not hit its
+ * instruction breakpoint again. Not the traps #DB (single step), #BP and #OF, nor the aborts
+ * #DF and #MC (Table 6-1); software and external interrupts push RF as it is (but see
+ * repeatPaused).
+ */
+@inline function faultClass(v: i32): bool {
+  return v != EXC_DB && v != EXC_BP && v != EXC_OF && v != EXC_DF && v != EXC_MC;
+}
+
+/**
+ * A REP string instruction stopped between iterations to let interrupts in (ops/string.ts's
+ * chunks), at this EIP. An interrupt taken there pushes RF = 1 (SDM Vol. 3 §17.3.1.1: "for any
+ * interrupt arriving after any iteration of a repeated string instruction but the last"), as
+ * the instruction is part done. Any event delivered, or the instruction finishing, ends it.
+ */
+let repeatPaused: bool = false;
+let repeatPausedEip: u32 = 0;
+
+export function pauseRepeat(eip: u32): void {
+  repeatPaused = true;
+  repeatPausedEip = eip;
+}
+@inline export function endRepeat(): void {
+  repeatPaused = false;
 }
 
 /** SDM Vol. 3 Table 6-4: contributory exceptions. */
@@ -121,11 +151,13 @@ export function deliverEvent(vector: i32, error: u32, hasError: bool, kind: i32,
   let hasErr = hasError;
   let exception = kind == EVENT_EXCEPTION;
   let software = kind == EVENT_SOFTWARE;
+  const midRepeat = kind == EVENT_EXTERNAL && repeatPaused && returnEip == repeatPausedEip;
+  repeatPaused = false;
   if (vmiActive()) vmiEventDelivered();
   for (;;) {
     // IDT, TSS and the handler's stack are implicit supervisor accesses.
     enterSupervisorAccess();
-    deliverOnce(v, err, hasErr, software, returnEip);
+    deliverOnce(v, err, hasErr, software, exception ? faultClass(v) : midRepeat, returnEip);
     leaveSupervisorAccess();
     if (!cpu.faulted) return true;
     cpu.faulted = false;
@@ -156,7 +188,31 @@ export function deliverEvent(vector: i32, error: u32, hasError: bool, kind: i32,
   return false;
 }
 
-function deliverOnce(vector: i32, error: u32, hasError: bool, software: bool, returnEip: u32): void {
+/**
+ * The TSS named by a task gate that passed the checks of any gate (type, DPL, P), checked as the
+ * SDM's INT n, JMP and CALL do (Vol. 2A, TASK-GATE): a GDT selector within the limit naming an
+ * available TSS, else #GP(TSS selector); present, else #NP(TSS selector). Returns true when it
+ * passes: then the task switch would start, which is not implemented (the caller raises #GP).
+ */
+export function taskGateTss(tss: u32, ext: u32): bool {
+  if ((tss & 4) != 0 || !readDescriptor(tss)) {
+    if (!cpu.faulted) raise(EXC_GP, (tss & 0xfffc) + ext);
+    return false;
+  }
+  const attr = descAttr();
+  const type = attr & 0x1f;
+  if (type != 0x01 && type != 0x09) {
+    raise(EXC_GP, (tss & 0xfffc) + ext);
+    return false;
+  }
+  if ((attr & 0x80) == 0) {
+    raise(EXC_NP, (tss & 0xfffc) + ext);
+    return false;
+  }
+  return true;
+}
+
+function deliverOnce(vector: i32, error: u32, hasError: bool, software: bool, pushRf: bool, returnEip: u32): void {
   if (!protectedMode()) {
     deliverReal(vector, returnEip);
     return;
@@ -173,8 +229,8 @@ function deliverOnce(vector: i32, error: u32, hasError: bool, software: bool, re
   if (cpu.faulted) return;
   const type = (hi >>> 8) & 0x1f;
   const gateDpl = <i32>((hi >>> 13) & 3);
-  // 0x06/0x07: 16-bit interrupt/trap gate; 0x0E/0x0F: 32-bit. Task gates (0x05) are not supported.
-  if (type != 0x06 && type != 0x07 && type != 0x0e && type != 0x0f) {
+  // 0x05: task gate; 0x06/0x07: 16-bit interrupt/trap gate; 0x0E/0x0F: 32-bit.
+  if (type != 0x05 && type != 0x06 && type != 0x07 && type != 0x0e && type != 0x0f) {
     raise(EXC_GP, <u32>vector * 8 + 2 + ext);
     return;
   }
@@ -184,6 +240,10 @@ function deliverOnce(vector: i32, error: u32, hasError: bool, software: bool, re
   }
   if ((hi & 0x8000) == 0) {
     raise(EXC_NP, <u32>vector * 8 + 2 + ext);
+    return;
+  }
+  if (type == 0x05) {
+    if (taskGateTss(lo >>> 16, ext)) raise(EXC_GP, <u32>vector * 8 + 2 + ext);
     return;
   }
   const gate32 = (type & 8) != 0;
@@ -208,7 +268,7 @@ function deliverOnce(vector: i32, error: u32, hasError: bool, software: bool, re
     raise(EXC_NP, (selector & 0xfffc) + ext);
     return;
   }
-  const oldFlags = readFlags();
+  const oldFlags = readFlags() | (pushRf ? FLAG_RF : 0);
   const oldCs = segSelector(SEG_CS);
   const oldSs = segSelector(SEG_SS);
   const oldEsp = reg32(4);
@@ -248,13 +308,16 @@ function deliverOnce(vector: i32, error: u32, hasError: bool, software: bool, re
   sp = pushFrame(ssBase, sp, stackMask, entrySize, returnEip);
   if (hasError) sp = pushFrame(ssBase, sp, stackMask, entrySize, error);
   if (cpu.faulted) return;
-  // Commit.
+  // Commit. readInnerStack left the SS descriptor in descLo/descHi, and loadSsCache writes them
+  // too: CS's descriptor is read again and kept apart before SS is loaded.
   if (!readDescriptor(selector)) return;
+  const csLo = descLo;
+  const csHi = descHi;
   if (inner) {
     loadSsCache((newSsSel & 0xfffc) | <u32>newCpl, newSsLo, newSsHi);
   }
   setReg32(4, stackMask == 0xffff ? (esp & 0xffff0000) | (sp & 0xffff) : sp);
-  loadCsCache((selector & 0xfffc) | <u32>newCpl, descLo, descHi, newCpl);
+  loadCsCache((selector & 0xfffc) | <u32>newCpl, csLo, csHi, newCpl);
   cpu.setEip(offset);
   let clear = FLAG_TF | FLAG_NT | FLAG_RF | FLAG_VM;
   if (!trapGate) clear |= FLAG_IF;

@@ -23,7 +23,7 @@ import {
 import { readLin, writeLin, readLin16, readLin32, tlbInvalidatePage, probeWrite } from "./mmu";
 import { linearRead, linearWrite, loadSegment } from "./segments";
 import { fpuEscape, fpuWait, fxsaveRestore } from "./fpu/execute-fpu";
-import { raise, raiseUD, raiseGP, EXC_DE, EXC_BP, EXC_OF, EXC_BR, EXC_GP, EXC_UD, EXC_NM } from "./exceptions";
+import { raise, raiseUD, raiseGP, EXC_DE, EXC_BP, EXC_OF, EXC_BR, EXC_GP, EXC_UD, EXC_NM, pauseRepeat, endRepeat } from "./exceptions";
 import { alu, commitFlags, incDec, commitIncDecFlags, neg, aluResult, aluSetFlags, ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP } from "./ops/alu";
 import { shift, shiftDouble, commitShiftFlags } from "./ops/shift";
 import { mul, imul1, imulTrunc, div, idiv } from "./ops/muldiv";
@@ -224,8 +224,13 @@ function execute(op: u32): void {
     case 0x07: case 0x17: case 0x1f: { // POP ES/SS/DS
       const v = stackRead(cpu.opsz, 0);
       if (cpu.faulted) return;
+      // ESP moves by the width of the stack popped from (SDM Vol. 2 POP: the StackAddrSize of
+      // the old SS), not of the SS POP SS loads.
+      const wasStack32 = cpu.stack32;
+      const popped = (sp() + sizeBytes(cpu.opsz)) & spMask();
       if (!loadSegment(<i32>(op >> 3), v & 0xffff)) return;
-      spAdd(sizeBytes(cpu.opsz));
+      if (wasStack32) setReg32(4, popped);
+      else setReg16(4, popped);
       if (op == 0x17) inhibitInterrupts();
       break;
     }
@@ -326,10 +331,10 @@ function execute(op: u32): void {
     }
     case 0x6c: case 0x6d: case 0x6e: case 0x6f: // INS/OUTS
       if (!stringOp((op & 0xfe) == 0x6c ? 0x6c : 0x6e, sizeW(op))) {
-        if (cpu.faulted) return;
-        cpu.ip = cpu.ipStart; // run it again: the next chunk, after a look at interrupts
+        repeatAgain();
         return;
       }
+      endRepeat();
       break;
 
     // ---- 70–7F: Jcc rel8 ------------------------------------------------------------------
@@ -514,10 +519,10 @@ function execute(op: u32): void {
     }
     case 0xa4: case 0xa5: case 0xa6: case 0xa7: case 0xaa: case 0xab: case 0xac: case 0xad: case 0xae: case 0xaf:
       if (!stringOp(<i32>(op & 0xfe), sizeW(op))) {
-        if (cpu.faulted) return;
-        cpu.ip = cpu.ipStart; // run it again: the next chunk, after a look at interrupts
+        repeatAgain();
         return;
       }
+      endRepeat();
       break;
     case 0xa8: case 0xa9: { // TEST AL/eAX, imm
       const sz = sizeW(op);
@@ -879,6 +884,13 @@ function iflAllowed(): bool {
   return true;
 }
 
+/** A REP string instruction not done after a chunk (or faulted): run it again, after a look at interrupts. */
+function repeatAgain(): void {
+  if (cpu.faulted) return;
+  cpu.ip = cpu.ipStart;
+  pauseRepeat(cpu.getEip());
+}
+
 /** STI's (and MOV SS/POP SS's) one-instruction interrupt shadow. */
 export let interruptShadow: bool = false;
 
@@ -969,7 +981,9 @@ function enter(size: u32, level: u32): void {
   const sz = cpu.opsz;
   const n = sizeBytes(sz);
   const mask = spMask();
-  let frame = (sp() - n) & mask;
+  // FrameTemp is ESP after pushing EBP: on a 16-bit stack only SP moved, so ESP's upper half
+  // is in it, and a 32-bit ENTER writes all of it to EBP (SDM Vol. 2 ENTER "Operation"; Bochs).
+  const frame = (reg32(4) & ~mask) | ((sp() - n) & mask);
   // Push EBP, then level-1 frame pointers copied from the old frame, then the new frame pointer.
   stackWrite(sz, n, regRead(sz, 5));
   if (cpu.faulted) return;

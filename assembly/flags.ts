@@ -166,8 +166,8 @@ export function writeFlags(value: u32, mask: u32): void {
   const f = readFlags();
   flags = ((f & ~mask) | (value & mask) | FLAGS_FIXED) & ~0x8028;
   if (vmiActive()) setVirtualIf((flags & FLAG_IF) != 0);
-  // IF or TF becoming set changes what the run loop must do between instructions.
-  if ((~f & flags & (FLAG_IF | FLAG_TF)) != 0) cpu.attention = true;
+  // IF, TF or RF becoming set changes what the run loop must do between instructions.
+  if ((~f & flags & (FLAG_IF | FLAG_TF | FLAG_RF)) != 0) cpu.attention = true;
 }
 
 /**

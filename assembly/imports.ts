@@ -25,3 +25,12 @@ export declare function hostAckInterrupt(): i32;
 /** A VMI hypercall (issue 4): the host reads and writes registers in the state block. */
 @external("host", "hypercall")
 export declare function hostHypercall(call: i32): void;
+
+/**
+ * The TSC before the guest's offset, in cycles of the host's virtual clock: asked for only on a
+ * real-time machine (setTscFromHost), where the TSC keeps time rather than counting
+ * instructions. Not counted among the crossings: deterministic runs, which the batching
+ * benchmark measures, never make it.
+ */
+@external("host", "readTsc")
+export declare function hostReadTsc(): f64;

@@ -4,11 +4,12 @@
 import {
   STATE_BASE, STATE_SIZE, STATE_RAM_SIZE, RAM_BASE, TLB_BASE, TLB_SIZE, STATE_EXC_VECTOR, STATE_CR0, SEG_CS,
   SEG_DS, SEG_ES, SEG_SS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR, STATE_EIP, STATE_EFLAGS, STATE_IDTR_LIMIT, STATE_GDTR_LIMIT, LAYOUT_BASE,
+  STATE_APIC_PRESENT, STATE_APIC_BASE, APIC_BASE_RESET,
 } from "./layout";
 import { setSegCache } from "./cpu";
 import { setRamSize, tlbFlush, tlbFlushKeeping, tlbInvalidatePage, probeTranslate, TLB_GLOBAL } from "./mmu";
 import { shadowReset, shadowAnnounce, shadowRelease, shadowEntryWritten, TLB_SHADOWED } from "./shadow";
-import { crValueValid, applyCr } from "./ops/system";
+import { crValueValid, applyCr, setTscFromHost } from "./ops/system";
 import { vmiShadowControlRegisters } from "./vmi";
 import { applyEntries, setQueueContext } from "./vmi-queue";
 import { runLoop, syncIn } from "./run";
@@ -36,8 +37,10 @@ export function init(ramSize: u32): i32 {
 /** Power-on state (SDM Vol. 3 §9.1.1): real mode at F000:FFF0, every segment 64 KiB. */
 export function reset(): void {
   const ram = load<u32>(STATE_RAM_SIZE);
+  const apic = load<u32>(STATE_APIC_PRESENT);
   memory.fill(STATE_BASE, 0, STATE_SIZE);
   store<u32>(STATE_RAM_SIZE, ram);
+  setApicPresent(apic);
   fpuInit(); // the FNINIT state (see assembly/fpu/fpu.ts)
   store<u32>(STATE_CR0, 0x60000010);
   store<u32>(STATE_EIP, 0xfff0);
@@ -55,9 +58,23 @@ export function reset(): void {
   syncIn();
 }
 
+/**
+ * Give the CPU a local APIC (non-zero) or none: CPUID's APIC flag and MSR IA32_APIC_BASE follow.
+ * The register file itself is the host's (src/devices/local-apic.ts).
+ */
+export function setApicPresent(present: u32): void {
+  store<u32>(STATE_APIC_PRESENT, present != 0 ? 1 : 0);
+  store<u32>(STATE_APIC_BASE, present != 0 ? APIC_BASE_RESET : 0);
+}
+
 /** Execute up to `budget` instructions; returns an EXIT_* reason (layout.ts). */
 export function run(budget: u32): i32 {
   return runLoop(budget);
+}
+
+/** Real-time machines (non-zero): RDTSC reads the host's clock (hostReadTsc) instead of counting instructions. Kept across reset(). */
+export function useHostTsc(on: i32): void {
+  setTscFromHost(on != 0);
 }
 
 /** Drop every TLB entry: the host changed CR0/CR3/CR4 or the page tables behind the core's back. */

@@ -87,6 +87,11 @@ export const STATE_EXC_ERROR = STATE_BASE + 0x118;
 export const STATE_EXIT_REASON = STATE_BASE + 0x11c;
 /** Guest RAM size in bytes (set once by init). */
 export const STATE_RAM_SIZE = STATE_BASE + 0x120;
+/**
+ * Non-zero: the CPU has a local APIC (the machine's `apic` option). Kept across reset() like the
+ * RAM size, since it is part of which CPU this is, not of its state.
+ */
+export const STATE_APIC_PRESENT = STATE_BASE + 0x124;
 /** Extra TSC offset the host may add (deterministic time keeps this at zero). */
 export const STATE_TSC_OFFSET = STATE_BASE + 0x128;
 
@@ -94,6 +99,14 @@ export const STATE_TSC_OFFSET = STATE_BASE + 0x128;
 export const STATE_SYSENTER_CS = STATE_BASE + 0x130;
 export const STATE_SYSENTER_ESP = STATE_BASE + 0x134;
 export const STATE_SYSENTER_EIP = STATE_BASE + 0x138;
+/**
+ * IA32_APIC_BASE (MSR 0x1B), its low half (the high half is 0: physical addresses are 32-bit
+ * here). The host's APIC model reads it to decode its MMIO page and to see the global enable.
+ */
+export const STATE_APIC_BASE = STATE_BASE + 0x13c;
+/** IA32_APIC_BASE at RESET (SDM Vol. 3 §10.4.4): base 0xFEE00000, global enable (bit 11), BSP (bit 8). */
+export const APIC_BASE_RESET = 0xfee00900;
+export const APIC_BASE_ENABLE = 0x800;
 
 /** Counters, u64 each: instructions retired, and every crossing of the core/host boundary. */
 export const COUNTER_BASE = STATE_BASE + 0x140;
@@ -178,9 +191,15 @@ export const VMI_COUNTER_SHADOW_RESTORED = VMI_COUNTER_BASE + 0x10;
 export const VMI_COUNTER_SHADOW_INVALIDATED = VMI_COUNTER_BASE + 0x14;
 /** Immediate entry updates of pages the guest never announced (applied, never shadowed). */
 export const VMI_COUNTER_UNANNOUNCED = VMI_COUNTER_BASE + 0x18;
-/** Interrupts and exceptions delivered in lazy MMU mode, which ended it (vmi.ts, vmiEventDelivered). */
+/** Interrupts and exceptions delivered in lazy MMU mode, which suspended it (vmi.ts, vmiEventDelivered). */
 export const VMI_COUNTER_LAZY_ENDED = VMI_COUNTER_BASE + 0x1c;
 export const VMI_COUNTER_COUNT = 8;
+/**
+ * Lazy MMU mode suspended by an event delivered at CPL 0 (vmi.ts): non-zero while suspended,
+ * and the interrupted stack pointer, which the IRET back to that code restores.
+ */
+export const STATE_VMI_LAZY_SUSPENDED = STATE_BASE + 0x1e0;
+export const STATE_VMI_LAZY_ESP = STATE_BASE + 0x1e4;
 export const VMI_COUNTER_NAMES = "directPageTableWrites,nativeInterruptFlag,shadowHits,shadowMisses,shadowRestored,shadowInvalidated,unannouncedTargets,lazyModeEndedByEvent";
 
 /**

@@ -10,7 +10,7 @@ import {
 } from "./layout";
 import * as cpu from "./cpu";
 import * as fl from "./flags";
-import { FLAG_IF, FLAG_TF, readFlags } from "./flags";
+import { FLAG_IF, FLAG_TF, FLAG_RF, readFlags } from "./flags";
 import { updateAccessMasks } from "./mmu";
 import { segmentsChanged } from "./segments";
 import { fetchSlow } from "./decode";
@@ -121,6 +121,10 @@ function handleAttention(): i32 {
       }
     }
   } else if (interruptShadow) clearInterruptShadow();
+  // RF (from an IRET's image) lasts until the next instruction starts (SDM Vol. 3 §17.3.1.1): an
+  // interrupt taken just above, before that instruction, pushed it set; that instruction's own
+  // INT n or trap pushes it clear. Set RF made writeFlags ask for attention.
+  fl.flags &= ~FLAG_RF;
   if (load<u32>(STATE_HALTED) != 0) {
     return (fl.flags & FLAG_IF) != 0 ? EXIT_HLT : EXIT_HLT_DISABLED;
   }

@@ -4,7 +4,6 @@
 // Bad input (options, unreadable or malformed image) is one line `vmi386: error: ...` and
 // status 2 with nothing run: the image is checked completely before a Machine is created.
 
-import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { Machine, type RunResult } from "./machine.js";
@@ -16,10 +15,14 @@ import { collectStats, formatStatsJson, formatStatsText } from "./stats.js";
 import { benchCommand } from "./bench/command.js";
 import { decodeSnapshot } from "./snapshot/file.js";
 import { SaveTriggers, type SavePlan, splitTwoValueOptions } from "./snapshot/cli-support.js";
+import { InputFileError, readInputFile } from "./cli/input-file.js";
+import { packageVersion } from "./cli/package-version.js";
+import { ProgressLine } from "./cli/progress-line.js";
 
 /**
  * Exit statuses. A guest's debug-exit status (value << 1) | 1 is always odd, so the statuses
- * the emulator itself chooses are even and can never be mistaken for a guest's.
+ * the emulator itself chooses are even and can never be mistaken for a guest's; but after a
+ * signal it is the shell's 128 + the signal's number, which scripts test for.
  */
 export const EXIT_OK = 0;
 export const EXIT_USAGE = 2;
@@ -27,6 +30,12 @@ export const EXIT_TRIPLE_FAULT = 4;
 export const EXIT_HALTED = 6;
 export const EXIT_TIMEOUT = 8;
 export const EXIT_INTERNAL = 70;
+export const EXIT_SIGINT = 128 + 2;
+export const EXIT_SIGTERM = 128 + 15;
+
+/** The signals that stop a run cleanly: the guest's output so far and the statistics are kept. */
+export type StopSignal = "SIGINT" | "SIGTERM";
+const SIGNAL_EXIT: Record<StopSignal, number> = { SIGINT: EXIT_SIGINT, SIGTERM: EXIT_SIGTERM };
 
 export const DEFAULT_MEM = "128M";
 
@@ -50,6 +59,12 @@ export interface CliIO {
   stderr(text: string): void;
   /** Piped to the guest's COM1 when it is not a TTY; null for none. */
   stdin: CliInput | null;
+  /** stdout is a terminal: the guest's output shares the screen with stderr's lines. */
+  stdoutIsTTY: boolean;
+  /** stderr is a terminal: a long run shows a progress line there. */
+  stderrIsTTY: boolean;
+  /** Calls `handler` on the first SIGINT or SIGTERM until the returned function is called. */
+  onStopSignal(handler: (signal: StopSignal) => void): () => void;
 }
 
 class UsageError extends Error {}
@@ -57,19 +72,21 @@ class UsageError extends Error {}
 const EXIT_HELP = `
 Exit status:
   the guest's debug-exit status  when it wrote v to port 0xf4: (v << 1) | 1, modulo 256 (always odd)
-  0   stopped by --max-instructions or Ctrl-A x, the guest reset the machine (or shut it
-      down through VMI), or a Linux guest (--kernel) halted with paging on: Linux's halt and
-      power-off without ACPI end in CLI; HLT
+  0   stopped by --max-instructions or Ctrl-A x, the guest wrote the --success-exit value
+      to port 0xf4, reset the machine (or shut it down through VMI), or a Linux guest
+      (--kernel) halted with paging on: Linux's halt and power-off without ACPI end in
+      CLI; HLT
   2   bad command line or image (nothing was run)
   4   triple fault
   6   the CPU halted for good (HLT with interrupts off, or nothing left to wake it)
-  8   wall-clock timeout
+  8   wall-clock timeout (--timeout)
   70  internal emulator error
+  130, 143  stopped by SIGINT, SIGTERM (the guest's output so far and the statistics are printed)
 
 COM1 goes to stdout as the guest writes it, and stdin is fed to COM1: a terminal in raw mode,
 key by key (Ctrl-A x quits, Ctrl-A s saves a snapshot, Ctrl-A Ctrl-A sends Ctrl-A), anything
-else as it is.
-Statistics go to stderr at the end.`;
+else as it is. Statistics go to stderr at the end; on a terminal, a run longer than a second
+shows a progress line there meanwhile.`;
 
 interface RunArgs {
   /** The multiboot image (the positional argument); exactly one of it and `kernel`. */
@@ -92,6 +109,8 @@ interface RunArgs {
   saveAtInstructions?: string;
   saveAtInstructionsFile?: string;
   snapshotFile: string;
+  successExit?: string;
+  apic: boolean;
 }
 
 function buildProgram(io: CliIO, onRun: (a: RunArgs) => void): Command {
@@ -99,6 +118,7 @@ function buildProgram(io: CliIO, onRun: (a: RunArgs) => void): Command {
   program
     .name("vmi386")
     .description("An i386 PC emulator with a WebAssembly core")
+    .version(packageVersion(), "-V, --version", "print the version")
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: () => {}, outputError: () => {} })
     .addHelpText("after", EXIT_HELP);
@@ -114,6 +134,8 @@ function buildProgram(io: CliIO, onRun: (a: RunArgs) => void): Command {
     .option("--deterministic", "virtual time from the instruction count: identical runs give identical output", false)
     .option("--append <cmdline>", "the kernel command line (multiboot cmdline, or Linux's)")
     .option("--timeout <seconds>", "stop after this much wall-clock time (exit status 8)")
+    .option("--success-exit <value>", "the debug-exit value (written to port 0xf4) that means the guest passed: exit status 0 for it")
+    .option("--apic", "give the PC a local APIC, an I/O APIC and an MP table (default: the 8259A PICs only)", false)
     .option("--vmi", "offer the VMware VMI paravirtual ROM (API 3.0) to the guest", false)
     .option("--vmi-queue <entries>", "VMI deferred-queue size: a power of two from 1 to 256 (default 64)")
     .option("--exit-cost <cycles>", "with --deterministic: charge each VMI exit this many cycles of virtual time")
@@ -136,6 +158,10 @@ export async function main(argv: readonly string[], ioOverrides: Partial<CliIO> 
     stdout: ioOverrides.stdout ?? ((c) => void process.stdout.write(c)),
     stderr: ioOverrides.stderr ?? ((t) => void process.stderr.write(t)),
     stdin: ioOverrides.stdin === undefined ? process.stdin : ioOverrides.stdin,
+    // A caller that captures a stream is not a terminal unless it says so.
+    stdoutIsTTY: ioOverrides.stdoutIsTTY ?? (ioOverrides.stdout === undefined && process.stdout.isTTY === true),
+    stderrIsTTY: ioOverrides.stderrIsTTY ?? (ioOverrides.stderr === undefined && process.stderr.isTTY === true),
+    onStopSignal: ioOverrides.onStopSignal ?? processStopSignals,
   };
   const fail = (msg: string) => {
     io.stderr(`vmi386: error: ${msg}\n`);
@@ -146,10 +172,7 @@ export async function main(argv: readonly string[], ioOverrides: Partial<CliIO> 
   let bench: (() => Promise<number>) | undefined;
   const program = buildProgram(io, (a) => (args = a));
   program.addCommand(benchCommand(io, (job) => (bench = job)));
-  if (argv.length === 0) {
-    io.stderr(program.helpInformation());
-    return EXIT_USAGE;
-  }
+  if (argv.length === 0) return fail("no command given: try vmi386 run IMAGE, or vmi386 --help for the commands and options");
   try {
     await program.parseAsync(splitTwoValueOptions(argv), { from: "user" });
   } catch (e) {
@@ -164,7 +187,7 @@ export async function main(argv: readonly string[], ioOverrides: Partial<CliIO> 
   try {
     return bench ? await bench() : await runImage(args!, io);
   } catch (e) {
-    if (e instanceof UsageError || e instanceof SizeError || e instanceof LoadError) return fail(e.message);
+    if (e instanceof UsageError || e instanceof SizeError || e instanceof LoadError || e instanceof InputFileError) return fail(e.message);
     io.stderr(`vmi386: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     return EXIT_INTERNAL;
   }
@@ -174,25 +197,28 @@ async function runImage(a: RunArgs, io: CliIO): Promise<number> {
   const memSize = parseMemSize(a.mem, "--mem");
   const maxInstructions = a.maxInstructions === undefined ? undefined : parseCount(a.maxInstructions, "--max-instructions");
   const wallTimeoutMs = a.timeout === undefined ? undefined : parseSeconds(a.timeout, "--timeout") * 1000;
+  const successExit = a.successExit === undefined ? undefined : parsePortValue(a.successExit, "--success-exit");
   if (a.stats !== "text" && a.stats !== "json") throw new UsageError(`--stats must be text or json, not "${a.stats}"`);
   if (a.image !== undefined && a.kernel !== undefined) throw new UsageError(`give either IMAGE (multiboot) or --kernel (Linux bzImage), not both`);
   if (a.restore !== undefined && (a.image ?? a.kernel ?? a.initrd ?? a.append) !== undefined) throw new UsageError(`--restore continues a saved machine: it takes no IMAGE, --kernel, --initrd or --append`);
   if (a.image === undefined && a.kernel === undefined && a.restore === undefined) throw new UsageError(`nothing to boot: give IMAGE (multiboot) or --kernel (Linux bzImage)`);
   const saves = new SaveTriggers(planSaves(a), io.stderr);
   if (a.initrd !== undefined && a.kernel === undefined) throw new UsageError(`--initrd needs --kernel: a multiboot IMAGE takes no initrd`);
-  // Read and check everything before paying for a Machine: bad input must run nothing.
+  // Read and check everything before paying for a Machine: bad input must run nothing. No file
+  // larger than guest RAM can be loaded, so none is read.
+  const read = (path: string) => readInputFile(path, memSize, `guest RAM (--mem ${a.mem})`);
   let load: (m: Machine) => void;
   const snapshot = a.restore === undefined ? undefined : await readSnapshot(a.restore);
   if (snapshot !== undefined) load = () => {};
   else if (a.kernel !== undefined) {
-    const kernel = await readImage(a.kernel);
-    const initrd = a.initrd === undefined ? undefined : await readImage(a.initrd);
+    const kernel = await read(a.kernel);
+    const initrd = a.initrd === undefined ? undefined : await read(a.initrd);
     const opts = { name: basename(a.kernel), initrd, initrdName: a.initrd && basename(a.initrd), cmdline: a.append ?? "" };
     planLinux(kernel, memSize, opts);
     load = (m) => void loadLinux(m, kernel, opts);
   } else {
     const path = a.image!;
-    const image = await readImage(path);
+    const image = await read(path);
     const opts = { name: basename(path), cmdline: a.append ?? "" };
     planMultiboot(image, memSize, opts);
     load = (m) => void loadMultiboot(m, image, opts);
@@ -205,8 +231,16 @@ async function runImage(a: RunArgs, io: CliIO): Promise<number> {
     throw new UsageError(`--vmi-queue must be a power of two from 1 to 256, not ${a.vmiQueue}`);
   }
   const exitCostCycles = a.exitCost === undefined ? undefined : parseCount(a.exitCost, "--exit-cost", true);
+
+  // The guest's output so far ends a line (or there is none): what follows on the same
+  // terminal (the progress line, the statistics) may start there.
+  let guestAtLineStart = true;
+  let progress: ProgressLine | undefined;
   const serialOut = (bytes: Uint8Array) => {
+    if (bytes.length === 0) return;
+    if (io.stdoutIsTTY) progress?.hide();
     io.stdout(bytes);
+    guestAtLineStart = bytes[bytes.length - 1] === 0x0a;
     saves.output(bytes);
   };
   const machine =
@@ -217,6 +251,7 @@ async function runImage(a: RunArgs, io: CliIO): Promise<number> {
           deterministic: a.deterministic,
           vmi: a.vmi ? { queueCapacity } : false,
           exitCostCycles,
+          apic: a.apic,
           serialOut,
         });
   load(machine);
@@ -241,10 +276,28 @@ async function runImage(a: RunArgs, io: CliIO): Promise<number> {
     stdin.on("data", onInput);
     stdin.resume?.();
   }
+  // A signal ends the run as Ctrl-A x does, so the output in flight and the statistics are not
+  // lost; only the exit status tells it apart. A second one finds no handler and kills.
+  let stoppedBy: StopSignal | undefined;
+  const stopSignals = io.onStopSignal((signal) => {
+    stoppedBy ??= signal;
+    machine.requestQuit();
+  });
+  if (io.stderrIsTTY) {
+    const start = machine.core.instructions;
+    progress = new ProgressLine({
+      write: io.stderr,
+      sample: () => ({ instructions: machine.core.instructions - start, phase: phaseOf(machine, a.kernel !== undefined) }),
+      canDraw: () => !io.stdoutIsTTY || guestAtLineStart,
+    });
+    progress.begin();
+  }
   let result: RunResult;
   try {
     result = await saves.run(machine, { maxInstructions, wallTimeoutMs });
   } finally {
+    progress?.stop();
+    stopSignals();
     if (stdin && (tty || !stdin.isTTY)) {
       stdin.removeListener("data", onInput);
       if (tty) stdin.setRawMode!(false);
@@ -252,8 +305,16 @@ async function runImage(a: RunArgs, io: CliIO): Promise<number> {
     }
   }
 
+  // After a half-written line on the same terminal (a shell's prompt, then Ctrl-A x), start
+  // what the CLI prints on a line of its own.
+  if (io.stdoutIsTTY && !guestAtLineStart) io.stderr("\n");
   const stats = collectStats(result, machine.restoredFrom);
   io.stderr(a.stats === "json" ? formatStatsJson(stats) : formatStatsText(stats));
+  if (stoppedBy !== undefined && result.reason === "quit") {
+    io.stderr(`vmi386: stopped by ${stoppedBy}\n`);
+    return SIGNAL_EXIT[stoppedBy];
+  }
+  if (successExit !== undefined && result.reason === "debug-exit" && result.exitCode === successExit * 2 + 1) return EXIT_OK;
   if ((a.kernel !== undefined || a.restore !== undefined) && result.reason === "hlt-disabled" && (machine.core.cr(0) & CR0_PG) !== 0) {
     // This machine has no ACPI (nor APM), so Linux cannot switch it off: `poweroff` and `halt`
     // both end in machine_halt(), whose stop_this_cpu() disables interrupts and halts for
@@ -262,6 +323,27 @@ async function runImage(a: RunArgs, io: CliIO): Promise<number> {
     return EXIT_OK;
   }
   return exitStatus(result, io);
+}
+
+/**
+ * What the guest is doing, as the progress line says it: a Linux kernel (--kernel) runs its
+ * decompressor with paging off; after that, ring 0 is the kernel and ring 3 user space.
+ */
+function phaseOf(machine: Machine, linux: boolean): string {
+  if (linux && (machine.core.cr(0) & CR0_PG) === 0) return "decompressing";
+  return machine.core.cpl === 3 ? "user" : "kernel";
+}
+
+/** SIGINT and SIGTERM of this process, each handled once. */
+function processStopSignals(handler: (signal: StopSignal) => void): () => void {
+  const onInt = () => handler("SIGINT");
+  const onTerm = () => handler("SIGTERM");
+  process.once("SIGINT", onInt);
+  process.once("SIGTERM", onTerm);
+  return () => {
+    process.removeListener("SIGINT", onInt);
+    process.removeListener("SIGTERM", onTerm);
+  };
 }
 
 /** Maps how the run ended to the documented exit status (see EXIT_HELP). */
@@ -284,7 +366,8 @@ function exitStatus(r: RunResult, io: CliIO): number {
       io.stderr(`vmi386: the guest halted and nothing can wake it (${r.reason})${why}\n`);
       return EXIT_HALTED;
     case "timeout":
-      io.stderr(`vmi386: wall-clock timeout${why}\n`);
+      // The machine's message says it all ("wall-clock timeout after 1000 ms").
+      io.stderr(`vmi386: ${r.message ?? "wall-clock timeout"} (--timeout)\n`);
       return EXIT_TIMEOUT;
     default:
       io.stderr(`vmi386: the run stopped unexpectedly (${r.reason})${why}\n`);
@@ -306,7 +389,8 @@ function planSaves(a: RunArgs): SavePlan {
 }
 
 async function readSnapshot(path: string) {
-  const bytes = await readImage(path);
+  // A snapshot holds at most all of the core's memory, deflated: never more than the 4 GiB of wasm32.
+  const bytes = await readInputFile(path, 2 ** 32, "the 4 GiB a snapshot can hold");
   try {
     return await decodeSnapshot(bytes);
   } catch (e) {
@@ -323,15 +407,11 @@ async function restoreSnapshot(snapshot: Awaited<ReturnType<typeof decodeSnapsho
   }
 }
 
-async function readImage(path: string): Promise<Uint8Array> {
-  try {
-    return new Uint8Array(await readFile(path));
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    const why =
-      err.code === "ENOENT" ? "no such file" : err.code === "EISDIR" ? "it is a directory" : err.code === "EACCES" ? "permission denied" : err.message;
-    throw new UsageError(`cannot read ${path}: ${why}`);
-  }
+/** A value a guest can write to the debug-exit port: a whole number that fits in 32 bits. */
+function parsePortValue(text: string, what: string): number {
+  const n = /^\s*(?:\d+|0x[0-9a-f]+)\s*$/i.test(text) ? Number(text) : NaN;
+  if (!(n <= 0xffffffff)) throw new UsageError(`${what} "${text}" is not a value a guest can write to port 0xf4 (0 to 0xffffffff)`);
+  return n;
 }
 
 /** A positive number of seconds, fractions allowed (0.5). */

@@ -15,6 +15,8 @@ export interface CoreImports {
   /** INTA: return the vector of the highest-priority pending interrupt, or -1. */
   ackInterrupt(): number;
   hypercall(call: number): void;
+  /** The TSC before the guest's offset, in cycles, once useHostTsc(true) is set (real-time machines). */
+  readTsc?(): number;
 }
 
 export interface CoreExports {
@@ -23,7 +25,9 @@ export interface CoreExports {
   reset(): void;
   run(budget: number): number;
   flushTlb(): void;
+  useHostTsc(on: number): void;
   ramWritten(phys: number, len: number): void;
+  setApicPresent(present: number): void;
   // VMI (assembly/index.ts): what the host's call handlers ask of the core.
   vmiAnnouncePage(pfn: number, kind: number): number;
   vmiReleasePage(pfn: number): number;
@@ -126,6 +130,7 @@ export class Core {
         mmioWrite: (addr: number, size: number, value: number) => imp.mmioWrite(addr >>> 0, size, value),
         ackInterrupt: () => imp.ackInterrupt(),
         hypercall: (call: number) => imp.hypercall(call),
+        readTsc: () => (imp.readTsc ? imp.readTsc() : 0),
       },
       env: {
         abort(msg: number, file: number, line: number, col: number) {
@@ -231,12 +236,24 @@ export class Core {
   flushTlb(): void {
     this.exports.flushTlb();
   }
+  /** RDTSC reads imports.readTsc (plus the guest's offset) instead of counting instructions; survives reset(). */
+  useHostTsc(on: boolean): void {
+    this.exports.useHostTsc(on ? 1 : 0);
+  }
   /**
    * The host wrote guest RAM behind the CPU's back (a loader, a hypercall): the core drops the
    * decoded blocks cached for those pages. Every host write to RAM must be followed by this.
    */
   ramWritten(phys: number, len: number): void {
     if (len > 0) this.exports.ramWritten(phys >>> 0, len >>> 0);
+  }
+  /** Give the CPU a local APIC or take it away (CPUID and IA32_APIC_BASE follow; kept across reset). */
+  set apicPresent(present: boolean) {
+    this.exports.setApicPresent(present ? 1 : 0);
+  }
+  /** IA32_APIC_BASE's low half: where the APIC page is, and whether it is enabled (bit 11); 0 without an APIC. */
+  get apicBase(): number {
+    return this.u32[L.STATE_APIC_BASE >> 2];
   }
   set intr(asserted: boolean) {
     this.u32[L.STATE_INTR >> 2] = asserted ? 1 : 0;

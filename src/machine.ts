@@ -13,17 +13,22 @@
 // 10 ns per instruction, `nsPerInstruction`), HLT jumps virtual time to the next deadline, and
 // slice boundaries depend only on guest-visible state, so two runs give identical output and
 // counters. Real-time mode: virtual time is wall time while running, HLT sleeps until the next
-// deadline or serial input, and run() yields to the host's event loop every few milliseconds.
+// deadline or serial input, and run() yields to the host's event loop every few milliseconds;
+// the TSC is that clock in cycles (REALTIME_TSC_HZ), read at each RDTSC, so it and the VMI
+// alarm keep time through HLT as the PIT and the RTC do.
 
 import * as L from "../assembly/layout.js";
-import { Clock, DEFAULT_NS_PER_INSTRUCTION, hostEpochMs, wallNow } from "./clock.js";
+import { Clock, REALTIME_TSC_HZ, hostEpochMs, wallNow } from "./clock.js";
 import { Core, type CoreImports } from "./core.js";
 import { type MachineSnapshot, type SavedMachineOptions, SNAPSHOT_FORMAT, SnapshotError, checkHostState } from "./snapshot/snapshot.js";
 import { PortBus } from "./devices/bus.js";
 import { DebugExit } from "./devices/debug-exit.js";
 import { CmosRtc, DETERMINISTIC_EPOCH_MS } from "./devices/cmos-rtc.js";
-import { type AccessWidth, type TimedDevice, allOnes } from "./devices/device.js";
+import { type AccessWidth, type IrqLine, type TimedDevice, allOnes } from "./devices/device.js";
 import { I8042 } from "./devices/i8042.js";
+import { IOAPIC_RESET_ID, IOAPIC_VERSION, IoApic } from "./devices/io-apic.js";
+import { LOCAL_APIC_VERSION, LocalApic } from "./devices/local-apic.js";
+import { IOAPIC_ADDRESS, MP_TABLE_BASE, buildMpTable, isaIrqToIoApicPin } from "./mp-table.js";
 import { DualPic8259 } from "./devices/pic8259.js";
 import { Pit8254 } from "./devices/pit8254.js";
 import { PostCode } from "./devices/post-code.js";
@@ -63,6 +68,12 @@ export interface MachineOptions {
   wasm?: BufferSource;
   /** COM1 output sink; default: collect into machine.serialOutput. The array is the callee's to keep. */
   serialOut?: (bytes: Uint8Array) => void;
+  /**
+   * End the slice at each newline COM1 transmits, so that serialOut receives every line as it is
+   * written and what the host reads then (counters) is the machine's state right after it: a
+   * guest's marker lines split its run into parts. No guest-visible effect.
+   */
+  serialLineStops?: boolean;
   /** Deterministic mode: virtual nanoseconds per instruction (default 10, a nominal 100 MIPS). */
   nsPerInstruction?: number;
   /** Deterministic mode: virtual nanoseconds per IN/OUT (default 1000, an ISA bus cycle). */
@@ -79,6 +90,13 @@ export interface MachineOptions {
    * hypervisor whose exits cost that much (the batching benchmark sweeps it).
    */
   exitCostCycles?: number;
+  /**
+   * Give the PC its APICs: the CPU's local APIC (CPUID's APIC flag, IA32_APIC_BASE, the page at
+   * 0xFEE00000), an 82093AA I/O APIC at 0xFEC00000 on which the ISA IRQs also arrive, and an MP
+   * table in the BIOS area describing them. Off by default: without it the board is the
+   * 8259A-only PC the existing guests and their counters were made on.
+   */
+  apic?: boolean;
 }
 
 /** What Machine.restore takes besides the snapshot: the host's side, which a snapshot cannot hold. */
@@ -126,6 +144,11 @@ export interface RunResult {
   /** instructions / wallMs / 1000. */
   mips: number;
   /**
+   * Of wallMs, the time the CPU sat halted waiting for an interrupt (real-time mode; always 0
+   * when deterministic, where HLT skips virtual time instead of waiting).
+   */
+  haltedMs: number;
+  /**
    * Totals since the machine was created: the core's counters (instructions, portIn, portOut,
    * mmioRead, mmioWrite, hypercall, interrupts, exceptions, tlbMisses, tlbFlushes), the bus's
    * (unclaimedPortReads, unclaimedPortWrites, portWidthMismatches), unmapped MMIO
@@ -133,6 +156,9 @@ export interface RunResult {
    */
   counters: Record<string, number>;
 }
+
+/** CPUID(1).EAX: family 6, model 1, stepping 9 (assembly/ops/system.ts), for the MP table. */
+const CPU_SIGNATURE = 0x619;
 
 /**
  * Deterministic mode: the longest slice. Device reads see time move mid-slice anyway (see
@@ -159,6 +185,7 @@ interface RunState {
   wallDeadline: number;
   lastYield: number;
   fruitlessSkips: number;
+  haltedMs: number;
 }
 
 export class Machine {
@@ -178,6 +205,11 @@ export class Machine {
   /** The VMI hypervisor, when the machine offers the ROM. */
   readonly vmi: Vmi | undefined;
   readonly vmiAlarm: VmiAlarm;
+  /** The CPU's local APIC and the board's I/O APIC, with the `apic` option. */
+  readonly localApic: LocalApic | undefined;
+  readonly ioApic: IoApic | undefined;
+  /** The 8259A pair's INT output (the CPU's INTR without APICs). */
+  private picInt = false;
 
   /**
    * Where this machine was restored from (Machine.restore): the snapshot's instruction count
@@ -194,6 +226,7 @@ export class Machine {
   /** The options a snapshot must rebuild this machine with. */
   private readonly savedOptions: SavedMachineOptions;
   private readonly serialSink: ((bytes: Uint8Array) => void) | undefined;
+  private readonly serialLineStops: boolean;
   private serialText = "";
   private readonly decoder = new TextDecoder("utf-8");
   private outBuf = new Uint8Array(4096);
@@ -219,6 +252,7 @@ export class Machine {
     this.core = core;
     this.deterministic = opts.deterministic ?? false;
     this.serialSink = opts.serialOut;
+    this.serialLineStops = opts.serialLineStops ?? false;
     const u32 = core.u32;
     const work = {
       instructions: () => this.instructionsNow(),
@@ -226,29 +260,44 @@ export class Machine {
       portAccesses: () =>
         u32[L.COUNTER_PORT_IN >> 2] + u32[(L.COUNTER_PORT_IN >> 2) + 1] * 2 ** 32 + u32[L.COUNTER_PORT_OUT >> 2] + u32[(L.COUNTER_PORT_OUT >> 2) + 1] * 2 ** 32,
     };
-    this.clock = this.deterministic ? Clock.deterministic(work, opts.nsPerInstruction, opts.nsPerPortAccess) : Clock.realTime();
+    this.clock = this.deterministic ? Clock.deterministic(work, opts.nsPerInstruction, opts.nsPerPortAccess) : Clock.realTime(work);
     const deadlineChanged = () => this.onDeadlineChanged();
     this.bus = new PortBus();
     this.pic = new DualPic8259((level) => {
-      this.core.intr = level;
-      this.vmi?.setPending(level);
+      this.picInt = level;
+      this.updateIntr();
     });
+    if (opts.apic) {
+      core.apicPresent = true;
+      const apic = new LocalApic(
+        this.clock,
+        () => (core.apicBase & L.APIC_BASE_ENABLE) !== 0,
+        () => this.updateIntr(),
+        (vector) => this.ioApic?.eoi(vector),
+        deadlineChanged,
+      );
+      this.localApic = apic;
+      this.ioApic = new IoApic(apic);
+      this.writeMpTable();
+    }
     // IRQ0: the PIT drives the pin; the VMI alarm's requests are edges of their own (vmi-timer.ts).
-    this.pit = new Pit8254(this.clock, this.pic.line(IRQ_PIT), deadlineChanged);
-    this.vmiAlarm = new VmiAlarm(() => this.tscNow(), () => this.nsPerCycle(), () => this.pic.pulseIrq(IRQ_PIT), deadlineChanged);
-    this.uart = new Uart16550(this.clock, this.pic.line(IRQ_COM1), (b) => this.serialByte(b), deadlineChanged, "16550A UART (COM1)");
+    this.pit = new Pit8254(this.clock, this.isaIrq(IRQ_PIT), deadlineChanged);
+    this.vmiAlarm = new VmiAlarm(() => this.tscNow(), () => this.tscNsPerCycle, () => this.pic.pulseIrq(IRQ_PIT), deadlineChanged);
+    this.uart = new Uart16550(this.clock, this.isaIrq(IRQ_COM1), (b) => this.serialByte(b), deadlineChanged, "16550A UART (COM1)");
     this.debugExit = new DebugExit((code) => this.stop("debug-exit", code));
     this.postCode = new PostCode();
     this.systemControlA = new SystemControlA(() => this.requestReset("port 0x92"));
     this.systemControlB = new SystemControlB(this.clock, this.pit);
-    // The RTC's calendar: a fixed epoch advanced by virtual time when deterministic (so two
-    // runs see the same dates), the host's clock otherwise, as a PC's battery-backed RTC
-    // keeps the real date.
+    // The RTC's calendar: an epoch advanced by virtual time, fixed when deterministic (so two
+    // runs see the same dates), the host's date at start otherwise, as a PC's battery-backed
+    // RTC keeps the real date; either way it moves with the clock every other timer follows.
     const clock = this.clock;
-    const rtcEpochMs = opts.rtcEpochMs ?? (this.deterministic ? () => DETERMINISTIC_EPOCH_MS + clock.now() / 1e6 : hostEpochMs);
-    this.rtc = new CmosRtc(this.clock, this.pic.line(IRQ_RTC), { memSize: opts.memSize, epochMs: rtcEpochMs }, deadlineChanged);
-    this.i8042 = new I8042(() => this.requestReset("the keyboard controller"), this.pic.line(IRQ_KEYBOARD), this.pic.line(IRQ_AUX));
+    const epochMs = this.deterministic ? DETERMINISTIC_EPOCH_MS : hostEpochMs();
+    const rtcEpochMs = opts.rtcEpochMs ?? (() => epochMs + clock.now() / 1e6);
+    this.rtc = new CmosRtc(this.clock, this.isaIrq(IRQ_RTC), { memSize: opts.memSize, epochMs: rtcEpochMs }, deadlineChanged);
+    this.i8042 = new I8042(() => this.requestReset("the keyboard controller"), this.isaIrq(IRQ_KEYBOARD), this.isaIrq(IRQ_AUX));
     this.timed = [this.pit, this.uart, this.rtc, this.vmiAlarm];
+    if (this.localApic) this.timed.push(this.localApic);
     this.board = {
       clock: this.clock as Stateful,
       pic: this.pic,
@@ -261,6 +310,7 @@ export class Machine {
       rtc: this.rtc,
       i8042: this.i8042,
       vmiAlarm: this.vmiAlarm,
+      ...(this.localApic && this.ioApic ? { localApic: this.localApic, ioApic: this.ioApic } : {}),
     };
     this.savedOptions = {
       memSize: opts.memSize,
@@ -270,6 +320,7 @@ export class Machine {
       nsPerPortAccess: this.clock.nsPerPortAccess,
       vmi: opts.vmi === undefined || typeof opts.vmi === "boolean" ? (opts.vmi ?? false) : { ...opts.vmi },
       exitCostCycles: opts.exitCostCycles ?? 0,
+      apic: opts.apic ?? false,
     };
     const exitCost = opts.exitCostCycles ?? 0;
     if (!(exitCost >= 0)) throw new Error(`exitCostCycles must be a non-negative number, not ${exitCost}`);
@@ -318,23 +369,24 @@ export class Machine {
         m!.bus.write(port, value, size as AccessWidth);
         m!.afterPortAccess();
       },
-      mmioRead: (_addr, size) => {
-        // Nothing is mapped outside RAM yet: an undriven bus reads as all ones.
-        m!.mmioUnmappedReads++;
-        return allOnes(size as AccessWidth);
-      },
-      mmioWrite: () => {
-        m!.mmioUnmappedWrites++;
-      },
-      ackInterrupt: () => m!.pic.acknowledge(),
+      mmioRead: (addr, size) => m!.mmioRead(addr, size as AccessWidth),
+      mmioWrite: (addr, size, value) => m!.mmioWrite(addr, size as AccessWidth, value),
+      ackInterrupt: () => m!.acknowledgeInterrupt(),
       hypercall: (call) => {
         // The core lets only ROM code at CPL 0-2 get here, and the ROM exists only with VMI on.
         if (!m!.vmi) throw new Error(`hypercall at ROM offset ${call} on a machine without VMI`);
         m!.vmi.hypercall(call);
       },
+      readTsc: () => {
+        // A guest polling the TSC (a delay loop) reaches a timer's deadline without a port access.
+        const cycles = m!.clockCycles();
+        m!.stopAtDeadline();
+        return cycles;
+      },
     };
     const core = await Core.load({ ramSize: opts.memSize, imports, wasm: opts.wasm, debug: opts.debugCore });
     m = new Machine(core, opts);
+    if (!m.deterministic) core.useHostTsc(true);
     return m;
   }
 
@@ -363,6 +415,9 @@ export class Machine {
     for (const { device } of this.bus.devices()) device.reset();
     this.pic.reset();
     this.vmiAlarm.reset();
+    this.localApic?.reset();
+    this.ioApic?.reset();
+    if (this.localApic) this.writeMpTable();
     this.vmi?.install();
     this.stopCause = null;
     this.deadlineDirty = true;
@@ -403,6 +458,7 @@ export class Machine {
         mmioUnmappedReads: this.mmioUnmappedReads,
         mmioUnmappedWrites: this.mmioUnmappedWrites,
         bus: { ...this.bus.stats },
+        picInt: this.picInt,
         vmi: this.vmi ? this.vmi.save() : null,
       },
       instructions: this.core.instructions,
@@ -434,6 +490,7 @@ export class Machine {
     this.mmioUnmappedReads = host.mmioUnmappedReads;
     this.mmioUnmappedWrites = host.mmioUnmappedWrites;
     Object.assign(this.bus.stats, host.bus);
+    this.picInt = host.picInt;
     this.core.restore(snapshot.core);
     this.stopCause = null;
     this.deadlineDirty = true;
@@ -470,13 +527,88 @@ export class Machine {
       for (;;) {
         const r = this.loop(st);
         if (r === YIELD) st.lastYield = wallNow();
-        else if (r === WAIT) sleepSync(this.idleWaitMs(st));
+        else if (r === WAIT) {
+          const start = wallNow();
+          sleepSync(this.idleWaitMs(st));
+          st.haltedMs += wallNow() - start;
+        }
         else return this.finish(st, r);
       }
     } finally {
       this.inSlice = false;
       this.clock.pause();
     }
+  }
+
+  // ---- interrupts and the APIC pages ------------------------------------------------------
+
+  /**
+   * ISA IRQ `irq`'s line: to the 8259A pair, and with APICs also to the I/O APIC's pin for it
+   * (both see every ISA IRQ on a PC; the guest masks the one it does not use).
+   */
+  private isaIrq(irq: number): IrqLine {
+    const pic = this.pic.line(irq);
+    const io = this.ioApic;
+    if (!io) return pic;
+    const pin = isaIrqToIoApicPin(irq);
+    return (level) => {
+      pic(level);
+      io.setInput(pin, level);
+    };
+  }
+
+  /** The CPU's INTR: the 8259A's INT, or with a local APIC its own requests and the PIC's virtual wire. */
+  private updateIntr(): void {
+    const apic = this.localApic;
+    const level = apic ? apic.interruptPending() || (this.picInt && apic.passesPic()) : this.picInt;
+    this.core.intr = level;
+    this.vmi?.setPending(level);
+  }
+
+  /** INTA: the local APIC's vector first (as QEMU's cpu_get_pic_interrupt), else the 8259A's through LINT0. */
+  private acknowledgeInterrupt(): number {
+    const apic = this.localApic;
+    if (!apic) return this.pic.acknowledge();
+    const v = apic.acknowledge();
+    if (v >= 0) return v;
+    return this.picInt && apic.passesPic() ? this.pic.acknowledge() : -1;
+  }
+
+  /** The device decoding `addr` outside RAM: the local APIC's page where IA32_APIC_BASE puts it (while enabled), the I/O APIC's. */
+  private mmioDevice(addr: number): LocalApic | IoApic | undefined {
+    if (!this.localApic) return undefined;
+    const base = this.core.apicBase;
+    if ((base & L.APIC_BASE_ENABLE) !== 0 && ((addr ^ base) & 0xfffff000) === 0) return this.localApic;
+    if (((addr ^ IOAPIC_ADDRESS) & 0xfffff000) === 0) return this.ioApic;
+    return undefined;
+  }
+
+  private mmioRead(addr: number, size: AccessWidth): number {
+    const d = this.mmioDevice(addr);
+    if (d) return d.read(addr & 0xfff, size);
+    // Nothing else is mapped outside RAM: an undriven bus reads as all ones.
+    this.mmioUnmappedReads++;
+    return allOnes(size);
+  }
+
+  private mmioWrite(addr: number, size: AccessWidth, value: number): void {
+    const d = this.mmioDevice(addr);
+    if (d) d.write(addr & 0xfff, value, size);
+    else this.mmioUnmappedWrites++;
+  }
+
+  /** The MP table a BIOS would leave in its ROM area (RAM here, which the e820 map reserves). */
+  private writeMpTable(): void {
+    const table = buildMpTable({
+      cpuSignature: CPU_SIGNATURE,
+      cpuFeatures: 0, // optional (MP spec §4.3.1): Linux takes the features from CPUID
+      localApicVersion: LOCAL_APIC_VERSION,
+      ioApicId: IOAPIC_RESET_ID,
+      ioApicVersion: IOAPIC_VERSION,
+    });
+    if (MP_TABLE_BASE + table.length > this.core.ramSize) return;
+    this.core.ram.set(table, MP_TABLE_BASE);
+    this.core.ramWritten(MP_TABLE_BASE, table.length);
   }
 
   // ---- the run loop ------------------------------------------------------------------------
@@ -496,6 +628,7 @@ export class Machine {
       wallDeadline: now + wall,
       lastYield: now,
       fruitlessSkips: 0,
+      haltedMs: 0,
     };
   }
 
@@ -521,10 +654,13 @@ export class Machine {
       }
 
       const before = core.instructions;
+      if (!det) clock.setIdle(false);
       this.inSlice = true;
       let exit = core.run(budget);
       this.inSlice = false;
       const ran = core.instructions - before;
+      // The APIC's global enable (IA32_APIC_BASE, which ends the slice when written) routes the 8259A.
+      if (this.localApic) this.updateIntr();
       if (this.outLen > 0) this.flushSerial();
       if (det) this.syncTsc();
       if (!det && ran > 1000) {
@@ -546,7 +682,13 @@ export class Machine {
           now = clock.now();
           if (this.deadlineDirty || now >= this.nextDeadline) this.tickDevices(now);
           if (core.intr) break;
-          if (!det) return WAIT;
+          if (!det) {
+            // Idle: the clock follows the wall clock, after making up what it lags (clock.ts).
+            clock.setIdle(true);
+            clock.skipTo(this.nextDeadline);
+            if (clock.now() >= this.nextDeadline) break;
+            return WAIT;
+          }
           if (this.nextDeadline === Infinity || ++st.fruitlessSkips > MAX_FRUITLESS_IDLE_SKIPS) {
             return this.result("idle", `HLT with interrupts enabled at EIP=${hex32(core.eip)}, and no device will raise an interrupt`);
           }
@@ -588,6 +730,7 @@ export class Machine {
     }
     this.nextDeadline = next;
     this.deadlineDirty = false;
+    this.clock.setLimit(next);
   }
 
   /**
@@ -596,6 +739,11 @@ export class Machine {
    */
   private afterPortAccess(): void {
     if (this.deterministic) this.syncTsc();
+    this.stopAtDeadline();
+  }
+
+  /** Mid-slice: end the slice once virtual time has reached the next device deadline. */
+  private stopAtDeadline(): void {
     if (this.inSlice && this.clock.now() >= this.nextDeadline) this.core.requestStop();
   }
 
@@ -628,25 +776,29 @@ export class Machine {
     this.core.requestStop();
   }
 
-  /** The guest's TSC now (instructions plus the TSC offset; see syncTsc). */
+  /**
+   * The guest's TSC now, as the core computes it (ops/system.ts): instructions (deterministic;
+   * see syncTsc) or clockCycles() (real time), plus the TSC offset, a u64 read as signed so
+   * that a guest's WRMSR of a smaller value stays exact.
+   */
   private tscNow(): number {
     const u32 = this.core.u32;
     const o = L.STATE_TSC_OFFSET >> 2;
-    return this.core.instructions + u32[o] + u32[o + 1] * 2 ** 32;
+    const base = this.deterministic ? this.core.instructions : this.clockCycles();
+    return base + u32[o] + (u32[o + 1] | 0) * 2 ** 32;
+  }
+
+  /** Real-time mode: the virtual clock in TSC cycles (what RDTSC reads before the offset). */
+  private clockCycles(): number {
+    return Math.floor(this.clock.now() / this.tscNsPerCycle);
   }
 
   /**
-   * The TSC's nominal period, which VMI's GetCycleFrequency reports: the deterministic clock's
-   * ns per instruction, and the same default rate in real time (where the TSC still counts
-   * instructions, so its real rate is the interpreter's speed).
+   * Virtual ns per TSC cycle, which VMI's GetCycleFrequency reports as a rate: the
+   * deterministic clock's ns per instruction, REALTIME_TSC_HZ's period in real time.
    */
   private get tscNsPerCycle(): number {
-    return this.deterministic ? this.clock.nsPerInstruction : DEFAULT_NS_PER_INSTRUCTION;
-  }
-
-  /** Virtual ns per TSC cycle: exact when deterministic, the interpreter's recent speed otherwise. */
-  private nsPerCycle(): number {
-    return this.deterministic ? this.clock.nsPerInstruction : 1 / this.instructionsPerNs;
+    return this.deterministic ? this.clock.nsPerInstruction : 1e9 / REALTIME_TSC_HZ;
   }
 
   /** The exit-cost model: virtual time (and so the TSC) moves on by `cycles` per exit. */
@@ -696,6 +848,7 @@ export class Machine {
   /** Real-time HLT: sleep until the next deadline, serial input, or the wall timeout. */
   private waitForEvent(st: RunState): Promise<void> {
     const ms = this.idleWaitMs(st);
+    const start = wallNow();
     return new Promise<void>((resolve) => {
       let settled = false;
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -713,11 +866,12 @@ export class Machine {
       this.wake = done;
     }).then(() => {
       st.lastYield = wallNow();
+      st.haltedMs += st.lastYield - start;
     });
   }
 
   private result(reason: StopReason, message?: string, exitCode?: number): RunResult {
-    const r: RunResult = { reason, instructions: 0, wallMs: 0, mips: 0, counters: {} };
+    const r: RunResult = { reason, instructions: 0, wallMs: 0, mips: 0, haltedMs: 0, counters: {} };
     if (message !== undefined) r.message = message;
     if (exitCode !== undefined) r.exitCode = exitCode;
     return r;
@@ -728,6 +882,7 @@ export class Machine {
     r.instructions = this.core.instructions - st.startInstructions;
     r.wallMs = wallNow() - st.startWall;
     r.mips = r.wallMs > 0 ? r.instructions / r.wallMs / 1000 : 0;
+    r.haltedMs = st.haltedMs;
     r.counters = this.counters();
     return r;
   }
@@ -772,6 +927,7 @@ export class Machine {
       this.outBuf = bigger;
     }
     this.outBuf[this.outLen++] = b;
+    if (b === 0x0a && this.serialLineStops && this.inSlice) this.core.requestStop();
   }
 
   private flushSerial(): void {

@@ -13,6 +13,10 @@ export interface RunStats {
   wallMs: number;
   /** Guest instructions per wall-clock microsecond. */
   mips: number;
+  /** Of wallMs, the time the CPU sat halted waiting for an interrupt (real time only). */
+  haltedMs: number;
+  /** Guest instructions per microsecond of the time the CPU was not halted: the interpreter's speed when a guest mostly waits (a shell at its prompt). */
+  busyMips: number;
   /** Exits to the host by kind. */
   exits: {
     portIn: number;
@@ -33,7 +37,7 @@ export interface RunStats {
 }
 
 /** A RunResult, or the figures so far of a run still going (a page's live statistics: reason "running"). */
-type StatsSource = Pick<RunResult, "exitCode" | "message" | "instructions" | "wallMs" | "mips" | "counters"> & { reason: string };
+type StatsSource = Pick<RunResult, "exitCode" | "message" | "instructions" | "wallMs" | "mips" | "counters"> & { reason: string } & Partial<Pick<RunResult, "haltedMs">>;
 
 export function collectStats(r: StatsSource, restoredFrom?: { instructions: number; virtualNs: number }): RunStats {
   const c = (name: string) => r.counters[name] ?? 0;
@@ -47,6 +51,8 @@ export function collectStats(r: StatsSource, restoredFrom?: { instructions: numb
     hypercalls: c("hypercall"),
     total: 0,
   };
+  const halted = r.haltedMs ?? 0;
+  const busyMs = r.wallMs - halted;
   exits.total = exits.portIn + exits.portOut + exits.mmioRead + exits.mmioWrite + exits.interrupts + exits.exceptions + exits.hypercalls;
   // Built in this order so the JSON reads top-down: how it ended, then the numbers.
   return {
@@ -56,6 +62,8 @@ export function collectStats(r: StatsSource, restoredFrom?: { instructions: numb
     instructions: r.instructions,
     wallMs: round(r.wallMs, 3),
     mips: round(r.mips, 3),
+    haltedMs: round(halted, 3),
+    busyMips: round(halted > 0 && busyMs > 0 ? r.instructions / busyMs / 1000 : r.mips, 3),
     exits,
     counters: { ...r.counters },
     ...(restoredFrom !== undefined ? { restoredFrom: { ...restoredFrom } } : {}),
@@ -74,7 +82,7 @@ export function formatStatsText(s: RunStats): string {
     ["stopped", s.message ? `${reason}: ${s.message}` : reason],
     ["instructions", group(s.instructions)],
     ["wall time", `${s.wallMs.toFixed(1)} ms`],
-    ["guest MIPS", s.mips.toFixed(2)],
+    ["guest MIPS", s.haltedMs > 0 ? `${s.mips.toFixed(2)} (busy ${s.busyMips.toFixed(2)}: halted ${percent(s.haltedMs, s.wallMs)} of the time)` : s.mips.toFixed(2)],
     ["exits", group(s.exits.total)],
     ["  port in", group(s.exits.portIn)],
     ["  port out", group(s.exits.portOut)],
@@ -87,12 +95,40 @@ export function formatStatsText(s: RunStats): string {
   if (s.restoredFrom !== undefined) {
     rows.splice(2, 0, ["from snapshot", `${group(s.restoredFrom.instructions)} instructions before this run (counters include them)`]);
   }
+  // With the VMI ROM on (--vmi) the machine reports its counters too (machine.ts counters()).
+  if (s.counters.vmiExits !== undefined) {
+    rows.push(["VMI", ""]);
+    for (const [key, label] of VMI_ROWS) if (s.counters[key] !== undefined) rows.push([`  ${label}`, group(s.counters[key])]);
+  }
   const width = Math.max(...rows.map(([k]) => k.length));
   return `${["--- vmi386 statistics ---", ...rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`)].join("\n")}\n`;
 }
 
+/** The VMI counters in the text statistics, in the README's order, with the rest after them. */
+const VMI_ROWS: readonly [string, string][] = [
+  ["vmiExits", "exits"],
+  ["vmiCallsInRom", "calls in ROM"],
+  ["vmiBatches", "batches"],
+  ["vmiBatchedEntries", "batched entries"],
+  ["vmiRefusedBatches", "refused batches"],
+  ["vmiRefusedCalls", "refused calls"],
+  ["vmiShadowHits", "shadow hits"],
+  ["vmiShadowMisses", "shadow misses"],
+  ["vmiShadowRestored", "shadow restored"],
+  ["vmiShadowInvalidated", "shadow invalidated"],
+  ["vmiDirectPageTableWrites", "direct page-table writes"],
+  ["vmiLazyModeEndedByEvent", "lazy mode ended by event"],
+  ["vmiUnannouncedTargets", "unannounced targets"],
+  ["vmiNativeInterruptFlag", "native interrupt flag"],
+  ["vmiAlarms", "alarms"],
+];
+
 function group(n: number): string {
   return n.toLocaleString("en-US");
+}
+
+function percent(part: number, whole: number): string {
+  return `${whole > 0 ? ((100 * part) / whole).toFixed(1) : "0.0"}%`;
 }
 
 function round(x: number, digits: number): number {

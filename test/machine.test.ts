@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import * as L from "../assembly/layout.js";
 import { Machine } from "../src/machine.js";
 import { PIT_HZ } from "../src/devices/pit8254.js";
+import { NASM, requiresTool } from "./support/requires-tool.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const MEM = 2 << 20;
@@ -214,9 +215,29 @@ describe("Machine", () => {
     expect(ticks(m)).toBe(100);
     expect(r.wallMs).toBeGreaterThan(95);
     expect(r.wallMs).toBeLessThan(2000);
+    // The guest does nothing but wait for ticks: most of the wall time is HLT.
+    expect(r.haltedMs).toBeGreaterThan(r.wallMs / 2);
+    expect(r.haltedMs).toBeLessThanOrEqual(r.wallMs);
   });
 
-  it.skipIf(spawnSync("nasm", ["-v"]).status !== 0)("the IRQ0 guest bytes are what nasm makes of test/machine/irq0.asm", () => {
+  it("real-time mode: the TSC keeps counting at 100 MHz of virtual time while the CPU halts", async () => {
+    const m = await machineWith(IRQ0_GUEST, { deterministic: false });
+    expect((await m.run({ wallTimeoutMs: 10_000 })).reason).toBe("debug-exit");
+    // The PIT still ticks at 1 kHz into the guest's IRQ0 handler. rdtsc; mov esi, eax;
+    // mov edi, edx; mov ecx, 20; sti; l: hlt; loop l; rdtsc; cli; hlt: 20 ticks in HLT.
+    m.ram.set(Buffer.from("0f3189c689d7b914000000fbf4e2fd0f31faf4", "hex"), 0x30000);
+    m.core.eip = 0x30000;
+    const r = await m.run({ wallTimeoutMs: 10_000 });
+    expect(r.reason).toBe("hlt-disabled");
+    const t0 = m.core.reg(L.REG_ESI) + m.core.reg(L.REG_EDI) * 2 ** 32;
+    const t1 = m.core.reg(L.REG_EAX) + m.core.reg(L.REG_EDX) * 2 ** 32;
+    // 19 to 20 PIT periods of 1.0 ms of virtual time, a few hundred instructions: counting
+    // instructions instead, the TSC would have moved by those few hundred.
+    expect(t1 - t0).toBeGreaterThan(18.9e-3 * 100e6);
+    expect(t1 - t0).toBeLessThan(20.2e-3 * 100e6);
+  });
+
+  requiresTool(NASM).it("the IRQ0 guest bytes are what nasm makes of test/machine/irq0.asm", () => {
     const dir = mkdtempSync(join(tmpdir(), "vmi386-"));
     try {
       const out = join(dir, "irq0.bin");

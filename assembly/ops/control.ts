@@ -6,10 +6,11 @@ import { SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, STATE_SYSENTER_CS, STAT
 import * as cpu from "../cpu";
 import { protectedMode, segSelector, segLimit, segAttr, setSegCache, reg32, setReg32, sizeBytes } from "../cpu";
 import { readFlags, writeFlags, flags, FLAG_IF, FLAG_IOPL, FLAG_VM, FLAG_NT, FLAG_RF, FLAG_AC, FLAG_ID, FLAG_TF, FLAG_DF, FLAG_OF, FLAGS_ARITH, FLAG_VIF, FLAG_VIP } from "../flags";
-import { raise, EXC_GP, EXC_NP, EXC_SS, deliverEvent, EVENT_SOFTWARE } from "../exceptions";
+import { raise, EXC_GP, EXC_NP, EXC_SS, deliverEvent, EVENT_SOFTWARE, taskGateTss } from "../exceptions";
 import { readDescriptor, descLo, descHi, descAttr, descLimit, loadCsCache, loadSsCache, loadSegment, segmentsChanged, ATTR_P, readInnerStack, innerSs, innerSsLo, innerSsHi, innerEsp, baseOf } from "../segments";
 import { writeLin, enterSupervisorAccess, leaveSupervisorAccess } from "../mmu";
 import { push, pop, stackRead, stackWrite, sp, setSp, spMask } from "./stack";
+import { vmiActive, vmiIretDone } from "../vmi";
 
 const TARGET_FAILED = 0;
 const TARGET_CODE = 1;
@@ -17,8 +18,9 @@ const TARGET_CALL_GATE = 2;
 
 /**
  * Check the target of a far JMP/CALL (SDM Vol. 2 JMP/CALL, protected mode): a code segment at
- * the same privilege (descLo/descHi hold it), or a call gate. Task gates and TSS targets
- * (task switches) are not implemented and raise #GP.
+ * the same privilege (descLo/descHi hold it), or a call gate. Task switches are not
+ * implemented: a task gate is checked as far as the switch (its DPL, P, the TSS it names), then
+ * raises #GP(gate selector), as a TSS target does.
  */
 function classifyTarget(selector: u32): i32 {
   if ((selector & 0xfffc) == 0) {
@@ -34,7 +36,7 @@ function classifyTarget(selector: u32): i32 {
   const rpl = <i32>(selector & 3);
   if ((attr & 0x18) != 0x18) {
     const type = attr & 0x1f;
-    if (type != 0x04 && type != 0x0c) {
+    if (type != 0x04 && type != 0x0c && type != 0x05) {
       raise(EXC_GP, selector & 0xfffc);
       return TARGET_FAILED;
     }
@@ -44,6 +46,10 @@ function classifyTarget(selector: u32): i32 {
     }
     if ((attr & ATTR_P) == 0) {
       raise(EXC_NP, selector & 0xfffc);
+      return TARGET_FAILED;
+    }
+    if (type == 0x05) {
+      if (taskGateTss(descLo >>> 16, 0)) raise(EXC_GP, selector & 0xfffc);
       return TARGET_FAILED;
     }
     return TARGET_CALL_GATE;
@@ -333,6 +339,7 @@ export function iret(sz: i32): void {
     return;
   }
   returnTo(sz, newEip, newCs, 3 * n, 0, true, newFlags);
+  if (!cpu.faulted && vmiActive()) vmiIretDone();
 }
 
 /**

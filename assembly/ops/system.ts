@@ -4,7 +4,8 @@
 import {
   STATE_CR0, STATE_CR2, STATE_CR3, STATE_CR4, STATE_DR_BASE, STATE_GDTR_BASE, STATE_GDTR_LIMIT,
   STATE_IDTR_BASE, STATE_IDTR_LIMIT, SEG_LDTR, SEG_TR, COUNTER_INSTRUCTIONS, STATE_TSC_OFFSET,
-  STATE_SYSENTER_CS, STATE_SYSENTER_ESP, STATE_SYSENTER_EIP, COUNTER_PRIVILEGED,
+  STATE_SYSENTER_CS, STATE_SYSENTER_ESP, STATE_SYSENTER_EIP, COUNTER_PRIVILEGED, STATE_APIC_PRESENT, STATE_APIC_BASE,
+  APIC_BASE_ENABLE, STATE_STOP_REQUEST,
 } from "../layout";
 import * as cpu from "../cpu";
 import { reg32, setReg32, setSegCache, protectedMode, CR0_PG, CR0_PE, CR0_WP, CR0_ET, CR4_PSE, CR4_PGE, CR4_PCE, CR4_TSD, CR4_DE, CR0_TS } from "../cpu";
@@ -16,7 +17,8 @@ import { vmiShadowControlRegisters } from "../vmi";
 import { readDescriptor, descLo, descHi, descAttr, descBase, descLimit, segmentsChanged } from "../segments";
 import { writeLin32 } from "../mmu";
 import { updateAccessMasks } from "../mmu";
-import { retiredThisRun } from "../run";
+import { retiredThisRun, publishRetired } from "../run";
+import { hostReadTsc } from "../imports";
 
 /** True (and nothing raised) if the current privilege may run a privileged instruction. */
 export function privileged(): bool {
@@ -209,8 +211,15 @@ export function descriptorVisible(selector: u32, kind: i32): bool {
 
 // ---- CPUID ------------------------------------------------------------------------------------
 // Report exactly what is implemented: PSE, TSC, MSR (RDMSR/WRMSR), CX8, SEP (SYSENTER/SYSEXIT),
-// PGE, CMOV, the x87 FPU and FXSAVE/FXRSTOR (FXSR, without SSE).
+// PGE, CMOV, the x87 FPU and FXSAVE/FXRSTOR (FXSR, without SSE); and APIC (bit 9) only while
+// the machine has one and IA32_APIC_BASE enables it (SDM Vol. 3 §10.4.3: a globally disabled
+// APIC reads as absent in CPUID).
+const CPUID_APIC: u32 = 1 << 9;
 const CPUID_FEATURES: u32 = (1 << 0) | (1 << 24) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 8) | (1 << 11) | (1 << 13) | (1 << 15);
+
+function apicEnabled(): bool {
+  return load<u32>(STATE_APIC_PRESENT) != 0 && (load<u32>(STATE_APIC_BASE) & APIC_BASE_ENABLE) != 0;
+}
 
 export function cpuid(): void {
   const leaf = reg32(0);
@@ -225,7 +234,7 @@ export function cpuid(): void {
     setReg32(0, 0x00000619);
     setReg32(3, 0);
     setReg32(1, 0);
-    setReg32(2, CPUID_FEATURES);
+    setReg32(2, CPUID_FEATURES | (apicEnabled() ? CPUID_APIC : 0));
   } else {
     setReg32(0, 0);
     setReg32(3, 0);
@@ -234,9 +243,26 @@ export function cpuid(): void {
   }
 }
 
-/** The time-stamp counter: one tick per retired instruction, plus the host's offset. */
+/** Real-time machines: the TSC follows the host's virtual clock instead of the instruction count. */
+let tscFromHost: bool = false;
+
+export function setTscFromHost(on: bool): void {
+  tscFromHost = on;
+}
+
+/** The TSC before the offset: instructions retired (deterministic time), or the host's clock in cycles. */
+function tscBase(): u64 {
+  if (tscFromHost) {
+    publishRetired(); // the host's clock moves with the work done (clock.ts)
+    const t = hostReadTsc();
+    return t > 0 && t < 1.8e19 ? <u64>t : 0;
+  }
+  return load<u64>(COUNTER_INSTRUCTIONS) + <u64>retiredThisRun;
+}
+
+/** The time-stamp counter: its base (tscBase) plus the offset a WRMSR or the host set. */
 export function tsc(): u64 {
-  return load<u64>(COUNTER_INSTRUCTIONS) + <u64>retiredThisRun + load<u64>(STATE_TSC_OFFSET);
+  return tscBase() + load<u64>(STATE_TSC_OFFSET);
 }
 
 export function rdtsc(): void {
@@ -277,6 +303,13 @@ const MSR_TSC: u32 = 0x10;
  * early_init_intel() does exactly that sequence on every family 6 CPU.
  */
 const MSR_BIOS_SIGN_ID: u32 = 0x8b;
+/**
+ * IA32_APIC_BASE (SDM Vol. 3 §10.4.4, figure 10-5): bit 8 BSP (read-only), bit 11 global
+ * enable, bits 12+ the base. Only with a local APIC; bits 0-7, 9-10 and any above bit 31 (no
+ * physical address reaches that far here) are reserved and #GP(0) when set.
+ */
+const MSR_APIC_BASE: u32 = 0x1b;
+const APIC_BASE_WRITABLE: u32 = 0xfffff800;
 const MSR_SYSENTER_CS: u32 = 0x174;
 const MSR_SYSENTER_ESP: u32 = 0x175;
 const MSR_SYSENTER_EIP: u32 = 0x176;
@@ -289,6 +322,13 @@ export function rdmsr(): void {
   switch (n) {
     case MSR_TSC: v = tsc(); break;
     case MSR_BIOS_SIGN_ID: v = 0; break;
+    case MSR_APIC_BASE:
+      if (load<u32>(STATE_APIC_PRESENT) == 0) {
+        raise(EXC_GP, 0);
+        return;
+      }
+      v = load<u32>(STATE_APIC_BASE);
+      break;
     case MSR_SYSENTER_CS: v = load<u32>(STATE_SYSENTER_CS); break;
     case MSR_SYSENTER_ESP: v = load<u32>(STATE_SYSENTER_ESP); break;
     case MSR_SYSENTER_EIP: v = load<u32>(STATE_SYSENTER_EIP); break;
@@ -306,9 +346,20 @@ export function wrmsr(): void {
   const v: u64 = (<u64>reg32(2) << 32) | <u64>reg32(0);
   switch (n) {
     case MSR_TSC:
-      store<u64>(STATE_TSC_OFFSET, v - load<u64>(COUNTER_INSTRUCTIONS) - <u64>retiredThisRun);
+      store<u64>(STATE_TSC_OFFSET, v - tscBase());
       break;
     case MSR_BIOS_SIGN_ID: break;
+    case MSR_APIC_BASE:
+      if (load<u32>(STATE_APIC_PRESENT) == 0 || (v & ~<u64>(APIC_BASE_WRITABLE | 0x100)) != 0) {
+        raise(EXC_GP, 0);
+        return;
+      }
+      store<u32>(STATE_APIC_BASE, (<u32>v & APIC_BASE_WRITABLE) | (load<u32>(STATE_APIC_BASE) & 0x100));
+      // The global enable decides whether the 8259A reaches INTR directly (§10.4.3): end the
+      // slice so the host recomputes INTR before the next instruction samples it.
+      store<u32>(STATE_STOP_REQUEST, 1);
+      cpu.attention = true;
+      break;
     case MSR_SYSENTER_CS: store<u32>(STATE_SYSENTER_CS, <u32>v); break;
     case MSR_SYSENTER_ESP: store<u32>(STATE_SYSENTER_ESP, <u32>v); break;
     case MSR_SYSENTER_EIP: store<u32>(STATE_SYSENTER_EIP, <u32>v); break;

@@ -4,7 +4,7 @@
 // modelled exit costs. Every run is a fresh deterministic Machine, so its counts are exact and
 // repeatable; only the host wall time varies between runs.
 
-import { PVKERNEL, readGuest, runGuest } from "./guests.js";
+import { PVKERNEL, runGuest } from "./guests.js";
 
 export const MODES = ["native", "vmi", "batched"] as const;
 export type Mode = (typeof MODES)[number];
@@ -38,7 +38,46 @@ export const MODELLED_DEFINITION =
   "virtualNs, where the machine charges exitCostCycles per VMI exit, plus the same cost for every other exit in allExits, " +
   "which the machine does not charge (so every mode pays for every exit it makes); at 10 ns per cycle";
 
-export interface BatchingRun {
+/** A run's (or a part's) VMI traffic: exits, calls served in the ROM, and the queue's batches. */
+export interface VmiTraffic {
+  vmiExits: number;
+  /** Calls the ROM served without an exit (counters.vmiCallsInRom), queued updates included. */
+  callsInRom: number;
+  batches: number;
+  batchedEntries: number;
+  meanBatch: number;
+  maxBatch: number;
+  /** Batch size → batches of that size (vmi.stats.batchSizes). */
+  batchSizes: Record<string, number>;
+  /** VMI exits by call name, and calls served in the ROM by name. */
+  exitsByCall: Record<string, number>;
+  inRomByCall: Record<string, number>;
+}
+
+/** VmiTraffic from the counters' totals and the histogram of batch sizes. */
+export function vmiTraffic(
+  c: Record<string, number>,
+  batchSizes: Record<string, number>,
+  exitsByCall: Record<string, number>,
+  inRomByCall: Record<string, number>,
+): VmiTraffic {
+  const batches = c.vmiBatches ?? 0;
+  const batchedEntries = c.vmiBatchedEntries ?? 0;
+  const sizes = Object.keys(batchSizes).map(Number);
+  return {
+    vmiExits: c.vmiExits ?? 0,
+    callsInRom: c.vmiCallsInRom ?? 0,
+    batches,
+    batchedEntries,
+    meanBatch: batches > 0 ? batchedEntries / batches : 0,
+    maxBatch: sizes.length ? Math.max(...sizes) : 0,
+    batchSizes,
+    exitsByCall,
+    inRomByCall,
+  };
+}
+
+export interface BatchingRun extends VmiTraffic {
   mode: Mode;
   /** Deferred-queue size (batched mode; null where the mode does not queue). */
   queue: number | null;
@@ -52,18 +91,6 @@ export interface BatchingRun {
   exitsPerPtOp: number;
   /** The guest's `faults N`, when it prints one. */
   faults: number | null;
-  vmiExits: number;
-  /** Calls the ROM served without an exit (counters.vmiCallsInRom), queued updates included. */
-  callsInRom: number;
-  batches: number;
-  batchedEntries: number;
-  meanBatch: number;
-  maxBatch: number;
-  /** Batch size → batches of that size (vmi.stats.batchSizes). */
-  batchSizes: Record<string, number>;
-  /** VMI exits by call name, and calls served in the ROM by name. */
-  exitsByCall: Record<string, number>;
-  inRomByCall: Record<string, number>;
   instructions: number;
   /** Host wall time: the best of the rounds (runs are deterministic, so only this varies). */
   hostMs: number;
@@ -113,10 +140,6 @@ export async function runOne(p: SweepPlan, scale: number | undefined, image: Uin
   const traps = (c.exceptions ?? 0) + (c.portIn ?? 0) + (c.portOut ?? 0) + (c.privileged ?? 0) + (p.mode === "native" ? ptOps : 0);
   const allExits = (c.hypercall ?? 0) + traps;
   const vmi = machine.vmi;
-  const batchSizes = vmi ? { ...vmi.stats.batchSizes } : {};
-  const sizes = Object.keys(batchSizes).map(Number);
-  const batches = c.vmiBatches ?? 0;
-  const batchedEntries = c.vmiBatchedEntries ?? 0;
   const exits = p.mode === "native" ? allExits : (c.vmiExits ?? 0);
   return {
     mode: p.mode,
@@ -127,15 +150,7 @@ export async function runOne(p: SweepPlan, scale: number | undefined, image: Uin
     ptOps,
     exitsPerPtOp: ptOps > 0 ? exits / ptOps : 0,
     faults: count(serial, /^faults (\d+)/m),
-    vmiExits: c.vmiExits ?? 0,
-    callsInRom: c.vmiCallsInRom ?? 0,
-    batches,
-    batchedEntries,
-    meanBatch: batches > 0 ? batchedEntries / batches : 0,
-    maxBatch: sizes.length ? Math.max(...sizes) : 0,
-    batchSizes,
-    exitsByCall: vmi ? { ...vmi.stats.exits } : {},
-    inRomByCall: vmi ? vmi.inRomCounts() : {},
+    ...vmiTraffic(c, vmi ? { ...vmi.stats.batchSizes } : {}, vmi ? { ...vmi.stats.exits } : {}, vmi ? vmi.inRomCounts() : {}),
     instructions: result.instructions,
     hostMs: result.wallMs,
     hostMsAll: [result.wallMs],
@@ -163,16 +178,6 @@ export function label(r: { mode: Mode; queue: number | null; exitCostCycles: num
   return `${r.mode}${r.queue === null ? "" : ` queue ${r.queue}`} exit cost ${r.exitCostCycles}`;
 }
 
-export interface SweepOptions {
-  scale: number | undefined;
-  /** Runs per configuration; the best host time counts. */
-  rounds: number;
-  queues: number[];
-  costs: number[];
-  onStart?: (i: number, total: number, what: string) => void;
-  onRun?: (i: number, total: number, r: BatchingRun, warmup: boolean) => void;
-}
-
 /** Untimed runs first, one per mode: V8 compiles and tiers up the core and the host's handlers. */
 export function warmups(queues: number[], costs: number[]): SweepPlan[] {
   return [
@@ -180,37 +185,6 @@ export function warmups(queues: number[], costs: number[]): SweepPlan[] {
     { mode: "vmi", queue: null, exitCostCycles: costs[0]! },
     { mode: "batched", queue: queues[queues.length - 1]!, exitCostCycles: costs[0]! },
   ];
-}
-
-export async function sweep(opts: SweepOptions): Promise<BatchingRun[]> {
-  const images = { native: readGuest(PVKERNEL.native), vmi: readGuest(PVKERNEL.vmi), batched: readGuest(PVKERNEL.batched) };
-  const warm = warmups(opts.queues, opts.costs);
-  const steps = plan(opts.queues, opts.costs);
-  const total = warm.length + steps.length * opts.rounds;
-  let i = 0;
-  for (const p of warm) {
-    opts.onStart?.(i, total, `warm-up: ${label(p)}`);
-    const r = await runOne(p, opts.scale, images[p.mode]);
-    opts.onRun?.(i++, total, r, true);
-  }
-  // Round by round: every configuration once, then all of them again, so that a slow spell of a
-  // shared host falls on every configuration alike instead of on all the runs of one.
-  const runs: BatchingRun[] = [];
-  for (let round = 1; round <= opts.rounds; round++) {
-    for (const [j, p] of steps.entries()) {
-      opts.onStart?.(i, total, `${label(p)}${opts.rounds > 1 ? ` (round ${round}/${opts.rounds})` : ""}`);
-      const again = await runOne(p, opts.scale, images[p.mode]);
-      const r = runs[j];
-      if (r === undefined) runs.push(again);
-      else {
-        if (again.checksum !== r.checksum || again.exits !== r.exits) throw new Error(`${label(p)}: a deterministic run differed from the previous one (checksum ${again.checksum} vs ${r.checksum}, exits ${again.exits} vs ${r.exits})`);
-        r.hostMsAll.push(again.hostMs);
-        r.hostMs = Math.min(r.hostMs, again.hostMs);
-      }
-      opts.onRun?.(i++, total, runs[j]!, false);
-    }
-  }
-  return runs;
 }
 
 export interface Summary {

@@ -46,25 +46,34 @@ const X = { field: "queue", type: "quantitative", title: "queue size (entries)",
 const COLOR = { field: "mode", type: "nominal", title: "mode", sort: MODE_ORDER, scale: { domain: MODE_ORDER } };
 const LINE = { type: "line", point: true, tooltip: true };
 
+/** Which workload the plots show: its name and size in the subtitles, and the files' name prefix. */
+export interface PlotLabels {
+  workload: string;
+  note: string;
+  prefix: string;
+}
+
 /** Vega-Lite specs of the plots, by file name. */
-export function plotSpecs(runs: BatchingRun[], scaleNote: string): Record<string, object> {
+export function plotSpecs(runs: BatchingRun[], labels: PlotLabels): Record<string, object> {
+  const what = `${labels.workload} ${labels.note}`;
   const data = points(runs);
   const costs = [...new Set(runs.map((r) => r.exitCostCycles))].sort((a, b) => a - b);
   const base = `exit cost ${costs[0]} cycles`;
   const schema = "https://vega.github.io/schema/vega-lite/v6.json";
+  const p = labels.prefix;
   return {
-    "exits.svg": {
+    [`${p}exits.svg`]: {
       $schema: schema,
-      title: { text: "Exits against queue size", subtitle: `pvkernel ${scaleNote}; native: traps + port I/O, vmi modes: VMI exits` },
+      title: { text: "Exits against queue size", subtitle: `${what}; native: traps + port I/O, vmi modes: VMI exits` },
       width: 420,
       height: 280,
       data: { values: data.filter((p) => p.exitCost === base) },
       mark: LINE,
       encoding: { x: X, y: { field: "exits", type: "quantitative", title: "exits", scale: { type: "log" } }, color: COLOR },
     },
-    "time.svg": {
+    [`${p}time.svg`]: {
       $schema: schema,
-      title: { text: "Modelled time against queue size, by exit cost", subtitle: `pvkernel ${scaleNote}; every exit charged the exit cost (10 ns per cycle)` },
+      title: { text: "Modelled time against queue size, by exit cost", subtitle: `${what}; every exit charged the exit cost (10 ns per cycle)` },
       data: { values: data },
       facet: { column: { field: "exitCost", type: "nominal", title: null, sort: costs.map((c) => `exit cost ${c} cycles`) } },
       resolve: { scale: { y: "independent" } },
@@ -75,9 +84,9 @@ export function plotSpecs(runs: BatchingRun[], scaleNote: string): Record<string
         encoding: { x: X, y: { field: "modelledMs", type: "quantitative", title: "modelled time (ms)", scale: { zero: false } }, color: COLOR },
       },
     },
-    "host-time.svg": {
+    [`${p}host-time.svg`]: {
       $schema: schema,
-      title: { text: "Host wall time against queue size", subtitle: `pvkernel ${scaleNote}, ${base}; best of the runs, on this host` },
+      title: { text: "Host wall time against queue size", subtitle: `${what}, ${base}; best of the runs, on this host` },
       width: 420,
       height: 280,
       data: { values: data.filter((p) => p.exitCost === base) },
@@ -88,12 +97,12 @@ export function plotSpecs(runs: BatchingRun[], scaleNote: string): Record<string
 }
 
 /** Renders every plot to DIR/NAME.svg; returns the files written. */
-export async function writePlots(dir: string, runs: BatchingRun[], scaleNote: string): Promise<string[]> {
+export async function writePlots(dir: string, runs: BatchingRun[], labels: PlotLabels): Promise<string[]> {
   const vega = await import("vega");
   const { compile } = await import("vega-lite");
   mkdirSync(dir, { recursive: true });
   const files: string[] = [];
-  for (const [name, spec] of Object.entries(plotSpecs(runs, scaleNote))) {
+  for (const [name, spec] of Object.entries(plotSpecs(runs, labels))) {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const compiled = compile(spec as any).spec;
     const view = new vega.View(vega.parse(compiled), { renderer: "none" });

@@ -9,6 +9,8 @@ import {
 } from "./batching.js";
 import { PVKERNEL } from "./guests.js";
 import { type MicroResult, TARGET_BATCHED_ENTRY_NS, TARGET_ROUND_TRIP_NS, formatCostNs } from "./micro.js";
+import type { LinuxRun } from "./linux.js";
+import type { LinuxSummary } from "./linux-report.js";
 
 export interface HostInfo {
   node: string;
@@ -79,6 +81,14 @@ export function formatLegend(ptOps: number, scale: number | undefined): string {
   ].join("\n");
 }
 
+export function formatLinuxLegend(): string {
+  return [
+    `Linux rows: the workload's parts only (from its first marker to "@mm end"); batched = the kernel's own lazy MMU sections and DEFER flags on our ROM at that queue size`,
+    `exits: batched = VMI exits; native = traps (page faults, IN/OUT, privileged instructions) + page-table writes, which a native run cannot count: the queue-1 run's pt updates at the same exit cost`,
+    `pt-op = page-table update: SetPxE/UpdatePxE calls, queued or immediate`,
+  ].join("\n");
+}
+
 export function formatSummary(s: Summary, micro: MicroResult | undefined): string {
   const out = [`checksum ${s.checksum}: the same in every run`];
   const red = Object.entries(s.exitReduction);
@@ -105,12 +115,15 @@ export function formatSummary(s: Summary, micro: MicroResult | undefined): strin
 export interface BatchingReport {
   bench: "batching";
   host: HostInfo;
-  options: { scale: number | null; quick: boolean; runs: number; queues: number[]; exitCosts: number[] };
+  options: { scale: number | null; quick: boolean; runs: number; queues: number[]; exitCosts: number[]; jobs: number; workload: string };
   guests: typeof PVKERNEL;
   definitions: { exits: typeof EXITS_DEFINITION; allExits: string; modelledNs: string; alwaysInRom: string[] };
+  /** pvkernel's runs (empty with --workload linux), its summary and the microbenchmark. */
   runs: BatchingRun[];
-  summary: Summary;
+  summary: Summary | null;
   micro: MicroResult | null;
+  /** The Linux workload (null with --workload pvkernel): every run with its parts. */
+  linux: { kernel: string; program: string; parts: string[]; runs: LinuxRun[]; summary: LinuxSummary } | null;
 }
 
 export function writeReport(dir: string, report: BatchingReport): string {

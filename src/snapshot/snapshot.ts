@@ -19,6 +19,7 @@ export interface SavedMachineOptions {
   nsPerPortAccess: number;
   vmi: boolean | VmiOptions;
   exitCostCycles: number;
+  apic: boolean;
 }
 
 /** The machine's own state beside its devices' (machine.ts). */
@@ -30,6 +31,8 @@ export interface HostState {
   mmioUnmappedReads: number;
   mmioUnmappedWrites: number;
   bus: { unclaimedReads: number; unclaimedWrites: number; widthMismatches: number };
+  /** The 8259A pair's INT output, which the machine combines with the local APIC's into INTR. */
+  picInt: boolean;
   vmi: VmiState | null;
 }
 
@@ -56,6 +59,7 @@ export function checkHostState(host: HostState, vmi: boolean): HostState {
   num(host.bus?.unclaimedReads, "bus.unclaimedReads");
   num(host.bus.unclaimedWrites, "bus.unclaimedWrites");
   num(host.bus.widthMismatches, "bus.widthMismatches");
+  if (typeof host.picInt !== "boolean") throw new SnapshotError("the snapshot's picInt is not a boolean");
   if (vmi !== (host.vmi !== null && host.vmi !== undefined)) throw new SnapshotError(`the snapshot's VMI state does not match its options`);
   return host;
 }

@@ -51,6 +51,8 @@ export interface VmiHost {
 export interface VmiStats {
   /** Exits to the host, by call name (vmi_init included). */
   readonly exits: Record<string, number>;
+  /** Of those, the exits of a call whose queued entry filled the queue (a drain, not an immediate call), by call name. */
+  queueFullExits: Record<string, number>;
   /** Queue drains that applied something, and the entries they applied, by operation. */
   batches: number;
   batchedEntries: number;
@@ -100,7 +102,7 @@ export class Vmi {
         });
         return out;
       },
-      batches: 0, batchedEntries: 0, batchSizes: {}, refusedBatches: 0,
+      queueFullExits: {}, batches: 0, batchedEntries: 0, batchSizes: {}, refusedBatches: 0,
       refusedCalls: {}, lvttAlarms: 0, lastRefusal: "",
     };
   }
@@ -117,6 +119,7 @@ export class Vmi {
     core.u32[L.STATE_VMI_TOP >> 2] = this.rom.virtualTop;
     core.u32[L.STATE_VMI_ROM_PAGES >> 2] = Math.ceil(img.length / 4096);
     core.u32[L.STATE_VMI_ACTIVE >> 2] = 0;
+    core.u32[L.STATE_VMI_LAZY_SUSPENDED >> 2] = 0;
     this.setShared32(L.SP_VERSION, L.SP_LAYOUT_VERSION);
     this.setShared32(L.SP_QUEUE_CAPACITY, this.rom.queueCapacity);
     this.head = 0;
@@ -195,7 +198,10 @@ export class Vmi {
       return;
     }
     if (!this.drain()) return;
-    if (site.kind === ExitKind.QueueFull) return;
+    if (site.kind === ExitKind.QueueFull) {
+      this.stats.queueFullExits[site.name] = (this.stats.queueFullExits[site.name] ?? 0) + 1;
+      return;
+    }
     // (A call that changes a control register does it through the core, which refreshes the shadows.)
     this.call(site.call, site.name);
   }

@@ -20,12 +20,20 @@ export const ROM_PHYS = 0xc0000;
 /** The start of the reserved linear range, 64 MiB below 4 GiB (docs/vmi.md "The reserved linear range"). */
 export const DEFAULT_VIRTUAL_TOP = 0xfc000000;
 export const LICENSE = "GPL v2";
+/** The PnP expansion header's strings, which Linux prints ("VMI: Found vmi386 VMI ROM, …"). */
+export const MANUFACTURER = "vmi386";
+export const PRODUCT = "VMI ROM";
 
 // Image layout (offsets from the header).
 const HEADER_INIT = 128;
 const HEADER_GET_RELOC = 136;
 const PCI_HEADER = 0x90;
 const LICENSE_OFFSET = 0xb0;
+/** The PnP expansion header (32 bytes) and its two strings, between the PCI structure's end and the license. */
+const PNP_HEADER = 0x40;
+const PNP_LENGTH = 0x20;
+const MANUFACTURER_OFFSET = 0x60;
+const PRODUCT_OFFSET = 0x70;
 const RELOC_TYPES = 0xc0;
 const RELOC_TARGETS = RELOC_TYPES + L.SP_CALL_SLOTS * 4;
 const CODE = 0x400;
@@ -308,7 +316,7 @@ export function buildRom(opts: RomOptions): Rom {
   dv.setUint32(16, top, true);
   dv.setUint16(22, LICENSE_OFFSET, true);
   dv.setUint16(24, PCI_HEADER, true);
-  dv.setUint16(26, 0); // no PnP header
+  dv.setUint16(26, PNP_HEADER, true);
   // vmi_init / get_reloc: jump to their bodies above virtual_top without touching a register.
   img.set(new Asm(0).pushRet(initAt).finish(), HEADER_INIT);
   img.set(new Asm(0).pushRet(getRelocAt).finish(), HEADER_GET_RELOC);
@@ -323,13 +331,31 @@ export function buildRom(opts: RomOptions): Rom {
   dv.setUint16(PCI_HEADER + 18, 0x0100, true); // ROM version 1.0
   img[PCI_HEADER + 21] = 0x80; // last image
   img.set(new TextEncoder().encode(LICENSE + "\0"), LICENSE_OFFSET);
+  // PnP expansion header (Plug and Play BIOS Specification 1.0A, appendix A): "$PnP", revision 1,
+  // length in 16-byte units, no next header, a checksum over its own bytes, then the string
+  // offsets from the start of the image that Linux's check_vmi_rom reads at +0x0e and +0x10.
+  img.set([0x24, 0x50, 0x6e, 0x50], PNP_HEADER); // "$PnP"
+  img[PNP_HEADER + 4] = 1;
+  img[PNP_HEADER + 5] = PNP_LENGTH / 16;
+  dv.setUint16(PNP_HEADER + 0x0e, MANUFACTURER_OFFSET, true);
+  dv.setUint16(PNP_HEADER + 0x10, PRODUCT_OFFSET, true);
+  img[PNP_HEADER + 0x12] = 0x05; // device type: bridge, other (as the PCI class above)
+  img[PNP_HEADER + 0x13] = 0x80;
+  img[PNP_HEADER + 9] = checksumByte(img.subarray(PNP_HEADER, PNP_HEADER + PNP_LENGTH));
+  img.set(new TextEncoder().encode(MANUFACTURER + "\0"), MANUFACTURER_OFFSET);
+  img.set(new TextEncoder().encode(PRODUCT + "\0"), PRODUCT_OFFSET);
   for (const [n, r] of relocs) {
     dv.setUint32(RELOC_TYPES + 4 * n, r.type, true);
     dv.setUint32(RELOC_TARGETS + 4 * n, r.target >>> 0, true);
   }
   img.set(code, CODE);
-  let sum = 0;
-  for (let i = 0; i < size - 1; i++) sum += img[i];
-  img[size - 1] = (256 - (sum & 0xff)) & 0xff;
+  img[size - 1] = checksumByte(img.subarray(0, size - 1));
   return { image: img, virtualTop: top, queueCapacity: cap, exits, relocs };
+}
+
+/** The byte that makes `bytes` plus itself sum to zero modulo 256 (option ROM and PnP checksums). */
+function checksumByte(bytes: Uint8Array): number {
+  let sum = 0;
+  for (const b of bytes) sum += b;
+  return (256 - (sum & 0xff)) & 0xff;
 }

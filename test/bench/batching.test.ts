@@ -51,7 +51,7 @@ describe("bench batching --quick", () => {
     for (const mode of MODES) expect(report.runs.some((r) => r.mode === mode)).toBe(true);
     const sums = new Set(report.runs.map((r) => r.checksum));
     expect(sums.size).toBe(1);
-    expect(report.summary.checksum).toBe([...sums][0]);
+    expect(report.summary!.checksum).toBe([...sums][0]);
     expect(new Set(report.runs.map((r) => r.ptOps)).size, "pt-ops are the same in every mode").toBe(1);
     for (const r of report.runs) {
       expect(r.exitsPerPtOp).toBeCloseTo(r.exits / r.ptOps, 10);
@@ -67,7 +67,7 @@ describe("bench batching --quick", () => {
     const vmi = report.runs.find((r) => r.mode === "vmi" && r.exitCostCycles === 0)!;
     const batched = report.runs.find((r) => r.mode === "batched" && r.queue === q && r.exitCostCycles === 0)!;
     expect(batched.exits, "batched mode exits less than immediate calls").toBeLessThan(vmi.exits);
-    expect(report.summary.inRomCallExits).toBe(0);
+    expect(report.summary!.inRomCallExits).toBe(0);
     expect(report.micro?.ops.lazy.vmiBatchedEntries).toBeGreaterThanOrEqual(report.micro!.iterations);
   });
 

@@ -3,13 +3,14 @@
 // spawn of bin/vmi386.js to prove the launcher, stdout streaming and the exit status end to end.
 
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { EXIT_USAGE } from "../../src/cli.js";
+import { ensureFreshDist } from "../support/fresh-dist.js";
 import { cli } from "../support/run-cli.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -38,6 +39,17 @@ function tmpFile(name: string, bytes: Uint8Array): string {
 }
 
 const VMICALLS = join(root, "test/guests/vmicalls/vmicalls.elf");
+
+describe("vmi386 run --apic", () => {
+  it("gives the guest the local and I/O APICs: the apic guest passes with it, fails its CPUID check without", async () => {
+    const apic = join(root, "test/guests/apic/apic.elf");
+    const on = await cli(["run", apic, "--apic", "--deterministic"]);
+    expect(on.status, on.stdout).toBe(1);
+    expect(on.stdout).toMatch(/PASS\s*$/);
+    const off = await cli(["run", apic, "--deterministic"]);
+    expect(off.stdout).toContain("CPUID.1:EDX.APIC clear");
+  });
+});
 
 describe("vmi386 run --vmi", () => {
   it("offers the ROM: the vmicalls guest passes, and the statistics count its exits", async () => {
@@ -92,6 +104,30 @@ describe("vmi386 run: bad input is one line and status 2", () => {
     await expectUsageError(["run", tmp], /: it is a directory$/m);
   });
 
+  it("rejects what is not a regular file, for every file it reads, without reading from it", async () => {
+    // readFile would read /dev/zero forever, and block opening a FIFO nobody writes to.
+    const fifo = join(tmp, "fifo");
+    spawnSync("mkfifo", [fifo]);
+    await expectUsageError(["run", "/dev/zero"], /^vmi386: error: cannot read \/dev\/zero: it is a character device, not a regular file$/m);
+    await expectUsageError(["run", "--kernel", "/dev/zero"], /cannot read \/dev\/zero: it is a character device/);
+    await expectUsageError(["run", "--kernel", HI, "--initrd", "/dev/zero"], /cannot read \/dev\/zero: it is a character device/);
+    if (existsSync(fifo)) await expectUsageError(["run", fifo], /cannot read .*fifo: it is a pipe \(FIFO\), not a regular file$/m);
+  });
+
+  it("refuses a file larger than guest RAM before reading it", async () => {
+    // 200 MiB, sparse: nothing to read but what the size says.
+    const big = join(tmp, "big.img");
+    writeFileSync(big, "");
+    truncateSync(big, 200 << 20);
+    await expectUsageError(["run", "--kernel", HI, "--initrd", big], /big\.img is 209715200 bytes, more than guest RAM \(--mem 128M\): refused without reading it$/m);
+    await expectUsageError(["run", big, "--mem", "16M"], /big\.img is 209715200 bytes, more than guest RAM \(--mem 16M\)/);
+  });
+
+  it("rejects a --success-exit that no guest can write", async () => {
+    await expectUsageError(["run", HI, "--success-exit", "-1"], /--success-exit "-1" is not a value a guest can write to port 0xf4 \(0 to 0xffffffff\)/);
+    await expectUsageError(["run", HI, "--success-exit", "0x100000000"], /--success-exit "0x100000000" is not a value/);
+  });
+
   it("rejects a truncated ELF", async () => {
     const hi = new Uint8Array(readFileSync(HI));
     await expectUsageError(["run", tmpFile("short.elf", hi.subarray(0, 40))], /short\.elf is truncated: 40 bytes, less than the 52-byte ELF header/);
@@ -107,12 +143,12 @@ describe("vmi386 run: bad input is one line and status 2", () => {
   });
 
   it("rejects a guest larger than --mem", async () => {
-    // An a.out kludge image is loaded whole: 2 MiB of it cannot fit in 1M.
+    // An a.out kludge image is loaded whole: 2 MiB of it cannot fit in 1M (refused by its size).
     const big = new Uint8Array(2 << 20);
     big.set(readFileSync(HI_KLUDGE));
     new DataView(big.buffer).setUint32(20, 0, true); // load_end_addr 0: load to the end of the file
     new DataView(big.buffer).setUint32(24, 0, true); // bss_end_addr 0: no bss
-    await expectUsageError(["run", tmpFile("big.bin", big), "--mem", "1M"], /^vmi386: error: big\.bin needs 2097152 bytes of guest RAM to load, more than the 1M there is$/m);
+    await expectUsageError(["run", tmpFile("big.bin", big), "--mem", "1M"], /^vmi386: error: .*big\.bin is 2097152 bytes, more than guest RAM \(--mem 1M\): refused without reading it$/m);
     // The demo guest's bss runs to 0x153000: outside guest RAM of 1216K (0x130000).
     await expectUsageError(["run", DEMO, "--mem", "1216K"], /demo\.elf: segment 1 at 0x103000\.\.0x153000 lies outside guest RAM \(1216K, up to 0x130000\)/);
   });
@@ -123,9 +159,24 @@ describe("vmi386 run: bad input is one line and status 2", () => {
     expect(r.stdout).toMatch(/Usage: vmi386 run \[options\] \[image\]/);
     expect(r.stdout).toMatch(/0 +stopped by --max-instructions/);
     expect(r.stdout).toMatch(/2 +bad command line or image/);
+  });
+
+  it("without arguments says so in one line with a hint, status 2; the usage only with --help", async () => {
     const none = await cli([]);
     expect(none.status).toBe(EXIT_USAGE);
-    expect(none.stderr).toMatch(/Usage: vmi386/);
+    expect(none.stderr).toBe("vmi386: error: no command given: try vmi386 run IMAGE, or vmi386 --help for the commands and options\n");
+    expect(none.stdout).toBe("");
+    const help = await cli(["--help"]);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: vmi386 \[options\] \[command\]/);
+  });
+
+  it("--version prints the package's version, status 0", async () => {
+    const { version } = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+    for (const flag of ["--version", "-V"]) {
+      const r = await cli([flag]);
+      expect(r).toEqual({ status: 0, stdout: `${version}\n`, stderr: "" });
+    }
   });
 });
 
@@ -164,6 +215,13 @@ describe("vmi386 run: real runs", () => {
     expect(s.instructions).toBe(1000);
   });
 
+  it("--success-exit V: the guest's debug-exit value V is status 0, any other keeps (v << 1) | 1", async () => {
+    // The hi guest writes 0x21.
+    expect((await cli(["run", HI, "--success-exit", "0x21"])).status).toBe(0);
+    expect((await cli(["run", HI, "--success-exit", "33"])).status).toBe(0);
+    expect((await cli(["run", HI, "--success-exit", "0"])).status).toBe(0x43);
+  });
+
   it("passes --append to the guest as the multiboot command line (the hi guest echoes it)", async () => {
     const r = await cli(["run", HI, "--append", "console=ttyS0 quiet"]);
     expect(r.stdout).toBe("hi\nconsole=ttyS0 quiet\n");
@@ -174,7 +232,8 @@ describe("vmi386 run: real runs", () => {
     const r = await cli(["run", CPU_BOUND, "--timeout", "0.05", "--stats", "json"]);
     expect(r.status, r.stderr).toBe(8);
     expect(r.stderr).toMatch(/"reason":"timeout"/);
-    expect(r.stderr).toMatch(/^vmi386: wall-clock timeout/m);
+    expect(r.stderr).toMatch(/^vmi386: wall-clock timeout after \d+ ms \(--timeout\)$/m);
+    expect(r.stderr).not.toMatch(/wall-clock timeout: wall-clock timeout/);
   });
 
   it("feeds a non-TTY stdin to COM1 and stops listening when the run ends", async () => {
@@ -189,10 +248,7 @@ describe("vmi386 run: real runs", () => {
 
 describe("bin/vmi386.js", () => {
   it("is a working launcher: real process, stdout, exit status", () => {
-    // Compile the host so dist/ is not stale; tsc's status is not ours to judge here (type
-    // errors anywhere are npm run typecheck's business), only that it emitted the CLI.
-    spawnSync("npx", ["tsc", "-p", "tsconfig.json"], { cwd: root, stdio: "ignore" });
-    expect(existsSync(join(root, "dist/src/cli.js"))).toBe(true);
+    ensureFreshDist();
     const r = spawnSync(process.execPath, [join(root, "bin/vmi386.js"), "run", HI, "--stats", "json"], {
       cwd: root,
       input: "",

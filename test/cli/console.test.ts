@@ -54,4 +54,29 @@ describe("vmi386 run on a terminal", () => {
     expect(modes).toEqual([true, false]);
     expect(listener).toBe(null);
   });
+
+  it("after Ctrl-A x at a half-written line (a prompt), the statistics start on a line of their own", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vmi386-console-"));
+    const kernel = join(dir, "prompt");
+    // mov dx, 0x3f8; mov al, '>'; out dx, al; jmp $
+    writeFileSync(kernel, bzImage({ payload: Uint8Array.of(0x66, 0xba, 0xf8, 0x03, 0xb0, 0x3e, 0xee, 0xeb, 0xfe) }));
+    const r = await cli(["run", "--kernel", kernel, "--mem", "16M", "--timeout", "20"], quitAfter(50), { stdoutIsTTY: true });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe(">");
+    expect(r.stderr).toMatch(/Ctrl-A x quits\n\n--- vmi386 statistics ---\n/);
+    // A guest whose output ends a line gets no empty line; nor does a stdout that is no terminal.
+    const piped = await cli(["run", "--kernel", kernel, "--mem", "16M", "--timeout", "20"], quitAfter(50));
+    expect(piped.stderr).toMatch(/Ctrl-A x quits\n--- vmi386 statistics ---\n/);
+  });
 });
+
+/** A terminal on stdin whose user types Ctrl-A x after `ms`. */
+function quitAfter(ms: number): CliInput {
+  return {
+    isTTY: true,
+    setRawMode: () => undefined,
+    on: (_e, l) => void setTimeout(() => l(bytes("\x01x")), ms),
+    removeListener: () => undefined,
+    pause: () => undefined,
+  };
+}

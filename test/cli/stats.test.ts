@@ -37,9 +37,42 @@ describe("stats", () => {
     expect(text).toMatch(/^guest MIPS +100\.00$/m);
   });
 
+  it("text lists the VMI counters when the machine has the ROM, and only then", () => {
+    const vmi = { ...result, counters: { ...result.counters, vmiExits: 12345, vmiCallsInRom: 678, vmiBatches: 9, vmiShadowHits: 4, vmiAlarms: 250 } };
+    const text = formatStatsText(collectStats(vmi));
+    expect(text).toMatch(/^VMI *$/m);
+    expect(text).toMatch(/^ {2}exits +12,345$/m);
+    expect(text).toMatch(/^ {2}calls in ROM +678$/m);
+    expect(text).toMatch(/^ {2}batches +9$/m);
+    expect(text).toMatch(/^ {2}shadow hits +4$/m);
+    expect(text).toMatch(/^ {2}alarms +250$/m);
+    expect(formatStatsText(collectStats(result))).not.toMatch(/^VMI/m);
+  });
+
   it("missing counters count as zero", () => {
     const s = collectStats({ reason: "max-instructions", instructions: 10, wallMs: 1, mips: 0.01, counters: {} });
     expect(s.exits.total).toBe(0);
     expect(s.exitCode).toBeUndefined();
+  });
+});
+
+describe("stats of a run that waited (real time, HLT)", () => {
+  const waited = { ...result, instructions: 2_000_000, wallMs: 1000, mips: 2, haltedMs: 990 };
+
+  it("busy MIPS counts only the time the CPU was not halted", () => {
+    const s = collectStats(waited);
+    expect(s.haltedMs).toBe(990);
+    expect(s.busyMips).toBe(200); // 2 M instructions in the 10 ms it ran
+    expect(JSON.parse(formatStatsJson(s))).toMatchObject({ mips: 2, haltedMs: 990, busyMips: 200 });
+  });
+
+  it("text shows busy MIPS beside the average", () => {
+    expect(formatStatsText(collectStats(waited))).toMatch(/^guest MIPS +2\.00 \(busy 200\.00: halted 99\.0% of the time\)$/m);
+  });
+
+  it("a run that never waited has busy MIPS equal to the average, and the text only the average", () => {
+    const s = collectStats(result);
+    expect(s.busyMips).toBe(s.mips);
+    expect(formatStatsText(s)).toMatch(/^guest MIPS +100\.00$/m);
   });
 });

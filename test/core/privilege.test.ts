@@ -89,3 +89,47 @@ describe("an external interrupt whose gate faults", () => {
     expect(core.reg(1)).toBe(0x1b); // interrupted in ring 3
   });
 });
+
+describe("task gates and RDPMC from ring 3", () => {
+  /** Runs `code` at ring 3, IDT gate 5 replaced by a DPL-3 task gate naming `tss` when asked. */
+  async function ring3(code: number[], taskGate?: { tss: number; present: boolean }, onlyNp = false) {
+    const core = await Core.load({ ramSize: 1 << 20, imports: nullImports });
+    core.ram.set(fixture("ring3-int-gp.bin"), 0x1000);
+    core.ram.set(code, 0x5000);
+    const dv = new DataView(core.ram.buffer, core.ram.byteOffset);
+    const idt = dv.getUint32(dv.getUint32(0x100a, true) + 2, true);
+    if (taskGate) {
+      dv.setUint32(idt + 5 * 8, taskGate.tss << 16, true);
+      dv.setUint32(idt + 5 * 8 + 4, ((taskGate.present ? 0x80 : 0) | 0x65) << 8, true);
+    }
+    // #GP to the handler that leaves EAX = 0xdead (gate 0's), so only #NP records its error code
+    if (onlyNp) core.ram.copyWithin(idt + 13 * 8, idt, idt + 8);
+    core.enterFlatProtectedMode(0x1000);
+    expect(core.run(100_000)).toBe(L.EXIT_HLT_DISABLED);
+    return core;
+  }
+
+  // SDM Vol. 2A INT n, TASK-GATE: the gate's P is checked like any gate's (#NP(n*8+2)), then
+  // the TSS selector: not an available TSS is #GP(TSS selector). QEMU 7.2 agrees.
+  it("int 5 through a not-present DPL-3 task gate raises #NP(0x2a)", async () => {
+    const core = await ring3([0xcd, 0x05], { tss: 0x28, present: false }, true);
+    expect(core.counters().exceptions).toBe(1);
+    expect(core.reg(0)).toBe(0x2a);
+    expect(core.reg(3)).toBe(0x5000);
+  });
+  it("int 5 through a task gate naming a code segment or the busy TSS raises #GP(selector)", async () => {
+    for (const tss of [0x08, 0x28]) {
+      const core = await ring3([0xcd, 0x05], { tss, present: true });
+      expect(core.reg(0)).toBe(tss);
+      expect(core.reg(3)).toBe(0x5000);
+    }
+  });
+
+  // SDM Vol. 2B RDPMC: outside ring 0 with CR4.PCE clear, #GP(0) (not #UD: the instruction exists).
+  it("rdpmc at ring 3 raises #GP(0)", async () => {
+    const core = await ring3([0x0f, 0x33]);
+    expect(core.reg(0)).toBe(0);
+    expect(core.reg(3)).toBe(0x5000);
+    expect(core.reg(1)).toBe(0x1b);
+  });
+});

@@ -5,6 +5,7 @@
 #   build.sh check      rebuild into a scratch directory and compare with the committed binaries
 #   build.sh expect     record cpu-bound/expected.txt from the Linux build run under qemu-i386
 #   build.sh pvexpect   record pvkernel/expected.txt: pvkernel-native's checksums under qemu-system-i386
+#   build.sh cornersexpect  record corners/qemu.txt: what corners.elf prints under qemu-system-i386
 #   build.sh verify     run every committed guest (but those needing VMI) under qemu-system-i386: each must
 #                       exit 1 (debug-exit code 0), and cpu-bound and pvkernel-native must print the
 #                       expected checksum
@@ -16,7 +17,7 @@ set -eu
 cd "$(dirname "$0")"
 export LC_ALL=C SOURCE_DATE_EPOCH=0
 
-GUESTS="demo cpu-bound cpu-bound-quick paging exceptions timer uart smc vmicalls pvkernel-native pvkernel-vmi pvkernel-batched vmibench"
+GUESTS="demo cpu-bound cpu-bound-quick paging exceptions timer apic uart smc corners vmicalls pvkernel-native pvkernel-vmi pvkernel-batched vmibench"
 # Guests that need our VMI ROM, which QEMU does not offer: `verify` skips them.
 NEEDS_VMI="vmicalls pvkernel-vmi pvkernel-batched vmibench"
 # pvkernel scales whose checksums pvkernel/expected.txt records (the test and the default).
@@ -27,6 +28,16 @@ LD=${LD:-ld}
 CFLAGS="-m32 -march=i686 -ffreestanding -nostdlib -fno-pic -fno-pie -fno-stack-protector -O2 \
  -fno-asynchronous-unwind-tables -fno-ident -ffile-prefix-map=$(pwd)=. -Wall -Wextra -Ilib"
 LDFLAGS="-m elf_i386 -T lib/linker.ld --build-id=none -z noexecstack -z max-page-size=0x1000 -nostdlib"
+
+# The Linux batching workload (linux-mm/mm.c): a static i386 Linux program, not a multiboot
+# guest. Freestanding (raw system calls, its own _start), so no C library sets the oldest kernel
+# it runs on: it runs on the 2.6.32 CONFIG_VMI kernel.
+LINUX_CFLAGS="-m32 -march=i686 -static -O2 -nostdlib -ffreestanding -fno-pic -fno-pie -no-pie -fno-stack-protector \
+ -fno-asynchronous-unwind-tables -fno-ident -ffile-prefix-map=$(pwd)=. -Wall -Wextra -Wl,--build-id=none"
+build_linux_mm() { # outdir
+  mkdir -p "$1/linux-mm"
+  $CC $LINUX_CFLAGS -o "$1/linux-mm/mm" linux-mm/mm.c
+}
 
 # Sources (and extra flags) of each guest, relative to this directory.
 sources() {
@@ -79,7 +90,7 @@ build_all() { # outdir objdir [guests]
 # Timing guests run with virtual time driven by the instruction count, as in our --deterministic
 # mode: under real time a busy host delays QEMU's timer callbacks by whole PIT periods.
 qemu_timing() {
-  case $1 in timer) echo "-icount shift=5,sleep=off" ;; esac
+  case $1 in timer | apic) echo "-icount shift=5,sleep=off" ;; esac
 }
 
 qemu_run() { # elf [qemu args...]: runs a guest under the oracle, its COM1 on stdout
@@ -100,14 +111,15 @@ case $cmd in
     shift $(($# > 0 ? 1 : 0))
     build_all . .build "$@"
     for g in ${@:-$GUESTS}; do echo "built $(output "$g")"; done
+    if [ $# -eq 0 ]; then build_linux_mm . && echo "built linux-mm/mm"; fi
     ;;
   check)
     tmp=$(mktemp -d)
     trap 'rm -rf "$tmp"' EXIT
     build_all "$tmp" "$tmp/obj"
+    build_linux_mm "$tmp"
     status=0
-    for g in $GUESTS; do
-      f=$(output "$g")
+    for f in $(for g in $GUESTS; do output "$g"; done) linux-mm/mm; do
       if cmp -s "$f" "$tmp/$f"; then echo "same: $f"; else echo "DIFFERS: $f"; status=1; fi
     done
     exit $status
@@ -136,6 +148,15 @@ case $cmd in
     } >pvkernel/expected.txt.tmp
     mv pvkernel/expected.txt.tmp pvkernel/expected.txt
     cat pvkernel/expected.txt
+    ;;
+  cornersexpect)
+    {
+      echo "# corners.elf on COM1 under $(qemu-system-i386 --version | head -n 1)."
+      echo "# Regenerate: sh test/guests/build.sh cornersexpect"
+      qemu_run corners/corners.elf | tr -d '\r'
+    } >corners/qemu.txt.tmp
+    mv corners/qemu.txt.tmp corners/qemu.txt
+    cat corners/qemu.txt
     ;;
   verify)
     shift
@@ -169,7 +190,7 @@ case $cmd in
     exit $status
     ;;
   *)
-    echo "usage: build.sh [build [guest...]|check|expect|pvexpect|verify [guest...]]" >&2
+    echo "usage: build.sh [build [guest...]|check|expect|pvexpect|cornersexpect|verify [guest...]]" >&2
     exit 2
     ;;
 esac

@@ -1,7 +1,7 @@
 // The newc writer against GNU cpio: the same members written by `cpio -o -H newc` from a tree
 // on disk must give the same bytes, and GNU cpio must read our archive back to the same tree.
 
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync, chmodSync, lstatSync, utimesSync, lutimesSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,9 +9,10 @@ import { afterAll, describe, expect, it } from "vitest";
 import { writeNewc, type NewcEntry } from "../../src/initramfs/newc.js";
 import { busyboxInitramfs } from "../../scripts/build-initramfs.js";
 
-// GNU cpio is the oracle (Debian package cpio); CI installs it, so there its absence fails.
-const haveCpio = spawnSync("cpio", ["--version"]).status === 0;
-if (!haveCpio && process.env.CI !== "true") console.warn("test/initramfs: skipped the GNU cpio comparison: needs cpio (Debian package cpio)");
+import { CPIO, requiresTool } from "../support/requires-tool.js";
+
+/** GNU cpio is the oracle. */
+const cpio = requiresTool(CPIO);
 
 const dir = mkdtempSync(join(tmpdir(), "newc-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -45,7 +46,7 @@ function materialize(root: string): void {
 }
 
 describe("newc archives", () => {
-  it.runIf(haveCpio || process.env.CI === "true")("are byte for byte what GNU cpio writes for the same tree", () => {
+  cpio.it("are byte for byte what GNU cpio writes for the same tree", () => {
     const root = join(dir, "tree");
     mkdirSync(root);
     chmodSync(root, 0o755);
@@ -55,7 +56,7 @@ describe("newc archives", () => {
     expect(Buffer.from(writeNewc(members)).equals(gnu)).toBe(true);
   });
 
-  it.runIf(haveCpio || process.env.CI === "true")("are read back by GNU cpio to the same files, modes and links", () => {
+  cpio.it("are read back by GNU cpio to the same files, modes and links", () => {
     const out = join(dir, "out");
     mkdirSync(out);
     execFileSync("cpio", ["--quiet", "-i", "-d", "--no-absolute-filenames"], { cwd: out, input: writeNewc(members) });

@@ -6,20 +6,20 @@
 // Skips only when the Debian mirror is unreachable and this is not CI; in CI (CI=true) a
 // failed fetch fails the test.
 
-import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { CliInput } from "../../src/cli.js";
-import { cli } from "../support/run-cli.js";
+import { readFileSync } from "node:fs";
+import { REALTIME_TSC_HZ } from "../../src/clock.js";
+import { startHostLoad } from "../support/host-load.js";
+import { cli, timeOf, type TimedChunk } from "../support/run-cli.js";
+import { GOLDEN, buildVmiInitramfs, initResults } from "../linux-vmi/kernel.js";
+import { DEBIAN_CACHE as CACHE, prepareDebian } from "../support/debian-cache.js";
 import { buildInitramfs } from "../../scripts/build-initramfs.js";
 import type { NewcEntry } from "../../src/initramfs/newc.js";
 import { buildElf } from "../loader/elf-builder.js";
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
-const CACHE = join(ROOT, ".cache/debian");
 const KERNEL = join(CACHE, "vmlinuz");
 const INITRD = join(CACHE, "initramfs.cpio");
 /**
@@ -48,49 +48,10 @@ const HOSTILE: NewcEntry[] = [
   }),
 ];
 
-interface Prepared {
-  ok: boolean;
-  /** Why not: a skip (network unreachable outside CI) or a failure. */
-  why?: string;
-  skip?: boolean;
-}
+const prepared = await prepareDebian();
 
-function run(script: string): { status: number | null; out: string } {
-  const r = spawnSync("sh", [join(ROOT, "scripts", script)], { cwd: ROOT, encoding: "utf8" });
-  return { status: r.status, out: `${r.stdout ?? ""}${r.stderr ?? ""}${r.error ? String(r.error) : ""}` };
-}
-
-/** The mirror the fetch script used, from its private sources.list; null if it got no further. */
-function mirror(): string | null {
-  const f = join(CACHE, "apt/etc/apt/sources.list");
-  if (!existsSync(f)) return null;
-  const m = /^deb \[[^\]]*\] (\S+) bookworm /m.exec(readFileSync(f, "utf8"));
-  return m ? m[1] : null;
-}
-
-async function reachable(url: string): Promise<boolean> {
-  try {
-    await fetch(`${url}/dists/bookworm/Release`, { method: "HEAD", signal: AbortSignal.timeout(15_000) });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function prepare(): Promise<Prepared> {
-  const fetched = run("fetch-debian.sh");
-  if (fetched.status !== 0) {
-    const url = mirror();
-    if (url !== null && !process.env.CI && !(await reachable(url))) {
-      return { ok: false, skip: true, why: `the Debian mirror ${url} is unreachable: skipping Debian's kernel (fetch-debian.sh said: ${fetched.out.trim()})` };
-    }
-    return { ok: false, why: `scripts/fetch-debian.sh failed:\n${fetched.out}` };
-  }
-  buildInitramfs({ cache: CACHE, extra: HOSTILE });
-  return { ok: true };
-}
-
-const prepared = await prepare();
+/** The default initramfs plus /hostile, in a file of its own (other tests read the default one). */
+const hostileInitrd = () => buildInitramfs({ cache: CACHE, extra: HOSTILE, output: "initramfs-hostile.cpio" });
 if (prepared.skip) console.warn(`test/linux: ${prepared.why}`);
 
 /** stdin as a pipe that holds the whole script from the start, as `printf … | vmi386 run` gives it. */
@@ -152,13 +113,68 @@ describe.skipIf(prepared.skip === true)("Debian's i386 kernel with busybox", () 
   );
 
   it(
+    "in real time on a busy host: calibrates the TSC at the nominal 100 MHz and sleeps 2 s of wall time",
+    async () => {
+      if (!prepared.ok) throw new Error(prepared.why);
+      // test/linux-vmi's /init: fork+exec, tmpfs, subshells, then `sleep 2` and `reboot -f`.
+      const initrd = buildVmiInitramfs();
+      const times: TimedChunk[] = [];
+      const stopLoad = startHostLoad();
+      let r;
+      try {
+        r = await cli(["run", "--kernel", KERNEL, "--initrd", initrd, "--append", APPEND, "--mem", "128M", "--timeout", "400"], null, {}, times);
+      } finally {
+        stopLoad();
+      }
+      const out = r.stdout.replace(/\r\n/g, "\n");
+      expect(r.status, `${out.slice(-3000)}\n${r.stderr}`).toBe(0);
+      const mhz = /^\[ *0\.000000\] tsc: Detected (\d+\.\d+) MHz processor$/m.exec(out);
+      expect(mhz, out.slice(0, 6000)).not.toBeNull();
+      expect(Math.abs(Number(mhz![1]) / (REALTIME_TSC_HZ / 1e6) - 1)).toBeLessThan(0.03);
+      expect(out).not.toMatch(/TSC unstable|Marking TSC unstable/);
+      // What ./init computes is what QEMU printed on the CONFIG_VMI kernel, but the kernel's name.
+      expect(initResults(out).slice(1)).toEqual(initResults(readFileSync(GOLDEN, "utf8")).slice(1));
+      const sleep = (timeOf(times, "vmi-init: sleep 2 ends") - timeOf(times, "vmi-init: sleep 2 begins")) / 1000;
+      expect(sleep).toBeGreaterThan(1.7);
+      expect(sleep).toBeLessThan(3);
+    },
+    BOOT_TIMEOUT_MS,
+  );
+
+  it(
+    "boots with the APICs (--apic): the MP table is found, the PIT and COM1 come through the I/O APIC, the local APIC timer ticks",
+    async () => {
+      if (!prepared.ok) throw new Error(prepared.why);
+      const script = ["grep ^flags /proc/cpuinfo", "cat /proc/interrupts", "sleep 1", "cat /proc/interrupts", "poweroff -f", ""].join("\n");
+      const r = await cli(
+        ["run", "--kernel", KERNEL, "--initrd", INITRD, "--append", `${APPEND} vmi386.shell`, "--mem", "128M", "--deterministic", "--apic"],
+        pipedStdin(script),
+      );
+      const out = r.stdout.replace(/\r\n/g, "\n");
+      expect(r.status, `${out.slice(-3000)}\n${r.stderr}`).toBe(0);
+      expect(out).toMatch(/found SMP MP-table at \[mem 0x000f0000-0x000f000f\]/);
+      expect(out).toMatch(/IOAPIC\[0\]: apic_id 1, version 17, address 0xfec00000, GSI 0-23/);
+      expect(out).toMatch(/^flags\s+: fpu pse tsc msr cx8 apic pge cmov fxsr\b/m);
+      // IRQ 0 through pin 2 (the MP table's override), COM1 on pin 4, both edge triggered.
+      expect(out).toMatch(/^ +0: +\d+ +IO-APIC +2-edge +timer$/m);
+      expect(out).toMatch(/^ +4: +[1-9]\d* +IO-APIC +4-edge +ttyS0$/m);
+      // The local APIC timer is the tick: LOC goes on counting across `sleep 1` (HZ is 250).
+      const loc = [...out.matchAll(/^LOC: +(\d+) +Local timer interrupts$/gm)].map((m) => Number(m[1]));
+      expect(loc.length).toBe(2);
+      expect(loc[1] - loc[0]).toBeGreaterThanOrEqual(200);
+      expect(out).toMatch(/^ERR: +0$/m);
+    },
+    BOOT_TIMEOUT_MS,
+  );
+
+  it(
     "gives an interactive shell on the console, driven through stdin, which survives hostile user programs",
     async () => {
       if (!prepared.ok) throw new Error(prepared.why);
       const hostile = HOSTILE_VECTORS.map((n) => `/hostile/int${n}; echo "int ${n}: status $?"`);
       const script = ["echo hello from $((40 + 2))", "cat /proc/cmdline", ...hostile, "dmesg | grep traps:", "cd /proc && ls -d 1 self", "poweroff -f", ""].join("\n");
       const r = await cli(
-        ["run", "--kernel", KERNEL, "--initrd", INITRD, "--append", `${APPEND} quiet vmi386.shell`, "--deterministic"],
+        ["run", "--kernel", KERNEL, "--initrd", hostileInitrd(), "--append", `${APPEND} quiet vmi386.shell`, "--deterministic"],
         pipedStdin(script),
       );
       const out = r.stdout.replace(/\r\n/g, "\n");

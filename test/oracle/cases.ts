@@ -151,10 +151,6 @@ export function readGolden(path: string): GoldenCase[] {
 export const HARNESS_SOURCES = [join(ORACLE_DIR, "harness.c"), join(ORACLE_DIR, "trampoline.S")];
 export const HARNESS_BINARY = join(ORACLE_DIR, "build", "harness");
 
-export function commandExists(cmd: string): boolean {
-  return spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
-}
-
 /** Builds the harness unless the binary is newer than its sources. */
 export function buildHarness(): string {
   const fresh =

@@ -1,17 +1,18 @@
 // Re-runs a deterministic sample of every golden file through the harness under qemu-i386 now,
 // so the committed expectations cannot drift from the oracle unnoticed. Needs qemu-i386 and
-// gcc -m32; runs only in CI or with VMI386_LIVE_ORACLE set.
+// gcc -m32; runs only in CI or with VMI386_LIVE_ORACLE set, and there fails when they are missing.
 
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { GOLDEN_DIR, REG_NAMES, commandExists, hex, readGolden, runOracle, type GoldenCase } from "./cases.js";
+import { GCC_M32, QEMU_I386, requiresTool } from "../support/requires-tool.js";
+import { GOLDEN_DIR, REG_NAMES, hex, readGolden, runOracle, type GoldenCase } from "./cases.js";
 
-const enabled = (process.env.CI !== undefined || process.env.VMI386_LIVE_ORACLE !== undefined) && commandExists("qemu-i386");
+const wanted = process.env.CI !== undefined || process.env.VMI386_LIVE_ORACLE !== undefined;
 /** About this many cases in all, spread over the groups by a fixed stride. */
 const SAMPLE = 400;
 
-describe.skipIf(!enabled)("golden files against live qemu-i386", () => {
+(wanted ? requiresTool(QEMU_I386, GCC_M32).describe : describe.skip)("golden files against live qemu-i386", () => {
   it("a sample of every group gives the recorded results", () => {
     const files = readdirSync(GOLDEN_DIR).filter((f) => f.endsWith(".jsonl")).sort();
     const all = files.map((f) => readGolden(join(GOLDEN_DIR, f)));

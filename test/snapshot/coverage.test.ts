@@ -34,7 +34,7 @@ describe("snapshot coverage", () => {
   }
 
   it("every part of the machine with save/restore is on its board", async () => {
-    const m = await Machine.create({ memSize: 2 << 20, deterministic: true, vmi: true });
+    const m = await Machine.create({ memSize: 2 << 20, deterministic: true, vmi: true, apic: true });
     const board = new Set(Object.values((m as unknown as { board: Record<string, unknown> }).board));
     // The core and the VMI host have their own entries in a snapshot (Machine.save).
     const ownEntries = new Set<unknown>([m.core, m.vmi]);

@@ -1,7 +1,7 @@
 // Snapshots are exact: in deterministic mode, running N instructions, saving, restoring into a
 // fresh machine and running M gives what running N+M straight gives — the same serial output,
 // registers, counters, RAM and whole core memory. The guests keep timers and interrupts busy
-// (timer: PIT and RTC interrupts; pvkernel under VMI: the ROM, its deferred queue, the alarm,
+// (timer: PIT and RTC interrupts; apic: the local APIC's timer and the I/O APIC; pvkernel under VMI: the ROM, its deferred queue, the alarm,
 // shadow page tables), so a forgotten piece of state shows as a divergence.
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -24,6 +24,7 @@ interface Case {
 
 const CASES: Case[] = [
   { name: "timer (PIT, RTC, HLT)", image: "timer/timer.elf", opts: {}, n: 1_234_567, m: 10_000_000 },
+  { name: "apic (local APIC timer, I/O APIC)", image: "apic/apic.elf", opts: { apic: true }, n: 345_678, m: 10_000_000 },
   { name: "pvkernel under VMI (ROM, queue, alarm, shadow page tables)", image: "pvkernel/pvkernel-vmi.elf", opts: { vmi: true }, n: 2_345_678, m: 3_000_000 },
 ];
 

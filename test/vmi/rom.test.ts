@@ -32,6 +32,23 @@ describe("VMI ROM image", () => {
     expect(String.fromCharCode(...img.subarray(lic, lic + 7))).toBe("GPL v2\0");
   });
 
+  it("has a PnP expansion header where Linux's check_vmi_rom finds the manufacturer and product", () => {
+    // vrom_header.pnp_header_offs at 0x1a; struct pnp_header: manufacturer_offset at +0x0e,
+    // product_offset at +0x10, both from the image's start (Linux 2.6.32 asm/vmi.h).
+    const pnp = dv.getUint16(0x1a, true);
+    expect(pnp).toBeGreaterThan(0);
+    expect(pnp % 16).toBe(0);
+    expect(String.fromCharCode(...img.subarray(pnp, pnp + 4))).toBe("$PnP");
+    const len = img[pnp + 5] * 16;
+    expect(img.subarray(pnp, pnp + len).reduce((s, b) => s + b, 0) % 256).toBe(0);
+    const cstring = (at: number) => String.fromCharCode(...img.subarray(at, img.indexOf(0, at)));
+    expect(cstring(dv.getUint16(pnp + 0x0e, true))).toBe("vmi386");
+    expect(cstring(dv.getUint16(pnp + 0x10, true))).toBe("VMI ROM");
+    // It lies in the header's reserved area, clear of vmi_init's slot at 0x80.
+    expect(pnp + len).toBeLessThanOrEqual(0x80);
+    expect(img.indexOf(0, dv.getUint16(pnp + 0x10, true))).toBeLessThan(0x80);
+  });
+
   it("has vmi_init and get_reloc as 8-byte slots that jump above virtual_top without a register", () => {
     for (const at of [128, 136]) {
       expect(img[at]).toBe(0x68); // push imm32
