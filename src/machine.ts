@@ -479,10 +479,11 @@ export class Machine {
   }
 
   private restoreState(snapshot: MachineSnapshot): void {
-    const host = checkHostState(snapshot.host, this.vmi !== undefined);
+    // The build first: a snapshot from another vmi386 may differ anywhere, and this says why.
     if (this.core.buildIdentity !== snapshot.core.build) {
       throw new SnapshotError(`the snapshot was saved by core build ${snapshot.core.build}, this is build ${this.core.buildIdentity ?? "(none)"}: rebuild or use the same vmi386`);
     }
+    const host = checkHostState(snapshot.host, this.vmi !== undefined);
     this.restoreDevices(snapshot.devices);
     this.vmi?.restore(host.vmi);
     this.tscAdded = host.tscAdded;
