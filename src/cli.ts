@@ -5,7 +5,7 @@
 // status 2 with nothing run: the image is checked completely before a Machine is created.
 
 import { basename } from "node:path";
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { Machine, type RunResult } from "./machine.js";
 import { LoadError } from "./loaders/load-error.js";
 import { loadLinux, planLinux } from "./loaders/linux.js";
@@ -13,6 +13,8 @@ import { loadMultiboot, planMultiboot } from "./loaders/multiboot.js";
 import { SizeError, parseMemSize } from "./size.js";
 import { collectStats, formatStatsJson, formatStatsText } from "./stats.js";
 import { benchCommand } from "./bench/command.js";
+import { decodeSnapshot } from "./snapshot/file.js";
+import { SaveTriggers, type SavePlan, splitTwoValueOptions } from "./snapshot/cli-support.js";
 import { InputFileError, readInputFile } from "./cli/input-file.js";
 import { packageVersion } from "./cli/package-version.js";
 import { ProgressLine } from "./cli/progress-line.js";
@@ -82,9 +84,9 @@ Exit status:
   130, 143  stopped by SIGINT, SIGTERM (the guest's output so far and the statistics are printed)
 
 COM1 goes to stdout as the guest writes it, and stdin is fed to COM1: a terminal in raw mode,
-key by key (Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A), anything else as it is.
-Statistics go to stderr at the end; on a terminal, a run longer than a second shows a
-progress line there meanwhile.`;
+key by key (Ctrl-A x quits, Ctrl-A s saves a snapshot, Ctrl-A Ctrl-A sends Ctrl-A), anything
+else as it is. Statistics go to stderr at the end; on a terminal, a run longer than a second
+shows a progress line there meanwhile.`;
 
 interface RunArgs {
   /** The multiboot image (the positional argument); exactly one of it and `kernel`. */
@@ -101,6 +103,12 @@ interface RunArgs {
   vmi: boolean;
   vmiQueue?: string;
   exitCost?: string;
+  restore?: string;
+  saveOnOutput?: string;
+  saveOnOutputFile?: string;
+  saveAtInstructions?: string;
+  saveAtInstructionsFile?: string;
+  snapshotFile: string;
   successExit?: string;
   apic: boolean;
 }
@@ -131,6 +139,12 @@ function buildProgram(io: CliIO, onRun: (a: RunArgs) => void): Command {
     .option("--vmi", "offer the VMware VMI paravirtual ROM (API 3.0) to the guest", false)
     .option("--vmi-queue <entries>", "VMI deferred-queue size: a power of two from 1 to 256 (default 64)")
     .option("--exit-cost <cycles>", "with --deterministic: charge each VMI exit this many cycles of virtual time")
+    .option("--restore <file>", "continue a machine saved in a snapshot file (instead of booting; its RAM size and modes are the snapshot's)")
+    .option("--save-on-output <string>", "followed by FILE: save a snapshot to FILE when the guest's console first prints STRING")
+    .option("--save-at-instructions <n>", "followed by FILE: save a snapshot to FILE after n guest instructions of this run")
+    .option("--snapshot-file <file>", "where the console's Ctrl-A s saves a snapshot", "vmi386.snap")
+    .addOption(new Option("--save-on-output-file <file>").hideHelp())
+    .addOption(new Option("--save-at-instructions-file <file>").hideHelp())
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: () => {}, outputError: () => {} })
     .addHelpText("after", EXIT_HELP)
@@ -160,7 +174,7 @@ export async function main(argv: readonly string[], ioOverrides: Partial<CliIO> 
   program.addCommand(benchCommand(io, (job) => (bench = job)));
   if (argv.length === 0) return fail("no command given: try vmi386 run IMAGE, or vmi386 --help for the commands and options");
   try {
-    await program.parseAsync([...argv], { from: "user" });
+    await program.parseAsync(splitTwoValueOptions(argv), { from: "user" });
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === "commander.helpDisplayed" || e.code === "commander.version") return EXIT_OK;
@@ -186,13 +200,17 @@ async function runImage(a: RunArgs, io: CliIO): Promise<number> {
   const successExit = a.successExit === undefined ? undefined : parsePortValue(a.successExit, "--success-exit");
   if (a.stats !== "text" && a.stats !== "json") throw new UsageError(`--stats must be text or json, not "${a.stats}"`);
   if (a.image !== undefined && a.kernel !== undefined) throw new UsageError(`give either IMAGE (multiboot) or --kernel (Linux bzImage), not both`);
-  if (a.image === undefined && a.kernel === undefined) throw new UsageError(`nothing to boot: give IMAGE (multiboot) or --kernel (Linux bzImage)`);
+  if (a.restore !== undefined && (a.image ?? a.kernel ?? a.initrd ?? a.append) !== undefined) throw new UsageError(`--restore continues a saved machine: it takes no IMAGE, --kernel, --initrd or --append`);
+  if (a.image === undefined && a.kernel === undefined && a.restore === undefined) throw new UsageError(`nothing to boot: give IMAGE (multiboot) or --kernel (Linux bzImage)`);
+  const saves = new SaveTriggers(planSaves(a), io.stderr);
   if (a.initrd !== undefined && a.kernel === undefined) throw new UsageError(`--initrd needs --kernel: a multiboot IMAGE takes no initrd`);
   // Read and check everything before paying for a Machine: bad input must run nothing. No file
   // larger than guest RAM can be loaded, so none is read.
   const read = (path: string) => readInputFile(path, memSize, `guest RAM (--mem ${a.mem})`);
   let load: (m: Machine) => void;
-  if (a.kernel !== undefined) {
+  const snapshot = a.restore === undefined ? undefined : await readSnapshot(a.restore);
+  if (snapshot !== undefined) load = () => {};
+  else if (a.kernel !== undefined) {
     const kernel = await read(a.kernel);
     const initrd = a.initrd === undefined ? undefined : await read(a.initrd);
     const opts = { name: basename(a.kernel), initrd, initrdName: a.initrd && basename(a.initrd), cmdline: a.append ?? "" };
@@ -218,19 +236,24 @@ async function runImage(a: RunArgs, io: CliIO): Promise<number> {
   // terminal (the progress line, the statistics) may start there.
   let guestAtLineStart = true;
   let progress: ProgressLine | undefined;
-  const machine = await Machine.create({
-    memSize,
-    deterministic: a.deterministic,
-    vmi: a.vmi ? { queueCapacity } : false,
-    exitCostCycles,
-    apic: a.apic,
-    serialOut: (bytes) => {
-      if (bytes.length === 0) return;
-      if (io.stdoutIsTTY) progress?.hide();
-      io.stdout(bytes);
-      guestAtLineStart = bytes[bytes.length - 1] === 0x0a;
-    },
-  });
+  const serialOut = (bytes: Uint8Array) => {
+    if (bytes.length === 0) return;
+    if (io.stdoutIsTTY) progress?.hide();
+    io.stdout(bytes);
+    guestAtLineStart = bytes[bytes.length - 1] === 0x0a;
+    saves.output(bytes);
+  };
+  const machine =
+    snapshot !== undefined
+      ? await restoreSnapshot(snapshot, a.restore!, serialOut)
+      : await Machine.create({
+          memSize,
+          deterministic: a.deterministic,
+          vmi: a.vmi ? { queueCapacity } : false,
+          exitCostCycles,
+          apic: a.apic,
+          serialOut,
+        });
   load(machine);
 
   // stdin feeds COM1: a pipe or file as it is; a terminal in raw mode, each key as typed, with
@@ -243,11 +266,12 @@ async function runImage(a: RunArgs, io: CliIO): Promise<number> {
     const k = keys.feed(typeof chunk === "string" ? new TextEncoder().encode(chunk) : chunk);
     if (k.send.length > 0) machine.sendSerialInput(k.send);
     if (k.quit) machine.requestQuit();
+    if (k.save) saves.consoleKey();
   };
   if (stdin && (tty || !stdin.isTTY)) {
     if (tty) {
       stdin.setRawMode!(true);
-      io.stderr("vmi386: the guest's console is on this terminal; Ctrl-A x quits\n");
+      io.stderr("vmi386: the guest's console is on this terminal; Ctrl-A x quits, Ctrl-A s saves a snapshot\n");
     }
     stdin.on("data", onInput);
     stdin.resume?.();
@@ -270,7 +294,7 @@ async function runImage(a: RunArgs, io: CliIO): Promise<number> {
   }
   let result: RunResult;
   try {
-    result = await machine.run({ maxInstructions, wallTimeoutMs });
+    result = await saves.run(machine, { maxInstructions, wallTimeoutMs });
   } finally {
     progress?.stop();
     stopSignals();
@@ -284,14 +308,14 @@ async function runImage(a: RunArgs, io: CliIO): Promise<number> {
   // After a half-written line on the same terminal (a shell's prompt, then Ctrl-A x), start
   // what the CLI prints on a line of its own.
   if (io.stdoutIsTTY && !guestAtLineStart) io.stderr("\n");
-  const stats = collectStats(result);
+  const stats = collectStats(result, machine.restoredFrom);
   io.stderr(a.stats === "json" ? formatStatsJson(stats) : formatStatsText(stats));
   if (stoppedBy !== undefined && result.reason === "quit") {
     io.stderr(`vmi386: stopped by ${stoppedBy}\n`);
     return SIGNAL_EXIT[stoppedBy];
   }
   if (successExit !== undefined && result.reason === "debug-exit" && result.exitCode === successExit * 2 + 1) return EXIT_OK;
-  if (a.kernel !== undefined && result.reason === "hlt-disabled" && (machine.core.cr(0) & CR0_PG) !== 0) {
+  if ((a.kernel !== undefined || a.restore !== undefined) && result.reason === "hlt-disabled" && (machine.core.cr(0) & CR0_PG) !== 0) {
     // This machine has no ACPI (nor APM), so Linux cannot switch it off: `poweroff` and `halt`
     // both end in machine_halt(), whose stop_this_cpu() disables interrupts and halts for
     // good. That is a Linux guest's clean end here. Paging tells it from the decompressor's
@@ -351,6 +375,38 @@ function exitStatus(r: RunResult, io: CliIO): number {
   }
 }
 
+function planSaves(a: RunArgs): SavePlan {
+  const plan: SavePlan = { consoleFile: a.snapshotFile };
+  if (a.saveOnOutput !== undefined) {
+    if (a.saveOnOutputFile === undefined || a.saveOnOutput === "") throw new UsageError(`--save-on-output takes a non-empty STRING and a FILE`);
+    plan.onOutput = { text: a.saveOnOutput, file: a.saveOnOutputFile };
+  }
+  if (a.saveAtInstructions !== undefined) {
+    if (a.saveAtInstructionsFile === undefined) throw new UsageError(`--save-at-instructions takes a count N and a FILE`);
+    plan.atInstructions = { instructions: parseCount(a.saveAtInstructions, "--save-at-instructions"), file: a.saveAtInstructionsFile };
+  }
+  return plan;
+}
+
+async function readSnapshot(path: string) {
+  // A snapshot holds at most all of the core's memory, deflated: never more than the 4 GiB of wasm32.
+  const bytes = await readInputFile(path, 2 ** 32, "the 4 GiB a snapshot can hold");
+  try {
+    return await decodeSnapshot(bytes);
+  } catch (e) {
+    throw new UsageError(`cannot restore ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** A machine from a checked snapshot; any refusal (another build, a malformed state) is the file's fault. */
+async function restoreSnapshot(snapshot: Awaited<ReturnType<typeof decodeSnapshot>>, path: string, serialOut: (bytes: Uint8Array) => void): Promise<Machine> {
+  try {
+    return await Machine.restore(snapshot, { serialOut });
+  } catch (e) {
+    throw new UsageError(`cannot restore ${path}: ${(e as Error).message}`);
+  }
+}
+
 /** A value a guest can write to the debug-exit port: a whole number that fits in 32 bits. */
 function parsePortValue(text: string, what: string): number {
   const n = /^\s*(?:\d+|0x[0-9a-f]+)\s*$/i.test(text) ? Number(text) : NaN;
@@ -376,15 +432,17 @@ function parseCount(text: string, what: string, allowZero = false): number {
 export const ESCAPE_KEY = 0x01;
 
 /**
- * The raw terminal's keys on their way to COM1: Ctrl-A starts an escape; Ctrl-A x quits,
+ * The raw terminal's keys on their way to COM1: Ctrl-A starts an escape; Ctrl-A x quits, Ctrl-A s saves,
  * Ctrl-A Ctrl-A and Ctrl-A a send one Ctrl-A, Ctrl-A then anything else sends both bytes.
  * An escape split across two chunks still works.
  */
 export class ConsoleKeys {
   private escaped = false;
 
-  feed(chunk: Uint8Array): { send: Uint8Array; quit: boolean } {
+  /** `save`: present (true) only when Ctrl-A s was typed. */
+  feed(chunk: Uint8Array): { send: Uint8Array; quit: boolean; save?: true } {
     const out: number[] = [];
+    let save: true | false = false;
     for (const b of chunk) {
       if (!this.escaped) {
         if (b === ESCAPE_KEY) this.escaped = true;
@@ -392,10 +450,11 @@ export class ConsoleKeys {
         continue;
       }
       this.escaped = false;
-      if (b === 0x78 /* x */) return { send: Uint8Array.from(out), quit: true };
-      if (b === ESCAPE_KEY || b === 0x61 /* a */) out.push(ESCAPE_KEY);
+      if (b === 0x78 /* x */) return { send: Uint8Array.from(out), quit: true, ...(save ? { save } : {}) };
+      if (b === 0x73 /* s */) save = true;
+      else if (b === ESCAPE_KEY || b === 0x61 /* a */) out.push(ESCAPE_KEY);
       else out.push(ESCAPE_KEY, b);
     }
-    return { send: Uint8Array.from(out), quit: false };
+    return { send: Uint8Array.from(out), quit: false, ...(save ? { save } : {}) };
   }
 }

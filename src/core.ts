@@ -4,6 +4,8 @@
 
 import * as L from "../assembly/layout.js";
 import { coreModule } from "./core-module.js";
+import { type SavedGlobal, coreBuildIdentity, coreGlobals, restoreGlobals, saveGlobals } from "./snapshot/core-globals.js";
+import { type PageImage, readPages, writePages } from "./snapshot/pages.js";
 
 export interface CoreImports {
   portIn(port: number, size: number): number;
@@ -76,6 +78,13 @@ export interface CoreOptions {
   debug?: boolean;
 }
 
+/** The core's part of a snapshot (Core.save). */
+export interface CoreState {
+  build: string;
+  memory: PageImage;
+  globals: Record<string, SavedGlobal>;
+}
+
 export class Core {
   readonly exports: CoreExports;
   readonly memory: WebAssembly.Memory;
@@ -86,9 +95,14 @@ export class Core {
   /** Guest physical RAM, [0, ramSize). */
   readonly ram: Uint8Array;
   readonly ramSize: number;
+  /** The module's build identity (scripts/export-core-globals.ts); undefined: this build cannot be snapshotted. */
+  readonly buildIdentity: string | undefined;
+  private readonly globals: Map<string, WebAssembly.Global>;
 
-  private constructor(exports: CoreExports, ramSize: number) {
+  private constructor(exports: CoreExports, ramSize: number, buildIdentity: string | undefined) {
     this.exports = exports;
+    this.buildIdentity = buildIdentity;
+    this.globals = coreGlobals(exports as unknown as WebAssembly.Exports);
     this.memory = exports.memory;
     this.ramSize = ramSize;
     const buf = this.memory.buffer;
@@ -127,7 +141,26 @@ export class Core {
     exports = instance.exports as unknown as CoreExports;
     const status = exports.init(ramSize);
     if (status !== 0) throw new Error(`core init failed (${status}): could not size linear memory for ${ramSize} bytes of RAM`);
-    return new Core(exports, ramSize);
+    return new Core(exports, ramSize, coreBuildIdentity(module));
+  }
+
+  // ---- snapshots -------------------------------------------------------------------------
+  /**
+   * Everything the core is, between run() calls: all of linear memory (state block, TLB, shadow
+   * contexts, block cache, guest RAM: a cache restored is the cache saved, so a restored run
+   * takes the same misses as a straight one) and every mutable global.
+   */
+  save(): CoreState {
+    if (this.buildIdentity === undefined) throw new Error("this core build cannot be snapshotted: it lacks the build step scripts/export-core-globals.ts");
+    return { build: this.buildIdentity, memory: readPages(this.u8), globals: saveGlobals(this.globals) };
+  }
+
+  /** Take back what save() returned, from a core of the same build and RAM size. */
+  restore(state: CoreState): void {
+    if (state.build !== this.buildIdentity) throw new Error(`the snapshot is from core build ${state.build}, this core is build ${this.buildIdentity ?? "(none)"}`);
+    if (state.memory.bytes !== this.u8.length) throw new Error(`the snapshot holds ${state.memory.bytes} bytes of core memory, this core has ${this.u8.length}`);
+    restoreGlobals(this.globals, state.globals);
+    writePages(this.u8, state.memory);
   }
 
   // ---- registers -------------------------------------------------------------------------

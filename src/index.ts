@@ -23,3 +23,6 @@ export type { LinuxOptions, LinuxLoadResult, LinuxPlan, LinuxTarget, E820Entry }
 export { parseSize, parseMemSize, formatSize, SizeError } from "./size.js";
 export { collectStats, formatStatsJson, formatStatsText } from "./stats.js";
 export type { RunStats } from "./stats.js";
+export { SnapshotError } from "./snapshot/snapshot.js";
+export type { MachineSnapshot } from "./snapshot/snapshot.js";
+export type { RestoreOptions } from "./machine.js";

@@ -20,6 +20,7 @@
 import * as L from "../assembly/layout.js";
 import { Clock, REALTIME_TSC_HZ, hostEpochMs, wallNow } from "./clock.js";
 import { Core, type CoreImports } from "./core.js";
+import { type MachineSnapshot, type SavedMachineOptions, SNAPSHOT_FORMAT, SnapshotError, checkHostState } from "./snapshot/snapshot.js";
 import { PortBus } from "./devices/bus.js";
 import { DebugExit } from "./devices/debug-exit.js";
 import { CmosRtc, DETERMINISTIC_EPOCH_MS } from "./devices/cmos-rtc.js";
@@ -96,6 +97,15 @@ export interface MachineOptions {
    * 8259A-only PC the existing guests and their counters were made on.
    */
   apic?: boolean;
+}
+
+/** What Machine.restore takes besides the snapshot: the host's side, which a snapshot cannot hold. */
+export type RestoreOptions = Pick<MachineOptions, "serialOut" | "wasm" | "debugCore" | "rtcEpochMs">;
+
+/** A part of the machine that keeps plain-data state (a device, the clock). */
+interface Stateful {
+  save(): unknown;
+  restore(state: unknown): void;
 }
 
 export interface RunOptions {
@@ -201,7 +211,20 @@ export class Machine {
   /** The 8259A pair's INT output (the CPU's INTR without APICs). */
   private picInt = false;
 
+  /**
+   * Where this machine was restored from (Machine.restore): the snapshot's instruction count
+   * and virtual time, so statistics can tell the snapshot's part of the totals from this run's.
+   */
+  get restoredFrom(): { instructions: number; virtualNs: number } | undefined {
+    return this.restored;
+  }
+  private restored: { instructions: number; virtualNs: number } | undefined;
+
   private readonly timed: TimedDevice[];
+  /** Every part with state, by the name its state has in saveDevices(): the one list save, restore and the tests walk. */
+  private readonly board: Record<string, Stateful>;
+  /** The options a snapshot must rebuild this machine with. */
+  private readonly savedOptions: SavedMachineOptions;
   private readonly serialSink: ((bytes: Uint8Array) => void) | undefined;
   private readonly serialLineStops: boolean;
   private serialText = "";
@@ -275,6 +298,30 @@ export class Machine {
     this.i8042 = new I8042(() => this.requestReset("the keyboard controller"), this.isaIrq(IRQ_KEYBOARD), this.isaIrq(IRQ_AUX));
     this.timed = [this.pit, this.uart, this.rtc, this.vmiAlarm];
     if (this.localApic) this.timed.push(this.localApic);
+    this.board = {
+      clock: this.clock as Stateful,
+      pic: this.pic,
+      pit: this.pit,
+      uart: this.uart,
+      debugExit: this.debugExit,
+      postCode: this.postCode,
+      systemControlA: this.systemControlA,
+      systemControlB: this.systemControlB,
+      rtc: this.rtc,
+      i8042: this.i8042,
+      vmiAlarm: this.vmiAlarm,
+      ...(this.localApic && this.ioApic ? { localApic: this.localApic, ioApic: this.ioApic } : {}),
+    };
+    this.savedOptions = {
+      memSize: opts.memSize,
+      deterministic: this.deterministic,
+      debugCore: opts.debugCore ?? false,
+      nsPerInstruction: this.clock.nsPerInstruction,
+      nsPerPortAccess: this.clock.nsPerPortAccess,
+      vmi: opts.vmi === undefined || typeof opts.vmi === "boolean" ? (opts.vmi ?? false) : { ...opts.vmi },
+      exitCostCycles: opts.exitCostCycles ?? 0,
+      apic: opts.apic ?? false,
+    };
     const exitCost = opts.exitCostCycles ?? 0;
     if (!(exitCost >= 0)) throw new Error(`exitCostCycles must be a non-negative number, not ${exitCost}`);
     if (opts.vmi) {
@@ -378,35 +425,77 @@ export class Machine {
 
   /** The devices' state as plain JSON-able data (CPU state and RAM are the core's: see core.u8). */
   saveDevices(): Record<string, unknown> {
-    return {
-      clock: this.clock.save(),
-      pic: this.pic.save(),
-      pit: this.pit.save(),
-      uart: this.uart.save(),
-      postCode: this.postCode.save(),
-      systemControlA: this.systemControlA.save(),
-      systemControlB: this.systemControlB.save(),
-      rtc: this.rtc.save(),
-      i8042: this.i8042.save(),
-      vmiAlarm: this.vmiAlarm.save(),
-      ...(this.localApic && this.ioApic ? { localApic: this.localApic.save(), ioApic: this.ioApic.save() } : {}),
-    };
+    const out: Record<string, unknown> = {};
+    for (const name in this.board) out[name] = this.board[name].save();
+    return out;
   }
 
   restoreDevices(state: Record<string, unknown>): void {
-    this.clock.restore(state.clock as { offsetNs: number });
-    this.pic.restore(state.pic);
-    this.pit.restore(state.pit);
-    this.uart.restore(state.uart);
-    this.postCode.restore(state.postCode);
-    this.systemControlA.restore(state.systemControlA);
-    this.systemControlB.restore(state.systemControlB);
-    this.rtc.restore(state.rtc);
-    this.i8042.restore(state.i8042);
-    if (state.vmiAlarm !== undefined) this.vmiAlarm.restore(state.vmiAlarm);
-    if (state.localApic !== undefined) this.localApic?.restore(state.localApic);
-    if (state.ioApic !== undefined) this.ioApic?.restore(state.ioApic);
+    for (const name in this.board) {
+      if (state?.[name] === undefined) throw new Error(`cannot restore the devices: the state has no ${name}`);
+    }
+    for (const name in this.board) this.board[name].restore(state[name]);
     this.deadlineDirty = true;
+  }
+
+  /**
+   * The whole machine, between run() calls: the core (registers, caches, every global, RAM), every
+   * device, the VMI host state, virtual time and the run loop's timing. Machine.restore(snapshot)
+   * continues from here exactly: in deterministic mode, running N instructions, saving, restoring
+   * and running M gives what running N+M gives. The snapshot does not share memory with the machine.
+   */
+  save(): MachineSnapshot {
+    if (this.inSlice) throw new Error("Machine.save() was called while the machine runs: call it between run() calls");
+    this.flushSerial();
+    return {
+      format: SNAPSHOT_FORMAT,
+      options: { ...this.savedOptions, vmi: typeof this.savedOptions.vmi === "object" ? { ...this.savedOptions.vmi } : this.savedOptions.vmi },
+      core: this.core.save(),
+      devices: this.saveDevices(),
+      host: {
+        tscAdded: this.tscAdded,
+        instructionsPerNs: this.instructionsPerNs,
+        mmioUnmappedReads: this.mmioUnmappedReads,
+        mmioUnmappedWrites: this.mmioUnmappedWrites,
+        bus: { ...this.bus.stats },
+        picInt: this.picInt,
+        vmi: this.vmi ? this.vmi.save() : null,
+      },
+      instructions: this.core.instructions,
+      virtualNs: this.clock.now(),
+    };
+  }
+
+  /**
+   * A new machine that continues where `snapshot` was saved. `opts` gives what a snapshot cannot
+   * hold (the serial sink, the module's bytes, a custom RTC calendar); the rest comes from the
+   * snapshot. The core must be the build that saved it.
+   */
+  static async restore(snapshot: MachineSnapshot, opts: RestoreOptions = {}): Promise<Machine> {
+    if (snapshot?.format !== SNAPSHOT_FORMAT) throw new SnapshotError(`not a machine snapshot of format ${SNAPSHOT_FORMAT}`);
+    const m = await Machine.create({ ...snapshot.options, ...opts, debugCore: opts.debugCore ?? snapshot.options.debugCore });
+    m.restoreState(snapshot);
+    return m;
+  }
+
+  private restoreState(snapshot: MachineSnapshot): void {
+    // The build first: a snapshot from another vmi386 may differ anywhere, and this says why.
+    if (this.core.buildIdentity !== snapshot.core.build) {
+      throw new SnapshotError(`the snapshot was saved by core build ${snapshot.core.build}, this is build ${this.core.buildIdentity ?? "(none)"}: rebuild or use the same vmi386`);
+    }
+    const host = checkHostState(snapshot.host, this.vmi !== undefined);
+    this.restoreDevices(snapshot.devices);
+    this.vmi?.restore(host.vmi);
+    this.tscAdded = host.tscAdded;
+    this.instructionsPerNs = host.instructionsPerNs;
+    this.mmioUnmappedReads = host.mmioUnmappedReads;
+    this.mmioUnmappedWrites = host.mmioUnmappedWrites;
+    Object.assign(this.bus.stats, host.bus);
+    this.picInt = host.picInt;
+    this.core.restore(snapshot.core);
+    this.stopCause = null;
+    this.deadlineDirty = true;
+    this.restored = { instructions: snapshot.instructions, virtualNs: snapshot.virtualNs };
   }
 
   /** Run until a stop reason (see RunResult). Yields to the host's event loop as it goes. */

@@ -29,12 +29,17 @@ export interface RunStats {
     total: number;
   };
   counters: Record<string, number>;
+  /**
+   * The machine was restored from a snapshot saved at this many instructions and this virtual
+   * time: `counters` (totals since boot) include that part, `instructions` and `wallMs` do not.
+   */
+  restoredFrom?: { instructions: number; virtualNs: number };
 }
 
 /** A RunResult, or the figures so far of a run still going (a page's live statistics: reason "running"). */
 type StatsSource = Pick<RunResult, "exitCode" | "message" | "instructions" | "wallMs" | "mips" | "counters"> & { reason: string } & Partial<Pick<RunResult, "haltedMs">>;
 
-export function collectStats(r: StatsSource): RunStats {
+export function collectStats(r: StatsSource, restoredFrom?: { instructions: number; virtualNs: number }): RunStats {
   const c = (name: string) => r.counters[name] ?? 0;
   const exits = {
     portIn: c("portIn"),
@@ -61,6 +66,7 @@ export function collectStats(r: StatsSource): RunStats {
     busyMips: round(halted > 0 && busyMs > 0 ? r.instructions / busyMs / 1000 : r.mips, 3),
     exits,
     counters: { ...r.counters },
+    ...(restoredFrom !== undefined ? { restoredFrom: { ...restoredFrom } } : {}),
   };
 }
 
@@ -86,6 +92,9 @@ export function formatStatsText(s: RunStats): string {
     ["  exceptions", group(s.exits.exceptions)],
     ["  hypercalls", group(s.exits.hypercalls)],
   ];
+  if (s.restoredFrom !== undefined) {
+    rows.splice(2, 0, ["from snapshot", `${group(s.restoredFrom.instructions)} instructions before this run (counters include them)`]);
+  }
   // With the VMI ROM on (--vmi) the machine reports its counters too (machine.ts counters()).
   if (s.counters.vmiExits !== undefined) {
     rows.push(["VMI", ""]);

@@ -11,6 +11,8 @@ import type { TimedDevice, DeadlineChanged } from "./device.js";
 export interface VmiAlarmState {
   expiry: number | null;
   period: number;
+  /** Interrupts raised so far (a statistic; absent in states saved before it was kept). */
+  fired?: number;
 }
 
 export class VmiAlarm implements TimedDevice {
@@ -68,7 +70,7 @@ export class VmiAlarm implements TimedDevice {
   }
 
   save(): VmiAlarmState {
-    return { expiry: this.expiry === Infinity ? null : this.expiry, period: this.period };
+    return { expiry: this.expiry === Infinity ? null : this.expiry, period: this.period, fired: this.fired };
   }
 
   restore(state: unknown): void {
@@ -76,5 +78,6 @@ export class VmiAlarm implements TimedDevice {
     if (typeof s?.period !== "number" || (s.expiry !== null && typeof s.expiry !== "number")) throw new Error("VMI alarm: cannot restore: malformed state");
     this.expiry = s.expiry === null ? Infinity : s.expiry;
     this.period = s.period;
+    if (typeof s.fired === "number") this.fired = s.fired;
   }
 }

@@ -16,6 +16,7 @@ import {
 } from "./calls.js";
 import { ExitKind, ROM_PHYS, buildRom, type Rom } from "./rom.js";
 import type { VmiAlarm } from "../devices/vmi-timer.js";
+import { checkedState, copyState } from "../devices/device.js";
 
 const EXC_UD = 6;
 const INIT_SLOT = L.SP_CALL_SLOTS;
@@ -64,6 +65,14 @@ export interface VmiStats {
   lvttAlarms: number;
   /** The last refusal's reason, for error messages. */
   lastRefusal: string;
+}
+
+/** Vmi.save(): plain data. */
+export interface VmiState {
+  head: number;
+  linear: { va: number; pages: number; pfn: number }[];
+  exitCounts: number[];
+  stats: Omit<VmiStats, "exits">;
 }
 
 export class Vmi {
@@ -116,6 +125,33 @@ export class Vmi {
     this.head = 0;
     this.linear.length = 0;
     this.host.alarm.reset();
+  }
+
+  /**
+   * The host's side of the hypervisor for a snapshot: the queue position consumed, the linear
+   * mappings, the counters. The ROM, the shared area and the core's VMI state are in the
+   * core's memory; the ROM is rebuilt from the machine's options, which a snapshot keeps.
+   */
+  save(): VmiState {
+    const { exits: _exits, ...stats } = this.stats;
+    return copyState({ head: this.head, linear: this.linear, exitCounts: Array.from(this.exitCounts), stats });
+  }
+
+  restore(state: unknown): void {
+    const s = state as VmiState;
+    const counts = s?.exitCounts;
+    if (!Array.isArray(counts) || counts.length !== this.exitCounts.length || counts.some((v) => !Number.isFinite(v))) {
+      throw new Error("VMI: cannot restore: exitCounts is not a list of counts");
+    }
+    const linear = s.linear;
+    if (!Array.isArray(linear) || linear.some((m) => ![m?.va, m?.pages, m?.pfn].every(Number.isFinite))) throw new Error("VMI: cannot restore: linear is not a list of mappings");
+    const stats = checkedState("VMI", { ...this.save().stats, batchSizes: {}, refusedCalls: {} }, s.stats);
+    if (!Number.isInteger(s.head)) throw new Error("VMI: cannot restore: head is not an integer");
+    this.head = s.head;
+    this.linear.length = 0;
+    for (const m of linear) this.linear.push({ va: m.va, pages: m.pages, pfn: m.pfn });
+    this.exitCounts.set(counts);
+    Object.assign(this.stats, stats);
   }
 
   get active(): boolean {

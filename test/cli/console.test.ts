@@ -63,10 +63,10 @@ describe("vmi386 run on a terminal", () => {
     const r = await cli(["run", "--kernel", kernel, "--mem", "16M", "--timeout", "20"], quitAfter(50), { stdoutIsTTY: true });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toBe(">");
-    expect(r.stderr).toMatch(/Ctrl-A x quits\n\n--- vmi386 statistics ---\n/);
+    expect(r.stderr).toMatch(/Ctrl-A s saves a snapshot\n\n--- vmi386 statistics ---\n/);
     // A guest whose output ends a line gets no empty line; nor does a stdout that is no terminal.
     const piped = await cli(["run", "--kernel", kernel, "--mem", "16M", "--timeout", "20"], quitAfter(50));
-    expect(piped.stderr).toMatch(/Ctrl-A x quits\n--- vmi386 statistics ---\n/);
+    expect(piped.stderr).toMatch(/Ctrl-A s saves a snapshot\n--- vmi386 statistics ---\n/);
   });
 });
 
