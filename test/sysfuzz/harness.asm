@@ -98,6 +98,11 @@ _start:
     lidt [idt_desc]
     mov ax, 0x28
     ltr ax
+    ; A null LDT from the first step on, as every later step gets it from resume0: multiboot
+    ; leaves LDTR undefined, and QEMU's is the reset state (base 0, limit 0xFFFF), so a TI=1
+    ; selector in the first step of a boot read linear memory there and faulted differently.
+    xor eax, eax
+    lldt ax
     ; Mask both PICs: nothing but the steps themselves may raise an event.
     mov al, 0xFF
     out 0x21, al
