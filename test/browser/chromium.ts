@@ -1,17 +1,12 @@
 // Debian's Chromium, driven headless by playwright-core for the browser tests (nothing is
 // downloaded: the executable is the system's).
 
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext } from "playwright-core";
 
 export const CHROMIUM = "/usr/bin/chromium";
-
-/** Why the browser tests cannot run here, or null when they can. */
-export function chromiumMissing(): string | null {
-  return existsSync(CHROMIUM) ? null : `${CHROMIUM} not found: install Debian's package chromium`;
-}
 
 export interface HeadlessChromium {
   context: BrowserContext;

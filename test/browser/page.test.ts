@@ -8,23 +8,18 @@ import type { Server } from "node:http";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { buildExample } from "../../examples/browser/build.js";
 import { serveStatic } from "../../examples/browser/serve.js";
-import { type HeadlessChromium, chromiumMissing, launchChromium } from "./chromium.js";
+import { CHROMIUM as CHROMIUM_TOOL, requiresTool } from "../support/requires-tool.js";
+import { type HeadlessChromium, launchChromium } from "./chromium.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const SHOTS = join(root, "test-results/browser");
 
-// Needs Debian's chromium: outside CI a machine without it skips (one line says which package);
-// in CI (CI=true) the file fails instead.
-const missing = chromiumMissing();
-if (missing !== null) {
-  if (process.env.CI) throw new Error(missing);
-  console.warn(`test/browser/page.test.ts skipped: ${missing}`);
-}
-
-describe.skipIf(missing !== null)("the example page in headless Chromium", () => {
+// Needs Debian's chromium (probed by running it: a file in its place is not enough): outside CI a
+// machine without it skips with one line naming the package; in CI (CI=true) it fails instead.
+requiresTool(CHROMIUM_TOOL).describe("the example page in headless Chromium", () => {
   let server: Server;
   let url: string;
   let chromium: HeadlessChromium;
