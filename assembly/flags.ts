@@ -3,8 +3,7 @@
 // something reads them.
 
 import * as cpu from "./cpu";
-import { sizeMask, signBit } from "./cpu";
-import { STATE_CR0 } from "./layout";
+import { sizeMask, signBit, protectedMode } from "./cpu";
 import { vmiActive, virtualIf, setVirtualIf } from "./vmi";
 
 export const FLAG_CF: u32 = 0x1;
@@ -31,7 +30,7 @@ export const FLAG_ID: u32 = 0x200000;
 }
 /** Segment registers load as in real mode: real mode, or virtual-8086 mode (SDM Vol. 3 §20.1.1). */
 @inline export function realSegments(): bool {
-  return (load<u32>(STATE_CR0) & 1) == 0 || (flags & FLAG_VM) != 0;
+  return !protectedMode() || v86Mode();
 }
 export const FLAGS_ARITH: u32 = FLAG_CF | FLAG_PF | FLAG_AF | FLAG_ZF | FLAG_SF | FLAG_OF;
 /** Bit 1 always reads as one. */
