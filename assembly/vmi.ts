@@ -59,8 +59,8 @@ export function inVmiRomCode(): bool {
  * mode is suspended here. What is already queued stays queued, in order, until the next exit
  * drains it. The interrupted code is still in its lazy section (Linux's own per-CPU mode says
  * so): the IRET that returns to it, at CPL 0 with the stack pointer it had, resumes the mode
- * (vmiIretDone). Without that, a timer tick in a 1,024-entry fork copy or munmap sent the rest of
- * the section out one exit per entry.
+ * (vmiIretDone). Without that, a timer tick in a 1,024-entry fork copy or munmap would send the
+ * rest of the section out one exit per entry.
  */
 export function vmiEventDelivered(): void {
   if (load<u8>(SHARED + SP_LAZY_MODE) != LAZY_MMU) return;

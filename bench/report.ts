@@ -1,4 +1,4 @@
-// The table on stdout and the same numbers as JSON for the README: per guest, each engine's
+// The table on stdout and the same numbers as JSON for docs/benchmarks.md: per guest, each engine's
 // instructions (its own count), best wall time, MIPS (or port exits per second), and the
 // ratio of vmi386 to each baseline measured in the same run.
 

@@ -1,4 +1,4 @@
-// Figures for a snapshot file (the README's Snapshots section): how many pages it holds, and
+// Figures for a snapshot file (docs/benchmarks.md "Snapshots"): how many pages it holds, and
 // how long decoding, restoring, saving and encoding take, best of three after the first, in wall
 // time and in this process's CPU time (user + system: on a busy host the wall time is mostly
 // waiting for a core).

@@ -1,6 +1,6 @@
 // Build step after asc: makes every mutable global of the compiled core an export named
 // `state$<index>`, and stamps the module with its build identity, so that a snapshot can save
-// and restore the core's globals generically (src/snapshot/core-state.ts) and refuse a file
+// and restore the core's globals generically (src/snapshot/core-globals.ts) and refuse a file
 // from another build. Run on the optimized module, so the optimizer has already removed or
 // frozen the globals it could, and nothing new needs saving (exporting a global earlier would
 // stop the optimizer from making it a constant).

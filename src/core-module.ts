@@ -1,8 +1,8 @@
 // The core's compiled WebAssembly.Module, compiled once per process and shared by every Core.
-// V8 keeps a module's optimized code with the module: compiled afresh for each Machine, every
-// run paid again for lazy compilation and tier-up (measured: the first cpu-bound run after the
-// previous module was garbage-collected ran 5-15% slower than the next), and a benchmark's
-// warm-up did not warm a later run that got a module of its own.
+// V8 keeps a module's optimized code with the module: a module compiled afresh for each Machine
+// would make every run after a garbage collection of the previous one pay again for lazy
+// compilation and tier-up, and a benchmark's warm-up would not warm a later run that got a module
+// of its own.
 
 import { builtCoreModule } from "./core-file.js";
 

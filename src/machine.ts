@@ -94,7 +94,7 @@ export interface MachineOptions {
    * Give the PC its APICs: the CPU's local APIC (CPUID's APIC flag, IA32_APIC_BASE, the page at
    * 0xFEE00000), an 82093AA I/O APIC at 0xFEC00000 on which the ISA IRQs also arrive, and an MP
    * table in the BIOS area describing them. Off by default: without it the board is the
-   * 8259A-only PC the existing guests and their counters were made on.
+   * 8259A-only PC that the test guests and their expected counters assume.
    */
   apic?: boolean;
 }

@@ -104,7 +104,7 @@ export function formatStatsText(s: RunStats): string {
   return `${["--- vmi386 statistics ---", ...rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`)].join("\n")}\n`;
 }
 
-/** The VMI counters in the text statistics, in the README's order, with the rest after them. */
+/** The VMI counters in the text statistics: the batching counters first, the shadow tables' next, the rest after them. */
 const VMI_ROWS: readonly [string, string][] = [
   ["vmiExits", "exits"],
   ["vmiCallsInRom", "calls in ROM"],

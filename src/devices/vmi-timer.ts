@@ -11,7 +11,7 @@ import type { TimedDevice, DeadlineChanged } from "./device.js";
 export interface VmiAlarmState {
   expiry: number | null;
   period: number;
-  /** Interrupts raised so far (a statistic; absent in states saved before it was kept). */
+  /** Interrupts raised so far (a statistic; a state without it restores as 0). */
   fired?: number;
 }
 

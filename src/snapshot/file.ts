@@ -20,7 +20,7 @@ export const FILE_MAGIC = "VMI386SN";
 export const FILE_VERSION = 1;
 const PREAMBLE = 16;
 const CHECKSUM = 32;
-/** zlib level: 1 keeps saving fast; higher levels gained little on a booted Debian (README). */
+/** zlib level: 1 keeps saving fast; higher levels gained little on a booted Debian's snapshot. */
 const DEFLATE_LEVEL = 1;
 
 export { SnapshotError };

@@ -16,8 +16,8 @@
  * Memory: code page at CODE, data area at DATA (DATA_SIZE bytes), stack at STACK_LO..STACK_HI,
  * and a low area at LOW for 16-bit addressing. The data area, the stack window
  * [WINDOW_LO, STACK_HI) and the low area start as one pseudo-random pattern from
- * the case's seed (fill_pattern; test/oracle/pattern.ts is the same function), then the case's
- * <addr>=<bytes> patches are applied.
+ * the case's seed (fill_pattern; fillPattern in test/oracle/cases.ts is the same
+ * function), then the case's <addr>=<bytes> patches are applied.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>

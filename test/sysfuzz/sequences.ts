@@ -3,7 +3,7 @@
 // code for the steps. Each family aims at one area of protected mode; every choice stays inside
 // what the harness can survive (no triple fault: the double-fault path and the handlers'
 // own segments are never broken) and away from what QEMU's TCG does not model (data-segment
-// limits and null-selector accesses are never exercised; see the README).
+// limits and null-selector accesses are never exercised; see test/sysfuzz/README.md).
 
 import { rng as xorshift } from "../support/rng.js";
 import type { Sequence, Step, StepRecord } from "./run.js";
