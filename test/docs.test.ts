@@ -1,13 +1,16 @@
 // The docs stand alone. No source or doc file names a document the repository does not carry
 // (the project's reference notes live outside it) or a directory of one machine; every relative
-// link in the Markdown files reaches a file, and its #anchor a heading; and every section a
-// comment cites as `docs/NAME.md "Heading"` is a heading of that page.
+// link in the Markdown files reaches a file, and its #anchor a heading; every section a comment
+// cites as `docs/NAME.md "Heading"` is a heading of that page; every path under a source folder
+// that a file names exists; every `npm run` script named is in package.json; and docs/cli.md
+// names every option of the command, and no other.
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { BUILD_MACHINE_DIR } from "./support/build-machine-path.js";
+import { cli } from "./support/run-cli.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const SCANNED = ["src", "assembly", "test", "bench", "scripts", "examples", "docs", "README.md"];
@@ -65,6 +68,19 @@ function withoutCode(markdown: string): string {
 const files = scannedFiles();
 const text = (f: string) => readFileSync(join(ROOT, f), "utf8");
 
+/** The folders whose paths the docs and comments name; a path under any of them must exist. */
+const SOURCE_FOLDERS = ["src", "assembly", "test", "bench", "scripts", "examples", "docs"];
+
+/** `p` exists as written, as a file of that name with an extension, as a test of that name, or as output git ignores. */
+function pathExists(p: string): boolean {
+  const full = join(ROOT, p);
+  if (existsSync(full) || existsSync(`${full}.test.ts`)) return true;
+  const dir = dirname(full);
+  const base = full.slice(dir.length + 1);
+  if (existsSync(dir) && readdirSync(dir).some((name) => name.startsWith(`${base}.`))) return true;
+  return spawnSync("git", ["check-ignore", "-q", p], { cwd: ROOT }).status === 0;
+}
+
 describe("the docs stand alone", () => {
   it("scans the sources and docs", () => {
     for (const f of ["README.md", "docs/vmi.md", "docs/architecture.md", "src/machine.ts", "assembly/layout.ts"]) expect(files).toContain(f);
@@ -118,5 +134,49 @@ describe("the docs stand alone", () => {
     }
     expect(missing).toEqual([]);
     expect(cited).toBeGreaterThan(10);
+  });
+
+  it("every path under a source folder that a file names exists", () => {
+    // A path written out (`src/devices/pit8254.ts`, `test/oracle`), not a pattern (`<group>`,
+    // `*.svg`, `NAME.ts`, `…`). It may name a file without its extension (`bench/guests/io-loop`
+    // for io-loop.asm and .bin), a test by its name (its .test.ts file), or build output git
+    // ignores (`examples/browser/out/`).
+    const path = new RegExp(`(?<![\\w./-])((?:${SOURCE_FOLDERS.join("|")})/[\\w./-]*[\\w/])([^\\s\`'")\\]]*)`, "g");
+    const missing = new Set<string>();
+    for (const f of files) {
+      if (f.includes("/golden/")) continue;
+      for (const [, p, rest] of text(f).matchAll(path)) {
+        if (/[<*{]/.test(rest) || rest.startsWith("…") || p.includes("NAME") || pathExists(p)) continue;
+        missing.add(`${f}: ${p}`);
+      }
+    }
+    expect([...missing]).toEqual([]);
+  });
+
+  it("every `npm run` script a file names is in package.json", () => {
+    const scripts = Object.keys(JSON.parse(text("package.json")).scripts as Record<string, string>);
+    const unknown: string[] = [];
+    for (const f of files) {
+      for (const [, name] of text(f).matchAll(/\bnpm run ([\w:.-]*\w)/g)) if (!scripts.includes(name)) unknown.push(`${f}: npm run ${name}`);
+    }
+    expect(unknown).toEqual([]);
+  });
+
+  it("docs/cli.md names every option of the command, and only those", async () => {
+    const offered = new Set<string>();
+    for (const args of [["--help"], ["run", "--help"], ["bench", "--help"]]) {
+      const r = await cli(args);
+      expect(r.status).toBe(0);
+      for (const [, short, long] of r.stdout.matchAll(/^ {2}(?:(-\w), )?(--[\w-]+)/gm)) {
+        if (short) offered.add(short);
+        offered.add(long);
+      }
+    }
+    expect(offered.size).toBeGreaterThan(20);
+    const page = text("docs/cli.md");
+    const tableRows = page.split("\n").filter((line) => line.startsWith("| `-"));
+    const documented = new Set(tableRows.flatMap((line) => [...line.split(" | ")[0].matchAll(/`(--?[\w-]+)/g)].map((m) => m[1])));
+    expect([...offered].filter((o) => !documented.has(o)), "options the command takes that docs/cli.md does not list").toEqual([]);
+    expect([...documented].filter((o) => !offered.has(o)), "options docs/cli.md lists that the command does not take").toEqual([]);
   });
 });
