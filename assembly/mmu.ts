@@ -1,40 +1,24 @@
-// Address translation: the TLB (one u32 per virtual page), the two-level page walk of SDM
-// Vol. 3 §4.3, and the guest's linear and physical memory accessors. The fast path of every
-// access is one TLB load, one compare, the access; everything else is out of line.
+// Address translation: the two-level page walk of SDM Vol. 3 §4.3 that fills the TLB (tlb.ts),
+// and the guest's linear and physical memory accessors. The fast path of every access is one
+// TLB load, one compare, the access; everything else is out of line.
 
 import {
-  TLB_BASE, TLB_LIST_BASE, TLB_LIST_ENTRIES, TLB_SIZE, RAM_BASE, STATE_CR0, STATE_CR2, STATE_CR3, STATE_CR4,
-  STATE_VMI_TOP, STATE_VMI_ROM_PAGES, STATE_VMI_ACTIVE, VMI_AREA_BASE, VMI_SHARED_OFFSET, VMI_SHARED_SIZE,
-  COUNTER_MMIO_READ, COUNTER_MMIO_WRITE, COUNTER_TLB_MISSES, COUNTER_TLB_FLUSHES, PAGE_KIND_NONE,
+  RAM_BASE, STATE_CR0, STATE_CR3, STATE_CR4, STATE_VMI_TOP, STATE_VMI_ROM_PAGES, STATE_VMI_ACTIVE, VMI_AREA_BASE,
+  VMI_SHARED_OFFSET, VMI_SHARED_SIZE, COUNTER_MMIO_READ, COUNTER_MMIO_WRITE, COUNTER_TLB_MISSES, PAGE_KIND_NONE,
 } from "./layout";
 import * as cpu from "./cpu";
 import { cpl, CR0_PG, CR0_WP, CR4_PSE, CR4_PGE } from "./cpu";
 import { hostMmioRead, hostMmioWrite } from "./imports";
-import { publishRetired } from "./run";
 import { raisePageFault } from "./exceptions";
 import { shadowActive, shadowFillBits, shadowDirectWrite, pageKind } from "./shadow";
-import { TLB_CODE, codeFillBits, codeStored } from "./blocks";
-
-// TLB entry bits (the low 12 bits of an entry; the high 20 are host page ^ virtual page).
-export const TLB_VALID: u32 = 1;
-/** Not accessible at CPL 3. */
-export const TLB_NO_USER: u32 = 2;
-/** Not writable at CPL 3 (read-only, or Dirty not yet set). */
-export const TLB_RO_USER: u32 = 4;
-/** Not writable at CPL 0–2 (read-only with CR0.WP, or Dirty not yet set). */
-export const TLB_RO_SUPER: u32 = 8;
-/** The physical page is not guest RAM: every access goes to the host's MMIO handlers. */
-export const TLB_MMIO: u32 = 0x10;
-/** A global page (CR4.PGE): survives a CR3 reload. */
-export const TLB_GLOBAL: u32 = 0x20;
+import { codeFillBits, codeStored } from "./blocks";
+import { TLB_VALID, TLB_NO_USER, TLB_RO_USER, TLB_RO_SUPER, TLB_MMIO, TLB_GLOBAL, TLB_CODE, tlbSlot, listFilled } from "./tlb";
 
 /** Entry bits that must be clear (with TLB_VALID set) for a fast read / write at the current CPL. */
 export let readMask: u32 = TLB_VALID | TLB_MMIO;
 export let writeMask: u32 = TLB_VALID | TLB_MMIO | TLB_RO_SUPER | TLB_CODE;
 
 export let ramSize: u32 = 0;
-let tlbListCount: i32 = 0;
-let tlbListOverflow: bool = false;
 
 export function setRamSize(size: u32): void {
   ramSize = size;
@@ -74,7 +58,7 @@ function setMasks(user: bool): void {
 /** Recompute the fast-path masks after a CPL change. */
 export function updateAccessMasks(): void {
   setMasks(userAccess());
-  invalidateFetch();
+  cpu.invalidateFetch();
 }
 
 // ---- physical memory --------------------------------------------------------------------------
@@ -94,7 +78,7 @@ export function readPhys(phys: u32, sz: i32): u32 {
   }
   store<u64>(COUNTER_MMIO_READ, load<u64>(COUNTER_MMIO_READ) + 1);
   cpu.attention = true;
-  publishRetired();
+  cpu.publishRetired();
   return <u32>hostMmioRead(phys, <i32>n) & (sz == 2 ? 0xffffffff : (<u32>1 << (n * 8)) - 1);
 }
 
@@ -115,15 +99,11 @@ export function writePhys(phys: u32, sz: i32, v: u32): void {
   }
   store<u64>(COUNTER_MMIO_WRITE, load<u64>(COUNTER_MMIO_WRITE) + 1);
   cpu.attention = true;
-  publishRetired();
+  cpu.publishRetired();
   hostMmioWrite(phys, <i32>n, <i32>v);
 }
 
-// ---- TLB --------------------------------------------------------------------------------------
-
-@inline function tlbSlot(lin: u32): usize {
-  return TLB_BASE + ((<usize>(lin >>> 12)) << 2);
-}
+// ---- TLB fill --------------------------------------------------------------------------------
 
 function tlbFill(lin: u32, phys: u32, bits: u32): void {
   const page = phys & ~0xfff;
@@ -137,81 +117,6 @@ function tlbFill(lin: u32, phys: u32, bits: u32): void {
   }
   store<u32>(tlbSlot(lin), ((host ^ (lin & ~0xfff)) & ~0xfff) | bits | TLB_VALID);
   listFilled(lin);
-}
-
-/** Remember a filled entry so a flush can find it. */
-export function listFilled(lin: u32): void {
-  if (tlbListCount < TLB_LIST_ENTRIES) {
-    store<u32>(TLB_LIST_BASE + (<usize>tlbListCount << 2), lin >>> 12);
-    tlbListCount++;
-  } else tlbListOverflow = true;
-}
-
-/**
- * Add `bits` to every TLB entry that maps the host page `host` (a page just announced as a page
- * table, or just given cached blocks: its stores must now take the slow path). When the fill
- * list has lost track of entries, a full flush is the only way to reach them all.
- */
-export function tlbMarkHostPage(host: u32, bits: u32): void {
-  if (tlbListOverflow) {
-    tlbFlushKeeping(0);
-    return;
-  }
-  for (let i = 0; i < tlbListCount; i++) {
-    const vpn = load<u32>(TLB_LIST_BASE + (<usize>i << 2));
-    const slot = tlbSlot(vpn << 12);
-    const e = load<u32>(slot);
-    if (e != 0 && ((e & ~0xfff) ^ (vpn << 12)) == host) store<u32>(slot, e | bits);
-  }
-}
-
-/** How many entries the fill list holds (shadow.ts walks it to save a context). */
-export function tlbListLength(): i32 {
-  return tlbListCount;
-}
-
-/** Flush the TLB: every entry, or only the non-global ones (a CR3 reload with CR4.PGE). */
-export function tlbFlush(keepGlobal: bool): void {
-  tlbFlushKeeping(keepGlobal ? TLB_GLOBAL : 0);
-}
-
-/** Drop every TLB entry but those with one of the `keep` bits (TLB_GLOBAL, TLB_SHADOWED). */
-export function tlbFlushKeeping(keep: u32): void {
-  store<u64>(COUNTER_TLB_FLUSHES, load<u64>(COUNTER_TLB_FLUSHES) + 1);
-  invalidateFetch();
-  if (tlbListOverflow) {
-    tlbListCount = 0;
-    tlbListOverflow = false;
-    if (keep == 0) {
-      memory.fill(TLB_BASE, 0, TLB_SIZE);
-      return;
-    }
-    // Too many to track: sweep the table once, listing what stays.
-    for (let p = <usize>TLB_BASE; p < <usize>(TLB_BASE + TLB_SIZE); p += 4) {
-      const e = load<u32>(p);
-      if (e == 0) continue;
-      if ((e & keep) == 0) store<u32>(p, 0);
-      else listFilled(<u32>((p - <usize>TLB_BASE) << 10));
-    }
-    return;
-  }
-  let kept = 0;
-  for (let i = 0; i < tlbListCount; i++) {
-    const vpn = load<u32>(<usize>TLB_LIST_BASE + (<usize>i << 2));
-    const slot = <usize>TLB_BASE + (<usize>vpn << 2);
-    const e = load<u32>(slot);
-    if ((e & keep) != 0) {
-      store<u32>(TLB_LIST_BASE + (<usize>kept << 2), vpn);
-      kept++;
-    } else store<u32>(slot, 0);
-  }
-  tlbListCount = kept;
-}
-
-/** INVLPG: drop one page's entry, global or not (SDM Vol. 3 §4.10.4.1). */
-export function tlbInvalidatePage(lin: u32): void {
-  store<u32>(tlbSlot(lin), 0);
-  invalidateFetch();
 }
 
 // ---- page walk (SDM Vol. 3 §4.3, 32-bit paging) -------------------------------------------------
@@ -389,13 +294,13 @@ function readSlow(lin: u32, sz: i32): u32 {
     let v: u32 = 0;
     for (let i: u32 = 0; i < n; i++) {
       const b = readLin8(lin + i);
-      if (faultedNow()) return 0;
+      if (cpu.faulted) return 0;
       v |= b << (i * 8);
     }
     return v;
   }
   const phys = physFor(lin, false);
-  if (faultedNow()) return 0;
+  if (cpu.faulted) return 0;
   if (translatedReserved) {
     const h = <usize>reservedHost;
     return sz == 2 ? load<u32>(h) : sz == 1 ? <u32>load<u16>(h) : <u32>load<u8>(h);
@@ -409,15 +314,15 @@ function writeSlow(lin: u32, sz: i32, v: u32): void {
     // Check both pages before writing either, so a fault leaves memory untouched.
     const first = n - (((lin & 0xfff) + n) - 0x1000);
     const p1 = physFor(lin, true);
-    if (faultedNow()) return;
+    if (cpu.faulted) return;
     const p2 = physFor(lin + first, true);
-    if (faultedNow()) return;
+    if (cpu.faulted) return;
     // Both pages translate: byte stores now cannot fault (each finds its page's way again).
     for (let i: u32 = 0; i < n; i++) writeLin8(lin + i, v >>> (i * 8));
     return;
   }
   const phys = physFor(lin, true);
-  if (faultedNow()) return;
+  if (cpu.faulted) return;
   if (translatedReserved) {
     const h = <usize>reservedHost;
     if (sz == 2) store<u32>(h, v);
@@ -428,11 +333,6 @@ function writeSlow(lin: u32, sz: i32, v: u32): void {
   writePhys(phys, sz, v);
   // Announced page-table pages are read-only in the TLB, so guest stores to them arrive here.
   if (shadowActive() && pageKind(phys >>> 12) != PAGE_KIND_NONE) shadowDirectWrite(phys, n);
-}
-
-import { faulted } from "./cpu";
-@inline function faultedNow(): bool {
-  return faulted;
 }
 
 @inline export function readLin8(lin: u32): u32 {
@@ -483,21 +383,13 @@ export function probeWrite(lin: u32, sz: i32): void {
   const e = load<u32>(tlbSlot(lin));
   if ((e & writeMask) == TLB_VALID && (lin & 0xfff) + n <= 0x1000) return;
   physFor(lin, true);
-  if (faulted) return;
+  if (cpu.faulted) return;
   if ((lin & 0xfff) + n > 0x1000) physFor((lin + n - 1), true);
 }
 
 // ---- instruction fetch ----------------------------------------------------------------------
-/** Linear page currently cached for fetch, and host address minus linear address on that page. */
-export let fetchPage: u32 = 0;
-export let fetchValid: bool = false;
+/** Host address minus linear address on the code page refillFetch last made the fetch page. */
 export let fetchDelta: usize = 0;
-
-export function invalidateFetch(): void {
-  fetchValid = false;
-  cpu.ipPage = 0;
-  cpu.ipTable = 0;
-}
 
 /**
  * Make the code page of `lin` the fetch page. Returns false (with #PF raised) if the page can't
@@ -508,12 +400,11 @@ export function refillFetch(lin: u32): bool {
   let e = load<u32>(tlbSlot(lin));
   if ((e & readMask) != TLB_VALID) {
     translate(lin, false, cpl == 3);
-    if (faulted) return false;
+    if (cpu.faulted) return false;
     e = load<u32>(tlbSlot(lin));
     if ((e & readMask) != TLB_VALID) return false; // MMIO
   }
-  fetchPage = lin & ~0xfff;
-  fetchDelta = <usize>((e & ~0xfff) ^ fetchPage) - <usize>fetchPage;
-  fetchValid = true;
+  const page = lin & ~0xfff;
+  fetchDelta = <usize>((e & ~0xfff) ^ page) - <usize>page;
   return true;
 }

@@ -14,7 +14,8 @@ import {
   QUEUE_BAD_OP, QUEUE_BAD_ALIGN, QUEUE_BAD_ADDRESS, QUEUE_BAD_UNANNOUNCED, QUEUE_BAD_LEVEL, QUEUE_BAD_FLAGS, QUEUE_BAD_VALUE,
   QUEUE_BAD_RESERVED, QUEUE_BAD_INVAL, VMI_QUEUED_COUNTS, SP_CALL_SLOTS, VMI_QUEUE_PHYS, SP_QUEUE_MAX,
 } from "./layout";
-import { ramSize, probeTranslate, tlbInvalidatePage } from "./mmu";
+import { ramSize, probeTranslate } from "./mmu";
+import { tlbInvalidatePage } from "./tlb";
 import { pageKind, shadowEntryWritten, untranslatedPageTable } from "./shadow";
 
 const OP_SET_PXE: u32 = 38;

@@ -8,7 +8,8 @@ import { protectedMode, segSelector, segLimit, segAttr, setSegCache, reg32, setR
 import { v86Mode, realSegments } from "../flags";
 import { loadV86Segments } from "./v86";
 import { readFlags, writeFlags, flags, FLAG_IF, FLAG_IOPL, FLAG_VM, FLAG_NT, FLAG_RF, FLAG_AC, FLAG_ID, FLAG_TF, FLAG_DF, FLAG_OF, FLAGS_ARITH, FLAG_VIF, FLAG_VIP } from "../flags";
-import { raise, EXC_GP, EXC_NP, EXC_SS, deliverEvent, EVENT_SOFTWARE } from "../exceptions";
+import { raise, EXC_GP, EXC_NP, EXC_SS } from "../exceptions";
+import { deliverEvent, EVENT_SOFTWARE } from "../delivery";
 import { readDescriptor, descLo, descHi, descAttr, descLimit, loadCsCache, loadSsCache, loadSegment, segmentsChanged, ATTR_P, readInnerStack, innerSs, innerSsLo, innerSsHi, innerEsp, baseOf } from "../segments";
 import { writeLin, enterSupervisorAccess, leaveSupervisorAccess } from "../mmu";
 import { jumpOrCallTask, returnFromTask } from "./task";

@@ -5,7 +5,8 @@
 import { SEG_DS, SEG_ES } from "../layout";
 import * as cpu from "../cpu";
 import { reg32, setReg32, reg16, setReg16, regRead, regWrite } from "../cpu";
-import { readLin, writeLin, readMask, writeMask, TLB_VALID } from "../mmu";
+import { readLin, writeLin, readMask, writeMask } from "../mmu";
+import { TLB_VALID } from "../tlb";
 import { linearRead, linearWrite, flatRead, flatWrite } from "../segments";
 import { TLB_BASE } from "../layout";
 import { flags, FLAG_DF, getZF } from "../flags";
