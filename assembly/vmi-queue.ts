@@ -16,14 +16,15 @@ import {
 } from "./layout";
 import { ramSize, probeTranslate } from "./mmu";
 import { tlbInvalidatePage } from "./tlb";
+import { Call, PAGE_PT, PAGE_PD, PAGE_CURRENT_AS } from "./vmi-abi";
 import { pageKind, shadowEntryWritten, untranslatedPageTable } from "./shadow";
 
-const OP_SET_PXE: u32 = 38;
-const OP_UPDATE_PXE: u32 = 40;
-const OP_INVAL_PAGE: u32 = 46;
-const LEVEL_PT: u32 = 1;
-const LEVEL_PD: u32 = 2;
-const CURRENT_AS: u32 = 0x10;
+const OP_SET_PXE: u32 = Call.SetPxE;
+const OP_UPDATE_PXE: u32 = Call.UpdatePxE;
+const OP_INVAL_PAGE: u32 = Call.InvalPage;
+const LEVEL_PT: u32 = PAGE_PT;
+const LEVEL_PD: u32 = PAGE_PD;
+const CURRENT_AS: u32 = PAGE_CURRENT_AS;
 const NO_ADDRESS: u32 = 0xffffffff;
 const NO_PAGE: u32 = 0xffffffff;
 
