@@ -7,7 +7,7 @@ import {
   VMI_SHARED_OFFSET, VMI_SHARED_SIZE, COUNTER_MMIO_READ, COUNTER_MMIO_WRITE, COUNTER_TLB_MISSES, PAGE_KIND_NONE,
 } from "./layout";
 import * as cpu from "./cpu";
-import { cpl, CR0_PG, CR0_WP, CR4_PSE, CR4_PGE } from "./cpu";
+import { cpl, CR0_PG, CR0_WP, CR4_PSE, CR4_PGE, SIZE_8, SIZE_16, SIZE_32 } from "./cpu";
 import { hostMmioRead, hostMmioWrite } from "./imports";
 import { raisePageFault } from "./exceptions";
 import { shadowActive, shadowFillBits, shadowDirectWrite, pageKind } from "./shadow";
@@ -68,33 +68,33 @@ export function readPhys(phys: u32, sz: i32): u32 {
   const n: u32 = 1 << sz;
   if (phys < ramSize && ramSize - phys >= n) {
     const p = RAM_BASE + <usize>phys;
-    return sz == 2 ? load<u32>(p) : sz == 1 ? <u32>load<u16>(p) : <u32>load<u8>(p);
+    return sz == SIZE_32 ? load<u32>(p) : sz == SIZE_16 ? <u32>load<u16>(p) : <u32>load<u8>(p);
   }
   if (phys < ramSize) {
     // straddles the end of RAM: assemble byte by byte
     let v: u32 = 0;
-    for (let i: u32 = 0; i < n; i++) v |= readPhys(phys + i, 0) << (i * 8);
+    for (let i: u32 = 0; i < n; i++) v |= readPhys(phys + i, SIZE_8) << (i * 8);
     return v;
   }
   store<u64>(COUNTER_MMIO_READ, load<u64>(COUNTER_MMIO_READ) + 1);
   cpu.attention = true;
   cpu.publishRetired();
-  return <u32>hostMmioRead(phys, <i32>n) & (sz == 2 ? 0xffffffff : (<u32>1 << (n * 8)) - 1);
+  return <u32>hostMmioRead(phys, <i32>n) & (sz == SIZE_32 ? 0xffffffff : (<u32>1 << (n * 8)) - 1);
 }
 
 export function writePhys(phys: u32, sz: i32, v: u32): void {
   const n: u32 = 1 << sz;
   if (phys < ramSize && ramSize - phys >= n) {
     const p = RAM_BASE + <usize>phys;
-    if (sz == 2) store<u32>(p, v);
-    else if (sz == 1) store<u16>(p, <u16>v);
+    if (sz == SIZE_32) store<u32>(p, v);
+    else if (sz == SIZE_16) store<u16>(p, <u16>v);
     else store<u8>(p, <u8>v);
     // Stores to a page with cached blocks all arrive here (its TLB entries carry TLB_CODE).
     codeStored(phys, n);
     return;
   }
   if (phys < ramSize) {
-    for (let i: u32 = 0; i < n; i++) writePhys(phys + i, 0, v >>> (i * 8));
+    for (let i: u32 = 0; i < n; i++) writePhys(phys + i, SIZE_8, v >>> (i * 8));
     return;
   }
   store<u64>(COUNTER_MMIO_WRITE, load<u64>(COUNTER_MMIO_WRITE) + 1);
@@ -144,7 +144,7 @@ export function translate(lin: u32, write: bool, user: bool): u32 {
   if (vmiTop != 0 && lin >= vmiTop && reservedNow(lin - vmiTop)) return translateReserved(lin, write, user, vmiTop);
   const cr3 = load<u32>(STATE_CR3);
   const pdeAddr = (cr3 & 0xfffff000) | ((lin >>> 22) << 2);
-  const pde = readPhys(pdeAddr, 2);
+  const pde = readPhys(pdeAddr, SIZE_32);
   const errUW: u32 = (write ? 2 : 0) | (user ? 4 : 0);
   if ((pde & PTE_P) == 0) {
     raisePageFault(lin, errUW);
@@ -167,14 +167,14 @@ export function translate(lin: u32, write: bool, user: bool): u32 {
       return 0;
     }
     const newPde = pde | PTE_A | (write ? PTE_D : 0);
-    if (newPde != pde) writePhys(pdeAddr, 2, newPde);
+    if (newPde != pde) writePhys(pdeAddr, SIZE_32, newPde);
     phys = (pde & 0xffc00000) | (lin & 0x3fffff);
     dirty = (newPde & PTE_D) != 0;
     global = (pde & PTE_G) != 0;
     large = true;
   } else {
     const pteAddr = (pde & 0xfffff000) | (((lin >>> 12) & 0x3ff) << 2);
-    const pte = readPhys(pteAddr, 2);
+    const pte = readPhys(pteAddr, SIZE_32);
     if ((pte & PTE_P) == 0) {
       raisePageFault(lin, errUW);
       return 0;
@@ -187,9 +187,9 @@ export function translate(lin: u32, write: bool, user: bool): u32 {
       return 0;
     }
     // Accessed and Dirty are set only for a translation that succeeds (SDM Vol. 3 §4.8).
-    if ((pde & PTE_A) == 0) writePhys(pdeAddr, 2, pde | PTE_A);
+    if ((pde & PTE_A) == 0) writePhys(pdeAddr, SIZE_32, pde | PTE_A);
     const newPte = pte | PTE_A | (write ? PTE_D : 0);
-    if (newPte != pte) writePhys(pteAddr, 2, newPte);
+    if (newPte != pte) writePhys(pteAddr, SIZE_32, newPte);
     phys = (pte & 0xfffff000) | (lin & 0xfff);
     dirty = (newPte & PTE_D) != 0;
     global = (pte & PTE_G) != 0;
@@ -303,7 +303,7 @@ function readSlow(lin: u32, sz: i32): u32 {
   if (cpu.faulted) return 0;
   if (translatedReserved) {
     const h = <usize>reservedHost;
-    return sz == 2 ? load<u32>(h) : sz == 1 ? <u32>load<u16>(h) : <u32>load<u8>(h);
+    return sz == SIZE_32 ? load<u32>(h) : sz == SIZE_16 ? <u32>load<u16>(h) : <u32>load<u8>(h);
   }
   return readPhys(phys, sz);
 }
@@ -325,8 +325,8 @@ function writeSlow(lin: u32, sz: i32, v: u32): void {
   if (cpu.faulted) return;
   if (translatedReserved) {
     const h = <usize>reservedHost;
-    if (sz == 2) store<u32>(h, v);
-    else if (sz == 1) store<u16>(h, <u16>v);
+    if (sz == SIZE_32) store<u32>(h, v);
+    else if (sz == SIZE_16) store<u16>(h, <u16>v);
     else store<u8>(h, <u8>v);
     return;
   }
@@ -338,39 +338,39 @@ function writeSlow(lin: u32, sz: i32, v: u32): void {
 @inline export function readLin8(lin: u32): u32 {
   const e = load<u32>(tlbSlot(lin));
   if ((e & readMask) == TLB_VALID) return load<u8>(<usize>((e & ~0xfff) ^ lin));
-  return readSlow(lin, 0);
+  return readSlow(lin, SIZE_8);
 }
 @inline export function readLin16(lin: u32): u32 {
   const e = load<u32>(tlbSlot(lin));
   if ((e & readMask) == TLB_VALID && (lin & 0xfff) != 0xfff) return load<u16>(<usize>((e & ~0xfff) ^ lin));
-  return readSlow(lin, 1);
+  return readSlow(lin, SIZE_16);
 }
 @inline export function readLin32(lin: u32): u32 {
   const e = load<u32>(tlbSlot(lin));
   if ((e & readMask) == TLB_VALID && (lin & 0xfff) <= 0xffc) return load<u32>(<usize>((e & ~0xfff) ^ lin));
-  return readSlow(lin, 2);
+  return readSlow(lin, SIZE_32);
 }
 @inline export function writeLin8(lin: u32, v: u32): void {
   const e = load<u32>(tlbSlot(lin));
   if ((e & writeMask) == TLB_VALID) store<u8>(<usize>((e & ~0xfff) ^ lin), <u8>v);
-  else writeSlow(lin, 0, v);
+  else writeSlow(lin, SIZE_8, v);
 }
 @inline export function writeLin16(lin: u32, v: u32): void {
   const e = load<u32>(tlbSlot(lin));
   if ((e & writeMask) == TLB_VALID && (lin & 0xfff) != 0xfff) store<u16>(<usize>((e & ~0xfff) ^ lin), <u16>v);
-  else writeSlow(lin, 1, v);
+  else writeSlow(lin, SIZE_16, v);
 }
 @inline export function writeLin32(lin: u32, v: u32): void {
   const e = load<u32>(tlbSlot(lin));
   if ((e & writeMask) == TLB_VALID && (lin & 0xfff) <= 0xffc) store<u32>(<usize>((e & ~0xfff) ^ lin), v);
-  else writeSlow(lin, 2, v);
+  else writeSlow(lin, SIZE_32, v);
 }
 @inline export function readLin(sz: i32, lin: u32): u32 {
-  return sz == 2 ? readLin32(lin) : sz == 1 ? readLin16(lin) : readLin8(lin);
+  return sz == SIZE_32 ? readLin32(lin) : sz == SIZE_16 ? readLin16(lin) : readLin8(lin);
 }
 @inline export function writeLin(sz: i32, lin: u32, v: u32): void {
-  if (sz == 2) writeLin32(lin, v);
-  else if (sz == 1) writeLin16(lin, v);
+  if (sz == SIZE_32) writeLin32(lin, v);
+  else if (sz == SIZE_16) writeLin16(lin, v);
   else writeLin8(lin, v);
 }
 
