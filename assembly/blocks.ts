@@ -11,10 +11,9 @@ import {
   COUNTER_CODE_INVALIDATIONS, RAM_BASE,
 } from "./layout";
 import * as cpu from "./cpu";
+import { invalidateFetch } from "./cpu";
 import { instructionLength, isPrefixByte } from "./length";
-
-/** TLB entry bit: the page holds cached blocks, so stores must come through the slow path. */
-export const TLB_CODE: u32 = 0x80;
+import { tlbMarkHostPage, TLB_CODE } from "./tlb";
 /** A page whose blocks writes discarded this often stays uncached (code and data share it). */
 const MAX_DISCARDS: u32 = 8;
 const NO_OWNER: u32 = 0xffffffff;
@@ -195,5 +194,3 @@ function mayJump(p: usize): bool {
   }
   return false;
 }
-
-import { tlbMarkHostPage, invalidateFetch } from "./mmu";

@@ -1,8 +1,11 @@
 // The CPU's hot state as wasm globals, and the register file as raw loads and stores over the
 // state block. Globals that the host must see (EIP, EFLAGS, CPL) are written back to the state
-// block whenever run() returns or the core calls the host (see syncOut/syncIn in run.ts).
+// block whenever run() returns or the core calls the host (see syncOut/syncIn in sync.ts).
 
-import { REG_BASE, SEG_BASE, SEG_SIZE, SEG_SELECTOR, SEG_BASE_ADDR, SEG_LIMIT, SEG_ATTR, STATE_CR0, STATE_CR4 } from "./layout";
+import {
+  REG_BASE, SEG_BASE, SEG_SIZE, SEG_SELECTOR, SEG_BASE_ADDR, SEG_LIMIT, SEG_ATTR, STATE_CR0, STATE_CR4, STATE_STOP_REQUEST,
+  STATE_RUN_RETIRED,
+} from "./layout";
 
 // ---- where execution is ----------------------------------------------------------------------
 // Inside run() the instruction pointer lives as `ip`, a host address into the cached code page:
@@ -53,12 +56,50 @@ export function setEip(target: u32): void {
   if (ipPage != 0) ip = <usize>(target + eipDelta);
   else setEip(target);
 }
+/**
+ * Forget the cached code page (CPL, a mapping or the page's blocks changed): the next
+ * instruction fetch goes through fetchSlow, which finds the page again.
+ */
+export function invalidateFetch(): void {
+  ipPage = 0;
+  ipTable = 0;
+}
 /** Current privilege level. */
 export let cpl: i32 = 0;
 
+/** Instructions retired in the current run() call (RDTSC reads it mid-run). */
+export let retiredThisRun: u32 = 0;
+
+/** Publish the live instruction count before a host call (STATE_RUN_RETIRED). */
+@inline export function publishRetired(): void {
+  store<u32>(STATE_RUN_RETIRED, retiredThisRun);
+}
+
+// ---- sizes -------------------------------------------------------------------------------
+// A size index: 0 = byte, 1 = word, 2 = dword.
+export const SIZE_8: i32 = 0;
+export const SIZE_16: i32 = 1;
+export const SIZE_32: i32 = 2;
+@inline export function sizeMask(sz: i32): u32 {
+  return sz == SIZE_32 ? 0xffffffff : sz == SIZE_16 ? 0xffff : 0xff;
+}
+@inline export function signBit(sz: i32): u32 {
+  return sz == SIZE_32 ? 0x80000000 : sz == SIZE_16 ? 0x8000 : 0x80;
+}
+@inline export function sizeBytes(sz: i32): u32 {
+  return 1 << sz;
+}
+@inline export function sizeBits(sz: i32): u32 {
+  return 8 << sz;
+}
+/** Sign-extend a value of size sz to 32 bits. */
+@inline export function signExtend(v: u32, sz: i32): u32 {
+  return sz == SIZE_32 ? v : sz == SIZE_16 ? <u32>(<i32>(<i16>v)) : <u32>(<i32>(<i8>v));
+}
+
 // ---- decode state of the current instruction ------------------------------------------------
-/** Operand size of the current instruction as a size index: 1 = 16-bit, 2 = 32-bit (0 = 8-bit for byte ops). */
-export let opsz: i32 = 2;
+/** Operand size of the current instruction: SIZE_16 or SIZE_32 (SIZE_8 for byte ops). */
+export let opsz: i32 = SIZE_32;
 /** Address size of the current instruction is 32-bit. */
 export let adsz32: bool = true;
 /** Segment override prefix (SEG_*), or -1. */
@@ -88,30 +129,11 @@ export let fastDecode: bool = false;
 export function setDecodeDefaults(): void {
   decodeDirty = false;
   fastDecode = codeDefault32;
-  opsz = codeDefault32 ? 2 : 1;
+  opsz = codeDefault32 ? SIZE_32 : SIZE_16;
   adsz32 = codeDefault32;
   segOverride = -1;
   repPrefix = 0;
   lockPrefix = false;
-}
-
-// ---- sizes -------------------------------------------------------------------------------
-// A size index: 0 = byte, 1 = word, 2 = dword.
-@inline export function sizeMask(sz: i32): u32 {
-  return sz == 2 ? 0xffffffff : sz == 1 ? 0xffff : 0xff;
-}
-@inline export function signBit(sz: i32): u32 {
-  return sz == 2 ? 0x80000000 : sz == 1 ? 0x8000 : 0x80;
-}
-@inline export function sizeBytes(sz: i32): u32 {
-  return 1 << sz;
-}
-@inline export function sizeBits(sz: i32): u32 {
-  return 8 << sz;
-}
-/** Sign-extend a value of size sz to 32 bits. */
-@inline export function signExtend(v: u32, sz: i32): u32 {
-  return sz == 2 ? v : sz == 1 ? <u32>(<i32>(<i16>v)) : <u32>(<i32>(<i8>v));
 }
 
 // ---- general registers ----------------------------------------------------------------------
@@ -136,11 +158,11 @@ export function setDecodeDefaults(): void {
 }
 /** Read a register of size index sz. */
 @inline export function regRead(sz: i32, r: i32): u32 {
-  return sz == 2 ? reg32(r) : sz == 1 ? reg16(r) : reg8(r);
+  return sz == SIZE_32 ? reg32(r) : sz == SIZE_16 ? reg16(r) : reg8(r);
 }
 @inline export function regWrite(sz: i32, r: i32, v: u32): void {
-  if (sz == 2) setReg32(r, v);
-  else if (sz == 1) setReg16(r, v);
+  if (sz == SIZE_32) setReg32(r, v);
+  else if (sz == SIZE_16) setReg16(r, v);
   else setReg8(r, v);
 }
 
@@ -195,7 +217,6 @@ export const CR4_PCE: u32 = 0x100;
   return (load<u32>(STATE_CR0) & CR0_PE) != 0;
 }
 
-import { STATE_STOP_REQUEST } from "./layout";
 /** The host asked run() to return (a device handler, e.g. the debug-exit port). */
 @inline export function stopRequested(): bool {
   return load<u32>(STATE_STOP_REQUEST) != 0;

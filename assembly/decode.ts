@@ -7,7 +7,7 @@
 import { vmiActive, vmiShadowControlRegisters } from "./vmi";
 import { SEG_CS, SEG_DS, SEG_SS, STATE_FETCH_SCRATCH, STATE_CR2 } from "./layout";
 import * as cpu from "./cpu";
-import { reg32, reg16, segBase, regRead, regWrite, signExtend } from "./cpu";
+import { reg32, reg16, segBase, regRead, regWrite, signExtend, SIZE_16, SIZE_32 } from "./cpu";
 import { fetchDelta, refillFetch, readLin8, readLin, writeLin } from "./mmu";
 import { linearRead, linearWrite } from "./segments";
 import { instructionLength } from "./length";
@@ -93,7 +93,7 @@ export function fetchSlow(): bool {
 }
 /** An immediate of size sz (8/16/32). */
 @inline export function fetchImm(sz: i32): u32 {
-  return sz == 2 ? fetch32() : sz == 1 ? fetch16() : fetch8();
+  return sz == SIZE_32 ? fetch32() : sz == SIZE_16 ? fetch16() : fetch8();
 }
 /** A sign-extended 8-bit immediate. */
 @inline export function fetchSimm8(): u32 {

@@ -20,7 +20,8 @@ import {
   fetch8, fetch16, fetch32, fetchImm, fetchSimm8, decodeModrm, modrm, modrmReg, eaSeg, eaOff, readRM, writeRM,
   readRMForWrite, writeRMAfterRead, sibBaseEsp,
 } from "./decode";
-import { readLin, writeLin, readLin16, readLin32, tlbInvalidatePage, probeWrite } from "./mmu";
+import { readLin, writeLin, readLin16, readLin32, probeWrite } from "./mmu";
+import { tlbInvalidatePage } from "./tlb";
 import { linearRead, linearWrite, loadSegment } from "./segments";
 import { fpuEscape, fpuWait, fxsaveRestore } from "./fpu/execute-fpu";
 import { raise, raiseUD, raiseGP, EXC_DE, EXC_BP, EXC_OF, EXC_BR, EXC_GP, EXC_UD, EXC_NM, pauseRepeat, endRepeat } from "./exceptions";
@@ -42,7 +43,8 @@ import { STATE_GDTR_BASE, STATE_GDTR_LIMIT, STATE_IDTR_BASE, STATE_IDTR_LIMIT, S
 import { STATE_CR0, STATE_VMI_TOP, STATE_HYPERCALL_FAULT, STATE_HYPERCALL_ERROR, COUNTER_HYPERCALL, STATE_EIP, STATE_EFLAGS } from "./layout";
 import { hostHypercall } from "./imports";
 import { vmiActive, setVirtualIf, countNativeIf, vmiShadowControlRegisters, isVmiRomAddress } from "./vmi";
-import { syncOut, publishRetired } from "./run";
+import { publishRetired } from "./cpu";
+import { syncOut } from "./sync";
 
 /** Why the current instruction wants the run loop to return (HLT, a trapped INT in test mode). */
 export const STEP_OK = 0;

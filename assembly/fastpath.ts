@@ -19,7 +19,8 @@ import {
   ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP,
 } from "./ops/alu";
 import { flatRead, flatWrite, flatDataRead, flatDataWrite } from "./segments";
-import { readMask, writeMask, TLB_VALID } from "./mmu";
+import { readMask, writeMask } from "./mmu";
+import { TLB_VALID } from "./tlb";
 
 /** The operand fastMemOperand decoded: its linear address, and ModRM + displacement length. */
 let fastLin: u32 = 0;

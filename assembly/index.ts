@@ -7,12 +7,14 @@ import {
   STATE_APIC_PRESENT, STATE_APIC_BASE, APIC_BASE_RESET,
 } from "./layout";
 import { setSegCache } from "./cpu";
-import { setRamSize, tlbFlush, tlbFlushKeeping, tlbInvalidatePage, probeTranslate, TLB_GLOBAL } from "./mmu";
-import { shadowReset, shadowAnnounce, shadowRelease, shadowEntryWritten, TLB_SHADOWED } from "./shadow";
+import { setRamSize, probeTranslate } from "./mmu";
+import { tlbFlush, tlbFlushKeeping, tlbInvalidatePage, TLB_GLOBAL, TLB_SHADOWED } from "./tlb";
+import { shadowReset, shadowAnnounce, shadowRelease, shadowEntryWritten } from "./shadow";
 import { crValueValid, applyCr, setTscFromHost } from "./ops/system";
 import { vmiShadowControlRegisters } from "./vmi";
 import { applyEntries, setQueueContext } from "./vmi-queue";
-import { runLoop, syncIn } from "./run";
+import { runLoop } from "./run";
+import { syncIn } from "./sync";
 import { fpuInit } from "./fpu/fpu";
 import { blocksReset, codeWritten } from "./blocks";
 

@@ -1,40 +1,24 @@
-// Address translation: the TLB (one u32 per virtual page), the two-level page walk of SDM
-// Vol. 3 §4.3, and the guest's linear and physical memory accessors. The fast path of every
-// access is one TLB load, one compare, the access; everything else is out of line.
+// Address translation: the two-level page walk of SDM Vol. 3 §4.3 that fills the TLB (tlb.ts),
+// and the guest's linear and physical memory accessors. The fast path of every access is one
+// TLB load, one compare, the access; everything else is out of line.
 
 import {
-  TLB_BASE, TLB_LIST_BASE, TLB_LIST_ENTRIES, TLB_SIZE, RAM_BASE, STATE_CR0, STATE_CR2, STATE_CR3, STATE_CR4,
-  STATE_VMI_TOP, STATE_VMI_ROM_PAGES, STATE_VMI_ACTIVE, VMI_AREA_BASE, VMI_SHARED_OFFSET, VMI_SHARED_SIZE,
-  COUNTER_MMIO_READ, COUNTER_MMIO_WRITE, COUNTER_TLB_MISSES, COUNTER_TLB_FLUSHES, PAGE_KIND_NONE,
+  RAM_BASE, STATE_CR0, STATE_CR3, STATE_CR4, STATE_VMI_TOP, STATE_VMI_ROM_PAGES, STATE_VMI_ACTIVE, VMI_AREA_BASE,
+  VMI_SHARED_OFFSET, VMI_SHARED_SIZE, COUNTER_MMIO_READ, COUNTER_MMIO_WRITE, COUNTER_TLB_MISSES, PAGE_KIND_NONE,
 } from "./layout";
 import * as cpu from "./cpu";
-import { cpl, CR0_PG, CR0_WP, CR4_PSE, CR4_PGE } from "./cpu";
+import { cpl, CR0_PG, CR0_WP, CR4_PSE, CR4_PGE, SIZE_8, SIZE_16, SIZE_32 } from "./cpu";
 import { hostMmioRead, hostMmioWrite } from "./imports";
-import { publishRetired } from "./run";
 import { raisePageFault } from "./exceptions";
 import { shadowActive, shadowFillBits, shadowDirectWrite, pageKind } from "./shadow";
-import { TLB_CODE, codeFillBits, codeStored } from "./blocks";
-
-// TLB entry bits (the low 12 bits of an entry; the high 20 are host page ^ virtual page).
-export const TLB_VALID: u32 = 1;
-/** Not accessible at CPL 3. */
-export const TLB_NO_USER: u32 = 2;
-/** Not writable at CPL 3 (read-only, or Dirty not yet set). */
-export const TLB_RO_USER: u32 = 4;
-/** Not writable at CPL 0–2 (read-only with CR0.WP, or Dirty not yet set). */
-export const TLB_RO_SUPER: u32 = 8;
-/** The physical page is not guest RAM: every access goes to the host's MMIO handlers. */
-export const TLB_MMIO: u32 = 0x10;
-/** A global page (CR4.PGE): survives a CR3 reload. */
-export const TLB_GLOBAL: u32 = 0x20;
+import { codeFillBits, codeStored } from "./blocks";
+import { TLB_VALID, TLB_NO_USER, TLB_RO_USER, TLB_RO_SUPER, TLB_MMIO, TLB_GLOBAL, TLB_CODE, tlbSlot, listFilled } from "./tlb";
 
 /** Entry bits that must be clear (with TLB_VALID set) for a fast read / write at the current CPL. */
 export let readMask: u32 = TLB_VALID | TLB_MMIO;
 export let writeMask: u32 = TLB_VALID | TLB_MMIO | TLB_RO_SUPER | TLB_CODE;
 
 export let ramSize: u32 = 0;
-let tlbListCount: i32 = 0;
-let tlbListOverflow: bool = false;
 
 export function setRamSize(size: u32): void {
   ramSize = size;
@@ -74,7 +58,7 @@ function setMasks(user: bool): void {
 /** Recompute the fast-path masks after a CPL change. */
 export function updateAccessMasks(): void {
   setMasks(userAccess());
-  invalidateFetch();
+  cpu.invalidateFetch();
 }
 
 // ---- physical memory --------------------------------------------------------------------------
@@ -84,46 +68,42 @@ export function readPhys(phys: u32, sz: i32): u32 {
   const n: u32 = 1 << sz;
   if (phys < ramSize && ramSize - phys >= n) {
     const p = RAM_BASE + <usize>phys;
-    return sz == 2 ? load<u32>(p) : sz == 1 ? <u32>load<u16>(p) : <u32>load<u8>(p);
+    return sz == SIZE_32 ? load<u32>(p) : sz == SIZE_16 ? <u32>load<u16>(p) : <u32>load<u8>(p);
   }
   if (phys < ramSize) {
     // straddles the end of RAM: assemble byte by byte
     let v: u32 = 0;
-    for (let i: u32 = 0; i < n; i++) v |= readPhys(phys + i, 0) << (i * 8);
+    for (let i: u32 = 0; i < n; i++) v |= readPhys(phys + i, SIZE_8) << (i * 8);
     return v;
   }
   store<u64>(COUNTER_MMIO_READ, load<u64>(COUNTER_MMIO_READ) + 1);
   cpu.attention = true;
-  publishRetired();
-  return <u32>hostMmioRead(phys, <i32>n) & (sz == 2 ? 0xffffffff : (<u32>1 << (n * 8)) - 1);
+  cpu.publishRetired();
+  return <u32>hostMmioRead(phys, <i32>n) & (sz == SIZE_32 ? 0xffffffff : (<u32>1 << (n * 8)) - 1);
 }
 
 export function writePhys(phys: u32, sz: i32, v: u32): void {
   const n: u32 = 1 << sz;
   if (phys < ramSize && ramSize - phys >= n) {
     const p = RAM_BASE + <usize>phys;
-    if (sz == 2) store<u32>(p, v);
-    else if (sz == 1) store<u16>(p, <u16>v);
+    if (sz == SIZE_32) store<u32>(p, v);
+    else if (sz == SIZE_16) store<u16>(p, <u16>v);
     else store<u8>(p, <u8>v);
     // Stores to a page with cached blocks all arrive here (its TLB entries carry TLB_CODE).
     codeStored(phys, n);
     return;
   }
   if (phys < ramSize) {
-    for (let i: u32 = 0; i < n; i++) writePhys(phys + i, 0, v >>> (i * 8));
+    for (let i: u32 = 0; i < n; i++) writePhys(phys + i, SIZE_8, v >>> (i * 8));
     return;
   }
   store<u64>(COUNTER_MMIO_WRITE, load<u64>(COUNTER_MMIO_WRITE) + 1);
   cpu.attention = true;
-  publishRetired();
+  cpu.publishRetired();
   hostMmioWrite(phys, <i32>n, <i32>v);
 }
 
-// ---- TLB --------------------------------------------------------------------------------------
-
-@inline function tlbSlot(lin: u32): usize {
-  return TLB_BASE + ((<usize>(lin >>> 12)) << 2);
-}
+// ---- TLB fill --------------------------------------------------------------------------------
 
 function tlbFill(lin: u32, phys: u32, bits: u32): void {
   const page = phys & ~0xfff;
@@ -137,81 +117,6 @@ function tlbFill(lin: u32, phys: u32, bits: u32): void {
   }
   store<u32>(tlbSlot(lin), ((host ^ (lin & ~0xfff)) & ~0xfff) | bits | TLB_VALID);
   listFilled(lin);
-}
-
-/** Remember a filled entry so a flush can find it. */
-export function listFilled(lin: u32): void {
-  if (tlbListCount < TLB_LIST_ENTRIES) {
-    store<u32>(TLB_LIST_BASE + (<usize>tlbListCount << 2), lin >>> 12);
-    tlbListCount++;
-  } else tlbListOverflow = true;
-}
-
-/**
- * Add `bits` to every TLB entry that maps the host page `host` (a page just announced as a page
- * table, or just given cached blocks: its stores must now take the slow path). When the fill
- * list has lost track of entries, a full flush is the only way to reach them all.
- */
-export function tlbMarkHostPage(host: u32, bits: u32): void {
-  if (tlbListOverflow) {
-    tlbFlushKeeping(0);
-    return;
-  }
-  for (let i = 0; i < tlbListCount; i++) {
-    const vpn = load<u32>(TLB_LIST_BASE + (<usize>i << 2));
-    const slot = tlbSlot(vpn << 12);
-    const e = load<u32>(slot);
-    if (e != 0 && ((e & ~0xfff) ^ (vpn << 12)) == host) store<u32>(slot, e | bits);
-  }
-}
-
-/** How many entries the fill list holds (shadow.ts walks it to save a context). */
-export function tlbListLength(): i32 {
-  return tlbListCount;
-}
-
-/** Flush the TLB: every entry, or only the non-global ones (a CR3 reload with CR4.PGE). */
-export function tlbFlush(keepGlobal: bool): void {
-  tlbFlushKeeping(keepGlobal ? TLB_GLOBAL : 0);
-}
-
-/** Drop every TLB entry but those with one of the `keep` bits (TLB_GLOBAL, TLB_SHADOWED). */
-export function tlbFlushKeeping(keep: u32): void {
-  store<u64>(COUNTER_TLB_FLUSHES, load<u64>(COUNTER_TLB_FLUSHES) + 1);
-  invalidateFetch();
-  if (tlbListOverflow) {
-    tlbListCount = 0;
-    tlbListOverflow = false;
-    if (keep == 0) {
-      memory.fill(TLB_BASE, 0, TLB_SIZE);
-      return;
-    }
-    // Too many to track: sweep the table once, listing what stays.
-    for (let p = <usize>TLB_BASE; p < <usize>(TLB_BASE + TLB_SIZE); p += 4) {
-      const e = load<u32>(p);
-      if (e == 0) continue;
-      if ((e & keep) == 0) store<u32>(p, 0);
-      else listFilled(<u32>((p - <usize>TLB_BASE) << 10));
-    }
-    return;
-  }
-  let kept = 0;
-  for (let i = 0; i < tlbListCount; i++) {
-    const vpn = load<u32>(<usize>TLB_LIST_BASE + (<usize>i << 2));
-    const slot = <usize>TLB_BASE + (<usize>vpn << 2);
-    const e = load<u32>(slot);
-    if ((e & keep) != 0) {
-      store<u32>(TLB_LIST_BASE + (<usize>kept << 2), vpn);
-      kept++;
-    } else store<u32>(slot, 0);
-  }
-  tlbListCount = kept;
-}
-
-/** INVLPG: drop one page's entry, global or not (SDM Vol. 3 §4.10.4.1). */
-export function tlbInvalidatePage(lin: u32): void {
-  store<u32>(tlbSlot(lin), 0);
-  invalidateFetch();
 }
 
 // ---- page walk (SDM Vol. 3 §4.3, 32-bit paging) -------------------------------------------------
@@ -239,7 +144,7 @@ export function translate(lin: u32, write: bool, user: bool): u32 {
   if (vmiTop != 0 && lin >= vmiTop && reservedNow(lin - vmiTop)) return translateReserved(lin, write, user, vmiTop);
   const cr3 = load<u32>(STATE_CR3);
   const pdeAddr = (cr3 & 0xfffff000) | ((lin >>> 22) << 2);
-  const pde = readPhys(pdeAddr, 2);
+  const pde = readPhys(pdeAddr, SIZE_32);
   const errUW: u32 = (write ? 2 : 0) | (user ? 4 : 0);
   if ((pde & PTE_P) == 0) {
     raisePageFault(lin, errUW);
@@ -262,14 +167,14 @@ export function translate(lin: u32, write: bool, user: bool): u32 {
       return 0;
     }
     const newPde = pde | PTE_A | (write ? PTE_D : 0);
-    if (newPde != pde) writePhys(pdeAddr, 2, newPde);
+    if (newPde != pde) writePhys(pdeAddr, SIZE_32, newPde);
     phys = (pde & 0xffc00000) | (lin & 0x3fffff);
     dirty = (newPde & PTE_D) != 0;
     global = (pde & PTE_G) != 0;
     large = true;
   } else {
     const pteAddr = (pde & 0xfffff000) | (((lin >>> 12) & 0x3ff) << 2);
-    const pte = readPhys(pteAddr, 2);
+    const pte = readPhys(pteAddr, SIZE_32);
     if ((pte & PTE_P) == 0) {
       raisePageFault(lin, errUW);
       return 0;
@@ -282,9 +187,9 @@ export function translate(lin: u32, write: bool, user: bool): u32 {
       return 0;
     }
     // Accessed and Dirty are set only for a translation that succeeds (SDM Vol. 3 §4.8).
-    if ((pde & PTE_A) == 0) writePhys(pdeAddr, 2, pde | PTE_A);
+    if ((pde & PTE_A) == 0) writePhys(pdeAddr, SIZE_32, pde | PTE_A);
     const newPte = pte | PTE_A | (write ? PTE_D : 0);
-    if (newPte != pte) writePhys(pteAddr, 2, newPte);
+    if (newPte != pte) writePhys(pteAddr, SIZE_32, newPte);
     phys = (pte & 0xfffff000) | (lin & 0xfff);
     dirty = (newPte & PTE_D) != 0;
     global = (pte & PTE_G) != 0;
@@ -389,16 +294,16 @@ function readSlow(lin: u32, sz: i32): u32 {
     let v: u32 = 0;
     for (let i: u32 = 0; i < n; i++) {
       const b = readLin8(lin + i);
-      if (faultedNow()) return 0;
+      if (cpu.faulted) return 0;
       v |= b << (i * 8);
     }
     return v;
   }
   const phys = physFor(lin, false);
-  if (faultedNow()) return 0;
+  if (cpu.faulted) return 0;
   if (translatedReserved) {
     const h = <usize>reservedHost;
-    return sz == 2 ? load<u32>(h) : sz == 1 ? <u32>load<u16>(h) : <u32>load<u8>(h);
+    return sz == SIZE_32 ? load<u32>(h) : sz == SIZE_16 ? <u32>load<u16>(h) : <u32>load<u8>(h);
   }
   return readPhys(phys, sz);
 }
@@ -409,19 +314,19 @@ function writeSlow(lin: u32, sz: i32, v: u32): void {
     // Check both pages before writing either, so a fault leaves memory untouched.
     const first = n - (((lin & 0xfff) + n) - 0x1000);
     const p1 = physFor(lin, true);
-    if (faultedNow()) return;
+    if (cpu.faulted) return;
     const p2 = physFor(lin + first, true);
-    if (faultedNow()) return;
+    if (cpu.faulted) return;
     // Both pages translate: byte stores now cannot fault (each finds its page's way again).
     for (let i: u32 = 0; i < n; i++) writeLin8(lin + i, v >>> (i * 8));
     return;
   }
   const phys = physFor(lin, true);
-  if (faultedNow()) return;
+  if (cpu.faulted) return;
   if (translatedReserved) {
     const h = <usize>reservedHost;
-    if (sz == 2) store<u32>(h, v);
-    else if (sz == 1) store<u16>(h, <u16>v);
+    if (sz == SIZE_32) store<u32>(h, v);
+    else if (sz == SIZE_16) store<u16>(h, <u16>v);
     else store<u8>(h, <u8>v);
     return;
   }
@@ -430,47 +335,42 @@ function writeSlow(lin: u32, sz: i32, v: u32): void {
   if (shadowActive() && pageKind(phys >>> 12) != PAGE_KIND_NONE) shadowDirectWrite(phys, n);
 }
 
-import { faulted } from "./cpu";
-@inline function faultedNow(): bool {
-  return faulted;
-}
-
 @inline export function readLin8(lin: u32): u32 {
   const e = load<u32>(tlbSlot(lin));
   if ((e & readMask) == TLB_VALID) return load<u8>(<usize>((e & ~0xfff) ^ lin));
-  return readSlow(lin, 0);
+  return readSlow(lin, SIZE_8);
 }
 @inline export function readLin16(lin: u32): u32 {
   const e = load<u32>(tlbSlot(lin));
   if ((e & readMask) == TLB_VALID && (lin & 0xfff) != 0xfff) return load<u16>(<usize>((e & ~0xfff) ^ lin));
-  return readSlow(lin, 1);
+  return readSlow(lin, SIZE_16);
 }
 @inline export function readLin32(lin: u32): u32 {
   const e = load<u32>(tlbSlot(lin));
   if ((e & readMask) == TLB_VALID && (lin & 0xfff) <= 0xffc) return load<u32>(<usize>((e & ~0xfff) ^ lin));
-  return readSlow(lin, 2);
+  return readSlow(lin, SIZE_32);
 }
 @inline export function writeLin8(lin: u32, v: u32): void {
   const e = load<u32>(tlbSlot(lin));
   if ((e & writeMask) == TLB_VALID) store<u8>(<usize>((e & ~0xfff) ^ lin), <u8>v);
-  else writeSlow(lin, 0, v);
+  else writeSlow(lin, SIZE_8, v);
 }
 @inline export function writeLin16(lin: u32, v: u32): void {
   const e = load<u32>(tlbSlot(lin));
   if ((e & writeMask) == TLB_VALID && (lin & 0xfff) != 0xfff) store<u16>(<usize>((e & ~0xfff) ^ lin), <u16>v);
-  else writeSlow(lin, 1, v);
+  else writeSlow(lin, SIZE_16, v);
 }
 @inline export function writeLin32(lin: u32, v: u32): void {
   const e = load<u32>(tlbSlot(lin));
   if ((e & writeMask) == TLB_VALID && (lin & 0xfff) <= 0xffc) store<u32>(<usize>((e & ~0xfff) ^ lin), v);
-  else writeSlow(lin, 2, v);
+  else writeSlow(lin, SIZE_32, v);
 }
 @inline export function readLin(sz: i32, lin: u32): u32 {
-  return sz == 2 ? readLin32(lin) : sz == 1 ? readLin16(lin) : readLin8(lin);
+  return sz == SIZE_32 ? readLin32(lin) : sz == SIZE_16 ? readLin16(lin) : readLin8(lin);
 }
 @inline export function writeLin(sz: i32, lin: u32, v: u32): void {
-  if (sz == 2) writeLin32(lin, v);
-  else if (sz == 1) writeLin16(lin, v);
+  if (sz == SIZE_32) writeLin32(lin, v);
+  else if (sz == SIZE_16) writeLin16(lin, v);
   else writeLin8(lin, v);
 }
 
@@ -483,21 +383,13 @@ export function probeWrite(lin: u32, sz: i32): void {
   const e = load<u32>(tlbSlot(lin));
   if ((e & writeMask) == TLB_VALID && (lin & 0xfff) + n <= 0x1000) return;
   physFor(lin, true);
-  if (faulted) return;
+  if (cpu.faulted) return;
   if ((lin & 0xfff) + n > 0x1000) physFor((lin + n - 1), true);
 }
 
 // ---- instruction fetch ----------------------------------------------------------------------
-/** Linear page currently cached for fetch, and host address minus linear address on that page. */
-export let fetchPage: u32 = 0;
-export let fetchValid: bool = false;
+/** Host address minus linear address on the code page refillFetch last made the fetch page. */
 export let fetchDelta: usize = 0;
-
-export function invalidateFetch(): void {
-  fetchValid = false;
-  cpu.ipPage = 0;
-  cpu.ipTable = 0;
-}
 
 /**
  * Make the code page of `lin` the fetch page. Returns false (with #PF raised) if the page can't
@@ -508,12 +400,11 @@ export function refillFetch(lin: u32): bool {
   let e = load<u32>(tlbSlot(lin));
   if ((e & readMask) != TLB_VALID) {
     translate(lin, false, cpl == 3);
-    if (faulted) return false;
+    if (cpu.faulted) return false;
     e = load<u32>(tlbSlot(lin));
     if ((e & readMask) != TLB_VALID) return false; // MMIO
   }
-  fetchPage = lin & ~0xfff;
-  fetchDelta = <usize>((e & ~0xfff) ^ fetchPage) - <usize>fetchPage;
-  fetchValid = true;
+  const page = lin & ~0xfff;
+  fetchDelta = <usize>((e & ~0xfff) ^ page) - <usize>page;
   return true;
 }

@@ -4,53 +4,28 @@
 // an instruction that may have set IF ("attention").
 
 import {
-  STATE_EIP, STATE_EFLAGS, STATE_CPL, STATE_HALTED, STATE_INTR, STATE_STOP_REQUEST, STATE_EXIT_REASON,
+  STATE_HALTED, STATE_INTR, STATE_STOP_REQUEST, STATE_EXIT_REASON,
   COUNTER_INSTRUCTIONS, COUNTER_INTERRUPTS, EXIT_BUDGET, EXIT_HLT, EXIT_HLT_DISABLED, EXIT_TRIPLE_FAULT,
-  EXIT_EXCEPTION, EXIT_STOP, STATE_TRAP_EXCEPTIONS, STATE_DR_BASE, STATE_RUN_RETIRED,
+  EXIT_EXCEPTION, EXIT_STOP, STATE_TRAP_EXCEPTIONS, STATE_DR_BASE,
 } from "./layout";
 import * as cpu from "./cpu";
 import * as fl from "./flags";
-import { FLAG_IF, FLAG_TF, FLAG_RF, readFlags } from "./flags";
-import { updateAccessMasks } from "./mmu";
-import { segmentsChanged } from "./segments";
+import { FLAG_IF, FLAG_TF, FLAG_RF } from "./flags";
+import { publishRetired } from "./cpu";
+import { syncIn, syncOut } from "./sync";
 import { fetchSlow } from "./decode";
 import { fastStep } from "./fastpath";
 import { buildBlock } from "./blocks";
 import { step, stepResult, STEP_OK, STEP_HLT, STEP_TRAPPED, interruptShadow, clearInterruptShadow } from "./execute";
 import * as ex from "./execute";
-import { deliverPendingException, deliverEvent, deliverTrap, tripleFault, clearTripleFault, EXC_DB, EVENT_EXTERNAL } from "./exceptions";
+import { deliverPendingException, deliverEvent, deliverTrap, tripleFault, clearTripleFault, EVENT_EXTERNAL } from "./delivery";
+import { EXC_DB } from "./exceptions";
 import { hostAckInterrupt } from "./imports";
 import { vmiActive, inVmiRomCode } from "./vmi";
 
 /** TF was set as the current instruction began: #DB follows it. */
 let singleStepArmed: bool = false;
 const DR6_BS: u32 = 1 << 14;
-
-/** Instructions retired in the current run() call (RDTSC reads it mid-run). */
-export let retiredThisRun: u32 = 0;
-
-/** Publish the live instruction count before a host call (STATE_RUN_RETIRED). */
-@inline export function publishRetired(): void {
-  store<u32>(STATE_RUN_RETIRED, retiredThisRun);
-}
-
-/** Load the host-visible state into the core's globals. */
-export function syncIn(): void {
-  cpu.setEip(load<u32>(STATE_EIP));
-  fl.flags = (load<u32>(STATE_EFLAGS) | fl.FLAGS_FIXED) & ~0x8028;
-  fl.clearLazy();
-  cpu.cpl = <i32>(load<u32>(STATE_CPL) & 3);
-  cpu.faulted = false;
-  updateAccessMasks();
-  segmentsChanged();
-}
-
-/** Write the core's globals back where the host reads them. */
-export function syncOut(): void {
-  store<u32>(STATE_EIP, cpu.getEip());
-  store<u32>(STATE_EFLAGS, readFlags());
-  store<u32>(STATE_CPL, <u32>cpu.cpl);
-}
 
 /**
  * Everything the loop must look at between instructions when `attention` is set: a fault to
@@ -60,7 +35,7 @@ export function syncOut(): void {
 function handleAttention(): i32 {
   cpu.attention = false;
   if (cpu.faulted) {
-    retiredThisRun--; // a faulting instruction does not retire
+    cpu.retiredThisRun--; // a faulting instruction does not retire
     singleStepArmed = false;
     if (!deliverPendingException()) {
       const r = tripleFault ? EXIT_TRIPLE_FAULT : EXIT_EXCEPTION;
@@ -150,19 +125,19 @@ function handleAttention(): i32 {
 export function runLoop(budget: u32): i32 {
   syncIn();
   let reason = EXIT_BUDGET;
-  retiredThisRun = 0;
+  cpu.retiredThisRun = 0;
   cpu.attention = true;
   // The instruction pointer and the retired count live in locals here (V8 keeps them in
-  // registers); cpu.ip / retiredThisRun are brought up to date before anything else looks.
+  // registers); cpu.ip / cpu.retiredThisRun are brought up to date before anything else looks.
   let ip = cpu.ip;
   let n: u32 = 0;
   for (;;) {
     if (cpu.attention) {
       cpu.ip = ip;
-      retiredThisRun = n;
+      cpu.retiredThisRun = n;
       const r = handleAttention();
       ip = cpu.ip;
-      n = retiredThisRun;
+      n = cpu.retiredThisRun;
       if (r >= 0) {
         reason = r;
         break;
@@ -171,7 +146,7 @@ export function runLoop(budget: u32): i32 {
     if (n >= budget) break;
     if (<u32>(ip - cpu.ipPage) >= 0xff0) {
       cpu.ip = ip;
-      retiredThisRun = n;
+      cpu.retiredThisRun = n;
       const ok = fetchSlow();
       ip = cpu.ip;
       if (!ok) {
@@ -214,7 +189,7 @@ export function runLoop(budget: u32): i32 {
     }
     cpu.ip = ip;
     cpu.ipStart = ip;
-    retiredThisRun = n;
+    cpu.retiredThisRun = n;
     step();
     // After prefixes or a CS change, so that the next instruction can take the fast path.
     if (cpu.decodeDirty) cpu.setDecodeDefaults();
@@ -222,9 +197,9 @@ export function runLoop(budget: u32): i32 {
     n++;
   }
   cpu.ip = ip;
-  retiredThisRun = n;
-  store<u64>(COUNTER_INSTRUCTIONS, load<u64>(COUNTER_INSTRUCTIONS) + <u64>retiredThisRun);
-  retiredThisRun = 0;
+  cpu.retiredThisRun = n;
+  store<u64>(COUNTER_INSTRUCTIONS, load<u64>(COUNTER_INSTRUCTIONS) + <u64>cpu.retiredThisRun);
+  cpu.retiredThisRun = 0;
   publishRetired();
   syncOut();
   store<i32>(STATE_EXIT_REASON, reason);

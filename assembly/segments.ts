@@ -7,7 +7,8 @@ import {
 } from "./layout";
 import * as cpu from "./cpu";
 import { segBase, segLimit, segAttr, segSelector, setSegCache, protectedMode, sizeBytes } from "./cpu";
-import { readLin16, readLin32, writeLin32, updateAccessMasks, invalidateFetch, enterSupervisorAccess, leaveSupervisorAccess } from "./mmu";
+import { invalidateFetch } from "./cpu";
+import { readLin16, readLin32, writeLin32, updateAccessMasks, enterSupervisorAccess, leaveSupervisorAccess } from "./mmu";
 import { realSegments } from "./flags";
 import { raise, EXC_GP, EXC_SS, EXC_NP, EXC_TS } from "./exceptions";
 

@@ -24,7 +24,7 @@ import {
   SHADOW_LIST_BASE, SHADOW_LIST_ENTRIES, SHADOW_TLB_BASE, TLB_SIZE, VMI_COUNTER_SHADOW_HITS, VMI_COUNTER_SHADOW_MISSES,
   VMI_COUNTER_SHADOW_RESTORED, VMI_COUNTER_SHADOW_INVALIDATED, VMI_COUNTER_DIRECT_PT_WRITES,
 } from "./layout";
-import { tlbListLength, listFilled, tlbMarkHostPage } from "./mmu";
+import { tlbListLength, listFilled, tlbMarkHostPage, TLB_VALID, TLB_RO_USER, TLB_RO_SUPER, TLB_GLOBAL, TLB_SHADOWED } from "./tlb";
 
 const TLB: usize = TLB_BASE;
 const TLB_LIST: usize = TLB_LIST_BASE;
@@ -33,13 +33,6 @@ const CTX: usize = SHADOW_CTX_BASE;
 const LISTS: usize = SHADOW_LIST_BASE;
 const IMAGES: usize = SHADOW_TLB_BASE;
 const RAM: usize = RAM_BASE;
-
-/** TLB entry bit: the translation came only through announced pages, so its context may keep it. */
-export const TLB_SHADOWED: u32 = 0x40;
-const TLB_VALID: u32 = 1;
-const TLB_RO_USER: u32 = 4;
-const TLB_RO_SUPER: u32 = 8;
-const TLB_GLOBAL: u32 = 0x20;
 
 // Page info word 0: kind in bits 0..3, the directory slot mapping a page table in bits 16..26.
 const KIND_MASK: u32 = 0xf;

@@ -14,15 +14,17 @@ import {
   QUEUE_BAD_OP, QUEUE_BAD_ALIGN, QUEUE_BAD_ADDRESS, QUEUE_BAD_UNANNOUNCED, QUEUE_BAD_LEVEL, QUEUE_BAD_FLAGS, QUEUE_BAD_VALUE,
   QUEUE_BAD_RESERVED, QUEUE_BAD_INVAL, VMI_QUEUED_COUNTS, SP_CALL_SLOTS, VMI_QUEUE_PHYS, SP_QUEUE_MAX,
 } from "./layout";
-import { ramSize, probeTranslate, tlbInvalidatePage } from "./mmu";
+import { ramSize, probeTranslate } from "./mmu";
+import { tlbInvalidatePage } from "./tlb";
+import { Call, PAGE_PT, PAGE_PD, PAGE_CURRENT_AS } from "./vmi-abi";
 import { pageKind, shadowEntryWritten, untranslatedPageTable } from "./shadow";
 
-const OP_SET_PXE: u32 = 38;
-const OP_UPDATE_PXE: u32 = 40;
-const OP_INVAL_PAGE: u32 = 46;
-const LEVEL_PT: u32 = 1;
-const LEVEL_PD: u32 = 2;
-const CURRENT_AS: u32 = 0x10;
+const OP_SET_PXE: u32 = Call.SetPxE;
+const OP_UPDATE_PXE: u32 = Call.UpdatePxE;
+const OP_INVAL_PAGE: u32 = Call.InvalPage;
+const LEVEL_PT: u32 = PAGE_PT;
+const LEVEL_PD: u32 = PAGE_PD;
+const CURRENT_AS: u32 = PAGE_CURRENT_AS;
 const NO_ADDRESS: u32 = 0xffffffff;
 const NO_PAGE: u32 = 0xffffffff;
 

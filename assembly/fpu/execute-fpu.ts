@@ -6,7 +6,7 @@
 // #PF/#GP restarts the instruction cleanly; stores write memory before popping.
 
 import * as cpu from "../cpu";
-import { segSelector, segBase, protectedMode, setReg16, CR0_EM, CR0_TS, CR0_MP, CR0_NE } from "../cpu";
+import { segSelector, segBase, protectedMode, setReg16, CR0_EM, CR0_TS, CR0_MP, CR0_NE, SIZE_8, SIZE_16, SIZE_32 } from "../cpu";
 import * as decode from "../decode";
 import { decodeModrm } from "../decode";
 import { linearRead, linearWrite } from "../segments";
@@ -42,9 +42,9 @@ function rd(k: u32, sz: i32): u32 {
   return readLin(sz, lin);
 }
 function rd64(k: u32): u64 {
-  const lo = rd(k, 2);
+  const lo = rd(k, SIZE_32);
   if (cpu.faulted) return 0;
-  const hi = rd(k + 4, 2);
+  const hi = rd(k + 4, SIZE_32);
   return (<u64>hi << 32) | <u64>lo;
 }
 function wr(k: u32, sz: i32, v: u32): void {
@@ -55,7 +55,7 @@ function wr(k: u32, sz: i32, v: u32): void {
 /** Check that `len` bytes at EA can be written (segment limit, paging), before writing any. */
 function probeRange(len: u32): void {
   for (let k: u32 = 0; k < len; k += 4) {
-    const sz = len - k >= 4 ? 2 : len - k >= 2 ? 1 : 0;
+    const sz = len - k >= 4 ? SIZE_32 : len - k >= 2 ? SIZE_16 : SIZE_8;
     const lin = linearWrite(decode.eaSeg, eaAt(k), sz);
     if (cpu.faulted) return;
     probeWrite(lin, sz);
@@ -67,19 +67,19 @@ function writeScratch(len: u32): void {
   probeRange(len);
   if (cpu.faulted) return;
   let k: u32 = 0;
-  for (; k + 4 <= len; k += 4) wr(k, 2, load<u32>(FPU_SCRATCH + k));
-  for (; k < len; k++) wr(k, 0, load<u8>(FPU_SCRATCH + k));
+  for (; k + 4 <= len; k += 4) wr(k, SIZE_32, load<u32>(FPU_SCRATCH + k));
+  for (; k < len; k++) wr(k, SIZE_8, load<u8>(FPU_SCRATCH + k));
 }
 /** Read `len` bytes at EA into the scratch area; cpu.faulted on a fault. */
 function readScratch(len: u32): void {
   let k: u32 = 0;
   for (; k + 4 <= len; k += 4) {
-    const v = rd(k, 2);
+    const v = rd(k, SIZE_32);
     if (cpu.faulted) return;
     store<u32>(FPU_SCRATCH + k, v);
   }
   for (; k < len; k++) {
-    const v = rd(k, 0);
+    const v = rd(k, SIZE_8);
     if (cpu.faulted) return;
     store<u8>(FPU_SCRATCH + k, <u8>v);
   }
@@ -143,12 +143,12 @@ function loadInt(v: i64): void {
 function readArithOperand(esc: u32): void {
   switch (esc) {
     case 0: {
-      const v = rd(0, 2);
+      const v = rd(0, SIZE_32);
       if (!cpu.faulted) loadF32(v);
       break;
     }
     case 2: {
-      const v = rd(0, 2);
+      const v = rd(0, SIZE_32);
       if (!cpu.faulted) loadInt(<i64>(<i32>v));
       break;
     }
@@ -158,7 +158,7 @@ function readArithOperand(esc: u32): void {
       break;
     }
     default: {
-      const v = rd(0, 1);
+      const v = rd(0, SIZE_16);
       if (!cpu.faulted) loadInt(<i64>(<i16>v));
       break;
     }
@@ -393,7 +393,7 @@ function fldConverted(): void {
 function memD9(reg: i32): void {
   switch (reg) {
     case 0: { // FLD m32fp
-      const v = rd(0, 2);
+      const v = rd(0, SIZE_32);
       if (cpu.faulted) return;
       loadF32(v);
       fldConverted();
@@ -401,14 +401,14 @@ function memD9(reg: i32): void {
     }
     case 2: case 3: storeFloat(2, reg == 3); return; // FST/FSTP m32fp
     case 4: { // FLDENV
-      const len: u32 = cpu.opsz == 2 ? 28 : 14;
+      const len: u32 = cpu.opsz == SIZE_32 ? 28 : 14;
       readScratch(len);
       if (cpu.faulted) return;
       loadEnvFromScratch();
       return;
     }
     case 5: { // FLDCW
-      const v = rd(0, 1);
+      const v = rd(0, SIZE_16);
       if (cpu.faulted) return;
       setControlWord(v);
       return;
@@ -421,7 +421,7 @@ function memD9(reg: i32): void {
       return;
     }
     case 7: // FNSTCW
-      wr(0, 1, fcw());
+      wr(0, SIZE_16, fcw());
       return;
     default:
       raiseUD();
@@ -431,7 +431,7 @@ function memD9(reg: i32): void {
 function memDB(reg: i32): void {
   switch (reg) {
     case 0: { // FILD m32int
-      const v = rd(0, 2);
+      const v = rd(0, SIZE_32);
       if (cpu.faulted) return;
       loadInt(<i64>(<i32>v));
       pushChecked(mSig, mSE);
@@ -442,7 +442,7 @@ function memDB(reg: i32): void {
     case 5: { // FLD m80fp: no conversion, no exceptions but stack overflow
       const lo = rd64(0);
       if (cpu.faulted) return;
-      const se = rd(8, 1);
+      const se = rd(8, SIZE_16);
       if (cpu.faulted) return;
       pushChecked(lo, se);
       commitExceptions(false);
@@ -486,7 +486,7 @@ function memDD(reg: i32): void {
     }
     case 2: case 3: storeFloat(3, reg == 3); return;
     case 4: { // FRSTOR
-      const envLen: u32 = cpu.opsz == 2 ? 28 : 14;
+      const envLen: u32 = cpu.opsz == SIZE_32 ? 28 : 14;
       readScratch(envLen + 80);
       if (cpu.faulted) return;
       loadEnvFromScratch();
@@ -513,7 +513,7 @@ function memDD(reg: i32): void {
       return;
     }
     case 7: // FNSTSW m16
-      wr(0, 1, fsw());
+      wr(0, SIZE_16, fsw());
       return;
     default:
       raiseUD();
@@ -523,7 +523,7 @@ function memDD(reg: i32): void {
 function memDF(reg: i32): void {
   switch (reg) {
     case 0: { // FILD m16int
-      const v = rd(0, 1);
+      const v = rd(0, SIZE_16);
       if (cpu.faulted) return;
       loadInt(<i64>(<i16>v));
       pushChecked(mSig, mSE);
@@ -734,7 +734,7 @@ function realLayout(): bool {
 
 /** Build the FSTENV image (14 or 28 bytes by operand size) in the scratch area; returns its size. */
 function storeEnvToScratch(): u32 {
-  const o32 = cpu.opsz == 2;
+  const o32 = cpu.opsz == SIZE_32;
   const cw = fcw(), sw = fsw(), tw = fullTagWord();
   const fop = <u32>load<u16>(FPU_FOP) & 0x7ff;
   const fip = load<u32>(FPU_FIP), fcs = <u32>load<u16>(FPU_FCS);
@@ -779,7 +779,7 @@ function storeEnvToScratch(): u32 {
 function loadEnvFromScratch(): void {
   const a = FPU_SCRATCH;
   let cw: u32, sw: u32, tw: u32, fip: u32, fcs: u32 = 0, fop: u32 = 0, fdp: u32, fds: u32 = 0;
-  if (cpu.opsz == 2) {
+  if (cpu.opsz == SIZE_32) {
     cw = load<u16>(a);
     sw = load<u16>(a + 4);
     tw = load<u16>(a + 8);
@@ -864,14 +864,14 @@ export function fxsaveRestore(): void {
     if (cpu.faulted) return;
     const last = linearWrite(decode.eaSeg, eaAt(508), 2);
     if (cpu.faulted) return;
-    probeWrite(last, 2);
+    probeWrite(last, SIZE_32);
     if (cpu.faulted) return;
     writeScratch(160);
     return;
   }
   const last = linearRead(decode.eaSeg, eaAt(508), 2);
   if (cpu.faulted) return;
-  readLin(2, last);
+  readLin(SIZE_32, last);
   if (cpu.faulted) return;
   readScratch(160);
   if (cpu.faulted) return;

@@ -1,7 +1,7 @@
 // Bit instructions: BT BTS BTR BTC (register and immediate offsets), BSF BSR, BSWAP.
 
 import * as cpu from "../cpu";
-import { regRead, regWrite, sizeBits, signExtend, sizeBytes } from "../cpu";
+import { regRead, regWrite, sizeBits, signExtend, sizeBytes, SIZE_32 } from "../cpu";
 import { readFlags, writeFlags, setFlagBits, szpFlags, FLAG_CF, FLAG_ZF, FLAGS_ARITH } from "../flags";
 import { modrm, eaSeg, eaOff } from "../decode";
 import { readLin, writeLin } from "../mmu";
@@ -26,7 +26,7 @@ export function bitTest(op: i32, sz: i32, offset: u32, regOffset: bool): void {
   let off = eaOff;
   if (regOffset) {
     const s = <i32>signExtend(offset, sz);
-    off += <u32>((s >> (sz == 2 ? 5 : 4)) * <i32>sizeBytes(sz));
+    off += <u32>((s >> (sz == SIZE_32 ? 5 : 4)) * <i32>sizeBytes(sz));
     if (!cpu.adsz32) off &= 0xffff;
     bit = <u32>s & (bits - 1);
   } else bit = offset & (bits - 1);
@@ -52,7 +52,7 @@ export function bitTest(op: i32, sz: i32, offset: u32, regOffset: bool): void {
  * CF/OF/SF/AF and set PF from the result, as documented nowhere and masked by our tests.
  */
 export function bitScan(reverse: bool, sz: i32, src: u32, dst: i32): void {
-  const m: u32 = sz == 2 ? 0xffffffff : 0xffff;
+  const m: u32 = sz == SIZE_32 ? 0xffffffff : 0xffff;
   src &= m;
   if (src == 0) {
     writeFlags(FLAG_ZF, FLAG_ZF);

@@ -4,11 +4,12 @@
 
 import { SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, STATE_SYSENTER_CS, STATE_SYSENTER_ESP, STATE_SYSENTER_EIP } from "../layout";
 import * as cpu from "../cpu";
-import { protectedMode, segSelector, segLimit, segAttr, setSegCache, reg32, setReg32, sizeBytes } from "../cpu";
+import { protectedMode, segSelector, segLimit, segAttr, setSegCache, reg32, setReg32, sizeBytes, SIZE_16, SIZE_32 } from "../cpu";
 import { v86Mode, realSegments } from "../flags";
 import { loadV86Segments } from "./v86";
 import { readFlags, writeFlags, flags, FLAG_IF, FLAG_IOPL, FLAG_VM, FLAG_NT, FLAG_RF, FLAG_AC, FLAG_ID, FLAG_TF, FLAG_DF, FLAG_OF, FLAGS_ARITH, FLAG_VIF, FLAG_VIP } from "../flags";
-import { raise, EXC_GP, EXC_NP, EXC_SS, deliverEvent, EVENT_SOFTWARE } from "../exceptions";
+import { raise, EXC_GP, EXC_NP, EXC_SS } from "../exceptions";
+import { deliverEvent, EVENT_SOFTWARE } from "../delivery";
 import { readDescriptor, descLo, descHi, descAttr, descLimit, loadCsCache, loadSsCache, loadSegment, segmentsChanged, ATTR_P, readInnerStack, innerSs, innerSsLo, innerSsHi, innerEsp, baseOf } from "../segments";
 import { writeLin, enterSupervisorAccess, leaveSupervisorAccess } from "../mmu";
 import { jumpOrCallTask, returnFromTask } from "./task";
@@ -168,7 +169,7 @@ function throughCallGate(isCall: bool, returnEip: u32): void {
     raise(EXC_GP, 0);
     return;
   }
-  const size: i32 = gate32 ? 2 : 1;
+  const size: i32 = gate32 ? SIZE_32 : SIZE_16;
   const n = sizeBytes(size);
   if (!isCall || conforming || dpl == cpu.cpl) {
     if (isCall) {
@@ -321,14 +322,14 @@ function nullIfInaccessible(seg: i32): void {
 /** Which EFLAGS bits IRET/POPF may change at the current privilege (SDM Vol. 2 POPF table). */
 export function writableFlagsMask(sz: i32): u32 {
   let mask = FLAGS_ARITH | FLAG_TF | FLAG_DF | FLAG_NT;
-  if (sz == 2) mask |= FLAG_AC | FLAG_ID;
+  if (sz == SIZE_32) mask |= FLAG_AC | FLAG_ID;
   if (!protectedMode() || cpu.cpl == 0) mask |= FLAG_IOPL | FLAG_IF;
   else if (cpu.cpl <= <i32>((flags >>> 12) & 3)) mask |= FLAG_IF;
-  return sz == 1 ? mask & 0xffff : mask;
+  return sz == SIZE_16 ? mask & 0xffff : mask;
 }
 
 function applyIretFlags(v: u32, sz: i32): void {
-  let mask = writableFlagsMask(sz) | (sz == 2 ? FLAG_RF : 0);
+  let mask = writableFlagsMask(sz) | (sz == SIZE_32 ? FLAG_RF : 0);
   writeFlags(v, mask);
 }
 
@@ -354,10 +355,10 @@ export function iret(sz: i32): void {
     setSp((sp() + 3 * n) & spMask());
     setCsReal(newCs);
     cpu.setEip(newEip);
-    writeFlags(newFlags, writableFlagsMask(sz) | (sz == 2 ? FLAG_RF : 0));
+    writeFlags(newFlags, writableFlagsMask(sz) | (sz == SIZE_32 ? FLAG_RF : 0));
     return;
   }
-  if (sz == 2 && cpu.cpl == 0 && (newFlags & FLAG_VM) != 0) {
+  if (sz == SIZE_32 && cpu.cpl == 0 && (newFlags & FLAG_VM) != 0) {
     returnToV86(newEip, newCs, newFlags);
     return;
   }
@@ -370,12 +371,12 @@ export function iret(sz: i32): void {
  * ESP, SS, ES, DS, FS, GS follow EFLAGS on the stack; every segment loads as in real mode, CPL 3.
  */
 function returnToV86(newEip: u32, newCs: u32, newFlags: u32): void {
-  const newEsp = stackRead(2, 12);
-  const newSs = stackRead(2, 16);
-  const newEs = stackRead(2, 20);
-  const newDs = stackRead(2, 24);
-  const newFs = stackRead(2, 28);
-  const newGs = stackRead(2, 32);
+  const newEsp = stackRead(SIZE_32, 12);
+  const newSs = stackRead(SIZE_32, 16);
+  const newEs = stackRead(SIZE_32, 20);
+  const newDs = stackRead(SIZE_32, 24);
+  const newFs = stackRead(SIZE_32, 28);
+  const newGs = stackRead(SIZE_32, 32);
   if (cpu.faulted) return;
   writeFlags(newFlags, 0x3f7fd5);
   loadV86Segments(newCs, newSs, newEs, newDs, newFs, newGs);

@@ -6,7 +6,7 @@ import * as cpu from "../cpu";
 import { protectedMode, segBase, segLimit, segAttr } from "../cpu";
 import { flags, FLAG_VM } from "../flags";
 import { hostPortIn, hostPortOut } from "../imports";
-import { publishRetired } from "../run";
+import { publishRetired } from "../cpu";
 import { readLin16, enterSupervisorAccess, leaveSupervisorAccess } from "../mmu";
 import { raise, EXC_GP } from "../exceptions";
 import { sizeMask } from "../cpu";

@@ -3,7 +3,7 @@
 // flag is undefined after DIV/IDIV: we set SF/ZF/PF from the low result and leave AF clear.
 
 import * as cpu from "../cpu";
-import { reg32, setReg32, reg16, setReg16, reg8, setReg8, sizeMask, signExtend, sizeBits } from "../cpu";
+import { reg32, setReg32, reg16, setReg16, reg8, setReg8, sizeMask, signExtend, sizeBits, SIZE_8, SIZE_16, SIZE_32 } from "../cpu";
 import { setSzpFlags } from "../flags";
 import { raise, EXC_DE } from "../exceptions";
 
@@ -14,39 +14,39 @@ import { raise, EXC_DE } from "../exceptions";
 
 /** F6/F7 /4 MUL: unsigned AX ← AL·src, DX:AX ← AX·src, EDX:EAX ← EAX·src. */
 export function mul(sz: i32, src: u32): void {
-  if (sz == 0) {
+  if (sz == SIZE_8) {
     const r = reg8(0) * (src & 0xff);
     setReg16(0, r);
-    mulFlags(r, 0, (r & 0xff00) != 0);
-  } else if (sz == 1) {
+    mulFlags(r, SIZE_8, (r & 0xff00) != 0);
+  } else if (sz == SIZE_16) {
     const r = reg16(0) * (src & 0xffff);
     setReg16(0, r);
     setReg16(2, r >>> 16);
-    mulFlags(r, 1, (r >>> 16) != 0);
+    mulFlags(r, SIZE_16, (r >>> 16) != 0);
   } else {
     const r: u64 = <u64>reg32(0) * <u64>src;
     setReg32(0, <u32>r);
     setReg32(2, <u32>(r >>> 32));
-    mulFlags(<u32>r, 2, (r >>> 32) != 0);
+    mulFlags(<u32>r, SIZE_32, (r >>> 32) != 0);
   }
 }
 
 /** F6/F7 /5 IMUL: signed, double-width result. */
 export function imul1(sz: i32, src: u32): void {
-  if (sz == 0) {
+  if (sz == SIZE_8) {
     const r = <i32>(<i8>reg8(0)) * <i32>(<i8>src);
     setReg16(0, <u32>r);
-    mulFlags(<u32>r, 0, r != <i32>(<i8>r));
-  } else if (sz == 1) {
+    mulFlags(<u32>r, SIZE_8, r != <i32>(<i8>r));
+  } else if (sz == SIZE_16) {
     const r = <i32>(<i16>reg16(0)) * <i32>(<i16>src);
     setReg16(0, <u32>r);
     setReg16(2, <u32>r >>> 16);
-    mulFlags(<u32>r, 1, r != <i32>(<i16>r));
+    mulFlags(<u32>r, SIZE_16, r != <i32>(<i16>r));
   } else {
     const r: i64 = <i64>(<i32>reg32(0)) * <i64>(<i32>src);
     setReg32(0, <u32>r);
     setReg32(2, <u32>(r >>> 32));
-    mulFlags(<u32>r, 2, r != <i64>(<i32>r));
+    mulFlags(<u32>r, SIZE_32, r != <i64>(<i32>r));
   }
 }
 
@@ -65,7 +65,7 @@ export function div(sz: i32, src: u32): void {
     raise(EXC_DE, 0);
     return;
   }
-  if (sz == 0) {
+  if (sz == SIZE_8) {
     const n = reg16(0);
     const q = n / src;
     if (q > 0xff) {
@@ -74,7 +74,7 @@ export function div(sz: i32, src: u32): void {
     }
     setReg8(0, q);
     setReg8(4, n % src);
-  } else if (sz == 1) {
+  } else if (sz == SIZE_16) {
     const n = (reg16(2) << 16) | reg16(0);
     const q = n / src;
     if (q > 0xffff) {
@@ -103,11 +103,11 @@ export function idiv(sz: i32, src: u32): void {
     return;
   }
   let n: i64;
-  if (sz == 0) n = <i64>(<i16>reg16(0));
-  else if (sz == 1) n = <i64>(<i32>((reg16(2) << 16) | reg16(0)));
+  if (sz == SIZE_8) n = <i64>(<i16>reg16(0));
+  else if (sz == SIZE_16) n = <i64>(<i32>((reg16(2) << 16) | reg16(0)));
   else n = <i64>((<u64>reg32(2) << 32) | <u64>reg32(0));
   // i64 division overflows only for MIN/-1, which the range check below rejects anyway.
-  if (sz == 2 && n == i64.MIN_VALUE && d == -1) {
+  if (sz == SIZE_32 && n == i64.MIN_VALUE && d == -1) {
     raise(EXC_DE, 0);
     return;
   }
@@ -118,10 +118,10 @@ export function idiv(sz: i32, src: u32): void {
     raise(EXC_DE, 0);
     return;
   }
-  if (sz == 0) {
+  if (sz == SIZE_8) {
     setReg8(0, <u32>q);
     setReg8(4, <u32>r);
-  } else if (sz == 1) {
+  } else if (sz == SIZE_16) {
     setReg16(0, <u32>q);
     setReg16(2, <u32>r);
   } else {

@@ -4,7 +4,7 @@
 // replace every arithmetic flag and record them lazily (CF/OF now, ZF/SF/PF from the result).
 // Either is committed only after the destination is written.
 
-import { sizeMask, signBit, sizeBits, signExtend } from "../cpu";
+import { sizeMask, signBit, sizeBits, signExtend, SIZE_32 } from "../cpu";
 import { getCF, FLAG_CF, FLAG_OF, writeFlags, setSzpFlags, FLAGS_ARITH } from "../flags";
 
 let pendingFlags: u32 = 0;
@@ -67,7 +67,7 @@ export function shift(op: i32, sz: i32, a: u32, count: u32): u32 {
       return r;
     }
     case 2: { // RCL: rotate the (width+1)-bit quantity CF:a.
-      const n = sz == 2 ? c : c % (bits + 1);
+      const n = sz == SIZE_32 ? c : c % (bits + 1);
       if (n == 0) return a;
       const v: u64 = ((getCF() ? <u64>1 : 0) << bits) | <u64>a;
       const w: u64 = bits + 1;
@@ -81,7 +81,7 @@ export function shift(op: i32, sz: i32, a: u32, count: u32): u32 {
       return r;
     }
     case 3: { // RCR
-      const n = sz == 2 ? c : c % (bits + 1);
+      const n = sz == SIZE_32 ? c : c % (bits + 1);
       if (n == 0) return a;
       const v: u64 = ((getCF() ? <u64>1 : 0) << bits) | <u64>a;
       const w: u64 = bits + 1;
@@ -136,7 +136,7 @@ export function shiftDouble(left: bool, sz: i32, a: u32, b: u32, count: u32): u3
   if (c == 0) return a;
   let r: u32;
   let cf: bool;
-  if (sz == 2) {
+  if (sz == SIZE_32) {
     if (left) {
       r = (a << c) | (b >>> (32 - c));
       cf = ((a >>> (32 - c)) & 1) != 0;

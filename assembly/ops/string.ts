@@ -4,8 +4,9 @@
 
 import { SEG_DS, SEG_ES } from "../layout";
 import * as cpu from "../cpu";
-import { reg32, setReg32, reg16, setReg16, regRead, regWrite } from "../cpu";
-import { readLin, writeLin, readMask, writeMask, TLB_VALID } from "../mmu";
+import { reg32, setReg32, reg16, setReg16, regRead, regWrite, SIZE_8, SIZE_16 } from "../cpu";
+import { readLin, writeLin, readMask, writeMask } from "../mmu";
+import { TLB_VALID } from "../tlb";
 import { linearRead, linearWrite, flatRead, flatWrite } from "../segments";
 import { TLB_BASE } from "../layout";
 import { flags, FLAG_DF, getZF } from "../flags";
@@ -174,16 +175,16 @@ function bulkRun(op: i32, sz: i32, max: u32): u32 {
       // The destination overlaps ahead of the source: element by element, as the CPU does.
       const e = <usize>1 << sz;
       for (let i: usize = 0; i < bytes; i += e) {
-        if (sz == 0) store<u8>(dst + i, load<u8>(src + i));
-        else if (sz == 1) store<u16>(dst + i, load<u16>(src + i));
+        if (sz == SIZE_8) store<u8>(dst + i, load<u8>(src + i));
+        else if (sz == SIZE_16) store<u16>(dst + i, load<u16>(src + i));
         else store<u32>(dst + i, load<u32>(src + i));
       }
     }
     setReg32(6, si + (k << sz));
   } else {
     const v = regRead(sz, 0);
-    if (sz == 0) memory.fill(dst, <u8>v, k);
-    else if (sz == 1) for (let i: u32 = 0; i < k; i++) store<u16>(dst + (<usize>i << 1), <u16>v);
+    if (sz == SIZE_8) memory.fill(dst, <u8>v, k);
+    else if (sz == SIZE_16) for (let i: u32 = 0; i < k; i++) store<u16>(dst + (<usize>i << 1), <u16>v);
     else for (let i: u32 = 0; i < k; i++) store<u32>(dst + (<usize>i << 2), v);
   }
   setReg32(7, di + (k << sz));

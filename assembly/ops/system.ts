@@ -8,16 +8,16 @@ import {
   APIC_BASE_ENABLE, STATE_STOP_REQUEST,
 } from "../layout";
 import * as cpu from "../cpu";
-import { reg32, setReg32, setSegCache, protectedMode, CR0_PG, CR0_PE, CR0_WP, CR0_ET, CR4_PSE, CR4_PGE, CR4_PCE, CR4_TSD, CR4_DE, CR0_TS } from "../cpu";
+import { reg32, setReg32, setSegCache, protectedMode, CR0_PG, CR0_PE, CR0_WP, CR0_ET, CR4_PSE, CR4_PGE, CR4_PCE, CR4_TSD, CR4_DE, CR0_TS, SIZE_16 } from "../cpu";
 import { setFlagBits, FLAG_ZF } from "../flags";
 import { raise, EXC_GP, EXC_UD, EXC_NP } from "../exceptions";
-import { tlbFlush } from "../mmu";
+import { tlbFlush } from "../tlb";
 import { shadowActive, shadowLeave, shadowEnter, dropAllContexts } from "../shadow";
 import { vmiShadowControlRegisters } from "../vmi";
 import { readDescriptor, descLo, descHi, descAttr, descBase, descLimit, segmentsChanged } from "../segments";
 import { writeLin32 } from "../mmu";
 import { updateAccessMasks } from "../mmu";
-import { retiredThisRun, publishRetired } from "../run";
+import { publishRetired } from "../cpu";
 import { hostReadTsc } from "../imports";
 
 /** True (and nothing raised) if the current privilege may run a privileged instruction. */
@@ -131,7 +131,7 @@ export function writeDr(n: i32, v: u32): void {
 
 /** LGDT/LIDT: 6-byte operand; with a 16-bit operand size only 24 bits of base are loaded. */
 export function loadDescriptorTable(idt: bool, limit: u32, base: u32, sz: i32): void {
-  if (sz == 1) base &= 0xffffff;
+  if (sz == SIZE_16) base &= 0xffffff;
   store<u32>(idt ? STATE_IDTR_BASE : STATE_GDTR_BASE, base);
   store<u32>(idt ? STATE_IDTR_LIMIT : STATE_GDTR_LIMIT, limit & 0xffff);
 }
@@ -257,7 +257,7 @@ function tscBase(): u64 {
     const t = hostReadTsc();
     return t > 0 && t < 1.8e19 ? <u64>t : 0;
   }
-  return load<u64>(COUNTER_INSTRUCTIONS) + <u64>retiredThisRun;
+  return load<u64>(COUNTER_INSTRUCTIONS) + <u64>cpu.retiredThisRun;
 }
 
 /** The time-stamp counter: its base (tscBase) plus the offset a WRMSR or the host set. */

@@ -4,7 +4,7 @@
 
 import { SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR, STATE_CPL, STATE_GDTR_BASE, STATE_GDTR_LIMIT } from "../layout";
 import * as cpu from "../cpu";
-import { segBase, segLimit, segAttr, segSelector, setSegCache, reg32, setReg32, cr0, CR0_PG, CR0_TS } from "../cpu";
+import { segBase, segLimit, segAttr, segSelector, setSegCache, reg32, setReg32, cr0, CR0_PG, CR0_TS, SIZE_16, SIZE_32 } from "../cpu";
 import { readFlags, writeFlags, FLAG_NT, FLAG_VM, FLAGS_ARITH, FLAG_TF, FLAG_IF, FLAG_IOPL, FLAG_RF, FLAG_AC, FLAG_ID, FLAG_DF } from "../flags";
 import { raise, EXC_GP, EXC_NP, EXC_SS, EXC_TS } from "../exceptions";
 import { readDescriptor, descLo, descHi, descBase, descLimit, descAttr, loadCsCache, loadSsCache, segmentsChanged, ATTR_P, ATTR_S, ATTR_CODE, ATTR_RW } from "../segments";
@@ -94,8 +94,8 @@ export function deliverThroughTaskGate(gateLo: u32, error: u32, hasError: bool, 
   switchTask(tssSel, descLo, descHi, SWITCH_CALL, returnEip, ext);
   if (cpu.faulted || !hasError) return;
   // The error code's width is the new TSS's (a 16-bit task gets a 16-bit error code).
-  const sz: i32 = (segAttr(SEG_TR) & TYPE_32) != 0 ? 2 : 1;
-  const n: u32 = sz == 2 ? 4 : 2;
+  const sz: i32 = (segAttr(SEG_TR) & TYPE_32) != 0 ? SIZE_32 : SIZE_16;
+  const n: u32 = sz == SIZE_32 ? 4 : 2;
   stackWrite(sz, n, error);
   if (cpu.faulted) return;
   setSp((sp() - n) & spMask());

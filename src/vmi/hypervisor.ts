@@ -10,10 +10,11 @@
 import * as L from "../../assembly/layout.js";
 import type { Core } from "../core.js";
 import { Seg } from "../core.js";
+import { CALL_NAMES } from "./calls.js";
 import {
-  CALL_NAMES, Call, FLUSH_GLOBAL, LAZY_FLUSH, LAZY_OFF, LINEAR_MAPPING_SLOTS, PAGE_CLONE, PAGE_PD, PAGE_PT, ALARM_COUNTER_MASK,
+  Call, FLUSH_GLOBAL, LAZY_FLUSH, LAZY_OFF, LINEAR_MAPPING_SLOTS, PAGE_CLONE, PAGE_PD, PAGE_PT, ALARM_COUNTER_MASK,
   ALARM_IS_PERIODIC, ALARM_WIRED_LVTT, CYCLES_AVAILABLE,
-} from "./calls.js";
+} from "../../assembly/vmi-abi.js";
 import { ExitKind, ROM_PHYS, buildRom, type Rom } from "./rom.js";
 import type { VmiAlarm } from "../devices/vmi-timer.js";
 import { checkedState, copyState } from "../devices/device.js";

@@ -11,7 +11,8 @@
 
 import * as L from "../../assembly/layout.js";
 import { Asm, Cc, R } from "./x86.js";
-import { CALL_NAMES, Call, PCI_DEVICE_VMI, PCI_VENDOR_VMWARE, Reloc, VMI_API_MAJOR, VMI_API_MINOR, VMI_SIGNATURE, PAGE_DEFER } from "./calls.js";
+import { Call, PCI_DEVICE_VMI, PCI_VENDOR_VMWARE, Reloc, VMI_API_MAJOR, VMI_API_MINOR, VMI_SIGNATURE, PAGE_DEFER } from "../../assembly/vmi-abi.js";
+import { CALL_NAMES } from "./calls.js";
 
 /** Where the guest scans for option ROMs (docs/vmi.md "Finding the ROM"), and where we put ours. */
 export const ROM_SCAN_START = 0xc0000;

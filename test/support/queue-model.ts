@@ -3,7 +3,7 @@
 // Targets here are physical addresses (the fuzz test runs with paging off, so pointers are).
 
 import * as L from "../../assembly/layout.js";
-import { Call, PAGE_PD, PAGE_PT } from "../../src/vmi/calls.js";
+import { Call, PAGE_PD, PAGE_PT } from "../../assembly/vmi-abi.js";
 
 export interface QueueEntry {
   op: number;

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import * as L from "../../assembly/layout.js";
 import { Machine } from "../../src/machine.js";
-import { Call } from "../../src/vmi/calls.js";
+import { Call } from "../../assembly/vmi-abi.js";
 import { checkEntry } from "../support/queue-model.js";
 import { rng } from "../support/rng.js";
 

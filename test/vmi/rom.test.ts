@@ -2,7 +2,8 @@
 // its relocation table against the calling conventions (CALL_REL, JUMP_REL for IRET/SYSEXIT).
 import { describe, expect, it } from "vitest";
 import { buildRom, DEFAULT_VIRTUAL_TOP } from "../../src/vmi/rom.js";
-import { CALL_NAMES, Call, Reloc } from "../../src/vmi/calls.js";
+import { Call, Reloc } from "../../assembly/vmi-abi.js";
+import { CALL_NAMES } from "../../src/vmi/calls.js";
 import * as L from "../../assembly/layout.js";
 
 const rom = buildRom({ cycleFrequency: 100_000_000 });

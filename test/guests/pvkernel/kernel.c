@@ -16,6 +16,7 @@
    and is the same in every mode and on every emulator. Command line: scale=N, the number of
    generations of children (default 20, about 30 M instructions; cost is linear in N). */
 #include "rt.h"
+#include "vmi-abi.h"
 
 #if defined(MODE_VMI) || defined(MODE_BATCHED)
 #define USE_VMI 1
@@ -58,28 +59,10 @@ void sched_start(struct rt_frame *kframe);
 void sched_finish(void) __attribute__((noreturn));
 extern u32 rt_gdt[];
 
-/* VMI ABI numbers (Linux asm/vmi.h, asm/vmi_time.h) */
-#define VMI_CALL_IRET 33
-#define VMI_CALL_GetCycleFrequency 66
-#define VMI_CALL_SetAlarm 68
-#define VMI_CALL_AllocatePage 44
-#define VMI_CALL_SetLinearMapping 48
+/* VMI ABI numbers: vmi-abi.h, generated from the core's assembly/vmi-abi.ts */
 #define VMI_CALLS 74
-#define VMI_RELOCATION_NONE 0
-#define VMI_RELOCATION_CALL_REL 1
-#define VMI_RELOCATION_JUMP_REL 2
-#define VMI_RELOCATION_NOP 3
-#define VMI_PAGE_PT 0x01
-#define VMI_PAGE_PD 0x02
-#define VMI_PAGE_CURRENT_AS 0x10
-#define VMI_PAGE_DEFER 0x20
-#define VMI_PAGE_CLONE 0x20
-#define VMI_PAGE_ZEROED 0x40
 #define VMI_PAGE_L1 (VMI_PAGE_PT | VMI_PAGE_ZEROED)
 #define VMI_PAGE_L2 (VMI_PAGE_PD | VMI_PAGE_ZEROED)
-#define VMI_FLUSH_TLB 0x01
-#define VMI_CYCLES_AVAILABLE 1
-#define VMI_ALARM_IS_PERIODIC 0x100
 #define VMI_ALARM_WIRED_IRQ0 0
 
 /* ---------------------------------------------------------------- layout */

@@ -7,6 +7,8 @@
 ; rewrites the site into `call rel32` / `jmp rel32` to the ROM, five NOPs, or leaves it alone.
 ; Stubs are entered with the kernel's regparm(3) convention (EAX, EDX, ECX, then the stack).
 
+%include "vmi-abi.inc"
+
 KERNEL_DS equ 0x10
 
 section .data
@@ -61,23 +63,23 @@ global %1
     align 16
 global pv_stubs_begin
 pv_stubs_begin:
-PVOP pv_set_cr3, 17, native_set_cr3
-PVOP pv_get_cr2, 20, native_get_cr2
-PVOP pv_irq_enable, 29, native_irq_enable
-PVOP pv_irq_disable, 30, native_irq_disable
-PVOP pv_save_fl, 31, native_save_fl
-PVOP pv_restore_fl, 32, native_restore_fl
-PVOP pv_set_pxe, 38, native_set_pxe
-PVOP pv_update_pxe, 40, native_nop
-PVOP_STACK2 pv_allocate_page, 44, native_nop
-PVOP pv_release_page, 45, native_nop
-PVOP pv_inval_page, 46, native_invlpg
-PVOP pv_flush_tlb, 47, native_flush_tlb
-PVOP_STACK1 pv_set_linear_mapping, 48, native_nop
-PVOP pv_get_cycle_frequency, 66, native_zero64
-PVOP pv_get_cycle_counter, 67, native_zero64
-PVOP_STACK2 pv_set_alarm, 68, native_nop
-PVOP pv_set_lazy_mode, 73, native_nop
+PVOP pv_set_cr3, VMI_CALL_SetCR3, native_set_cr3
+PVOP pv_get_cr2, VMI_CALL_GetCR2, native_get_cr2
+PVOP pv_irq_enable, VMI_CALL_EnableInterrupts, native_irq_enable
+PVOP pv_irq_disable, VMI_CALL_DisableInterrupts, native_irq_disable
+PVOP pv_save_fl, VMI_CALL_GetInterruptMask, native_save_fl
+PVOP pv_restore_fl, VMI_CALL_SetInterruptMask, native_restore_fl
+PVOP pv_set_pxe, VMI_CALL_SetPxE, native_set_pxe
+PVOP pv_update_pxe, VMI_CALL_UpdatePxE, native_nop
+PVOP_STACK2 pv_allocate_page, VMI_CALL_AllocatePage, native_nop
+PVOP pv_release_page, VMI_CALL_ReleasePage, native_nop
+PVOP pv_inval_page, VMI_CALL_InvalPage, native_invlpg
+PVOP pv_flush_tlb, VMI_CALL_FlushTLB, native_flush_tlb
+PVOP_STACK1 pv_set_linear_mapping, VMI_CALL_SetLinearMapping, native_nop
+PVOP pv_get_cycle_frequency, VMI_CALL_GetCycleFrequency, native_zero64
+PVOP pv_get_cycle_counter, VMI_CALL_GetCycleCounter, native_zero64
+PVOP_STACK2 pv_set_alarm, VMI_CALL_SetAlarm, native_nop
+PVOP pv_set_lazy_mode, VMI_CALL_SetLazyMode, native_nop
 
 ; ---- the native implementations
 native_set_cr3:

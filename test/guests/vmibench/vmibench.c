@@ -13,19 +13,10 @@
    difference between two ops' times is the difference between the two calls. It finds and
    starts the ROM as Linux's CONFIG_VMI did (docs/vmi.md), with paging on and interrupts off. */
 #include "rt.h"
+#include "vmi-abi.h"
 
-#define SIG_CVMI 0x696d5663
-#define L1 0x41
-#define L2 0x42
-#define PT_LEVEL 0x01
-#define PD_LEVEL 0x02
-#define CALL_SET_CR3 17
-#define CALL_GET_CR0 19
-#define CALL_GET_DR 25
-#define CALL_SET_PXE 38
-#define CALL_ALLOCATE_PAGE 44
-#define CALL_SET_LINEAR_MAPPING 48
-#define CALL_SET_LAZY_MODE 73
+#define L1 (VMI_PAGE_PT | VMI_PAGE_ZEROED)
+#define L2 (VMI_PAGE_PD | VMI_PAGE_ZEROED)
 #define TABLE_VA 0x40000000u
 
 static u8 *rom;
@@ -33,7 +24,7 @@ static u8 *rom;
 static u8 *find_rom(void) {
   for (u32 base = 0xC0000; base < 0xE0000; base += 2048) {
     u8 *r = (u8 *)base;
-    if (*(u16 *)r == 0xAA55 && *(u32 *)(r + 8) == SIG_CVMI && r[13] == 3) return r;
+    if (*(u16 *)r == 0xAA55 && *(u32 *)(r + 8) == VMI_SIGNATURE && r[13] == 3) return r;
   }
   return 0;
 }
@@ -113,16 +104,16 @@ int guest_main(u32 mb_magic, u32 mb_info) {
   u32 init_result;
   __asm__ volatile("call *%1" : "=a"(init_result) : "r"(rom + 128) : "ecx", "edx", "memory", "cc");
   CHECK_EQ(init_result, 0, "vmi_init");
-  u32 allocate = reloc(CALL_ALLOCATE_PAGE), set_pxe = reloc(CALL_SET_PXE), lazy = reloc(CALL_SET_LAZY_MODE);
+  u32 allocate = reloc(VMI_CALL_AllocatePage), set_pxe = reloc(VMI_CALL_SetPxE), lazy = reloc(VMI_CALL_SetLazyMode);
   call5(allocate, (u32)pd >> 12, L2, 0, 0, 0);
   for (u32 i = 0; i < 2; i++) call5(allocate, pd[i] >> 12, L1, 0, 0, 0);
-  call3(reloc(CALL_SET_CR3), (u32)pd, 0, 0);
-  __asm__ volatile("push $0\n\tcall *%3\n\tadd $4, %%esp" ::"a"(0), "d"(0), "c"(2048), "r"(reloc(CALL_SET_LINEAR_MAPPING))
+  call3(reloc(VMI_CALL_SetCR3), (u32)pd, 0, 0);
+  __asm__ volatile("push $0\n\tcall *%3\n\tadd $4, %%esp" ::"a"(0), "d"(0), "c"(2048), "r"(reloc(VMI_CALL_SetLinearMapping))
                    : "memory", "cc");
   u32 *table = pg_alloc();
   u8 *page = pg_alloc();
   call5(allocate, (u32)table >> 12, L1, 0, 0, 0);
-  call3(set_pxe, (u32)table | PTE_P | PTE_W, (u32)&pd[TABLE_VA >> 22], PD_LEVEL);
+  call3(set_pxe, (u32)table | PTE_P | PTE_W, (u32)&pd[TABLE_VA >> 22], VMI_PAGE_PD);
 
   loop_val = 0;
   loop_flags = 0;
@@ -133,15 +124,15 @@ int guest_main(u32 mb_magic, u32 mb_info) {
     loop_fn = (u32)plain_ret;
   } else if (word_is(op, "rom")) {
     name = "rom";
-    loop_fn = reloc(CALL_GET_CR0);
+    loop_fn = reloc(VMI_CALL_GetCR0);
   } else if (word_is(op, "exit")) {
     name = "exit";
-    loop_fn = reloc(CALL_GET_DR);
+    loop_fn = reloc(VMI_CALL_GetDR);
     loop_val = 7;
   } else if (word_is(op, "lazy") || word_is(op, "immediate")) {
     loop_fn = set_pxe;
     loop_val = (u32)page | PTE_P | PTE_W;
-    loop_flags = PT_LEVEL;
+    loop_flags = VMI_PAGE_PT;
     lazy_mode = word_is(op, "lazy");
     name = lazy_mode ? "lazy" : "immediate";
   } else {
