@@ -4,13 +4,13 @@
 import {
   STATE_BASE, STATE_SIZE, STATE_RAM_SIZE, RAM_BASE, TLB_BASE, TLB_SIZE, STATE_EXC_VECTOR, STATE_CR0, SEG_CS,
   SEG_DS, SEG_ES, SEG_SS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR, STATE_EIP, STATE_EFLAGS, STATE_IDTR_LIMIT, STATE_GDTR_LIMIT, LAYOUT_BASE,
-  STATE_APIC_PRESENT, STATE_APIC_BASE, APIC_BASE_RESET,
+  STATE_APIC_PRESENT, STATE_APIC_BASE, APIC_BASE_RESET, REG_BASE,
 } from "./layout";
 import { setSegCache } from "./cpu";
 import { setRamSize, probeTranslate } from "./mmu";
 import { tlbFlush, tlbFlushKeeping, tlbInvalidatePage, TLB_GLOBAL, TLB_SHADOWED } from "./tlb";
 import { shadowReset, shadowAnnounce, shadowRelease, shadowEntryWritten } from "./shadow";
-import { crValueValid, applyCr, setTscFromHost } from "./ops/system";
+import { crValueValid, applyCr, setTscFromHost, CPU_SIGNATURE } from "./ops/system";
 import { vmiShadowControlRegisters } from "./vmi";
 import { applyEntries, setQueueContext } from "./vmi-queue";
 import { runLoop } from "./run";
@@ -46,6 +46,8 @@ export function reset(): void {
   fpuInit(); // the FNINIT state (see assembly/fpu/fpu.ts)
   store<u32>(STATE_CR0, 0x60000010);
   store<u32>(STATE_EIP, 0xfff0);
+  // EDX holds the processor's signature after RESET (SDM Vol. 3 §9.1.3, Table 9-1).
+  store<u32>(REG_BASE + 2 * 4, CPU_SIGNATURE);
   store<u32>(STATE_EFLAGS, 0x2);
   store<u32>(STATE_IDTR_LIMIT, 0xffff);
   store<u32>(STATE_GDTR_LIMIT, 0xffff);

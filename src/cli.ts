@@ -4,12 +4,14 @@
 // Bad input (options, unreadable or malformed image) is one line `vmi386: error: ...` and
 // status 2 with nothing run: the image is checked completely before a Machine is created.
 
+import { appendFileSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { Machine, type RunResult } from "./machine.js";
 import { LoadError } from "./loaders/load-error.js";
 import { loadLinux, planLinux } from "./loaders/linux.js";
 import { loadMultiboot, planMultiboot } from "./loaders/multiboot.js";
+import { BIOS_MAX_SIZE, checkBiosImage } from "./loaders/bios.js";
 import { SizeError, parseMemSize } from "./size.js";
 import { collectStats, formatStatsJson, formatStatsText } from "./stats.js";
 import { benchCommand } from "./bench/command.js";
@@ -111,6 +113,10 @@ interface RunArgs {
   snapshotFile: string;
   successExit?: string;
   apic: boolean;
+  /** A firmware image to boot instead of IMAGE or --kernel. */
+  bios?: string;
+  /** Where the ISA debug console's bytes go: a file, or "stdio". */
+  debugcon?: string;
 }
 
 function buildProgram(io: CliIO, onRun: (a: RunArgs) => void): Command {
@@ -135,6 +141,8 @@ function buildProgram(io: CliIO, onRun: (a: RunArgs) => void): Command {
     .option("--append <cmdline>", "the kernel command line (multiboot cmdline, or Linux's)")
     .option("--timeout <seconds>", "stop after this much wall-clock time (exit status 8)")
     .option("--success-exit <value>", "the debug-exit value (written to port 0xf4) that means the guest passed: exit status 0 for it")
+    .option("--bios <file>", "boot this firmware image (SeaBIOS's bios.bin; 64 KiB multiples, at most 16 MiB) from the reset vector, instead of IMAGE or --kernel, which it cannot be combined with")
+    .option("--debugcon <file|stdio>", "QEMU's ISA debug console at ports 0xe9 and 0x402 (SeaBIOS's log): what the guest writes there goes to FILE, or to stdout")
     .option("--apic", "give the PC a local APIC, an I/O APIC and an MP table (default: the 8259A PICs only)", false)
     .option("--vmi", "offer the VMware VMI paravirtual ROM (API 3.0) to the guest", false)
     .option("--vmi-queue <entries>", "VMI deferred-queue size: a power of two from 1 to 256 (default 64)")
@@ -201,7 +209,11 @@ async function runImage(a: RunArgs, io: CliIO): Promise<number> {
   if (a.stats !== "text" && a.stats !== "json") throw new UsageError(`--stats must be text or json, not "${a.stats}"`);
   if (a.image !== undefined && a.kernel !== undefined) throw new UsageError(`give either IMAGE (multiboot) or --kernel (Linux bzImage), not both`);
   if (a.restore !== undefined && (a.image ?? a.kernel ?? a.initrd ?? a.append) !== undefined) throw new UsageError(`--restore continues a saved machine: it takes no IMAGE, --kernel, --initrd or --append`);
-  if (a.image === undefined && a.kernel === undefined && a.restore === undefined) throw new UsageError(`nothing to boot: give IMAGE (multiboot) or --kernel (Linux bzImage)`);
+  if (a.bios !== undefined && (a.image ?? a.kernel ?? a.initrd ?? a.append ?? a.restore) !== undefined) {
+    throw new UsageError(`--bios boots the firmware alone: it takes no IMAGE, --kernel, --initrd, --append or --restore (the machine has no disk for it to boot them from)`);
+  }
+  if (a.bios !== undefined && (a.saveOnOutput ?? a.saveAtInstructions) !== undefined) throw new UsageError(`a machine booted with --bios cannot be saved: a snapshot would not hold its ROM`);
+  if (a.image === undefined && a.kernel === undefined && a.restore === undefined && a.bios === undefined) throw new UsageError(`nothing to boot: give IMAGE (multiboot), --kernel (Linux bzImage) or --bios (firmware)`);
   const saves = new SaveTriggers(planSaves(a), io.stderr);
   if (a.initrd !== undefined && a.kernel === undefined) throw new UsageError(`--initrd needs --kernel: a multiboot IMAGE takes no initrd`);
   // Read and check everything before paying for a Machine: bad input must run nothing. No file
@@ -209,8 +221,13 @@ async function runImage(a: RunArgs, io: CliIO): Promise<number> {
   const read = (path: string) => readInputFile(path, memSize, `guest RAM (--mem ${a.mem})`);
   let load: (m: Machine) => void;
   const snapshot = a.restore === undefined ? undefined : await readSnapshot(a.restore);
+  let firmware: Uint8Array | undefined;
   if (snapshot !== undefined) load = () => {};
-  else if (a.kernel !== undefined) {
+  else if (a.bios !== undefined) {
+    firmware = await readInputFile(a.bios, BIOS_MAX_SIZE, `the ${BIOS_MAX_SIZE / 0x100000} MiB a firmware image can be`);
+    checkBiosImage(firmware, a.bios);
+    load = () => {}; // the machine starts at the firmware's reset vector
+  } else if (a.kernel !== undefined) {
     const kernel = await read(a.kernel);
     const initrd = a.initrd === undefined ? undefined : await read(a.initrd);
     const opts = { name: basename(a.kernel), initrd, initrdName: a.initrd && basename(a.initrd), cmdline: a.append ?? "" };
@@ -243,6 +260,8 @@ async function runImage(a: RunArgs, io: CliIO): Promise<number> {
     guestAtLineStart = bytes[bytes.length - 1] === 0x0a;
     saves.output(bytes);
   };
+  if (a.debugcon !== undefined && snapshot !== undefined) throw new UsageError(`--debugcon is not kept in a snapshot's machine: it cannot be added to --restore`);
+  const debugcon = a.debugcon === undefined ? undefined : openDebugcon(a.debugcon, io);
   const machine =
     snapshot !== undefined
       ? await restoreSnapshot(snapshot, a.restore!, serialOut)
@@ -253,6 +272,8 @@ async function runImage(a: RunArgs, io: CliIO): Promise<number> {
           exitCostCycles,
           apic: a.apic,
           serialOut,
+          firmware,
+          debugcon,
         });
   load(machine);
 
@@ -344,6 +365,20 @@ function processStopSignals(handler: (signal: StopSignal) => void): () => void {
     process.removeListener("SIGINT", onInt);
     process.removeListener("SIGTERM", onTerm);
   };
+}
+
+/**
+ * --debugcon's sink: stdout ("stdio", as QEMU's -debugcon stdio), or a file emptied first (QEMU's
+ * file:). The console hands on whole lines, so appending each costs one write per line.
+ */
+function openDebugcon(target: string, io: CliIO): (bytes: Uint8Array) => void {
+  if (target === "stdio") return (bytes) => io.stdout(bytes);
+  try {
+    writeFileSync(target, "");
+  } catch (e) {
+    throw new UsageError(`--debugcon: cannot write ${target}: ${(e as Error).message}`);
+  }
+  return (bytes) => appendFileSync(target, bytes);
 }
 
 /** Maps how the run ended to the documented exit status (see EXIT_HELP). */

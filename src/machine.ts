@@ -23,6 +23,10 @@ import { Core, type CoreImports } from "./core.js";
 import { type MachineSnapshot, type SavedMachineOptions, SNAPSHOT_FORMAT, SnapshotError, checkHostState } from "./snapshot/snapshot.js";
 import { PortBus } from "./devices/bus.js";
 import { DebugExit } from "./devices/debug-exit.js";
+import { DebugCon } from "./devices/debugcon.js";
+import { FirmwareRom } from "./devices/firmware-rom.js";
+import { FwCfg } from "./devices/fw-cfg.js";
+import { checkBiosImage } from "./loaders/bios.js";
 import { CmosRtc, DETERMINISTIC_EPOCH_MS } from "./devices/cmos-rtc.js";
 import { type AccessWidth, type IrqLine, type TimedDevice, allOnes } from "./devices/device.js";
 import { I8042 } from "./devices/i8042.js";
@@ -51,6 +55,11 @@ export const PORT_POST = 0x80;
 export const PORT_SYSTEM_CONTROL_A = 0x92;
 export const PORT_DEBUG_EXIT = 0xf4;
 export const PORT_COM1 = 0x3f8;
+/** QEMU's fw_cfg on a PC: selector, data. */
+export const PORT_FW_CFG = 0x510;
+/** QEMU's -debugcon default port, and the one QEMU's SeaBIOS builds (Debian's too) log to. */
+export const PORT_DEBUGCON = 0xe9;
+export const PORT_DEBUGCON_SEABIOS = 0x402;
 export const IRQ_PIT = 0;
 export const IRQ_COM1 = 4;
 export const IRQ_KEYBOARD = 1;
@@ -97,6 +106,18 @@ export interface MachineOptions {
    * 8259A-only PC that the test guests and their expected counters assume.
    */
   apic?: boolean;
+  /**
+   * Boot firmware instead of a loader (docs/firmware.md): the image (a whole number of 64 KiB,
+   * at most 16 MiB) is the ROM below 4 GiB and its last 128 KiB are at 0xE0000, and the CPU
+   * starts at its reset vector. Adds QEMU's fw_cfg at ports 0x510-0x511. Such a machine cannot
+   * be snapshotted (the snapshot would not hold the ROM).
+   */
+  firmware?: Uint8Array;
+  /**
+   * QEMU's ISA debug console, at port 0xE9 and at 0x402 (where SeaBIOS logs): the bytes the
+   * guest writes there. The array is the callee's to keep.
+   */
+  debugcon?: (bytes: Uint8Array) => void;
 }
 
 /** What Machine.restore takes besides the snapshot: the host's side, which a snapshot cannot hold. */
@@ -208,6 +229,10 @@ export class Machine {
   /** The CPU's local APIC and the board's I/O APIC, with the `apic` option. */
   readonly localApic: LocalApic | undefined;
   readonly ioApic: IoApic | undefined;
+  /** The boot ROM, with the `firmware` option. */
+  readonly firmware: FirmwareRom | undefined;
+  readonly fwCfg: FwCfg | undefined;
+  readonly debugcon: DebugCon | undefined;
   /** The 8259A pair's INT output (the CPU's INTR without APICs). */
   private picInt = false;
 
@@ -352,6 +377,19 @@ export class Machine {
     this.bus.claim(PORT_SYSTEM_CONTROL_A, this.systemControlA);
     this.bus.claim(PORT_DEBUG_EXIT, this.debugExit);
     this.bus.claim(PORT_COM1, this.uart);
+    if (opts.firmware) {
+      checkBiosImage(opts.firmware, "the firmware image");
+      this.firmware = new FirmwareRom(opts.firmware);
+      this.fwCfg = new FwCfg({ ramSize: opts.memSize, cpus: 1 });
+      this.bus.claim(PORT_FW_CFG, this.fwCfg);
+      this.board.fwCfg = this.fwCfg;
+      this.installFirmware();
+    }
+    if (opts.debugcon) {
+      this.debugcon = new DebugCon(opts.debugcon);
+      this.bus.claim(PORT_DEBUGCON, this.debugcon);
+      this.bus.claim(PORT_DEBUGCON_SEABIOS, this.debugcon);
+    }
     this.uart.reset();
     this.systemControlB.reset();
   }
@@ -418,6 +456,7 @@ export class Machine {
     this.localApic?.reset();
     this.ioApic?.reset();
     if (this.localApic) this.writeMpTable();
+    this.installFirmware();
     this.vmi?.install();
     this.stopCause = null;
     this.deadlineDirty = true;
@@ -446,6 +485,7 @@ export class Machine {
    */
   save(): MachineSnapshot {
     if (this.inSlice) throw new Error("Machine.save() was called while the machine runs: call it between run() calls");
+    if (this.firmware) throw new SnapshotError("a machine booted from firmware (--bios) cannot be snapshotted: the snapshot would not hold its ROM");
     this.flushSerial();
     return {
       format: SNAPSHOT_FORMAT,
@@ -585,6 +625,8 @@ export class Machine {
   }
 
   private mmioRead(addr: number, size: AccessWidth): number {
+    const rom = this.firmware;
+    if (rom && rom.contains(addr)) return rom.read(addr, size);
     const d = this.mmioDevice(addr);
     if (d) return d.read(addr & 0xfff, size);
     // Nothing else is mapped outside RAM: an undriven bus reads as all ones.
@@ -593,9 +635,22 @@ export class Machine {
   }
 
   private mmioWrite(addr: number, size: AccessWidth, value: number): void {
+    if (this.firmware?.contains(addr)) return; // ROM: the write goes nowhere
     const d = this.mmioDevice(addr);
     if (d) d.write(addr & 0xfff, value, size);
     else this.mmioUnmappedWrites++;
+  }
+
+  /**
+   * The firmware's last 128 KiB into the RAM at 0xE0000–0xFFFFF (firmware-rom.ts says why RAM),
+   * as at power-on and at every RESET: the CPU then starts at the ROM's reset vector.
+   */
+  private installFirmware(): void {
+    const rom = this.firmware;
+    if (!rom) return;
+    const { addr, bytes } = rom.lowAlias();
+    this.core.ram.set(bytes, addr);
+    this.core.ramWritten(addr, bytes.length);
   }
 
   /** The MP table a BIOS would leave in its ROM area (RAM here, which the e820 map reserves). */
@@ -880,6 +935,7 @@ export class Machine {
 
   private finish(st: RunState, r: RunResult): RunResult {
     this.flushSerial();
+    this.debugcon?.flush();
     r.instructions = this.core.instructions - st.startInstructions;
     r.wallMs = wallNow() - st.startWall;
     r.mips = r.wallMs > 0 ? r.instructions / r.wallMs / 1000 : 0;

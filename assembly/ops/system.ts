@@ -221,6 +221,9 @@ function apicEnabled(): bool {
   return load<u32>(STATE_APIC_PRESENT) != 0 && (load<u32>(STATE_APIC_BASE) & APIC_BASE_ENABLE) != 0;
 }
 
+/** CPUID(1).EAX: family 6 (P6), model 1, stepping 9; also EDX after RESET (SDM Vol. 3 §9.1.3). */
+export const CPU_SIGNATURE: u32 = 0x00000619;
+
 export function cpuid(): void {
   const leaf = reg32(0);
   if (leaf == 0) {
@@ -230,8 +233,7 @@ export function cpuid(): void {
     setReg32(2, 0x49656e69);
     setReg32(1, 0x6c65746e);
   } else if (leaf == 1) {
-    // Family 6 (P6), model 1, stepping 9.
-    setReg32(0, 0x00000619);
+    setReg32(0, CPU_SIGNATURE);
     setReg32(3, 0);
     setReg32(1, 0);
     setReg32(2, CPUID_FEATURES | (apicEnabled() ? CPUID_APIC : 0));

@@ -5,6 +5,7 @@
 import { wallNow } from "../clock.js";
 import type { Machine, RunResult } from "../machine.js";
 import { encodeSnapshot } from "./file.js";
+import { SnapshotError } from "./snapshot.js";
 
 /** Options followed by two values (STRING FILE, N FILE), and the hidden option each FILE goes to. */
 export const TWO_VALUE_OPTIONS: Record<string, string> = {
@@ -134,11 +135,17 @@ export class SaveTriggers {
       const pending = this.pending;
       this.pending = null;
       if (pending !== null) {
-        const s = await saveSnapshotFile(machine, pending);
-        this.report(
-          `vmi386: saved the machine to ${pending} at ${machine.core.instructions.toLocaleString("en-US")} instructions ` +
-            `(${(s.bytes / 2 ** 20).toFixed(1)} MiB; snapshot ${s.saveMs.toFixed(0)} ms, write ${s.writeMs.toFixed(0)} ms)\n`,
-        );
+        try {
+          const s = await saveSnapshotFile(machine, pending);
+          this.report(
+            `vmi386: saved the machine to ${pending} at ${machine.core.instructions.toLocaleString("en-US")} instructions ` +
+              `(${(s.bytes / 2 ** 20).toFixed(1)} MiB; snapshot ${s.saveMs.toFixed(0)} ms, write ${s.writeMs.toFixed(0)} ms)\n`,
+          );
+        } catch (e) {
+          // A machine that cannot be saved (one booted with --bios) goes on running: a key must not end it.
+          if (!(e instanceof SnapshotError)) throw e;
+          this.report(`vmi386: cannot save a snapshot: ${e.message}\n`);
+        }
       }
       if (ours || reachedAt) continue;
       return { ...r, instructions, wallMs, mips: wallMs > 0 ? instructions / wallMs / 1000 : 0 };

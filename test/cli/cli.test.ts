@@ -11,7 +11,7 @@ import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { EXIT_USAGE } from "../../src/cli.js";
 import { ensureFreshDist } from "../support/fresh-dist.js";
-import { cli } from "../support/run-cli.js";
+import { cli, expectUsageError } from "../support/run-cli.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "../..");
@@ -19,17 +19,6 @@ const HI = join(root, "test/loader/fixtures/hi.elf");
 const HI_KLUDGE = join(root, "test/loader/fixtures/hi-kludge.bin");
 const DEMO = join(root, "test/guests/demo/demo.elf");
 const CPU_BOUND = join(root, "test/guests/cpu-bound/cpu-bound.elf");
-
-
-
-/** One line `vmi386: error: ...` matching `pattern`, status 2, no guest output. */
-async function expectUsageError(args: string[], pattern: RegExp): Promise<void> {
-  const r = await cli(args);
-  expect(r.status, r.stderr).toBe(EXIT_USAGE);
-  expect(r.stderr).toMatch(/^vmi386: error: [^\n]*\n$/);
-  expect(r.stderr).toMatch(pattern);
-  expect(r.stdout).toBe("");
-}
 
 const tmp = mkdtempSync(join(tmpdir(), "vmi386-cli-"));
 function tmpFile(name: string, bytes: Uint8Array): string {
@@ -87,7 +76,7 @@ describe("vmi386 run: bad input is one line and status 2", () => {
     await expectUsageError(["run", HI, "--timeout", "soon"], /--timeout "soon" is not a positive number of seconds/);
     await expectUsageError(["run", HI, "--stats", "xml"], /--stats must be text or json, not "xml"/);
     await expectUsageError(["run", HI, "--frobnicate"], /unknown option '--frobnicate'/);
-    await expectUsageError(["run"], /nothing to boot: give IMAGE \(multiboot\) or --kernel \(Linux bzImage\)$/m);
+    await expectUsageError(["run"], /nothing to boot: give IMAGE \(multiboot\), --kernel \(Linux bzImage\) or --bios \(firmware\)$/m);
     await expectUsageError(["fly", HI], /unknown command 'fly'/);
   });
 

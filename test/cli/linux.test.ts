@@ -64,7 +64,7 @@ describe("vmi386 run --kernel", () => {
 
   it("wants exactly one of IMAGE and --kernel, and --initrd only with --kernel", async () => {
     await expectUsageError(["run", HI, "--kernel", KERNEL], "give either IMAGE (multiboot) or --kernel (Linux bzImage), not both");
-    await expectUsageError(["run", "--mem", "4M"], "nothing to boot: give IMAGE (multiboot) or --kernel (Linux bzImage)");
+    await expectUsageError(["run", "--mem", "4M"], "nothing to boot: give IMAGE (multiboot), --kernel (Linux bzImage) or --bios (firmware)");
     await expectUsageError(["run", HI, "--initrd", INITRD], "--initrd needs --kernel: a multiboot IMAGE takes no initrd");
     await expectUsageError(["run", "--kernel"], "option '--kernel <bzImage>' argument missing");
   });

@@ -33,6 +33,9 @@ export const GCC_M32: DebianTool = {
   // Linking, statically as the oracle harness does, is what needs the 32-bit runtime.
   probe: ["sh", "-c", "echo 'int main(void) { return 0; }' | gcc -m32 -static -x c -o /dev/null -"],
 };
+/** Debian's SeaBIOS image, the firmware test's guest: a file, not a command, so probed with test -f. */
+export const SEABIOS_BIOS_BIN = "/usr/share/seabios/bios.bin";
+export const SEABIOS: DebianTool = { command: SEABIOS_BIOS_BIN, debianPackage: "seabios", probe: ["test", "-f", SEABIOS_BIOS_BIN] };
 export const CHROMIUM: DebianTool = { command: "chromium", debianPackage: "chromium", probe: ["chromium", "--version"] };
 
 const probed = new Map<DebianTool, boolean>();

@@ -1,5 +1,6 @@
 // Runs the CLI's main() in-process with captured stdout/stderr, for the CLI tests.
-import { main, type CliIO, type CliInput } from "../../src/cli.js";
+import { expect } from "vitest";
+import { EXIT_USAGE, main, type CliIO, type CliInput } from "../../src/cli.js";
 
 export interface Captured {
   status: number;
@@ -47,4 +48,13 @@ export function timeOf(times: readonly TimedChunk[], marker: string): number {
     if (text.includes(marker)) return c.at;
   }
   return NaN;
+}
+
+/** One line `vmi386: error: ...` matching `pattern`, status 2, no guest output. */
+export async function expectUsageError(args: string[], pattern: RegExp): Promise<void> {
+  const r = await cli(args);
+  expect(r.status, r.stderr).toBe(EXIT_USAGE);
+  expect(r.stderr).toMatch(/^vmi386: error: [^\n]*\n$/);
+  expect(r.stderr).toMatch(pattern);
+  expect(r.stdout).toBe("");
 }
