@@ -6,7 +6,7 @@
 import {
   STATE_EIP, STATE_EFLAGS, STATE_CPL, STATE_HALTED, STATE_INTR, STATE_STOP_REQUEST, STATE_EXIT_REASON,
   COUNTER_INSTRUCTIONS, COUNTER_INTERRUPTS, EXIT_BUDGET, EXIT_HLT, EXIT_HLT_DISABLED, EXIT_TRIPLE_FAULT,
-  EXIT_EXCEPTION, EXIT_STOP, STATE_TRAP_EXCEPTIONS, STATE_DR_BASE, STATE_RUN_RETIRED,
+  EXIT_EXCEPTION, EXIT_STOP, STATE_TRAP_EXCEPTIONS, STATE_DR_BASE, STATE_RUN_RETIRED, STATE_DEBUG_TRAP,
 } from "./layout";
 import * as cpu from "./cpu";
 import * as fl from "./flags";
@@ -62,16 +62,23 @@ function handleAttention(): i32 {
   if (cpu.faulted) {
     retiredThisRun--; // a faulting instruction does not retire
     singleStepArmed = false;
+    // A task switch that faulted after its commit point did not complete: no T-flag trap. (One
+    // through a task gate while delivering this fault sets it again, for the handler's task.)
+    store<u32>(STATE_DEBUG_TRAP, 0);
     if (!deliverPendingException()) {
       const r = tripleFault ? EXIT_TRIPLE_FAULT : EXIT_EXCEPTION;
       if (tripleFault) clearTripleFault();
       return r;
     }
   }
-  if (singleStepArmed) {
-    // TF was set when the last instruction began: a single-step trap after it (SDM Vol. 3 §17.3.1.4).
+  const taskTrap = load<u32>(STATE_DEBUG_TRAP);
+  if (singleStepArmed || taskTrap != 0) {
+    // TF was set when the last instruction began: a single-step trap after it (SDM Vol. 3
+    // §17.3.1.4); a task switch to a TSS with T set adds BT (§17.3.1.5). One #DB reports both.
+    const status = singleStepArmed ? taskTrap | DR6_BS : taskTrap;
     singleStepArmed = false;
-    store<u32>(STATE_DR_BASE + 6 * 4, load<u32>(STATE_DR_BASE + 6 * 4) | DR6_BS);
+    store<u32>(STATE_DEBUG_TRAP, 0);
+    store<u32>(STATE_DR_BASE + 6 * 4, load<u32>(STATE_DR_BASE + 6 * 4) | status);
     if (!deliverTrap(EXC_DB)) {
       const r = tripleFault ? EXIT_TRIPLE_FAULT : EXIT_EXCEPTION;
       if (tripleFault) clearTripleFault();
