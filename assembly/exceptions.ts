@@ -16,6 +16,7 @@ import { readDescriptor, descLo, descHi, loadCsCache, loadSsCache, descBase, des
 
 export const EXC_DE = 0;
 export const EXC_DB = 1;
+export const EXC_NMI = 2;
 export const EXC_BP = 3;
 export const EXC_OF = 4;
 export const EXC_BR = 5;

@@ -206,6 +206,13 @@ export const STATE_VMI_LAZY_ESP = STATE_BASE + 0x1e4;
  * snapshot taken between the switch and the trap keeps it.
  */
 export const STATE_DEBUG_TRAP = STATE_BASE + 0x1e8;
+/**
+ * The NMI input (SDM Vol. 3 §6.7.1): NMI_PENDING, latched by the host (an edge from the local
+ * APIC or the board), and NMI_BLOCKED, set while the CPU handles one, until the next IRET.
+ */
+export const STATE_NMI = STATE_BASE + 0x1ec;
+export const NMI_PENDING = 1;
+export const NMI_BLOCKED = 2;
 export const VMI_COUNTER_NAMES = "directPageTableWrites,nativeInterruptFlag,shadowHits,shadowMisses,shadowRestored,shadowInvalidated,unannouncedTargets,lazyModeEndedByEvent";
 
 /**

@@ -7,6 +7,7 @@ import {
   STATE_EIP, STATE_EFLAGS, STATE_CPL, STATE_HALTED, STATE_INTR, STATE_STOP_REQUEST, STATE_EXIT_REASON,
   COUNTER_INSTRUCTIONS, COUNTER_INTERRUPTS, EXIT_BUDGET, EXIT_HLT, EXIT_HLT_DISABLED, EXIT_TRIPLE_FAULT,
   EXIT_EXCEPTION, EXIT_STOP, STATE_TRAP_EXCEPTIONS, STATE_DR_BASE, STATE_RUN_RETIRED, STATE_DEBUG_TRAP,
+  STATE_NMI, NMI_PENDING, NMI_BLOCKED,
 } from "./layout";
 import * as cpu from "./cpu";
 import * as fl from "./flags";
@@ -18,7 +19,7 @@ import { fastStep } from "./fastpath";
 import { buildBlock } from "./blocks";
 import { step, stepResult, STEP_OK, STEP_HLT, STEP_TRAPPED, interruptShadow, clearInterruptShadow } from "./execute";
 import * as ex from "./execute";
-import { deliverPendingException, deliverEvent, deliverTrap, tripleFault, clearTripleFault, EXC_DB, EVENT_EXTERNAL } from "./exceptions";
+import { deliverPendingException, deliverEvent, deliverTrap, tripleFault, clearTripleFault, EXC_DB, EXC_NMI, EVENT_EXTERNAL } from "./exceptions";
 import { hostAckInterrupt } from "./imports";
 import { vmiActive, inVmiRomCode } from "./vmi";
 
@@ -50,6 +51,17 @@ export function syncOut(): void {
   store<u32>(STATE_EIP, cpu.getEip());
   store<u32>(STATE_EFLAGS, readFlags());
   store<u32>(STATE_CPL, <u32>cpu.cpl);
+}
+
+/** An NMI or the vector of an INTA, delivered at this instruction boundary; false on a triple fault. */
+function deliverInterrupt(vector: i32): bool {
+  store<u32>(STATE_HALTED, 0);
+  store<u64>(COUNTER_INTERRUPTS, load<u64>(COUNTER_INTERRUPTS) + 1);
+  const at = cpu.getEip();
+  cpu.instrStart = at;
+  if (deliverEvent(vector, 0, false, EVENT_EXTERNAL, at)) return true;
+  clearTripleFault();
+  return false;
 }
 
 /**
@@ -101,6 +113,13 @@ function handleAttention(): i32 {
     store<u32>(STATE_STOP_REQUEST, 0);
     return EXIT_STOP;
   }
+  // NMI (SDM Vol. 3 §6.7.1): whatever IF says, but not while one is in service (until the
+  // next IRET) nor in the shadow of STI or MOV SS (§6.8.3), as QEMU; ahead of INTR (§6.9).
+  const nmi = load<u32>(STATE_NMI) == NMI_PENDING;
+  if (nmi && !interruptShadow) {
+    store<u32>(STATE_NMI, NMI_BLOCKED);
+    if (!deliverInterrupt(EXC_NMI)) return EXIT_TRIPLE_FAULT;
+  }
   // Maskable interrupts: INTR asserted, IF set, and not in STI's one-instruction shadow.
   fl.syncVirtualIf();
   if (load<u32>(STATE_INTR) != 0 && (fl.flags & FLAG_IF) != 0) {
@@ -115,19 +134,13 @@ function handleAttention(): i32 {
       publishRetired();
       const vector = hostAckInterrupt();
       cpu.attention = true; // the PIC may have more to deliver
-      if (vector >= 0) {
-        store<u32>(STATE_HALTED, 0);
-        store<u64>(COUNTER_INTERRUPTS, load<u64>(COUNTER_INTERRUPTS) + 1);
-        const at = cpu.getEip();
-        cpu.instrStart = at;
-        if (!deliverEvent(vector, 0, false, EVENT_EXTERNAL, at)) {
-          clearTripleFault();
-          return EXIT_TRIPLE_FAULT;
-        }
-        // Let the handler's first instruction run before the next INTA.
-      }
+      // Let the handler's first instruction run before the next INTA.
+      if (vector >= 0 && !deliverInterrupt(vector)) return EXIT_TRIPLE_FAULT;
     }
-  } else if (interruptShadow) clearInterruptShadow();
+  } else if (interruptShadow) {
+    clearInterruptShadow();
+    if (nmi) cpu.attention = true; // the NMI the shadow held back, after this instruction
+  }
   // RF (from an IRET's image) lasts until the next instruction starts (SDM Vol. 3 §17.3.1.1): an
   // interrupt taken just above, before that instruction, pushed it set; that instruction's own
   // INT n or trap pushes it clear. Set RF made writeFlags ask for attention.
