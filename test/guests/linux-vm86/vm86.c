@@ -9,8 +9,6 @@
  * system calls, no C library.
  */
 
-#define SYS_exit 1
-#define SYS_write 4
 #define SYS_ioperm 101
 #define SYS_vm86old 113
 #define SYS_vm86 166
@@ -35,7 +33,8 @@
 /* Where the IVT snippet's INT 30h handler is copied (CODE_SEG:HANDLER_IP). */
 #define HANDLER_IP 0x200u
 
-typedef unsigned int u32;
+#include "../lib/linux.h"
+
 typedef unsigned short u16;
 
 /* <asm/vm86.h> for i386. */
@@ -62,31 +61,6 @@ struct vm86plus_struct {
   u32 info; /* force_return_for_pic:1, vm86dbg_active:1, vm86dbg_TFpendig:1, unused:28, is_vm86pus:1 */
   unsigned char vm86dbg_intxxtab[32];
 };
-
-static long sys3(long n, long a, long b, long c) {
-  long r;
-  __asm__ volatile("int $0x80" : "=a"(r) : "a"(n), "b"(a), "c"(b), "d"(c) : "memory");
-  return r;
-}
-
-static long sys6(long n, long a, long b, long c, long d, long e, long f) {
-  long r;
-  /* EBP is the frame pointer gcc may need: pass the sixth argument through memory. */
-  long args[2] = {a, f};
-  __asm__ volatile("push %%ebp\n\tmov 4(%%ebx), %%ebp\n\tmov (%%ebx), %%ebx\n\tint $0x80\n\tpop %%ebp"
-                   : "=a"(r) : "a"(n), "b"(args), "c"(b), "d"(c), "S"(d), "D"(e) : "memory");
-  return r;
-}
-
-static u32 length(const char *s) {
-  u32 n = 0;
-  while (s[n]) n++;
-  return n;
-}
-
-static void put(const char *s) {
-  sys3(SYS_write, 1, (long)s, length(s));
-}
 
 static void put_hex(const char *name, u32 v, int digits) {
   char b[32];
