@@ -8,6 +8,7 @@ import { vmiActive, vmiShadowControlRegisters } from "./vmi";
 
 export const EXC_DE = 0;
 export const EXC_DB = 1;
+export const EXC_NMI = 2;
 export const EXC_BP = 3;
 export const EXC_OF = 4;
 export const EXC_BR = 5;

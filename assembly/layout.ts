@@ -200,6 +200,19 @@ export const VMI_COUNTER_COUNT = 8;
  */
 export const STATE_VMI_LAZY_SUSPENDED = STATE_BASE + 0x1e0;
 export const STATE_VMI_LAZY_ESP = STATE_BASE + 0x1e4;
+/**
+ * DR6 status bits of a #DB trap due before the next instruction, 0 if none: BT after a task
+ * switch to a TSS whose T flag is set (task.ts; SDM Vol. 3 §17.3.1.5). In the state block, so a
+ * snapshot taken between the switch and the trap keeps it.
+ */
+export const STATE_DEBUG_TRAP = STATE_BASE + 0x1e8;
+/**
+ * The NMI input (SDM Vol. 3 §6.7.1): NMI_PENDING, latched by the host (an edge from the local
+ * APIC or the board), and NMI_BLOCKED, set while the CPU handles one, until the next IRET.
+ */
+export const STATE_NMI = STATE_BASE + 0x1ec;
+export const NMI_PENDING = 1;
+export const NMI_BLOCKED = 2;
 export const VMI_COUNTER_NAMES = "directPageTableWrites,nativeInterruptFlag,shadowHits,shadowMisses,shadowRestored,shadowInvalidated,unannouncedTargets,lazyModeEndedByEvent";
 
 /**

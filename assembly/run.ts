@@ -6,7 +6,8 @@
 import {
   STATE_HALTED, STATE_INTR, STATE_STOP_REQUEST, STATE_EXIT_REASON,
   COUNTER_INSTRUCTIONS, COUNTER_INTERRUPTS, EXIT_BUDGET, EXIT_HLT, EXIT_HLT_DISABLED, EXIT_TRIPLE_FAULT,
-  EXIT_EXCEPTION, EXIT_STOP, STATE_TRAP_EXCEPTIONS, STATE_DR_BASE,
+  EXIT_EXCEPTION, EXIT_STOP, STATE_TRAP_EXCEPTIONS, STATE_DR_BASE, STATE_DEBUG_TRAP,
+  STATE_NMI, NMI_PENDING, NMI_BLOCKED,
 } from "./layout";
 import * as cpu from "./cpu";
 import * as fl from "./flags";
@@ -19,13 +20,24 @@ import { buildBlock } from "./blocks";
 import { step, stepResult, STEP_OK, STEP_HLT, STEP_TRAPPED, interruptShadow, clearInterruptShadow } from "./execute";
 import * as ex from "./execute";
 import { deliverPendingException, deliverEvent, deliverTrap, tripleFault, clearTripleFault, EVENT_EXTERNAL } from "./delivery";
-import { EXC_DB } from "./exceptions";
+import { EXC_DB, EXC_NMI } from "./exceptions";
 import { hostAckInterrupt } from "./imports";
 import { vmiActive, inVmiRomCode } from "./vmi";
 
 /** TF was set as the current instruction began: #DB follows it. */
 let singleStepArmed: bool = false;
 const DR6_BS: u32 = 1 << 14;
+
+/** An NMI or the vector of an INTA, delivered at this instruction boundary; false on a triple fault. */
+function deliverInterrupt(vector: i32): bool {
+  store<u32>(STATE_HALTED, 0);
+  store<u64>(COUNTER_INTERRUPTS, load<u64>(COUNTER_INTERRUPTS) + 1);
+  const at = cpu.getEip();
+  cpu.instrStart = at;
+  if (deliverEvent(vector, 0, false, EVENT_EXTERNAL, at)) return true;
+  clearTripleFault();
+  return false;
+}
 
 /**
  * Everything the loop must look at between instructions when `attention` is set: a fault to
@@ -37,16 +49,23 @@ function handleAttention(): i32 {
   if (cpu.faulted) {
     cpu.retiredThisRun--; // a faulting instruction does not retire
     singleStepArmed = false;
+    // A task switch that faulted after its commit point did not complete: no T-flag trap. (One
+    // through a task gate while delivering this fault sets it again, for the handler's task.)
+    store<u32>(STATE_DEBUG_TRAP, 0);
     if (!deliverPendingException()) {
       const r = tripleFault ? EXIT_TRIPLE_FAULT : EXIT_EXCEPTION;
       if (tripleFault) clearTripleFault();
       return r;
     }
   }
-  if (singleStepArmed) {
-    // TF was set when the last instruction began: a single-step trap after it (SDM Vol. 3 §17.3.1.4).
+  const taskTrap = load<u32>(STATE_DEBUG_TRAP);
+  if (singleStepArmed || taskTrap != 0) {
+    // TF was set when the last instruction began: a single-step trap after it (SDM Vol. 3
+    // §17.3.1.4); a task switch to a TSS with T set adds BT (§17.3.1.5). One #DB reports both.
+    const status = singleStepArmed ? taskTrap | DR6_BS : taskTrap;
     singleStepArmed = false;
-    store<u32>(STATE_DR_BASE + 6 * 4, load<u32>(STATE_DR_BASE + 6 * 4) | DR6_BS);
+    store<u32>(STATE_DEBUG_TRAP, 0);
+    store<u32>(STATE_DR_BASE + 6 * 4, load<u32>(STATE_DR_BASE + 6 * 4) | status);
     if (!deliverTrap(EXC_DB)) {
       const r = tripleFault ? EXIT_TRIPLE_FAULT : EXIT_EXCEPTION;
       if (tripleFault) clearTripleFault();
@@ -69,6 +88,13 @@ function handleAttention(): i32 {
     store<u32>(STATE_STOP_REQUEST, 0);
     return EXIT_STOP;
   }
+  // NMI (SDM Vol. 3 §6.7.1): whatever IF says, but not while one is in service (until the
+  // next IRET) nor in the shadow of STI or MOV SS (§6.8.3), as QEMU; ahead of INTR (§6.9).
+  const nmi = load<u32>(STATE_NMI) == NMI_PENDING;
+  if (nmi && !interruptShadow) {
+    store<u32>(STATE_NMI, NMI_BLOCKED);
+    if (!deliverInterrupt(EXC_NMI)) return EXIT_TRIPLE_FAULT;
+  }
   // Maskable interrupts: INTR asserted, IF set, and not in STI's one-instruction shadow.
   fl.syncVirtualIf();
   if (load<u32>(STATE_INTR) != 0 && (fl.flags & FLAG_IF) != 0) {
@@ -83,19 +109,13 @@ function handleAttention(): i32 {
       publishRetired();
       const vector = hostAckInterrupt();
       cpu.attention = true; // the PIC may have more to deliver
-      if (vector >= 0) {
-        store<u32>(STATE_HALTED, 0);
-        store<u64>(COUNTER_INTERRUPTS, load<u64>(COUNTER_INTERRUPTS) + 1);
-        const at = cpu.getEip();
-        cpu.instrStart = at;
-        if (!deliverEvent(vector, 0, false, EVENT_EXTERNAL, at)) {
-          clearTripleFault();
-          return EXIT_TRIPLE_FAULT;
-        }
-        // Let the handler's first instruction run before the next INTA.
-      }
+      // Let the handler's first instruction run before the next INTA.
+      if (vector >= 0 && !deliverInterrupt(vector)) return EXIT_TRIPLE_FAULT;
     }
-  } else if (interruptShadow) clearInterruptShadow();
+  } else if (interruptShadow) {
+    clearInterruptShadow();
+    if (nmi) cpu.attention = true; // the NMI the shadow held back, after this instruction
+  }
   // RF (from an IRET's image) lasts until the next instruction starts (SDM Vol. 3 §17.3.1.1): an
   // interrupt taken just above, before that instruction, pushed it set; that instruction's own
   // INT n or trap pushes it clear. Set RF made writeFlags ask for attention.

@@ -261,6 +261,14 @@ export class Core {
   get intr(): boolean {
     return this.u32[L.STATE_INTR >> 2] !== 0;
   }
+  /**
+   * An edge on the CPU's NMI input: latched until the CPU takes it, which it does whatever IF
+   * says, once the handler of the previous one has executed IRET (SDM Vol. 3 §6.7.1). Safe to
+   * call from an import: the core looks after the host call.
+   */
+  raiseNmi(): void {
+    this.u32[L.STATE_NMI >> 2] |= L.NMI_PENDING;
+  }
   /** Ask run() to return at the next instruction boundary (safe to call from an import). */
   requestStop(): void {
     this.u32[L.STATE_STOP_REQUEST >> 2] = 1;

@@ -300,6 +300,7 @@ export class Machine {
         () => this.updateIntr(),
         (vector) => this.ioApic?.eoi(vector),
         deadlineChanged,
+        { nmi: () => core.raiseNmi(), init: () => this.requestReset("an INIT IPI to itself") },
       );
       this.localApic = apic;
       this.ioApic = new IoApic(apic);
@@ -601,7 +602,7 @@ export class Machine {
   /** The CPU's INTR: the 8259A's INT, or with a local APIC its own requests and the PIC's virtual wire. */
   private updateIntr(): void {
     const apic = this.localApic;
-    const level = apic ? apic.interruptPending() || (this.picInt && apic.passesPic()) : this.picInt;
+    const level = apic ? apic.interruptPending() || (this.picInt && this.apicsPassPic()) : this.picInt;
     this.core.intr = level;
     this.vmi?.setPending(level);
   }
@@ -612,7 +613,22 @@ export class Machine {
     if (!apic) return this.pic.acknowledge();
     const v = apic.acknowledge();
     if (v >= 0) return v;
-    return this.picInt && apic.passesPic() ? this.pic.acknowledge() : -1;
+    return this.picInt && this.apicsPassPic() ? this.pic.acknowledge() : -1;
+  }
+
+  /** The 8259A's INT reaches the CPU through LINT0 (virtual wire mode A) or the I/O APIC's ExtINT pin (mode B). */
+  private apicsPassPic(): boolean {
+    return this.localApic!.passesPic() || this.ioApic!.passesPic();
+  }
+
+  /**
+   * The board's NMI (a front-panel button, a parity or channel check): through the NMI gate of
+   * port 0x70 bit 7, then LINT1 of the local APIC (as its LVT says), or the CPU's NMI pin.
+   */
+  nmi(): void {
+    if (this.rtc.nmiMasked) return;
+    if (this.localApic) this.localApic.lint1();
+    else this.core.raiseNmi();
   }
 
   /** The device decoding `addr` outside RAM: the local APIC's page where IA32_APIC_BASE puts it (while enabled), the I/O APIC's. */

@@ -2,7 +2,7 @@
 // protected-mode checks of SDM Vol. 2 (JMP, CALL, RET, IRET "Operation") for code-segment
 // and call-gate targets; TSS and task-gate targets and IRET with NT switch tasks (task.ts).
 
-import { SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, STATE_SYSENTER_CS, STATE_SYSENTER_ESP, STATE_SYSENTER_EIP } from "../layout";
+import { SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, STATE_SYSENTER_CS, STATE_SYSENTER_ESP, STATE_SYSENTER_EIP, STATE_NMI, NMI_BLOCKED } from "../layout";
 import * as cpu from "../cpu";
 import { protectedMode, segSelector, segLimit, segAttr, setSegCache, reg32, setReg32, sizeBytes, SIZE_16, SIZE_32 } from "../cpu";
 import { v86Mode, realSegments } from "../flags";
@@ -340,6 +340,13 @@ export function iret(sz: i32): void {
   if (v86 && (flags & FLAG_IOPL) != FLAG_IOPL) {
     raise(EXC_GP, 0);
     return;
+  }
+  // An IRET ends the blocking of NMIs that delivering one began (SDM Vol. 3 §6.7.1), as QEMU
+  // as soon as its IRET starts; a pending NMI is taken after it.
+  const nmi = load<u32>(STATE_NMI);
+  if (nmi != 0) {
+    store<u32>(STATE_NMI, nmi & ~NMI_BLOCKED);
+    cpu.attention = true;
   }
   // A task return pops nothing (SDM Vol. 2 IRET, "TASK-RETURN").
   if (protectedMode() && !v86 && (readFlags() & FLAG_NT) != 0) {

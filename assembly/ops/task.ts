@@ -2,7 +2,7 @@
 // interrupts and exceptions through a task gate, and IRET with NT set back to the previous
 // task. The order of the checks and their error codes follow §7.3 and Table 7-1.
 
-import { SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR, STATE_CPL, STATE_GDTR_BASE, STATE_GDTR_LIMIT } from "../layout";
+import { SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR, STATE_CPL, STATE_GDTR_BASE, STATE_GDTR_LIMIT, STATE_DEBUG_TRAP, STATE_DR_BASE } from "../layout";
 import * as cpu from "../cpu";
 import { segBase, segLimit, segAttr, segSelector, setSegCache, reg32, setReg32, cr0, CR0_PG, CR0_TS, SIZE_16, SIZE_32 } from "../cpu";
 import { readFlags, writeFlags, FLAG_NT, FLAG_VM, FLAGS_ARITH, FLAG_TF, FLAG_IF, FLAG_IOPL, FLAG_RF, FLAG_AC, FLAG_ID, FLAG_DF } from "../flags";
@@ -35,6 +35,12 @@ const TYPE_32: u32 = 0x8;
 /** The smallest limits a TSS may have: 0x67 (32-bit), 0x2B (16-bit) (SDM Vol. 3 §7.2.2, Table 7-1). */
 const TSS32_MIN_LIMIT: u32 = 0x67;
 const TSS16_MIN_LIMIT: u32 = 0x2b;
+/** The debug trap flag T: bit 0 of the word at offset 100 of a 32-bit TSS (SDM Vol. 3 §7.2.1). */
+const TSS32_TRAP: u32 = 0x64;
+/** DR6.BT: the #DB came from a switch to a task whose T flag is set (SDM Vol. 3 §17.2.3). */
+const DR6_BT: u32 = 1 << 15;
+/** DR7's local breakpoint enables L0–L3, which every task switch clears (SDM Vol. 3 §17.2.4). */
+const DR7_LOCAL_ENABLES: u32 = 0x55;
 
 /** Available (type 1, 9) or busy (3, 11) TSS descriptor in the attributes of a descriptor. */
 @inline function isTss(attr: u32): bool {
@@ -157,11 +163,13 @@ function switchTask(tssSel: u32, lo: u32, hi: u32, source: i32, oldEip: u32, ext
   let newEip: u32;
   let newFlags: u32;
   let ldt: u32;
+  let trap = false;
   if (new32) {
     newCr3 = readLin32(base + 0x1c);
     newEip = readLin32(base + 0x20);
     newFlags = readLin32(base + 0x24);
     ldt = readLin16(base + 0x60);
+    trap = (readLin16(base + TSS32_TRAP) & 1) != 0;
   } else {
     newEip = readLin16(base + 0x0e);
     newFlags = readLin16(base + 0x10);
@@ -212,6 +220,8 @@ function switchTask(tssSel: u32, lo: u32, hi: u32, source: i32, oldEip: u32, ext
   // Step 11: TR and CR0.TS; from here on a fault belongs to the new task.
   setSegCache(SEG_TR, tssSel, base, limit, attr | TYPE_BUSY);
   applyCr(0, cr0() | CR0_TS);
+  const dr7 = STATE_DR_BASE + 7 * 4;
+  store<u32>(dr7, load<u32>(dr7) & ~DR7_LOCAL_ENABLES);
   if (new32 && (cr0() & CR0_PG) != 0) applyCr(3, newCr3);
   let mask = FLAGS_ARITH | FLAG_TF | FLAG_IF | FLAG_DF | FLAG_IOPL | FLAG_NT | FLAG_RF | FLAG_VM | FLAG_AC | FLAG_ID;
   if (!new32) mask &= 0xffff;
@@ -248,12 +258,20 @@ function switchTask(tssSel: u32, lo: u32, hi: u32, source: i32, oldEip: u32, ext
   if ((newFlags & mask & FLAG_VM) != 0) {
     // A virtual-8086 task: its selectors are real-mode segments, nothing to check (SDM Vol. 3 §20.2.1).
     loadV86Segments(cs, ss, es, ds, fs, gs);
-    return;
+  } else {
+    if (!loadTaskSegment(SEG_CS, cs, newCpl) || !loadTaskSegment(SEG_SS, ss, newCpl)) return;
+    if (!loadTaskSegment(SEG_ES, es, newCpl) || !loadTaskSegment(SEG_DS, ds, newCpl)) return;
+    if (!loadTaskSegment(SEG_FS, fs, newCpl) || !loadTaskSegment(SEG_GS, gs, newCpl)) return;
+    if (newEip > segLimit(SEG_CS)) {
+      raise(EXC_GP, 0);
+      return;
+    }
   }
-  if (!loadTaskSegment(SEG_CS, cs, newCpl) || !loadTaskSegment(SEG_SS, ss, newCpl)) return;
-  if (!loadTaskSegment(SEG_ES, es, newCpl) || !loadTaskSegment(SEG_DS, ds, newCpl)) return;
-  if (!loadTaskSegment(SEG_FS, fs, newCpl) || !loadTaskSegment(SEG_GS, gs, newCpl)) return;
-  if (newEip > segLimit(SEG_CS)) raise(EXC_GP, 0);
+  // The switch is complete: #DB before the new task's first instruction (SDM Vol. 3 §17.3.1.5).
+  if (trap) {
+    store<u32>(STATE_DEBUG_TRAP, load<u32>(STATE_DEBUG_TRAP) | DR6_BT);
+    cpu.attention = true;
+  }
 }
 
 /** The new task's LDT: a present LDT descriptor in the GDT, else #TS(LDT selector) (Table 7-1). */

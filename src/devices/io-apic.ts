@@ -13,6 +13,10 @@ export interface ApicMessageSink {
   matchesDestination(dest: number, logical: boolean): boolean;
   /** A fixed interrupt with `vector`; `level` marks it level triggered (its EOI comes back: eoi()). */
   accept(vector: number, level: boolean): void;
+  /** An NMI message. */
+  acceptNmi(): void;
+  /** The ExtINT pin's entry changed: whether the 8259A's INT passes may have (passesPic). */
+  routingChanged(): void;
 }
 
 export const IOAPIC_PINS = 24;
@@ -37,6 +41,10 @@ const RTE_LOGICAL = 1 << 11;
 const RTE_LOW_WRITABLE = 0x1afff;
 const DELIVERY_FIXED = 0;
 const DELIVERY_LOWEST = 1;
+const DELIVERY_NMI = 4;
+const DELIVERY_EXTINT = 7;
+/** The pin a PC wires the 8259A's INT to (virtual wire mode B; the MP table's ExtINT entry). */
+export const IOAPIC_EXTINT_PIN = 0;
 
 export interface IoApicState {
   /** The ID register's bits 24-27. */
@@ -80,7 +88,9 @@ export class IoApic {
     this.s.inputs = level ? this.s.inputs | bit : this.s.inputs & ~bit;
     const now = this.asserted(pin);
     const low = this.s.redirection[2 * pin];
-    if ((low & RTE_LEVEL) !== 0 ? now : now && !was) this.send(pin);
+    // An NMI entry is edge triggered whatever its trigger bit says (82093AA §3.2.4).
+    const levelTriggered = (low & RTE_LEVEL) !== 0 && ((low >> 8) & 7) !== DELIVERY_NMI;
+    if (levelTriggered ? now : now && !was) this.send(pin);
   }
 
   /** Is the pin asserted, after the entry's polarity? */
@@ -97,11 +107,26 @@ export class IoApic {
     const level = (low & RTE_LEVEL) !== 0;
     if (level && (low & RTE_REMOTE_IRR) !== 0) return;
     const mode = (low >> 8) & 7;
-    // NMI, SMI, INIT and ExtINT entries are not modelled (nothing we boot routes them here).
-    if (mode !== DELIVERY_FIXED && mode !== DELIVERY_LOWEST) return;
+    // ExtINT is not a message but passesPic(); SMI and INIT entries are not modelled.
+    if (mode !== DELIVERY_FIXED && mode !== DELIVERY_LOWEST && mode !== DELIVERY_NMI) return;
     if (!this.cpu.matchesDestination(r[2 * pin + 1] >>> 24, (low & RTE_LOGICAL) !== 0)) return;
+    if (mode === DELIVERY_NMI) {
+      this.cpu.acceptNmi();
+      return;
+    }
     if (level) r[2 * pin] = low | RTE_REMOTE_IRR;
     this.cpu.accept(low & 0xff, level);
+  }
+
+  /**
+   * Does the 8259A's INT reach the CPU through this I/O APIC: its pin's entry unmasked in
+   * ExtINT mode for our APIC (virtual wire mode B, MP spec §3.6.2.2)? The CPU then takes the
+   * vector from the 8259A's INTA cycle, outside the local APIC's IRR and ISR (SDM §10.5.1).
+   */
+  passesPic(): boolean {
+    const low = this.s.redirection[2 * IOAPIC_EXTINT_PIN];
+    if ((low & RTE_MASKED) !== 0 || ((low >> 8) & 7) !== DELIVERY_EXTINT) return false;
+    return this.cpu.matchesDestination(this.s.redirection[2 * IOAPIC_EXTINT_PIN + 1] >>> 24, (low & RTE_LOGICAL) !== 0);
   }
 
   /** The local APIC's EOI of a level-triggered `vector`: clear remote IRR, and resend a pin still asserted (§3.2.4). */
@@ -147,14 +172,14 @@ export class IoApic {
     const i = index - IOREDTBL;
     if (i < 0 || i >= IOAPIC_PINS * 2) return;
     const r = this.s.redirection;
-    if (i & 1) {
-      r[i] = value & 0xff000000;
-      return;
+    if (i & 1) r[i] = value & 0xff000000;
+    else {
+      r[i] = (value & RTE_LOW_WRITABLE) | (r[i] & (RTE_REMOTE_IRR | RTE_DELIVERY_STATUS));
+      // An edge entry has no remote IRR; an asserted level pin just unmasked sends now.
+      if ((r[i] & RTE_LEVEL) === 0) r[i] &= ~RTE_REMOTE_IRR;
+      else if (this.asserted(i >> 1)) this.send(i >> 1);
     }
-    r[i] = (value & RTE_LOW_WRITABLE) | (r[i] & (RTE_REMOTE_IRR | RTE_DELIVERY_STATUS));
-    // An edge entry has no remote IRR; an asserted level pin just unmasked sends now.
-    if ((r[i] & RTE_LEVEL) === 0) r[i] &= ~RTE_REMOTE_IRR;
-    else if (this.asserted(i >> 1)) this.send(i >> 1);
+    if (i >> 1 === IOAPIC_EXTINT_PIN) this.cpu.routingChanged();
   }
 
   save(): IoApicState {
@@ -163,5 +188,6 @@ export class IoApic {
 
   restore(state: unknown): void {
     this.s = checkedState(this.name, freshState(), state);
+    this.cpu.routingChanged();
   }
 }

@@ -1,8 +1,9 @@
 // The CPU's local APIC in xAPIC mode (Intel SDM Vol. 3A, chapter 10 "Advanced Programmable
 // Interrupt Controller"): its 4 KiB register page, decoded at IA32_APIC_BASE (the core keeps that
 // MSR; the machine routes the page's MMIO here), the priority logic (IRR, ISR, TMR, TPR, PPR,
-// EOI), the LVT timer, LINT0 as the 8259A's virtual wire, the error register and self-IPIs
-// through the ICR. One CPU: there is no APIC bus, so an IPI either targets this APIC or nobody.
+// EOI), the LVT timer, LINT0 as the 8259A's virtual wire, LINT1 as the board's NMI, the error
+// register and self-IPIs through the ICR (fixed, NMI, INIT). One CPU: there is no APIC bus, so
+// an IPI either targets this APIC or nobody.
 //
 // The register file is a P6's (version 0x10, four LVT entries: timer, LINT0, LINT1, error; SDM
 // §10.4.8 and §10.5.1). The timer counts a 1 GHz bus clock (QEMU's rate), so the divide
@@ -53,7 +54,11 @@ const LVT_LEVEL = 1 << 15;
 const SVR_ENABLE = 1 << 8;
 const DELIVERY_FIXED = 0;
 const DELIVERY_LOWEST = 1;
+const DELIVERY_NMI = 4;
+const DELIVERY_INIT = 5;
 const DELIVERY_EXTINT = 7;
+/** ICR bit 14: assert (an INIT with it clear is the level de-assert, which only syncs arbitration IDs). */
+const ICR_ASSERT = 1 << 14;
 /** ESR bits (SDM figure 10-9). */
 const ESR_SEND_ILLEGAL_VECTOR = 1 << 5;
 const ESR_RECEIVE_ILLEGAL_VECTOR = 1 << 6;
@@ -135,6 +140,16 @@ function testBit(bits: number[], v: number): boolean {
   return (bits[v >> 5] & (1 << (v & 31))) !== 0;
 }
 
+/** What the local APIC drives besides INTR: the CPU's NMI and INIT inputs. */
+export interface ApicCpuSignals {
+  /** An NMI for the CPU (SDM §10.5.1 delivery mode NMI: vector 2, whatever IF says). */
+  nmi(): void;
+  /** INIT for the CPU: on the bootstrap processor a reset, but of caches, x87 and MSRs (SDM Vol. 3 §9.1). */
+  init(): void;
+}
+
+const NO_SIGNALS: ApicCpuSignals = { nmi: () => {}, init: () => {} };
+
 export class LocalApic implements TimedDevice {
   readonly name = "local APIC";
   s: LocalApicState = freshState();
@@ -150,6 +165,7 @@ export class LocalApic implements TimedDevice {
     /** An EOI for a level-triggered vector: the I/O APIC clears its remote IRR (SDM §10.8.5). */
     private readonly levelEoi: (vector: number) => void,
     private readonly deadlineChanged: DeadlineChanged,
+    private readonly signals: ApicCpuSignals = NO_SIGNALS,
   ) {}
 
   reset(): void {
@@ -181,9 +197,9 @@ export class LocalApic implements TimedDevice {
   }
 
   /**
-   * Does the 8259A's INT reach the CPU? With the APIC globally disabled the CPU's INTR pin is
-   * the PIC's again (§10.4.3); otherwise only through LINT0 unmasked as ExtINT. (LINT0 in
-   * another delivery mode is not modelled: nothing we boot uses it.)
+   * Does the 8259A's INT reach the CPU through LINT0? With the APIC globally disabled the CPU's
+   * INTR pin is the PIC's again (§10.4.3); otherwise only with LINT0 unmasked as ExtINT. (LINT0
+   * in another delivery mode is not modelled: nothing we boot uses it.)
    */
   passesPic(): boolean {
     if (!this.globallyEnabled()) return true;
@@ -215,6 +231,33 @@ export class LocalApic implements TimedDevice {
     if (level) setBit(this.s.tmr, vector);
     else clearBit(this.s.tmr, vector);
     this.changed();
+  }
+
+  /** The I/O APIC's ExtINT pin was reprogrammed: the machine recomputes INTR. */
+  routingChanged(): void {
+    this.changed();
+  }
+
+  /** An NMI message (from the I/O APIC or an IPI): taken while software-disabled too (§10.4.7.2). */
+  acceptNmi(): void {
+    if (this.globallyEnabled()) this.signals.nmi();
+  }
+
+  /**
+   * An edge on LINT1, where a PC wires the board's NMI (the MP table says so): delivered as its
+   * LVT entry says, NMI as the BIOS leaves it. With the APIC globally disabled LINT1 is the
+   * CPU's NMI pin itself (§10.4.3); a masked entry drops it.
+   */
+  lint1(): void {
+    if (!this.globallyEnabled()) {
+      this.signals.nmi();
+      return;
+    }
+    const lvt = this.s.lvt[LVT_LINT1];
+    if ((lvt & LVT_MASKED) !== 0) return;
+    const mode = (lvt >> 8) & 7;
+    if (mode === DELIVERY_NMI) this.signals.nmi();
+    else if (mode === DELIVERY_FIXED) this.accept(lvt & 0xff, false);
   }
 
   /** Is `vector` pending or in service? (The I/O APIC's level re-delivery asks.) */
@@ -356,7 +399,11 @@ export class LocalApic implements TimedDevice {
     this.changed();
   }
 
-  /** A self-IPI, or an IPI nobody on this one-CPU board receives (§10.6.1). */
+  /**
+   * A self-IPI, or an IPI nobody on this one-CPU board receives (§10.6.1). NMI to itself is an
+   * NMI; INIT to itself resets the CPU, as QEMU does (the BIOS then reboots the machine); SMI
+   * (no SMM here) and STARTUP (the bootstrap processor never waits for one) do nothing.
+   */
   private sendIpi(): void {
     const s = this.s;
     const vector = s.icrLow & 0xff;
@@ -364,7 +411,14 @@ export class LocalApic implements TimedDevice {
     const shorthand = (s.icrLow >> 18) & 3;
     const toSelf =
       shorthand === 1 || shorthand === 2 || (shorthand === 0 && this.matchesDestination(s.icrHigh >>> 24, (s.icrLow & (1 << 11)) !== 0));
-    // INIT, STARTUP, NMI and SMI have no one else to reach and are not modelled for ourselves.
+    if (mode === DELIVERY_NMI) {
+      if (toSelf) this.signals.nmi();
+      return;
+    }
+    if (mode === DELIVERY_INIT) {
+      if (toSelf && (s.icrLow & ICR_ASSERT) !== 0) this.signals.init();
+      return;
+    }
     if (mode !== DELIVERY_FIXED && mode !== DELIVERY_LOWEST) return;
     if (vector < 16) {
       this.error(ESR_SEND_ILLEGAL_VECTOR);

@@ -1,6 +1,10 @@
 // A small i386 code emitter for the ROM's entry points: only the forms the ROM uses, each
 // encoded as SDM Vol. 2 gives it, with labels for forward jumps. Absolute operands are linear
 // addresses (the ROM runs at fixed addresses above virtual_top).
+//
+// Every memory operand goes through SS (prefix 36h): the ROM runs at CPL 0, where SS is the
+// kernel's flat stack segment, while DS may be anything a user left in it: Linux jumps to the
+// ROM's IRET with the user's data segments loaded, null ones on a return to virtual-8086 mode.
 
 export const enum R {
   EAX = 0,
@@ -21,6 +25,9 @@ export const enum Cc {
   B = 0x2,
   A = 0x7,
 }
+
+/** The SS segment-override prefix. */
+const SS_PREFIX = 0x36;
 
 export class Label {
   at = -1;
@@ -48,9 +55,9 @@ export class Asm {
   private d(x: number): this {
     return this.b(x, x >>> 8, x >>> 16, x >>> 24);
   }
-  /** ModRM for [disp32]: mod 00, r/m 101. */
-  private abs(reg: number, addr: number): this {
-    return this.b((reg << 3) | 5).d(addr);
+  /** Opcode `op` with the ModRM for SS:[disp32] (mod 00, r/m 101). */
+  private abs(op: number[], reg: number, addr: number): this {
+    return this.b(SS_PREFIX, ...op, (reg << 3) | 5).d(addr);
   }
   private rr(reg: number, rm: number): this {
     return this.b(0xc0 | (reg << 3) | rm);
@@ -125,23 +132,23 @@ export class Asm {
   }
   /** mov r32, [addr] */
   load(r: R, addr: number): this {
-    return this.b(0x8b).abs(r, addr);
+    return this.abs([0x8b], r, addr);
   }
   /** mov [addr], r32 */
   store(addr: number, r: R): this {
-    return this.b(0x89).abs(r, addr);
+    return this.abs([0x89], r, addr);
   }
   /** mov byte [addr], imm8 */
   storeByteImm(addr: number, v: number): this {
-    return this.b(0xc6).abs(0, addr).b(v);
+    return this.abs([0xc6], 0, addr).b(v);
   }
   /** mov dword [addr], imm32 */
   storeImm(addr: number, v: number): this {
-    return this.b(0xc7).abs(0, addr).d(v);
+    return this.abs([0xc7], 0, addr).d(v);
   }
   /** movzx r32, byte [addr] */
   loadByte(r: R, addr: number): this {
-    return this.b(0x0f, 0xb6).abs(r, addr);
+    return this.abs([0x0f, 0xb6], r, addr);
   }
   /** mov r32, [esp + disp8] */
   loadStack(r: R, disp: number): this {
@@ -150,20 +157,20 @@ export class Asm {
   /** mov [base + disp32], r32 (base is not ESP) */
   storeIndexed(base: R, disp: number, r: R): this {
     if (base === R.ESP) throw new Error("storeIndexed: ESP needs a SIB byte");
-    return this.b(0x89, 0x80 | (r << 3) | base).d(disp);
+    return this.b(SS_PREFIX, 0x89, 0x80 | (r << 3) | base).d(disp);
   }
   /** mov dword [base + disp32], imm32 */
   storeIndexedImm(base: R, disp: number, v: number): this {
     if (base === R.ESP) throw new Error("storeIndexedImm: ESP needs a SIB byte");
-    return this.b(0xc7, 0x80 | base).d(disp).d(v);
+    return this.b(SS_PREFIX, 0xc7, 0x80 | base).d(disp).d(v);
   }
   /** mov r32, [index*4 + disp32] */
   loadTable(r: R, index: R, table: number): this {
-    return this.b(0x8b, 0x04 | (r << 3), 0x85 | (index << 3)).d(table);
+    return this.b(SS_PREFIX, 0x8b, 0x04 | (r << 3), 0x85 | (index << 3)).d(table);
   }
   /** mov [base + index*8 + disp8], r32 */
   storeScaled8(base: R, index: R, disp: number, r: R): this {
-    return this.b(0x89, 0x44 | (r << 3), 0xc0 | (index << 3) | base, disp);
+    return this.b(SS_PREFIX, 0x89, 0x44 | (r << 3), 0xc0 | (index << 3) | base, disp);
   }
   /** mov dst, src */
   mov(dst: R, src: R): this {
@@ -171,7 +178,7 @@ export class Asm {
   }
   /** mov byte [addr], al */
   storeAl(addr: number): this {
-    return this.b(0x88).abs(0, addr);
+    return this.abs([0x88], 0, addr);
   }
   xor(dst: R, src: R): this {
     return this.b(0x31).rr(src, dst);
@@ -180,7 +187,7 @@ export class Asm {
   // ---- arithmetic ------------------------------------------------------------------------
   /** cmp byte [addr], imm8 */
   cmpByteImm(addr: number, v: number): this {
-    return this.b(0x80).abs(7, addr).b(v);
+    return this.abs([0x80], 7, addr).b(v);
   }
   /** cmp r32, imm32 */
   cmpImm(r: R, v: number): this {
@@ -188,29 +195,29 @@ export class Asm {
   }
   /** cmp r32, [addr] */
   cmpMem(r: R, addr: number): this {
-    return this.b(0x3b).abs(r, addr);
+    return this.abs([0x3b], r, addr);
   }
   /** sub r32, [addr] */
   subMem(r: R, addr: number): this {
-    return this.b(0x2b).abs(r, addr);
+    return this.abs([0x2b], r, addr);
   }
   /** add r32, [addr] */
   addMem(r: R, addr: number): this {
-    return this.b(0x03).abs(r, addr);
+    return this.abs([0x03], r, addr);
   }
   andImm(r: R, v: number): this {
     return this.b(0x81).rr(4, r).d(v);
   }
   /** and dword [addr], imm32 */
   andMemImm(addr: number, v: number): this {
-    return this.b(0x81).abs(4, addr).d(v);
+    return this.abs([0x81], 4, addr).d(v);
   }
   shlImm(r: R, n: number): this {
     return this.b(0xc1).rr(4, r).b(n);
   }
   /** inc dword [addr] */
   incMem(addr: number): this {
-    return this.b(0xff).abs(0, addr);
+    return this.abs([0xff], 0, addr);
   }
   /** test ah, imm8 (the IF bit of a flags image in EAX is bit 1 of AH) */
   testAhImm(v: number): this {
@@ -226,7 +233,7 @@ export class Asm {
   }
   /** setcc byte [addr] */
   setccMem(cc: Cc, addr: number): this {
-    return this.b(0x0f, 0x90 | cc).abs(0, addr);
+    return this.abs([0x0f, 0x90 | cc], 0, addr);
   }
 
   // ---- system (the ROM runs at the guest kernel's privilege) -----------------------------

@@ -9,6 +9,8 @@ function make() {
   const io = new IoApic({
     matchesDestination: (dest, logical) => (logical ? (dest & 1) !== 0 : dest === 0),
     accept: (vector, level) => sent.push({ vector, level }),
+    acceptNmi: () => sent.push({ vector: 2, level: false }),
+    routingChanged: () => {},
   });
   const reg = (i: number, v?: number) => {
     io.write(IOREGSEL, i, 4);
@@ -40,6 +42,33 @@ describe("I/O APIC", () => {
     io.setInput(2, false);
     io.setInput(2, true);
     expect(sent.length).toBe(2);
+  });
+
+  it("NMI entry: an NMI message per rising edge, even programmed level (82093AA §3.2.4); no remote IRR", () => {
+    const { io, sent, reg } = make();
+    reg(0x11 + 4, 0);
+    reg(0x10 + 4, (1 << 15) | (4 << 8) | 0x77); // pin 2: NMI, level, the vector ignored
+    io.setInput(2, true);
+    io.setInput(2, true);
+    io.setInput(2, false);
+    io.setInput(2, true);
+    expect(sent).toEqual([{ vector: 2, level: false }, { vector: 2, level: false }]);
+    expect(reg(0x10 + 4) & (1 << 14)).toBe(0);
+  });
+
+  it("ExtINT on pin 0 passes the 8259A's INT while unmasked and for our APIC; no message", () => {
+    const { io, sent, reg } = make();
+    expect(io.passesPic()).toBe(false);
+    reg(0x11, 0);
+    reg(0x10, 7 << 8);
+    expect(io.passesPic()).toBe(true);
+    io.setInput(0, true);
+    expect(sent).toEqual([]);
+    reg(0x11, 0x05000000);
+    expect(io.passesPic()).toBe(false);
+    reg(0x11, 0);
+    reg(0x10, (1 << 16) | (7 << 8));
+    expect(io.passesPic()).toBe(false);
   });
 
   it("level entry: remote IRR holds it until the EOI, which resends while the pin stays asserted", () => {

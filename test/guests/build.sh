@@ -38,6 +38,12 @@ build_linux_mm() { # outdir
   mkdir -p "$1/linux-mm"
   $CC $LINUX_CFLAGS -o "$1/linux-mm/mm" linux-mm/mm.c
 }
+# The vm86() system-call program (linux-vm86/vm86.c and its real-mode snippets), the same way.
+build_linux_vm86() { # outdir objdir
+  mkdir -p "$1/linux-vm86" "$2"
+  $NASM -f elf32 -o "$2/vm86-snippets.o" linux-vm86/snippets.asm
+  $CC $LINUX_CFLAGS -o "$1/linux-vm86/vm86" linux-vm86/vm86.c "$2/vm86-snippets.o"
+}
 
 # Sources (and extra flags) of each guest, relative to this directory.
 sources() {
@@ -111,15 +117,19 @@ case $cmd in
     shift $(($# > 0 ? 1 : 0))
     build_all . .build "$@"
     for g in ${@:-$GUESTS}; do echo "built $(output "$g")"; done
-    if [ $# -eq 0 ]; then build_linux_mm . && echo "built linux-mm/mm"; fi
+    if [ $# -eq 0 ]; then
+      build_linux_mm . && echo "built linux-mm/mm"
+      build_linux_vm86 . .build && echo "built linux-vm86/vm86"
+    fi
     ;;
   check)
     tmp=$(mktemp -d)
     trap 'rm -rf "$tmp"' EXIT
     build_all "$tmp" "$tmp/obj"
     build_linux_mm "$tmp"
+    build_linux_vm86 "$tmp" "$tmp/obj"
     status=0
-    for f in $(for g in $GUESTS; do output "$g"; done) linux-mm/mm; do
+    for f in $(for g in $GUESTS; do output "$g"; done) linux-mm/mm linux-vm86/vm86; do
       if cmp -s "$f" "$tmp/$f"; then echo "same: $f"; else echo "DIFFERS: $f"; status=1; fi
     done
     exit $status

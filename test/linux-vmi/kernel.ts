@@ -7,6 +7,7 @@
 // scripts/fetch-debian.sh; the initramfs is built from it with ./init as /init.
 
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildInitramfs } from "../../scripts/build-initramfs.js";
 import { DEBIAN_CACHE, ROOT } from "../support/debian-cache.js";
@@ -20,6 +21,22 @@ export const MEM_MB = 128;
 /** Builds .cache/debian/linux-vmi-initramfs.cpio (busybox and ./init) and returns its path. */
 export function buildVmiInitramfs(): string {
   return buildInitramfs({ cache: DEBIAN_CACHE, init: VMI_INIT, output: "linux-vmi-initramfs.cpio" });
+}
+
+/** The vm86() program (test/guests/linux-vm86), its /init, and what QEMU printed for them. */
+export const VM86_PROGRAM = join(ROOT, "test/guests/linux-vm86/vm86");
+export const VM86_INIT = join(ROOT, "test/guests/linux-vm86/init");
+export const VM86_GOLDEN = join(ROOT, "test/linux-vmi/vm86.golden.txt");
+
+/** Builds .cache/debian/linux-vm86-initramfs.cpio (busybox, the vm86 program and its /init). */
+export function buildVm86Initramfs(): string {
+  const program = { kind: "file", name: "bin/vm86", data: readFileSync(VM86_PROGRAM), mode: 0o755 } as const;
+  return buildInitramfs({ cache: DEBIAN_CACHE, init: VM86_INIT, extra: [program], output: "linux-vm86-initramfs.cpio" });
+}
+
+/** The vm86 program's and its /init's lines. */
+export function vm86Results(log: string): string[] {
+  return log.split("\n").filter((l) => /^vm86[ :-]/.test(l));
 }
 
 /** The QEMU command line that boots the kernel and initramfs, as recorded in the golden file. */

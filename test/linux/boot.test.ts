@@ -15,7 +15,7 @@ import { REALTIME_TSC_HZ } from "../../src/clock.js";
 import { startHostLoad } from "../support/host-load.js";
 import { cli, timeOf, type TimedChunk } from "../support/run-cli.js";
 import { GOLDEN, buildVmiInitramfs, initResults } from "../linux-vmi/kernel.js";
-import { DEBIAN_CACHE as CACHE, prepareDebian } from "../support/debian-cache.js";
+import { DEBIAN_CACHE as CACHE, ROOT, prepareDebian } from "../support/debian-cache.js";
 import { buildInitramfs } from "../../scripts/build-initramfs.js";
 import type { NewcEntry } from "../../src/initramfs/newc.js";
 import { buildElf } from "../loader/elf-builder.js";
@@ -38,8 +38,15 @@ const BOOT_TIMEOUT_MS = 600_000;
  * 139 in the shell, as on QEMU); int 3's gate has DPL 3: #BP, SIGTRAP (133).
  */
 const HOSTILE_VECTORS = [0, 3, 8, 13];
+/**
+ * /hostile/vm86: test/guests/linux-vm86's program, whose vm86() and vm86old() calls this kernel,
+ * built without CONFIG_VM86, answers with ENOSYS, as under QEMU (test/linux-vmi runs it on a
+ * kernel that has them).
+ */
+const VM86_PROGRAM = join(ROOT, "test/guests/linux-vm86/vm86");
 const HOSTILE: NewcEntry[] = [
   { kind: "dir", name: "hostile" },
+  { kind: "file", name: "hostile/vm86", data: readFileSync(VM86_PROGRAM), mode: 0o755 },
   ...HOSTILE_VECTORS.map((n): NewcEntry => {
     // int $n; mov eax, 1 (exit); xor ebx, ebx; int $0x80
     const code = Uint8Array.of(0xcd, n, 0xb8, 1, 0, 0, 0, 0x31, 0xdb, 0xcd, 0x80);
@@ -172,7 +179,7 @@ describe.skipIf(prepared.skip === true)("Debian's i386 kernel with busybox", () 
     async () => {
       if (!prepared.ok) throw new Error(prepared.why);
       const hostile = HOSTILE_VECTORS.map((n) => `/hostile/int${n}; echo "int ${n}: status $?"`);
-      const script = ["echo hello from $((40 + 2))", "cat /proc/cmdline", ...hostile, "dmesg | grep traps:", "cd /proc && ls -d 1 self", "poweroff -f", ""].join("\n");
+      const script = ["echo hello from $((40 + 2))", "cat /proc/cmdline", ...hostile, "/hostile/vm86 | head -n 3", "dmesg | grep traps:", "cd /proc && ls -d 1 self", "poweroff -f", ""].join("\n");
       const r = await cli(
         ["run", "--kernel", KERNEL, "--initrd", hostileInitrd(), "--append", `${APPEND} quiet vmi386.shell`, "--deterministic"],
         pipedStdin(script),
@@ -188,6 +195,8 @@ describe.skipIf(prepared.skip === true)("Debian's i386 kernel with busybox", () 
       expect(out).toContain("int 3: status 133\n");
       expect(out).toContain("int 8: status 139\n");
       expect(out).toContain("int 13: status 139\n");
+      // -ENOSYS (-38) from vm86(VM86_PLUS_INSTALL_CHECK), vm86(VM86_ENTER) and vm86old().
+      expect(out).toMatch(/^vm86: install check ret=ffffffda\nvm86 regs ret=ffffffda .*\nvm86 regs-vm86old ret=ffffffda /m);
       // The kernel's own report of each fault: the error codes are N*8+2, as on QEMU.
       for (const [n, error] of [[0, "2"], [8, "42"], [13, "6a"]]) {
         expect(out).toMatch(new RegExp(`traps: int${n}\\[\\d+\\] general protection fault ip:8048100 sp:[0-9a-f]+ error:${error} in int${n}`));

@@ -2,7 +2,9 @@
    flag and IA32_APIC_BASE, self-IPIs through the ICR, EOI and the ISR, TPR/PPR masking, the LVT
    timer one-shot and periodic against the divide configuration (its rate measured against the
    8254 PIT, never a wall-clock loop), and the I/O APIC's routing of the PIT (pin 2, as the MP
-   table says) and COM1 (pin 4). Runs the same under QEMU (its APICs, as SeaBIOS leaves them) and
+   table says) and COM1 (pin 4), NMI (a self-IPI in delivery mode NMI, the PIT through an I/O
+   APIC entry in NMI mode, the blocking of NMIs until the handler's IRET) and the 8259A through
+   the I/O APIC's ExtINT pin 0. Runs the same under QEMU (its APICs, as SeaBIOS leaves them) and
    our emulator with --apic. */
 #include "rt.h"
 
@@ -59,6 +61,21 @@ static void on_ipi_high(struct rt_frame *f) { (void)f; ipi_high++; high_while_lo
 static void on_pit(struct rt_frame *f) { (void)f; pit_irqs++; apic_wr(APIC_EOI, 0); }
 static volatile u32 pic_irqs;
 static void on_pic_irq0(struct rt_frame *f) { (void)f; pic_irqs++; outb(0x20, 0x20); }
+static volatile u32 nmis, nmi_depth, nmi_nested, nmi_resend, nmis_in_handler, nmi_if;
+static void self_nmi(void) { apic_wr(APIC_ICR_LOW, (1u << 18) | (4u << 8) | 0x33); /* self, NMI: the vector is ignored */ }
+static void on_nmi(struct rt_frame *f) {
+  if (nmi_depth++ != 0) nmi_nested = 1;
+  nmis++;
+  nmi_if = (f->eflags >> 9) & 1;
+  if (nmi_resend) {
+    /* A second NMI while this one is handled waits for the IRET (SDM Vol. 3 §6.7.1). */
+    nmi_resend = 0;
+    self_nmi();
+    for (volatile int i = 0; i < 1000; i++) {}
+    nmis_in_handler = nmis;
+  }
+  nmi_depth--;
+}
 static inline void wrmsr(u32 n, u64 v) { __asm__ volatile("wrmsr" ::"c"(n), "a"((u32)v), "d"((u32)(v >> 32))); }
 static void on_com1(struct rt_frame *f) {
   (void)f;
@@ -255,10 +272,57 @@ int guest_main(u32 magic, u32 info) {
   CHECK_EQ(com1_iir & 0x0F, 0x02, "COM1 IIR: THR empty");
   printf("ok   COM1 on pin 4: %u interrupt, IIR %x\n", com1_irqs, com1_iir);
 
-  /* 10. The 8259A: blocked while LINT0 is masked; once IA32_APIC_BASE's global enable is clear
+  /* 10. NMI: a self-IPI with delivery mode NMI is vector 2, taken with IF clear and without
+     the IRR, ISR or an EOI; one sent from the handler waits for its IRET. */
+  idt_set_handler(2, on_nmi);
+  cli();
+  self_nmi();
+  for (volatile int i = 0; i < 1000; i++) {}
+  u32 nmi_single = nmis;
+  nmi_resend = 1;
+  self_nmi();
+  for (volatile int i = 0; i < 3000; i++) {}
+  CHECK_EQ(nmi_single, 1, "NMIs after one NMI self-IPI with IF clear");
+  CHECK_EQ(nmi_if, 0, "IF in the EFLAGS the NMI pushed");
+  CHECK_EQ(nmis, 3, "NMIs after the second self-IPI, which sent a third from its handler");
+  CHECK_EQ(nmis_in_handler, 2, "NMIs seen in the handler after it sent one (blocked until IRET)");
+  CHECK_EQ(nmi_nested, 0, "nested NMI handlers");
+  CHECK_EQ(apic_rd(APIC_ISR + 0x10 * (0x33 >> 5)) | apic_rd(APIC_IRR + 0x10 * (0x33 >> 5)), 0, "ISR and IRR after NMIs");
+  printf("ok   NMI self-IPI: vector 2 with IF clear; one sent by the handler waits for its IRET (%u, then %u)\n", nmi_single, nmis);
+
+  /* 11. The PIT on I/O APIC pin 2 in delivery mode NMI: an NMI per period, IF clear. */
+  nmis = 0;
+  io_wr(0x10 + 2 * 2, 4u << 8); /* NMI, edge, unmasked */
+  wait_periods(10);
+  io_wr(0x10 + 2 * 2, (1u << 16) | V_PIT);
+  u32 pit_nmis = nmis;
+  CHECK(pit_nmis >= 9 && pit_nmis <= 11, "NMIs from I/O APIC pin 2 in 10 PIT periods: %u", pit_nmis);
+  printf("ok   I/O APIC pin 2 in NMI mode: %u NMIs in 10 PIT periods with IF clear\n", pit_nmis);
+
+  /* 12. The 8259A through I/O APIC pin 0 in ExtINT mode (virtual wire mode B, MP spec §3.6.2.2;
+     LINT0 stays masked): the vector comes from the 8259A, which gets the EOI. */
+  idt_set_handler(0x20, on_pic_irq0);
+  pic_irqs = 0;
+  io_wr(0x11, 0);
+  io_wr(0x10, 7u << 8); /* ExtINT, edge, unmasked */
+  outb(0x21, 0xFE); /* IRQ0 only */
+  sti();
+  wait_periods(5);
+  cli();
+  outb(0x21, 0xFF);
+  io_wr(0x10, 1u << 16);
+  if (pic_irqs == 0) {
+    /* QEMU 7.2 wires no 8259A output to I/O APIC pin 0 (its IRQ 0 goes to pin 2). */
+    printf("DEVIATION from the MP spec (3.6.2.2): no 8259A interrupt through I/O APIC pin 0 in ExtINT mode\n");
+  } else {
+    CHECK(pic_irqs >= 4 && pic_irqs <= 6, "8259A interrupts through I/O APIC pin 0 in 5 PIT periods: %u", pic_irqs);
+    printf("ok   I/O APIC pin 0 in ExtINT mode: 8259A IRQ0 as its vector (%u in 5 periods)\n", pic_irqs);
+  }
+  pic_irqs = 0;
+
+  /* 13. The 8259A: blocked while LINT0 is masked; once IA32_APIC_BASE's global enable is clear
      the APIC is gone (§10.4.3: CPUID's flag too) and the PIC drives INTR directly. Last: a P6
      cannot enable it again without a reset. */
-  idt_set_handler(0x20, on_pic_irq0);
   outb(0x21, 0xFE); /* IRQ0 only */
   sti();
   wait_periods(5);

@@ -12,9 +12,7 @@
  * on, as the CONFIG_VMI kernel (2.6.32) needs, and its work is the same on every run.
  */
 
-#define SYS_exit 1
 #define SYS_fork 2
-#define SYS_write 4
 #define SYS_waitpid 7
 #define SYS_execve 11
 #define SYS_ioctl 54
@@ -31,32 +29,7 @@
 #define PAGE 4096u
 #define MiB (1u << 20)
 
-typedef unsigned int u32;
-
-static long sys3(long n, long a, long b, long c) {
-  long r;
-  __asm__ volatile("int $0x80" : "=a"(r) : "a"(n), "b"(a), "c"(b), "d"(c) : "memory");
-  return r;
-}
-
-static long sys6(long n, long a, long b, long c, long d, long e, long f) {
-  long r;
-  /* EBP is the frame pointer gcc may need: pass the sixth argument through memory. */
-  long args[2] = {a, f};
-  __asm__ volatile("push %%ebp\n\tmov 4(%%ebx), %%ebp\n\tmov (%%ebx), %%ebx\n\tint $0x80\n\tpop %%ebp"
-                   : "=a"(r) : "a"(n), "b"(args), "c"(b), "d"(c), "S"(d), "D"(e) : "memory");
-  return r;
-}
-
-static u32 length(const char *s) {
-  u32 n = 0;
-  while (s[n]) n++;
-  return n;
-}
-
-static void put(const char *s) {
-  sys3(SYS_write, 1, (long)s, length(s));
-}
+#include "../lib/linux.h"
 
 static void put_u(u32 v) {
   char b[12];

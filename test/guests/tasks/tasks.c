@@ -4,8 +4,10 @@
    16-bit) and for IRET to a task that is not busy; #TS(selector) for a bad segment in the new
    TSS, delivered in the new task's context; a double fault (#GP while delivering #NP) through a
    task gate to a task with its own stack, which reads the faulting state from the old TSS.
-   Every switch sets CR0.TS (§7.3 step 11); with paging on, CR3 comes from the new TSS. Prints one line per case; the test compares them
-   with what QEMU printed. */
+   Every switch sets CR0.TS (§7.3 step 11); with paging on, CR3 comes from the new TSS. A switch
+   to a TSS with the T flag set raises #DB (DR6.BT) before the new task's first instruction,
+   and every switch clears DR7's local enables (§17.2.4, §17.3.1.5). Prints one line per case;
+   the test compares them with what QEMU printed. */
 #include "rt.h"
 
 #define MAIN_TSS 0x28
@@ -63,6 +65,8 @@ void task_jmp_entry(void);
 void task_c_entry(void);
 void ts_handler(void);
 void task_cr3_entry(void);
+void task_t_entry(void);
+void db_handler(void);
 void np_resume(void);
 __asm__(".text\n"
         "task_a_entry: call task_a_body\n\t iret\n\t jmp task_a_entry\n"
@@ -74,6 +78,11 @@ __asm__(".text\n"
         "task_c_entry: hlt\n"
         "task_cr3_entry: movl 0x700000, %eax\n\t movl %eax, cr3_seen\n\t movl %cr3, %eax\n\t"
         " movl %eax, cr3_task\n\t iret\n"
+        "task_t_entry: movl %dr7, %eax\n\t movl %eax, t_dr7\n\t incl t_ran\n\t iret\n"
+        /* #DB: the pushed EIP, TR and DR6, then back (the gate cleared NT, the IRET restores it) */
+        "db_handler: pushl %eax\n\t movl 4(%esp), %eax\n\t movl %eax, db_eip\n\t"
+        " movl %dr6, %eax\n\t movl %eax, db_dr6\n\t str db_tr\n\t incl db_count\n\t"
+        " popl %eax\n\t iret\n"
         /* #TS in task C's context: the segment registers loaded after the faulting one are not
            usable (SDM Vol. 3 §7.3), so reload DS first; record the frame and TR, then jump back
            to the main task */
@@ -83,6 +92,8 @@ volatile u32 a_flags, a_link, a_tr, a_busy, b_flags, b_link, b_tr, b_busy, a_aft
 volatile u32 jmp_flags, jmp_cr0, ts_error, ts_eip;
 volatile u16 ts_tr;
 volatile u32 cr3_seen, cr3_task;
+volatile u32 t_dr7, t_ran, db_eip, db_dr6, db_count;
+volatile u16 db_tr;
 volatile u32 df_error, df_link, df_tr, df_flags, df_old_eip, df_old_esp, df_esp;
 
 void task_a_body(void) {
@@ -274,6 +285,39 @@ static void case_cr3(void) {
   CHECK_EQ(after, 0xAAAA, "the main task's mapping after the IRET");
 }
 
+/* The T flag (bit 0 of the word at offset 100, §7.2.1): #DB after the switch completes, before
+   the new task's first instruction, with BT in DR6 (§17.3.1.5; a trap, so the pushed EIP is that
+   instruction). The switch also clears L0 of DR7 and keeps G0 (§17.2.4); DR0 points at nothing
+   this guest executes. QEMU 7.2 does not implement the T flag. */
+#define DR6_BT 0x8000
+#define DR6_BS 0x4000
+static void case_trap_flag(void) {
+  tss_init(tss_a, task_t_entry, stack_a, sizeof stack_a);
+  tss_a[25] |= 1; /* T */
+  idt_set_gate(1, (u32)db_handler, KERNEL_CS, GATE_INT, 0, 1);
+  __asm__ volatile("mov %0, %%dr0\n\t mov %1, %%dr7" ::"r"(0xFFFF0u), "r"(0x3u));
+  write_dr6(0);
+  __asm__ volatile("lcall $0x30, $0" ::: "memory", "eax", "ecx", "edx", "ebx", "esi", "edi");
+  u32 dr7_after;
+  __asm__ volatile("mov %%dr7, %0" : "=r"(dr7_after));
+  __asm__ volatile("mov %0, %%dr7" ::"r"(0u));
+  write_dr6(0);
+  idt_set_stub(1, GATE_INT, 0);
+  printf("T flag: the task ran %u, DR7 in it %x, in main after %x\n", t_ran, t_dr7 & 0xFF, dr7_after & 0xFF);
+  CHECK_EQ(t_ran, 1, "the task with T set ran once");
+  CHECK_EQ(t_dr7 & 0xFF, 2, "DR7 in the new task: L0 cleared, G0 kept");
+  if (db_count == 0) {
+    printf("DEVIATION from the SDM: no #DB after the switch to a TSS with T set\n");
+    return;
+  }
+  printf("T flag: #DB %u, eip=entry+%d tr %04x, DR6 BT %u BS %u\n", db_count,
+         (int)(db_eip - (u32)task_t_entry), db_tr, (db_dr6 & DR6_BT) != 0, (db_dr6 & DR6_BS) != 0);
+  CHECK_EQ(db_count, 1, "one #DB for the switch");
+  CHECK_EQ(db_eip, (u32)task_t_entry, "#DB before the new task's first instruction");
+  CHECK_EQ(db_tr, TSS_A, "TR in the #DB handler");
+  CHECK(db_dr6 & DR6_BT, "DR6.BT");
+}
+
 int guest_main(u32 magic, u32 info) {
   (void)magic;
   (void)info;
@@ -300,6 +344,7 @@ int guest_main(u32 magic, u32 info) {
   case_bad_segment();
   case_double_fault();
   case_cr3();
+  case_trap_flag();
   printf("CR0.TS after the last switch: %u\n", (read_cr0() & CR0_TS) != 0);
   clts();
   return 0;
