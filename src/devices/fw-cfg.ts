@@ -1,6 +1,6 @@
 // QEMU's firmware configuration device (fw_cfg) as a PC has it, at I/O ports 0x510–0x511: the
 // way SeaBIOS and OVMF learn what QEMU would tell them (RAM size, CPU count, the memory map,
-// boot settings). Layout facts from QEMU's docs/specs/fw_cfg.rst:
+// boot settings). Layout facts from QEMU's fw_cfg specification (fw_cfg.rst in its documentation):
 //
 // - The selector (port 0x510) takes a 16-bit little-endian write: the item's key. Selecting
 //   sets the item's read offset to 0.

@@ -1,4 +1,4 @@
-// QEMU's fw_cfg through its two ports, against the layout of QEMU's docs/specs/fw_cfg.rst: the
+// QEMU's fw_cfg through its two ports, against the layout of QEMU's fw_cfg specification (fw_cfg.rst in its documentation): the
 // selector takes a 16-bit key, the data port reads the item a byte at a time, numbers are
 // little-endian but the file directory's big-endian.
 import { describe, expect, it } from "vitest";
