@@ -215,8 +215,10 @@ describe("Machine", () => {
     expect(ticks(m)).toBe(100);
     expect(r.wallMs).toBeGreaterThan(95);
     expect(r.wallMs).toBeLessThan(2000);
-    // The guest does nothing but wait for ticks: most of the wall time is HLT.
-    expect(r.haltedMs).toBeGreaterThan(r.wallMs / 2);
+    // The guest does nothing but wait for 100 ticks of 1 ms: most of those 100 ms are spent
+    // asleep in HLT. Measured against the ticks' span rather than the wall time, which a loaded
+    // host stretches with time the process spends descheduled, halted or not.
+    expect(r.haltedMs).toBeGreaterThan(50);
     expect(r.haltedMs).toBeLessThanOrEqual(r.wallMs);
   });
 
