@@ -57,7 +57,11 @@ export function setEip(target: u32): void {
 export let cpl: i32 = 0;
 
 // ---- decode state of the current instruction ------------------------------------------------
-/** Operand size of the current instruction as a size index: 1 = 16-bit, 2 = 32-bit (0 = 8-bit for byte ops). */
+/** Operand sizes as the size index that readRM, regRead, readLin, alu ... take. */
+export const SIZE_8: i32 = 0;
+export const SIZE_16: i32 = 1;
+export const SIZE_32: i32 = 2;
+/** Operand size of the current instruction as a size index: SIZE_16 or SIZE_32 (SIZE_8 for byte ops). */
 export let opsz: i32 = 2;
 /** Address size of the current instruction is 32-bit. */
 export let adsz32: bool = true;

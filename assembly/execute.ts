@@ -43,6 +43,7 @@ import { STATE_CR0, STATE_VMI_TOP, STATE_HYPERCALL_FAULT, STATE_HYPERCALL_ERROR,
 import { hostHypercall } from "./imports";
 import { vmiActive, setVirtualIf, countNativeIf, vmiShadowControlRegisters, isVmiRomAddress } from "./vmi";
 import { syncOut, publishRetired } from "./run";
+import { PREFIX_BITS, LOCKABLE_1, LOCKABLE_2 } from "./generated/opcode-tables";
 
 /** Why the current instruction wants the run loop to return (HLT, a trapped INT in test mode). */
 export const STEP_OK = 0;
@@ -60,9 +61,6 @@ export let stepResult: i32 = STEP_OK;
 }
 
 /** Execute one instruction. */
-/** One bit per one-byte opcode that is a prefix (26 2E 36 3E 64 65 66 67 F0 F2 F3). */
-const PREFIX_BITS = memory.data<u32>([0, 0x40404040, 0, 0xf0, 0, 0, 0, 0x000d0000]);
-
 @inline export function step(): void {
   if (cpu.decodeDirty) cpu.setDecodeDefaults();
   let op = fetch8();
@@ -105,26 +103,20 @@ const PREFIX_BITS = memory.data<u32>([0, 0x40404040, 0, 0xf0, 0, 0, 0, 0x000d000
 
 /**
  * LOCK is legal only on read-modify-write instructions with a memory destination
- * (SDM Vol. 2 LOCK); anything else raises #UD.
+ * (SDM Vol. 2 LOCK; the table's `lock` forms); anything else raises #UD.
  */
 function lockable(op: u32): bool {
-  const m = <u32>load<u8>(cpu.ip);
+  let at = cpu.ip;
+  let table = LOCKABLE_1;
   if (op == 0x0f) {
-    const op2 = m;
-    const m2 = <u32>load<u8>(cpu.ip + 1);
-    if (m2 >= 0xc0) return false;
-    if (op2 == 0xb0 || op2 == 0xb1 || op2 == 0xc0 || op2 == 0xc1 || op2 == 0xab || op2 == 0xb3 || op2 == 0xbb) return true;
-    if (op2 == 0xba) return ((m2 >> 3) & 7) >= 5;
-    if (op2 == 0xc7) return ((m2 >> 3) & 7) == 1;
-    return false;
+    op = <u32>load<u8>(at);
+    at++;
+    table = LOCKABLE_2;
   }
-  if (m >= 0xc0) return false;
-  if (op < 0x40) return (op & 7) < 2 && (op & 0x38) != 0x38;
-  if (op >= 0x80 && op <= 0x83) return ((m >> 3) & 7) != 7;
-  if (op == 0x86 || op == 0x87) return true;
-  if (op == 0xf6 || op == 0xf7) return ((m >> 3) & 7) == 2 || ((m >> 3) & 7) == 3;
-  if (op == 0xfe || op == 0xff) return ((m >> 3) & 7) < 2;
-  return false;
+  const digits = <u32>load<u8>(table + op);
+  const m = <u32>load<u8>(at);
+  if (digits == 0 || m >= 0xc0) return false;
+  return ((digits >> ((m >> 3) & 7)) & 1) != 0;
 }
 
 /** Operand size index for the opcode's w bit (bit 0): byte, or the current operand size. */
