@@ -1,5 +1,6 @@
 // Writes what the instruction table (gen/x86-table.ts) determines, so that it is stated once:
 //   assembly/generated/opcode-tables.ts   length, block-end, LOCK and prefix tables of the core
+//   assembly/generated/dispatch.ts        the full decoder's switch over the opcode maps
 //   test/oracle/generated/instructions.ts the oracle's encodings and undefined-flag rules
 // `npm run gen` (and `npm run build`, before asc). The outputs are committed; test/gen/table.test.ts
 // fails when they differ from what this produces (docs/instruction-table.md says why).
@@ -214,10 +215,112 @@ function oracleInstructions(): string {
   return out.join("\n");
 }
 
+/** Where a handler lives when it is not in assembly/execute.ts: the operation itself. */
+const HANDLER_MODULES: Record<string, string> = {
+  decimalAdjust: "../ops/bcd", aaa: "../ops/bcd",
+  fpuEscape: "../fpu/execute-fpu", fpuWait: "../fpu/execute-fpu", fxsaveRestore: "../fpu/execute-fpu",
+  wrmsr: "../ops/system", rdtsc: "../ops/system", rdmsr: "../ops/system", rdpmc: "../ops/system", cpuid: "../ops/system",
+  sysenter: "../ops/control", sysexit: "../ops/control",
+  raiseUD: "../exceptions",
+};
+/** Where a constant argument comes from; `opsz` is the current operand size, `op` the opcode. */
+const ARG_MODULES: [RegExp, string][] = [[/^ALU_[A-Z]+$/, "../ops/alu"], [/^SIZE_(8|16|32)$/, "../cpu"]];
+
+function handlerCall(r: InstructionRow): string {
+  const args = (r.args ?? []).map((a) => (a === "opsz" ? "cpu.opsz" : a));
+  return `${r.handler}(${args.join(", ")});`;
+}
+
+/** The statement(s) that execute opcode `op`'s rows, or undefined for none (#UD). */
+function opcodeBody(rows: InstructionRow[]): string[] | undefined {
+  if (rows.length === 0) return undefined;
+  const calls = new Set(rows.map(handlerCall));
+  // One handler for every form: it decodes what it needs itself.
+  if (calls.size === 1) return [`${handlerCall(rows[0])} return;`];
+  // A group whose forms have handlers of their own: ModRM.reg picks one, after the ModRM decode.
+  if (rows.some((r) => r.digit === undefined)) throw new Error(`${describe(rows[0])}: forms with different handlers and no /digit`);
+  const out = ["decodeModrm();", "switch (modrmReg()) {"];
+  for (const [call, digits] of groupBy(rows, (r) => handlerCall(r), (r) => r.digit!)) {
+    out.push(`  ${digits.map((d) => `case ${d}:`).join(" ")} ${call} return;`);
+  }
+  out.push("}");
+  if (new Set(rows.map((r) => r.digit)).size < 8) out.push("raiseUD();");
+  out.push("return;");
+  return out;
+}
+
+/** Keys in first-seen order with the values that share each (deduplicated). */
+function groupBy<T, V>(items: T[], key: (t: T) => string, value: (t: T) => V): [string, V[]][] {
+  const m = new Map<string, V[]>();
+  for (const t of items) {
+    const k = key(t);
+    const vs = m.get(k) ?? [];
+    if (!vs.includes(value(t))) vs.push(value(t));
+    m.set(k, vs);
+  }
+  return [...m];
+}
+
+function dispatchSwitch(name: string, map: 0 | 1, exported: boolean, doc: string): string[] {
+  const bodies: { ops: number[]; body: string[] }[] = [];
+  byOpcode(map).forEach((rows, op) => {
+    const body = map === 0 && op === 0x0f ? ["execute0F(fetch8());", "return;"] : opcodeBody(rows);
+    if (!body) return;
+    const same = bodies.find((b) => b.body.join("\n") === body.join("\n"));
+    if (same) same.ops.push(op);
+    else bodies.push({ ops: [op], body });
+  });
+  const out = [`/** ${doc} */`, `${exported ? "export " : ""}function ${name}(op: u32): void {`, "  switch (op) {"];
+  for (const b of bodies) {
+    const labels = b.ops.map((o) => `case ${hex(o)}:`);
+    for (let i = 0; i < labels.length; i += 8) {
+      const last = i + 8 >= labels.length;
+      const line = `    ${labels.slice(i, i + 8).join(" ")}`;
+      if (last && b.body.length === 1) out.push(`${line} ${b.body[0]}`);
+      else out.push(line);
+    }
+    if (b.body.length > 1) for (const l of b.body) out.push(`      ${l}`);
+  }
+  out.push("  }", "  raiseUD();", "}");
+  return out;
+}
+
+function dispatch(): string {
+  const imports = new Map<string, Set<string>>();
+  const need = (module: string, name: string): void => void (imports.get(module) ?? imports.set(module, new Set()).get(module)!).add(name);
+  for (const r of INSTRUCTIONS) {
+    need(HANDLER_MODULES[r.handler] ?? "../execute", r.handler);
+    for (const a of r.args ?? []) {
+      const m = ARG_MODULES.find(([re]) => re.test(a));
+      if (m) need(m[1], a);
+    }
+  }
+  need("../decode", "fetch8");
+  need("../decode", "decodeModrm");
+  need("../decode", "modrmReg");
+  need("../exceptions", "raiseUD");
+  const out: string[] = [HEADER];
+  out.push(
+    "// The full decoder's dispatch: one case per opcode of the instruction table, calling the",
+    "// form's named handler (assembly/execute.ts, @inline, so each case holds its body, as a",
+    "// hand-written switch would). Opcodes with no row raise #UD.",
+    "",
+    `import * as cpu from "../cpu";`,
+    ...[...imports].sort(([a], [b]) => a.localeCompare(b)).map(([m, names]) => `import { ${[...names].sort().join(", ")} } from "${m}";`),
+    "",
+    ...dispatchSwitch("execute", 0, true, "Execute the instruction whose first opcode byte (after prefixes) is `op`."),
+    "",
+    ...dispatchSwitch("execute0F", 1, false, "The 0F map: `op` is the second opcode byte."),
+    "",
+  );
+  return out.join("\n");
+}
+
 /** Every generated file: path relative to the repository, and its text. */
 export function generatedFiles(): { path: string; text: string }[] {
   return [
     { path: "assembly/generated/opcode-tables.ts", text: coreTables() },
+    { path: "assembly/generated/dispatch.ts", text: dispatch() },
     { path: "test/oracle/generated/instructions.ts", text: oracleInstructions() },
   ];
 }

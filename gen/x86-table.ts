@@ -153,41 +153,41 @@ ALU.forEach((mn, i) => {
   add({ opcode: i * 8 + 3, mnemonic: mn, operands: "Gv,Ev", handler: "aluGE", args: [op, "opsz"], ...flags, fast: "32-bit" });
   add({ opcode: i * 8 + 4, mnemonic: mn, operands: "AL,Ib", handler: "aluAI", args: [op, "SIZE_8"], ...flags });
   add({ opcode: i * 8 + 5, mnemonic: mn, operands: "eAX,Iz", handler: "aluAI", args: [op, "opsz"], ...flags, fast: "32-bit" });
-  add({ opcode: 0x80, digit: i, mnemonic: mn, operands: "Eb,Ib", handler: "aluEI", args: [op, "SIZE_8"], ...flags, lock, fast: true });
-  add({ opcode: 0x81, digit: i, mnemonic: mn, operands: "Ev,Iz", handler: "aluEI", args: [op, "opsz"], ...flags, lock, fast: "register" });
-  add({ opcode: 0x82, digit: i, mnemonic: mn, operands: "Eb,Ib", handler: "aluEI", args: [op, "SIZE_8"], ...flags, lock, note: "80's alias in 32-bit code (SDM Vol. 2 Appendix A, Table A-2)" });
-  add({ opcode: 0x83, digit: i, mnemonic: mn, operands: "Ev,Ib", handler: "aluEI", args: [op, "opsz"], ...flags, lock, fast: "register" });
+  add({ opcode: 0x80, digit: i, mnemonic: mn, operands: "Eb,Ib", handler: "aluEI", args: ["op"], ...flags, lock, fast: true });
+  add({ opcode: 0x81, digit: i, mnemonic: mn, operands: "Ev,Iz", handler: "aluEI", args: ["op"], ...flags, lock, fast: "register" });
+  add({ opcode: 0x82, digit: i, mnemonic: mn, operands: "Eb,Ib", handler: "aluEI", args: ["op"], ...flags, lock, note: "80's alias in 32-bit code (SDM Vol. 2 Appendix A, Table A-2)" });
+  add({ opcode: 0x83, digit: i, mnemonic: mn, operands: "Ev,Ib", handler: "aluEI", args: ["op"], ...flags, lock, fast: "register" });
 });
 
 for (const [seg, name] of [[0x06, "ES"], [0x0e, "CS"], [0x16, "SS"], [0x1e, "DS"]] as const) {
-  add({ opcode: seg, mnemonic: "push", operands: name, handler: "pushSreg" });
+  add({ opcode: seg, mnemonic: "push", operands: name, handler: "pushSreg", args: ["op"] });
 }
 for (const [seg, name] of [[0x07, "ES"], [0x17, "SS"], [0x1f, "DS"]] as const) {
-  add({ opcode: seg, mnemonic: "pop", operands: name, handler: "popSreg", note: seg === 0x17 ? "POP SS holds interrupts off for one instruction" : undefined });
+  add({ opcode: seg, mnemonic: "pop", operands: name, handler: "popSreg", args: ["op"], note: seg === 0x17 ? "POP SS holds interrupts off for one instruction" : undefined });
 }
-add({ opcode: 0x27, mnemonic: "daa", operands: "", handler: "daa", reads: "AC", writes: "SZAPC", undefinedFlags: { flags: "O", sdm: "SDM Vol. 2A DAA: OF undefined" } });
-add({ opcode: 0x2f, mnemonic: "das", operands: "", handler: "das", reads: "AC", writes: "SZAPC", undefinedFlags: { flags: "O", sdm: "SDM Vol. 2A DAS: OF undefined" } });
-add({ opcode: 0x37, mnemonic: "aaa", operands: "", handler: "aaa", reads: "A", writes: "AC", undefinedFlags: { flags: "OSZP", sdm: "SDM Vol. 2A AAA: AF CF defined; OF SF ZF PF undefined" } });
-add({ opcode: 0x3f, mnemonic: "aas", operands: "", handler: "aas", reads: "A", writes: "AC", undefinedFlags: { flags: "OSZP", sdm: "SDM Vol. 2A AAS: AF CF defined; OF SF ZF PF undefined" } });
+add({ opcode: 0x27, mnemonic: "daa", operands: "", handler: "decimalAdjust", args: ["false"], reads: "AC", writes: "SZAPC", undefinedFlags: { flags: "O", sdm: "SDM Vol. 2A DAA: OF undefined" } });
+add({ opcode: 0x2f, mnemonic: "das", operands: "", handler: "decimalAdjust", args: ["true"], reads: "AC", writes: "SZAPC", undefinedFlags: { flags: "O", sdm: "SDM Vol. 2A DAS: OF undefined" } });
+add({ opcode: 0x37, mnemonic: "aaa", operands: "", handler: "aaa", args: ["false"], reads: "A", writes: "AC", undefinedFlags: { flags: "OSZP", sdm: "SDM Vol. 2A AAA: AF CF defined; OF SF ZF PF undefined" } });
+add({ opcode: 0x3f, mnemonic: "aas", operands: "", handler: "aaa", args: ["true"], reads: "A", writes: "AC", undefinedFlags: { flags: "OSZP", sdm: "SDM Vol. 2A AAS: AF CF defined; OF SF ZF PF undefined" } });
 
 const INC_DEC_FLAGS = { writes: "OSZAP", undefinedFlags: { flags: "", sdm: "SDM Vol. 2A INC/DEC: CF unaffected, the others by the result" } };
-add({ opcode: 0x40, span: 8, mnemonic: "inc", operands: "Zv", handler: "incDecReg", args: ["false"], ...INC_DEC_FLAGS, fast: "32-bit" });
-add({ opcode: 0x48, span: 8, mnemonic: "dec", operands: "Zv", handler: "incDecReg", args: ["true"], ...INC_DEC_FLAGS, fast: "32-bit" });
-add({ opcode: 0x50, span: 8, mnemonic: "push", operands: "Zv", handler: "pushReg", fast: "32-bit" });
-add({ opcode: 0x58, span: 8, mnemonic: "pop", operands: "Zv", handler: "popReg", fast: "32-bit" });
+add({ opcode: 0x40, span: 8, mnemonic: "inc", operands: "Zv", handler: "incDecReg", args: ["op"], ...INC_DEC_FLAGS, fast: "32-bit" });
+add({ opcode: 0x48, span: 8, mnemonic: "dec", operands: "Zv", handler: "incDecReg", args: ["op"], ...INC_DEC_FLAGS, fast: "32-bit" });
+add({ opcode: 0x50, span: 8, mnemonic: "push", operands: "Zv", handler: "pushReg", args: ["op"], fast: "32-bit" });
+add({ opcode: 0x58, span: 8, mnemonic: "pop", operands: "Zv", handler: "popReg", args: ["op"], fast: "32-bit" });
 add({ opcode: 0x60, mnemonic: "pusha", operands: "", handler: "pusha" });
 add({ opcode: 0x61, mnemonic: "popa", operands: "", handler: "popa" });
 add({ opcode: 0x62, mnemonic: "bound", operands: "Gv,Ma", handler: "bound" });
 add({ opcode: 0x63, mnemonic: "arpl", operands: "Ew,Gw", handler: "arpl", writes: "Z", privilege: "protected" });
 add({ opcode: 0x68, mnemonic: "push", operands: "Iz", handler: "pushImm" });
-add({ opcode: 0x69, mnemonic: "imul", operands: "Gv,Ev,Iz", handler: "imulGEI", writes: "OC", undefinedFlags: MUL_UNDEFINED, fast: "32-bit" });
+add({ opcode: 0x69, mnemonic: "imul", operands: "Gv,Ev,Iz", handler: "imulGEI", args: ["op"], writes: "OC", undefinedFlags: MUL_UNDEFINED, fast: "32-bit" });
 add({ opcode: 0x6a, mnemonic: "push", operands: "Ib", handler: "pushImm8" });
-add({ opcode: 0x6b, mnemonic: "imul", operands: "Gv,Ev,Ib", handler: "imulGEI", writes: "OC", undefinedFlags: MUL_UNDEFINED, fast: "32-bit" });
-add({ opcode: 0x6c, mnemonic: "ins", operands: "Yb,DX", handler: "stringInOut", reads: "D", privilege: "io" });
-add({ opcode: 0x6d, mnemonic: "ins", operands: "Yz,DX", handler: "stringInOut", reads: "D", privilege: "io" });
-add({ opcode: 0x6e, mnemonic: "outs", operands: "DX,Xb", handler: "stringInOut", reads: "D", privilege: "io" });
-add({ opcode: 0x6f, mnemonic: "outs", operands: "DX,Xz", handler: "stringInOut", reads: "D", privilege: "io" });
-add({ opcode: 0x70, span: 16, mnemonic: "jcc", operands: "Jb", handler: "jccRel8", reads: "OSZPC", jump: true, fast: true });
+add({ opcode: 0x6b, mnemonic: "imul", operands: "Gv,Ev,Ib", handler: "imulGEI", args: ["op"], writes: "OC", undefinedFlags: MUL_UNDEFINED, fast: "32-bit" });
+add({ opcode: 0x6c, mnemonic: "ins", operands: "Yb,DX", handler: "stringInOut", args: ["op"], reads: "D", privilege: "io" });
+add({ opcode: 0x6d, mnemonic: "ins", operands: "Yz,DX", handler: "stringInOut", args: ["op"], reads: "D", privilege: "io" });
+add({ opcode: 0x6e, mnemonic: "outs", operands: "DX,Xb", handler: "stringInOut", args: ["op"], reads: "D", privilege: "io" });
+add({ opcode: 0x6f, mnemonic: "outs", operands: "DX,Xz", handler: "stringInOut", args: ["op"], reads: "D", privilege: "io" });
+add({ opcode: 0x70, span: 16, mnemonic: "jcc", operands: "Jb", handler: "jccRel8", args: ["op"], reads: "OSZPC", jump: true, fast: true });
 
 const TEST_FLAGS = { writes: "OSZAPC", undefinedFlags: LOGIC_UNDEFINED };
 add({ opcode: 0x84, mnemonic: "test", operands: "Eb,Gb", handler: "testEG", args: ["SIZE_8"], ...TEST_FLAGS, fast: "register" });
@@ -203,7 +203,7 @@ add({ opcode: 0x8d, mnemonic: "lea", operands: "Gv,M", handler: "lea", fast: "32
 add({ opcode: 0x8e, mnemonic: "mov", operands: "Sw,Ew", handler: "movSregE", note: "MOV SS holds interrupts off for one instruction" });
 add({ opcode: 0x8f, digit: 0, mnemonic: "pop", operands: "Ev", handler: "popE" });
 add({ opcode: 0x90, mnemonic: "nop", operands: "", handler: "nop", fast: true, note: "PAUSE with F3" });
-add({ opcode: 0x91, span: 7, mnemonic: "xchg", operands: "Zv,eAX", handler: "xchgAxReg", note: "91–97: 90 (XCHG eAX, eAX) is NOP" });
+add({ opcode: 0x91, span: 7, mnemonic: "xchg", operands: "Zv,eAX", handler: "xchgAxReg", args: ["op"], note: "91–97: 90 (XCHG eAX, eAX) is NOP" });
 add({ opcode: 0x98, mnemonic: "cbw", operands: "", handler: "cbw" });
 add({ opcode: 0x99, mnemonic: "cwd", operands: "", handler: "cwd" });
 add({ opcode: 0x9a, mnemonic: "call", operands: "Ap", handler: "callFarImm", jump: true });
@@ -222,12 +222,12 @@ for (const [op, mn, operands] of [
   [0xae, "scas", "AL,Yb"], [0xaf, "scas", "eAX,Yv"],
 ] as const) {
   const compares = mn === "cmps" || mn === "scas";
-  add({ opcode: op, mnemonic: mn, operands, handler: "stringMove", reads: compares ? "D" : "D", writes: compares ? "OSZAPC" : undefined, undefinedFlags: compares ? NONE : undefined });
+  add({ opcode: op, mnemonic: mn, operands, handler: "stringMove", args: ["op"], reads: compares ? "D" : "D", writes: compares ? "OSZAPC" : undefined, undefinedFlags: compares ? NONE : undefined });
 }
 add({ opcode: 0xa8, mnemonic: "test", operands: "AL,Ib", handler: "testAI", args: ["SIZE_8"], ...TEST_FLAGS });
 add({ opcode: 0xa9, mnemonic: "test", operands: "eAX,Iz", handler: "testAI", args: ["opsz"], ...TEST_FLAGS });
-add({ opcode: 0xb0, span: 8, mnemonic: "mov", operands: "Zb,Ib", handler: "movRegImm8" });
-add({ opcode: 0xb8, span: 8, mnemonic: "mov", operands: "Zv,Iv", handler: "movRegImm", fast: "32-bit" });
+add({ opcode: 0xb0, span: 8, mnemonic: "mov", operands: "Zb,Ib", handler: "movRegImm8", args: ["op"] });
+add({ opcode: 0xb8, span: 8, mnemonic: "mov", operands: "Zv,Iv", handler: "movRegImm", args: ["op"], fast: "32-bit" });
 
 const SHIFTS = [["rol", 0], ["ror", 1], ["rcl", 2], ["rcr", 3], ["shl", 4], ["shr", 5], ["sal", 6], ["sar", 7]] as const;
 for (const [mn, digit] of SHIFTS) {
@@ -243,18 +243,18 @@ for (const [mn, digit] of SHIFTS) {
     [0xc0, "Eb,Ib", "imm8"], [0xc1, "Ev,Ib", "imm8"], [0xd0, "Eb,1", "one"], [0xd1, "Ev,1", "one"], [0xd2, "Eb,CL", "cl"], [0xd3, "Ev,CL", "cl"],
   ] as const) {
     const fast = op === 0xc1 || op === 0xd1 || op === 0xd3 ? ("register" as const) : undefined;
-    add({ opcode: op, digit, mnemonic: mn, operands, handler: "shiftGroup", ...flags, fast });
+    add({ opcode: op, digit, mnemonic: mn, operands, handler: "shiftGroup", args: ["op"], ...flags, fast });
   }
 }
 add({ opcode: 0xc2, mnemonic: "ret", operands: "Iw", handler: "retImm", jump: true });
 add({ opcode: 0xc3, mnemonic: "ret", operands: "", handler: "ret", jump: true, fast: "32-bit" });
-add({ opcode: 0xc4, mnemonic: "les", operands: "Gz,Mp", handler: "lesLds" });
-add({ opcode: 0xc5, mnemonic: "lds", operands: "Gz,Mp", handler: "lesLds" });
+add({ opcode: 0xc4, mnemonic: "les", operands: "Gz,Mp", handler: "lesLds", args: ["op"] });
+add({ opcode: 0xc5, mnemonic: "lds", operands: "Gz,Mp", handler: "lesLds", args: ["op"] });
 add({ opcode: 0xc6, digit: 0, mnemonic: "mov", operands: "Eb,Ib", handler: "movEI", args: ["SIZE_8"], fast: true });
 add({ opcode: 0xc7, digit: 0, mnemonic: "mov", operands: "Ev,Iz", handler: "movEI", args: ["opsz"], fast: "32-bit" });
 add({ opcode: 0xc8, mnemonic: "enter", operands: "Iw,Ib", handler: "enter" });
 add({ opcode: 0xc9, mnemonic: "leave", operands: "", handler: "leave" });
-add({ opcode: 0xca, mnemonic: "retf", operands: "Iw", handler: "retFar", jump: true });
+add({ opcode: 0xca, mnemonic: "retf", operands: "Iw", handler: "retFarImm", jump: true });
 add({ opcode: 0xcb, mnemonic: "retf", operands: "", handler: "retFar", jump: true });
 add({ opcode: 0xcc, mnemonic: "int3", operands: "", handler: "int3", jump: true });
 add({ opcode: 0xcd, mnemonic: "int", operands: "Ib", handler: "intImm", jump: true, privilege: "v86-iopl" });
@@ -265,10 +265,10 @@ add({ opcode: 0xd4, mnemonic: "aam", operands: "Ib", handler: "aam", ...ASCII_FL
 add({ opcode: 0xd5, mnemonic: "aad", operands: "Ib", handler: "aad", ...ASCII_FLAGS });
 add({ opcode: 0xd6, mnemonic: "salc", operands: "", handler: "salc", reads: "C", note: "undocumented: AL = CF ? 0xFF : 0" });
 add({ opcode: 0xd7, mnemonic: "xlat", operands: "", handler: "xlat" });
-add({ opcode: 0xd8, span: 8, mnemonic: "fpu", operands: "", modrm: true, handler: "fpuEscape", note: "x87 escapes: assembly/fpu/ decodes them" });
-add({ opcode: 0xe0, mnemonic: "loopne", operands: "Jb", handler: "loop", reads: "Z", jump: true });
-add({ opcode: 0xe1, mnemonic: "loope", operands: "Jb", handler: "loop", reads: "Z", jump: true });
-add({ opcode: 0xe2, mnemonic: "loop", operands: "Jb", handler: "loop", jump: true });
+add({ opcode: 0xd8, span: 8, mnemonic: "fpu", operands: "", modrm: true, handler: "fpuEscape", args: ["op"], note: "x87 escapes: assembly/fpu/ decodes them" });
+add({ opcode: 0xe0, mnemonic: "loopne", operands: "Jb", handler: "loop", args: ["op"], reads: "Z", jump: true });
+add({ opcode: 0xe1, mnemonic: "loope", operands: "Jb", handler: "loop", args: ["op"], reads: "Z", jump: true });
+add({ opcode: 0xe2, mnemonic: "loop", operands: "Jb", handler: "loop", args: ["op"], jump: true });
 add({ opcode: 0xe3, mnemonic: "jecxz", operands: "Jb", handler: "jecxz", jump: true });
 add({ opcode: 0xe4, mnemonic: "in", operands: "AL,Ib", handler: "inImm", args: ["SIZE_8"], privilege: "io" });
 add({ opcode: 0xe5, mnemonic: "in", operands: "eAX,Ib", handler: "inImm", args: ["opsz"], privilege: "io" });
@@ -286,19 +286,19 @@ add({ opcode: 0xf1, mnemonic: "int1", operands: "", handler: "int1", jump: true,
 add({ opcode: 0xf4, mnemonic: "hlt", operands: "", handler: "hlt", jump: true, privilege: "cpl0" });
 add({ opcode: 0xf5, mnemonic: "cmc", operands: "", handler: "cmc", reads: "C", writes: "C" });
 
-const GROUP3: [number, string, string, Partial<InstructionRow>][] = [
-  [0, "test", "I", { writes: "OSZAPC", undefinedFlags: LOGIC_UNDEFINED }],
-  [1, "test", "I", { writes: "OSZAPC", undefinedFlags: LOGIC_UNDEFINED, note: "/1 is /0's alias (undocumented; SDM Vol. 2 Appendix A, Table A-6)" }],
-  [2, "not", "", { lock: true }],
-  [3, "neg", "", { writes: "OSZAPC", undefinedFlags: NONE, lock: true }],
-  [4, "mul", "", { writes: "OC", undefinedFlags: MUL_UNDEFINED }],
-  [5, "imul", "", { writes: "OC", undefinedFlags: MUL_UNDEFINED }],
-  [6, "div", "", { undefinedFlags: DIV_UNDEFINED }],
-  [7, "idiv", "", { undefinedFlags: DIV_UNDEFINED }],
+const GROUP3: [number, string, string, string, Partial<InstructionRow>][] = [
+  [0, "test", "I", "testEI", { writes: "OSZAPC", undefinedFlags: LOGIC_UNDEFINED }],
+  [1, "test", "I", "testEI", { writes: "OSZAPC", undefinedFlags: LOGIC_UNDEFINED, note: "/1 is /0's alias (undocumented; SDM Vol. 2 Appendix A, Table A-6)" }],
+  [2, "not", "", "notE", { lock: true }],
+  [3, "neg", "", "negE", { writes: "OSZAPC", undefinedFlags: NONE, lock: true }],
+  [4, "mul", "", "mulDivE", { writes: "OC", undefinedFlags: MUL_UNDEFINED }],
+  [5, "imul", "", "mulDivE", { writes: "OC", undefinedFlags: MUL_UNDEFINED }],
+  [6, "div", "", "mulDivE", { undefinedFlags: DIV_UNDEFINED }],
+  [7, "idiv", "", "mulDivE", { undefinedFlags: DIV_UNDEFINED }],
 ];
-for (const [digit, mn, imm, extra] of GROUP3) {
-  add({ opcode: 0xf6, digit, mnemonic: mn, operands: imm ? "Eb,Ib" : "Eb", handler: "group3", args: ["SIZE_8"], ...extra });
-  add({ opcode: 0xf7, digit, mnemonic: mn, operands: imm ? "Ev,Iz" : "Ev", handler: "group3", args: ["opsz"], ...extra, fast: "32-bit" });
+for (const [digit, mn, imm, handler, extra] of GROUP3) {
+  add({ opcode: 0xf6, digit, mnemonic: mn, operands: imm ? "Eb,Ib" : "Eb", handler, args: ["SIZE_8"], ...extra });
+  add({ opcode: 0xf7, digit, mnemonic: mn, operands: imm ? "Ev,Iz" : "Ev", handler, args: ["opsz"], ...extra, fast: "32-bit" });
 }
 add({ opcode: 0xf8, mnemonic: "clc", operands: "", handler: "clc", writes: "C" });
 add({ opcode: 0xf9, mnemonic: "stc", operands: "", handler: "stc", writes: "C" });
@@ -306,14 +306,14 @@ add({ opcode: 0xfa, mnemonic: "cli", operands: "", handler: "cli", writes: "I", 
 add({ opcode: 0xfb, mnemonic: "sti", operands: "", handler: "sti", writes: "I", privilege: "iopl", note: "interrupts are recognized only after the next instruction" });
 add({ opcode: 0xfc, mnemonic: "cld", operands: "", handler: "cld", writes: "D" });
 add({ opcode: 0xfd, mnemonic: "std", operands: "", handler: "std", writes: "D" });
-add({ opcode: 0xfe, digit: 0, mnemonic: "inc", operands: "Eb", handler: "incDecE", args: ["SIZE_8"], ...INC_DEC_FLAGS, lock: true });
-add({ opcode: 0xfe, digit: 1, mnemonic: "dec", operands: "Eb", handler: "incDecE", args: ["SIZE_8"], ...INC_DEC_FLAGS, lock: true });
-add({ opcode: 0xff, digit: 0, mnemonic: "inc", operands: "Ev", handler: "incDecE", args: ["opsz"], ...INC_DEC_FLAGS, lock: true, fast: "32-bit" });
-add({ opcode: 0xff, digit: 1, mnemonic: "dec", operands: "Ev", handler: "incDecE", args: ["opsz"], ...INC_DEC_FLAGS, lock: true, fast: "32-bit" });
+add({ opcode: 0xfe, digit: 0, mnemonic: "inc", operands: "Eb", handler: "incDecEb", ...INC_DEC_FLAGS, lock: true });
+add({ opcode: 0xfe, digit: 1, mnemonic: "dec", operands: "Eb", handler: "incDecEb", ...INC_DEC_FLAGS, lock: true });
+add({ opcode: 0xff, digit: 0, mnemonic: "inc", operands: "Ev", handler: "incDecEv", ...INC_DEC_FLAGS, lock: true, fast: "32-bit" });
+add({ opcode: 0xff, digit: 1, mnemonic: "dec", operands: "Ev", handler: "incDecEv", ...INC_DEC_FLAGS, lock: true, fast: "32-bit" });
 add({ opcode: 0xff, digit: 2, mnemonic: "call", operands: "Ev", handler: "callNearE", jump: true, fast: "32-bit" });
-add({ opcode: 0xff, digit: 3, mnemonic: "call", operands: "Mp", handler: "callFarM", jump: true });
+add({ opcode: 0xff, digit: 3, mnemonic: "call", operands: "Mp", handler: "callJmpFarM", jump: true });
 add({ opcode: 0xff, digit: 4, mnemonic: "jmp", operands: "Ev", handler: "jmpNearE", jump: true, fast: "32-bit" });
-add({ opcode: 0xff, digit: 5, mnemonic: "jmp", operands: "Mp", handler: "jmpFarM", jump: true });
+add({ opcode: 0xff, digit: 5, mnemonic: "jmp", operands: "Mp", handler: "callJmpFarM", jump: true });
 add({ opcode: 0xff, digit: 6, mnemonic: "push", operands: "Ev", handler: "pushE", fast: "32-bit" });
 
 // ---- the 0F map ------------------------------------------------------------------------------
@@ -332,60 +332,60 @@ for (const [digit, mn, operands, extra] of [
   add({ opcode: T | 0x01, digit, mnemonic: mn, operands, handler: "group7", ...(extra as Partial<InstructionRow>) });
 }
 add({ opcode: T | 0x01, digit: 0, mnemonic: "vmcall", operands: "", handler: "group7", note: "ModRM C1 exactly: the VMI hypercall (docs/vmi.md)" });
-add({ opcode: T | 0x02, mnemonic: "lar", operands: "Gv,Ew", handler: "larLsl", writes: "Z", privilege: "protected" });
-add({ opcode: T | 0x03, mnemonic: "lsl", operands: "Gv,Ew", handler: "larLsl", writes: "Z", privilege: "protected" });
-add({ opcode: T | 0x05, mnemonic: "syscall", operands: "", handler: "undefinedOpcode", jump: true, note: "AMD's; #UD here, but a block ends at it as it would where it exists" });
+add({ opcode: T | 0x02, mnemonic: "lar", operands: "Gv,Ew", handler: "larLsl", args: ["op"], writes: "Z", privilege: "protected" });
+add({ opcode: T | 0x03, mnemonic: "lsl", operands: "Gv,Ew", handler: "larLsl", args: ["op"], writes: "Z", privilege: "protected" });
+add({ opcode: T | 0x05, mnemonic: "syscall", operands: "", handler: "raiseUD", jump: true, note: "AMD's; #UD here, but a block ends at it as it would where it exists" });
 add({ opcode: T | 0x06, mnemonic: "clts", operands: "", handler: "clts", privilege: "cpl0" });
-add({ opcode: T | 0x07, mnemonic: "sysret", operands: "", handler: "undefinedOpcode", jump: true, note: "AMD's; #UD here, but a block ends at it as it would where it exists" });
+add({ opcode: T | 0x07, mnemonic: "sysret", operands: "", handler: "raiseUD", jump: true, note: "AMD's; #UD here, but a block ends at it as it would where it exists" });
 add({ opcode: T | 0x08, mnemonic: "invd", operands: "", handler: "invd", privilege: "cpl0" });
 add({ opcode: T | 0x09, mnemonic: "wbinvd", operands: "", handler: "invd", privilege: "cpl0" });
-add({ opcode: T | 0x0b, mnemonic: "ud2", operands: "", handler: "undefinedOpcode", jump: true });
+add({ opcode: T | 0x0b, mnemonic: "ud2", operands: "", handler: "raiseUD", jump: true });
 add({ opcode: T | 0x0d, mnemonic: "nop", operands: "Ev", handler: "hintNop", note: "prefetch hint (3DNow!): a NOP here" });
 add({ opcode: T | 0x18, span: 8, mnemonic: "nop", operands: "Ev", handler: "hintNop", note: "prefetch hints and multi-byte NOP (P6)" });
-add({ opcode: T | 0x20, mnemonic: "mov", operands: "Rd,Cd", handler: "movControl", privilege: "cpl0", note: "ModRM.mod is ignored: always a register" });
-add({ opcode: T | 0x21, mnemonic: "mov", operands: "Rd,Dd", handler: "movControl", privilege: "cpl0" });
-add({ opcode: T | 0x22, mnemonic: "mov", operands: "Cd,Rd", handler: "movControl", privilege: "cpl0" });
-add({ opcode: T | 0x23, mnemonic: "mov", operands: "Dd,Rd", handler: "movControl", privilege: "cpl0" });
+add({ opcode: T | 0x20, mnemonic: "mov", operands: "Rd,Cd", handler: "movControl", args: ["op"], privilege: "cpl0", note: "ModRM.mod is ignored: always a register" });
+add({ opcode: T | 0x21, mnemonic: "mov", operands: "Rd,Dd", handler: "movControl", args: ["op"], privilege: "cpl0" });
+add({ opcode: T | 0x22, mnemonic: "mov", operands: "Cd,Rd", handler: "movControl", args: ["op"], privilege: "cpl0" });
+add({ opcode: T | 0x23, mnemonic: "mov", operands: "Dd,Rd", handler: "movControl", args: ["op"], privilege: "cpl0" });
 add({ opcode: T | 0x30, mnemonic: "wrmsr", operands: "", handler: "wrmsr", privilege: "cpl0" });
 add({ opcode: T | 0x31, mnemonic: "rdtsc", operands: "", handler: "rdtsc", note: "CPL 0 only when CR4.TSD" });
 add({ opcode: T | 0x32, mnemonic: "rdmsr", operands: "", handler: "rdmsr", privilege: "cpl0" });
 add({ opcode: T | 0x33, mnemonic: "rdpmc", operands: "", handler: "rdpmc", note: "CPL 0 only unless CR4.PCE" });
 add({ opcode: T | 0x34, mnemonic: "sysenter", operands: "", handler: "sysenter", jump: true });
 add({ opcode: T | 0x35, mnemonic: "sysexit", operands: "", handler: "sysexit", jump: true, privilege: "cpl0" });
-add({ opcode: T | 0x40, span: 16, mnemonic: "cmovcc", operands: "Gv,Ev", handler: "cmov", reads: "OSZPC", fast: "32-bit" });
-add({ opcode: T | 0x80, span: 16, mnemonic: "jcc", operands: "Jz", handler: "jccRel", reads: "OSZPC", jump: true, fast: "32-bit" });
-add({ opcode: T | 0x90, span: 16, mnemonic: "setcc", operands: "Eb", handler: "setcc", reads: "OSZPC", fast: true });
-add({ opcode: T | 0xa0, mnemonic: "push", operands: "FS", handler: "pushFsGs" });
-add({ opcode: T | 0xa1, mnemonic: "pop", operands: "FS", handler: "popFsGs" });
+add({ opcode: T | 0x40, span: 16, mnemonic: "cmovcc", operands: "Gv,Ev", handler: "cmov", args: ["op"], reads: "OSZPC", fast: "32-bit" });
+add({ opcode: T | 0x80, span: 16, mnemonic: "jcc", operands: "Jz", handler: "jccRel", args: ["op"], reads: "OSZPC", jump: true, fast: "32-bit" });
+add({ opcode: T | 0x90, span: 16, mnemonic: "setcc", operands: "Eb", handler: "setcc", args: ["op"], reads: "OSZPC", fast: true });
+add({ opcode: T | 0xa0, mnemonic: "push", operands: "FS", handler: "pushFsGs", args: ["op"] });
+add({ opcode: T | 0xa1, mnemonic: "pop", operands: "FS", handler: "popFsGs", args: ["op"] });
 add({ opcode: T | 0xa2, mnemonic: "cpuid", operands: "", handler: "cpuid" });
-add({ opcode: T | 0xa8, mnemonic: "push", operands: "GS", handler: "pushFsGs" });
-add({ opcode: T | 0xa9, mnemonic: "pop", operands: "GS", handler: "popFsGs" });
+add({ opcode: T | 0xa8, mnemonic: "push", operands: "GS", handler: "pushFsGs", args: ["op"] });
+add({ opcode: T | 0xa9, mnemonic: "pop", operands: "GS", handler: "popFsGs", args: ["op"] });
 for (const [op, mn] of [[0xa3, "bt"], [0xab, "bts"], [0xb3, "btr"], [0xbb, "btc"]] as const) {
-  add({ opcode: T | op, mnemonic: mn, operands: "Ev,Gv", handler: "bitTestG", writes: "C", undefinedFlags: BT_UNDEFINED, lock: mn === "bt" ? undefined : true });
+  add({ opcode: T | op, mnemonic: mn, operands: "Ev,Gv", handler: "bitTestG", args: ["op"], writes: "C", undefinedFlags: BT_UNDEFINED, lock: mn === "bt" ? undefined : true });
 }
 for (const [digit, mn] of [[4, "bt"], [5, "bts"], [6, "btr"], [7, "btc"]] as const) {
   add({ opcode: T | 0xba, digit, mnemonic: mn, operands: "Ev,Ib", handler: "bitTestI", writes: "C", undefinedFlags: BT_UNDEFINED, lock: mn === "bt" ? undefined : true });
 }
 for (const [op, mn, operands] of [[0xa4, "shld", "Ev,Gv,Ib"], [0xa5, "shld", "Ev,Gv,CL"], [0xac, "shrd", "Ev,Gv,Ib"], [0xad, "shrd", "Ev,Gv,CL"]] as const) {
-  add({ opcode: T | op, mnemonic: mn, operands, handler: "shiftDoubleE", writes: "OSZAPC", undefinedFlags: DOUBLE_SHIFT_UNDEFINED });
+  add({ opcode: T | op, mnemonic: mn, operands, handler: "shiftDoubleE", args: ["op"], writes: "OSZAPC", undefinedFlags: DOUBLE_SHIFT_UNDEFINED });
 }
 add({ opcode: T | 0xae, digit: 0, mnemonic: "fxsave", operands: "M", handler: "fxsaveRestore" });
 add({ opcode: T | 0xae, digit: 1, mnemonic: "fxrstor", operands: "M", handler: "fxsaveRestore" });
 add({ opcode: T | 0xaf, mnemonic: "imul", operands: "Gv,Ev", handler: "imulGE", writes: "OC", undefinedFlags: MUL_UNDEFINED, fast: "32-bit" });
 add({ opcode: T | 0xb0, mnemonic: "cmpxchg", operands: "Eb,Gb", handler: "cmpxchg", args: ["SIZE_8"], writes: "OSZAPC", undefinedFlags: NONE, lock: true });
 add({ opcode: T | 0xb1, mnemonic: "cmpxchg", operands: "Ev,Gv", handler: "cmpxchg", args: ["opsz"], writes: "OSZAPC", undefinedFlags: NONE, lock: true });
-add({ opcode: T | 0xb2, mnemonic: "lss", operands: "Gz,Mp", handler: "lssLfsLgs" });
-add({ opcode: T | 0xb4, mnemonic: "lfs", operands: "Gz,Mp", handler: "lssLfsLgs" });
-add({ opcode: T | 0xb5, mnemonic: "lgs", operands: "Gz,Mp", handler: "lssLfsLgs" });
-add({ opcode: T | 0xb6, mnemonic: "movzx", operands: "Gv,Eb", handler: "movx", fast: "32-bit" });
-add({ opcode: T | 0xb7, mnemonic: "movzx", operands: "Gv,Ew", handler: "movx", fast: "32-bit" });
-add({ opcode: T | 0xbe, mnemonic: "movsx", operands: "Gv,Eb", handler: "movx", fast: "32-bit" });
-add({ opcode: T | 0xbf, mnemonic: "movsx", operands: "Gv,Ew", handler: "movx", fast: "32-bit" });
-add({ opcode: T | 0xbc, mnemonic: "bsf", operands: "Gv,Ev", handler: "bitScanE", writes: "Z", undefinedFlags: BSF_UNDEFINED });
-add({ opcode: T | 0xbd, mnemonic: "bsr", operands: "Gv,Ev", handler: "bitScanE", writes: "Z", undefinedFlags: BSF_UNDEFINED });
+add({ opcode: T | 0xb2, mnemonic: "lss", operands: "Gz,Mp", handler: "lssLfsLgs", args: ["op"] });
+add({ opcode: T | 0xb4, mnemonic: "lfs", operands: "Gz,Mp", handler: "lssLfsLgs", args: ["op"] });
+add({ opcode: T | 0xb5, mnemonic: "lgs", operands: "Gz,Mp", handler: "lssLfsLgs", args: ["op"] });
+add({ opcode: T | 0xb6, mnemonic: "movzx", operands: "Gv,Eb", handler: "movx", args: ["op"], fast: "32-bit" });
+add({ opcode: T | 0xb7, mnemonic: "movzx", operands: "Gv,Ew", handler: "movx", args: ["op"], fast: "32-bit" });
+add({ opcode: T | 0xbe, mnemonic: "movsx", operands: "Gv,Eb", handler: "movx", args: ["op"], fast: "32-bit" });
+add({ opcode: T | 0xbf, mnemonic: "movsx", operands: "Gv,Ew", handler: "movx", args: ["op"], fast: "32-bit" });
+add({ opcode: T | 0xbc, mnemonic: "bsf", operands: "Gv,Ev", handler: "bitScanE", args: ["op"], writes: "Z", undefinedFlags: BSF_UNDEFINED });
+add({ opcode: T | 0xbd, mnemonic: "bsr", operands: "Gv,Ev", handler: "bitScanE", args: ["op"], writes: "Z", undefinedFlags: BSF_UNDEFINED });
 add({ opcode: T | 0xc0, mnemonic: "xadd", operands: "Eb,Gb", handler: "xadd", args: ["SIZE_8"], writes: "OSZAPC", undefinedFlags: NONE, lock: true });
 add({ opcode: T | 0xc1, mnemonic: "xadd", operands: "Ev,Gv", handler: "xadd", args: ["opsz"], writes: "OSZAPC", undefinedFlags: NONE, lock: true });
 add({ opcode: T | 0xc7, digit: 1, mnemonic: "cmpxchg8b", operands: "Mq", handler: "cmpxchg8b", writes: "Z", undefinedFlags: { flags: "", sdm: "SDM Vol. 2A CMPXCHG8B: ZF defined, the others unaffected" }, lock: true });
-add({ opcode: T | 0xc8, span: 8, mnemonic: "bswap", operands: "Zd", handler: "bswapReg" });
+add({ opcode: T | 0xc8, span: 8, mnemonic: "bswap", operands: "Zd", handler: "bswapReg", args: ["op"] });
 
 export const INSTRUCTIONS: readonly InstructionRow[] = rows;
