@@ -739,26 +739,20 @@ export let stepResult: i32 = STEP_OK;
   setFlagBits(FLAG_DF, true);
 }
 
-/** Group 4: INC/DEC Eb. */
+/** INC/DEC Eb (FE /0, /1; its other digits are #UD). */
 @inline export function incDecEb(): void {
   decodeModrm();
-  const sub = modrmReg();
-  if (sub > 1) {
+  if (modrmReg() > 1) {
     raiseUD();
     return;
   }
-  const a = readRMForWrite(SIZE_8);
-  if (cpu.faulted) return;
-  writeRMAfterRead(SIZE_8, incDec(sub == 1, SIZE_8, a));
-  if (cpu.faulted) return;
-  commitIncDecFlags();
+  incDecE(SIZE_8);
 }
 
 // Group 5 (FF): the dispatch decodes ModRM and picks the handler by ModRM.reg.
 
-/** INC/DEC Ev (FF /0, /1). */
-@inline export function incDecEv(): void {
-  const sz = cpu.opsz;
+/** INC/DEC Eb/Ev (FE, FF /0, /1), ModRM decoded. */
+@inline export function incDecE(sz: i32): void {
   const a = readRMForWrite(sz);
   if (cpu.faulted) return;
   writeRMAfterRead(sz, incDec(modrmReg() == 1, sz, a));

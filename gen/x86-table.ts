@@ -308,8 +308,8 @@ add({ opcode: 0xfc, mnemonic: "cld", operands: "", handler: "cld", writes: "D" }
 add({ opcode: 0xfd, mnemonic: "std", operands: "", handler: "std", writes: "D" });
 add({ opcode: 0xfe, digit: 0, mnemonic: "inc", operands: "Eb", handler: "incDecEb", ...INC_DEC_FLAGS, lock: true });
 add({ opcode: 0xfe, digit: 1, mnemonic: "dec", operands: "Eb", handler: "incDecEb", ...INC_DEC_FLAGS, lock: true });
-add({ opcode: 0xff, digit: 0, mnemonic: "inc", operands: "Ev", handler: "incDecEv", ...INC_DEC_FLAGS, lock: true, fast: "32-bit" });
-add({ opcode: 0xff, digit: 1, mnemonic: "dec", operands: "Ev", handler: "incDecEv", ...INC_DEC_FLAGS, lock: true, fast: "32-bit" });
+add({ opcode: 0xff, digit: 0, mnemonic: "inc", operands: "Ev", handler: "incDecE", args: ["opsz"], ...INC_DEC_FLAGS, lock: true, fast: "32-bit" });
+add({ opcode: 0xff, digit: 1, mnemonic: "dec", operands: "Ev", handler: "incDecE", args: ["opsz"], ...INC_DEC_FLAGS, lock: true, fast: "32-bit" });
 add({ opcode: 0xff, digit: 2, mnemonic: "call", operands: "Ev", handler: "callNearE", jump: true, fast: "32-bit" });
 add({ opcode: 0xff, digit: 3, mnemonic: "call", operands: "Mp", handler: "callJmpFarM", jump: true });
 add({ opcode: 0xff, digit: 4, mnemonic: "jmp", operands: "Ev", handler: "jmpNearE", jump: true, fast: "32-bit" });

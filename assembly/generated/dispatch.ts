@@ -8,7 +8,7 @@ import * as cpu from "../cpu";
 import { SIZE_8 } from "../cpu";
 import { decodeModrm, fetch8, modrmReg } from "../decode";
 import { raiseUD } from "../exceptions";
-import { aad, aam, aluAI, aluEG, aluEI, aluGE, arpl, bitScanE, bitTestG, bitTestI, bound, bswapReg, callFarImm, callJmpFarM, callNearE, callRel, cbw, clc, cld, cli, clts, cmc, cmov, cmpxchg, cmpxchg8b, cwd, enter, group6, group7, hintNop, hlt, imulGE, imulGEI, inDx, inImm, incDecEb, incDecEv, incDecReg, int1, int3, intImm, into, invd, iret, jccRel, jccRel8, jecxz, jmpFarImm, jmpNearE, jmpRel, jmpRel8, lahf, larLsl, lea, leave, lesLds, loop, lssLfsLgs, movAccMoffs, movControl, movEG, movEI, movESreg, movGE, movMoffsAcc, movRegImm, movRegImm8, movSregE, movx, mulDivE, negE, nop, notE, outDx, outImm, popE, popFsGs, popReg, popSreg, popa, popf, pushE, pushFsGs, pushImm, pushImm8, pushReg, pushSreg, pusha, pushf, ret, retFar, retFarImm, retImm, sahf, salc, setcc, shiftDoubleE, shiftGroup, stc, std, sti, stringInOut, stringMove, testAI, testEG, testEI, xadd, xchgAxReg, xchgEG, xlat } from "../execute";
+import { aad, aam, aluAI, aluEG, aluEI, aluGE, arpl, bitScanE, bitTestG, bitTestI, bound, bswapReg, callFarImm, callJmpFarM, callNearE, callRel, cbw, clc, cld, cli, clts, cmc, cmov, cmpxchg, cmpxchg8b, cwd, enter, group6, group7, hintNop, hlt, imulGE, imulGEI, inDx, inImm, incDecE, incDecEb, incDecReg, int1, int3, intImm, into, invd, iret, jccRel, jccRel8, jecxz, jmpFarImm, jmpNearE, jmpRel, jmpRel8, lahf, larLsl, lea, leave, lesLds, loop, lssLfsLgs, movAccMoffs, movControl, movEG, movEI, movESreg, movGE, movMoffsAcc, movRegImm, movRegImm8, movSregE, movx, mulDivE, negE, nop, notE, outDx, outImm, popE, popFsGs, popReg, popSreg, popa, popf, pushE, pushFsGs, pushImm, pushImm8, pushReg, pushSreg, pusha, pushf, ret, retFar, retFarImm, retImm, sahf, salc, setcc, shiftDoubleE, shiftGroup, stc, std, sti, stringInOut, stringMove, testAI, testEG, testEI, xadd, xchgAxReg, xchgEG, xlat } from "../execute";
 import { fpuEscape, fpuWait, fxsaveRestore } from "../fpu/execute-fpu";
 import { ALU_ADC, ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SBB, ALU_SUB, ALU_XOR } from "../ops/alu";
 import { aaa, decimalAdjust } from "../ops/bcd";
@@ -186,7 +186,7 @@ export function execute(op: u32): void {
     case 0xff:
       decodeModrm();
       switch (modrmReg()) {
-        case 0: case 1: incDecEv(); return;
+        case 0: case 1: incDecE(cpu.opsz); return;
         case 2: callNearE(); return;
         case 3: case 5: callJmpFarM(); return;
         case 4: jmpNearE(); return;
