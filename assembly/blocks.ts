@@ -14,6 +14,7 @@ import * as cpu from "./cpu";
 import { invalidateFetch } from "./cpu";
 import { instructionLength, isPrefixByte } from "./length";
 import { tlbMarkHostPage, TLB_CODE } from "./tlb";
+import { BLOCK_END_1, BLOCK_END_2 } from "./generated/opcode-tables";
 /** A page whose blocks writes discarded this often stays uncached (code and data share it). */
 const MAX_DISCARDS: u32 = 8;
 const NO_OWNER: u32 = 0xffffffff;
@@ -169,8 +170,9 @@ export function buildBlock(ip: usize, page: usize, entry: usize): u32 {
 }
 
 /**
- * Whether the instruction at `p` (32-bit code) can transfer control. A superset of what the
- * fast path executes (it must be: a jump inside a block would leave the page unchecked).
+ * Whether the instruction at `p` (32-bit code) can transfer control: the table's `jump` forms.
+ * A superset of what the fast path executes (it must be: a jump inside a block would leave the
+ * page unchecked).
  */
 function mayJump(p: usize): bool {
   let op = <u32>load<u8>(p);
@@ -179,18 +181,13 @@ function mayJump(p: usize): bool {
     n++;
     op = <u32>load<u8>(p + n);
   }
-  if (op >= 0x70 && op <= 0x7f) return true; // Jcc rel8
-  if (op == 0x9a || op == 0xc2 || op == 0xc3 || (op >= 0xca && op <= 0xcf)) return true; // CALL far, RET, INT, IRET
-  if (op >= 0xe0 && op <= 0xe3) return true; // LOOPcc, JECXZ
-  if (op >= 0xe8 && op <= 0xeb) return true; // CALL, JMP
-  if (op == 0xf4) return true; // HLT
-  if (op == 0xff) {
-    const reg = (<u32>load<u8>(p + n + 1) >> 3) & 7;
-    return reg >= 2 && reg <= 5; // CALL/JMP near and far, indirect
-  }
+  let table = BLOCK_END_1;
   if (op == 0x0f) {
-    const op2 = <u32>load<u8>(p + n + 1);
-    return (op2 >= 0x80 && op2 <= 0x8f) || op2 == 0x05 || op2 == 0x07 || op2 == 0x34 || op2 == 0x35 || op2 == 0x0b;
+    n++;
+    op = <u32>load<u8>(p + n);
+    table = BLOCK_END_2;
   }
-  return false;
+  const digits = <u32>load<u8>(table + op);
+  if (digits == 0 || digits == 0xff) return digits != 0;
+  return ((digits >> ((<u32>load<u8>(p + n + 1) >> 3) & 7)) & 1) != 0;
 }

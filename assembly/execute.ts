@@ -1,15 +1,15 @@
-// One instruction: prefixes, then a `switch` over the one-byte opcode map (a br_table, which
-// measured faster in V8 than calling handlers through a table), with the 0F map in its own
-// function. Opcode rows that share a shape (the ALU block, Jcc, the register-encoded forms)
-// share one generic body.
+// The full decoder's instruction handlers, one named function per instruction form of the
+// instruction table (gen/x86-table.ts), which the generated dispatch (generated/dispatch.ts)
+// calls, inlined, from its switch over the opcode. Forms that share a shape (the ALU block,
+// Jcc, the register-encoded forms) share one generic body.
 //
-// Contract with the run loop: step() leaves cpu.ip at the next instruction, or a jump moves
+// Contract with the run loop: a handler leaves cpu.ip at the next instruction, or a jump moves
 // it (cpu.jumpNear / cpu.setEip); when it raises an exception (cpu.faulted) nothing
 // architectural has been committed and the run loop restarts the instruction.
 
 import { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, STATE_TRAP_EXCEPTIONS, STATE_EXC_VECTOR, STATE_EXC_ERROR, STATE_HALTED } from "./layout";
 import * as cpu from "./cpu";
-import { nextEip } from "./cpu";
+import { nextEip, SIZE_8, SIZE_16, SIZE_32 } from "./cpu";
 import {
   reg32, setReg32, reg16, setReg16, reg8, setReg8, regRead, regWrite, segSelector, signExtend, sizeMask,
   sizeBytes, protectedMode,
@@ -30,9 +30,9 @@ import { shift, shiftDouble, commitShiftFlags } from "./ops/shift";
 import { mul, imul1, imulTrunc, div, idiv } from "./ops/muldiv";
 import { push, pop, stackRead, stackWrite, sp, setSp, spMask, spAdd } from "./ops/stack";
 import { stringOp } from "./ops/string";
-import { decimalAdjust, aaa, aam, aad } from "./ops/bcd";
+import { aam as asciiAdjustMultiply, aad as asciiAdjustDivide } from "./ops/bcd";
 import { bitTest, bitScan } from "./ops/bits";
-import { farJump, farCall, farReturn, iret, softwareInterrupt, writableFlagsMask, sysenter, sysexit } from "./ops/control";
+import { farJump, farCall, farReturn, iret as returnFromInterrupt, softwareInterrupt, writableFlagsMask, sysenter, sysexit } from "./ops/control";
 import { portIn, portOut, ioAllowed } from "./ops/io";
 import {
   privileged, readCr, writeCr, readDr, writeDr, loadDescriptorTable, lldt, ltr, descriptorVisible, cpuid, rdtsc,
@@ -53,7 +53,7 @@ export const STEP_TRAPPED = 2;
 export let stepResult: i32 = STEP_OK;
 
 @inline function jumpTo(target: u32): void {
-  cpu.jumpNear(cpu.opsz == 1 ? target & 0xffff : target);
+  cpu.jumpNear(cpu.opsz == SIZE_16 ? target & 0xffff : target);
 }
 
 /** A near relative jump by `rel` from the next instruction. */
@@ -61,81 +61,13 @@ export let stepResult: i32 = STEP_OK;
   jumpTo(nextEip() + rel);
 }
 
-/** Execute one instruction. */
-/** One bit per one-byte opcode that is a prefix (26 2E 36 3E 64 65 66 67 F0 F2 F3). */
-const PREFIX_BITS = memory.data<u32>([0, 0x40404040, 0, 0xf0, 0, 0, 0, 0x000d0000]);
-
-@inline export function step(): void {
-  if (cpu.decodeDirty) cpu.setDecodeDefaults();
-  let op = fetch8();
-  if (((load<u32>(PREFIX_BITS + ((op >> 5) << 2)) >>> (op & 31)) & 1) == 0) {
-    execute(op);
-    return;
-  }
-  // Prefixes (SDM Vol. 2 §2.1.1); a 15-byte limit is enforced by the decoder's #GP below.
-  // Their overrides must not outlive this instruction, whichever way it ends: the run loop
-  // restores the defaults as soon as it returns.
-  cpu.decodeDirty = true;
-  for (let n = 0; ; n++) {
-    if (n == 14) {
-      raiseGP(0);
-      return;
-    }
-    switch (op) {
-      case 0x66: cpu.opsz = cpu.codeDefault32 ? 1 : 2; break;
-      case 0x67: cpu.adsz32 = !cpu.codeDefault32; break;
-      case 0x26: cpu.segOverride = SEG_ES; break;
-      case 0x2e: cpu.segOverride = SEG_CS; break;
-      case 0x36: cpu.segOverride = SEG_SS; break;
-      case 0x3e: cpu.segOverride = SEG_DS; break;
-      case 0x64: cpu.segOverride = SEG_FS; break;
-      case 0x65: cpu.segOverride = SEG_GS; break;
-      case 0xf0: cpu.lockPrefix = true; break;
-      case 0xf2:
-      case 0xf3: cpu.repPrefix = <i32>op; break;
-      default:
-        if (cpu.lockPrefix && !lockable(op)) {
-          raiseUD();
-          return;
-        }
-        execute(op);
-        return;
-    }
-    op = fetch8();
-  }
-}
-
-/**
- * LOCK is legal only on read-modify-write instructions with a memory destination
- * (SDM Vol. 2 LOCK); anything else raises #UD.
- */
-function lockable(op: u32): bool {
-  const m = <u32>load<u8>(cpu.ip);
-  if (op == 0x0f) {
-    const op2 = m;
-    const m2 = <u32>load<u8>(cpu.ip + 1);
-    if (m2 >= 0xc0) return false;
-    if (op2 == 0xb0 || op2 == 0xb1 || op2 == 0xc0 || op2 == 0xc1 || op2 == 0xab || op2 == 0xb3 || op2 == 0xbb) return true;
-    if (op2 == 0xba) return ((m2 >> 3) & 7) >= 5;
-    if (op2 == 0xc7) return ((m2 >> 3) & 7) == 1;
-    return false;
-  }
-  if (m >= 0xc0) return false;
-  if (op < 0x40) return (op & 7) < 2 && (op & 0x38) != 0x38;
-  if (op >= 0x80 && op <= 0x83) return ((m >> 3) & 7) != 7;
-  if (op == 0x86 || op == 0x87) return true;
-  if (op == 0xf6 || op == 0xf7) return ((m >> 3) & 7) == 2 || ((m >> 3) & 7) == 3;
-  if (op == 0xfe || op == 0xff) return ((m >> 3) & 7) < 2;
-  return false;
-}
-
 /** Operand size index for the opcode's w bit (bit 0): byte, or the current operand size. */
 @inline function sizeW(op: u32): i32 {
-  return (op & 1) != 0 ? cpu.opsz : 0;
+  return (op & 1) != 0 ? cpu.opsz : SIZE_8;
 }
 
 /** ALU Eb/Ev, Gb/Gv (the op is a constant at each call site, so the switch folds away). */
-@inline function aluEG(aop: i32, sz: i32): void {
+@inline export function aluEG(aop: i32, sz: i32): void {
   decodeModrm();
   const a = aop == ALU_CMP ? readRM(sz) : readRMForWrite(sz);
   if (cpu.faulted) return;
@@ -149,7 +81,7 @@ function lockable(op: u32): bool {
 }
 
 /** ALU Gb/Gv, Eb/Ev. */
-@inline function aluGE(aop: i32, sz: i32): void {
+@inline export function aluGE(aop: i32, sz: i32): void {
   decodeModrm();
   const b = readRM(sz);
   if (cpu.faulted) return;
@@ -161,7 +93,7 @@ function lockable(op: u32): bool {
 }
 
 /** ALU AL/eAX, imm. */
-@inline function aluAI(aop: i32, sz: i32): void {
+@inline export function aluAI(aop: i32, sz: i32): void {
   const a = regRead(sz, 0);
   const b = fetchImm(sz);
   const r = aluResult(aop, sz, a, b);
@@ -169,691 +101,705 @@ function lockable(op: u32): bool {
   aluSetFlags(aop, sz, a, b, r);
 }
 
-function execute(op: u32): void {
-  switch (op) {
-    // ---- ALU block 00–3F: op = bits 5..3; Eb/Ev,Gb/Gv · Gb/Gv,Eb/Ev · AL/eAX,imm ------------
-    case 0x00: aluEG(ALU_ADD, 0); break;
-    case 0x01: aluEG(ALU_ADD, cpu.opsz); break;
-    case 0x02: aluGE(ALU_ADD, 0); break;
-    case 0x03: aluGE(ALU_ADD, cpu.opsz); break;
-    case 0x04: aluAI(ALU_ADD, 0); break;
-    case 0x05: aluAI(ALU_ADD, cpu.opsz); break;
-    case 0x08: aluEG(ALU_OR, 0); break;
-    case 0x09: aluEG(ALU_OR, cpu.opsz); break;
-    case 0x0a: aluGE(ALU_OR, 0); break;
-    case 0x0b: aluGE(ALU_OR, cpu.opsz); break;
-    case 0x0c: aluAI(ALU_OR, 0); break;
-    case 0x0d: aluAI(ALU_OR, cpu.opsz); break;
-    case 0x10: aluEG(ALU_ADC, 0); break;
-    case 0x11: aluEG(ALU_ADC, cpu.opsz); break;
-    case 0x12: aluGE(ALU_ADC, 0); break;
-    case 0x13: aluGE(ALU_ADC, cpu.opsz); break;
-    case 0x14: aluAI(ALU_ADC, 0); break;
-    case 0x15: aluAI(ALU_ADC, cpu.opsz); break;
-    case 0x18: aluEG(ALU_SBB, 0); break;
-    case 0x19: aluEG(ALU_SBB, cpu.opsz); break;
-    case 0x1a: aluGE(ALU_SBB, 0); break;
-    case 0x1b: aluGE(ALU_SBB, cpu.opsz); break;
-    case 0x1c: aluAI(ALU_SBB, 0); break;
-    case 0x1d: aluAI(ALU_SBB, cpu.opsz); break;
-    case 0x20: aluEG(ALU_AND, 0); break;
-    case 0x21: aluEG(ALU_AND, cpu.opsz); break;
-    case 0x22: aluGE(ALU_AND, 0); break;
-    case 0x23: aluGE(ALU_AND, cpu.opsz); break;
-    case 0x24: aluAI(ALU_AND, 0); break;
-    case 0x25: aluAI(ALU_AND, cpu.opsz); break;
-    case 0x28: aluEG(ALU_SUB, 0); break;
-    case 0x29: aluEG(ALU_SUB, cpu.opsz); break;
-    case 0x2a: aluGE(ALU_SUB, 0); break;
-    case 0x2b: aluGE(ALU_SUB, cpu.opsz); break;
-    case 0x2c: aluAI(ALU_SUB, 0); break;
-    case 0x2d: aluAI(ALU_SUB, cpu.opsz); break;
-    case 0x30: aluEG(ALU_XOR, 0); break;
-    case 0x31: aluEG(ALU_XOR, cpu.opsz); break;
-    case 0x32: aluGE(ALU_XOR, 0); break;
-    case 0x33: aluGE(ALU_XOR, cpu.opsz); break;
-    case 0x34: aluAI(ALU_XOR, 0); break;
-    case 0x35: aluAI(ALU_XOR, cpu.opsz); break;
-    case 0x38: aluEG(ALU_CMP, 0); break;
-    case 0x39: aluEG(ALU_CMP, cpu.opsz); break;
-    case 0x3a: aluGE(ALU_CMP, 0); break;
-    case 0x3b: aluGE(ALU_CMP, cpu.opsz); break;
-    case 0x3c: aluAI(ALU_CMP, 0); break;
-    case 0x3d: aluAI(ALU_CMP, cpu.opsz); break;
-    case 0x06: case 0x0e: case 0x16: case 0x1e: // PUSH ES/CS/SS/DS
-      push(cpu.opsz, segSelector(<i32>(op >> 3)));
-      break;
-    case 0x07: case 0x17: case 0x1f: { // POP ES/SS/DS
-      const v = stackRead(cpu.opsz, 0);
-      if (cpu.faulted) return;
-      // ESP moves by the width of the stack popped from (SDM Vol. 2 POP: the StackAddrSize of
-      // the old SS), not of the SS POP SS loads.
-      const wasStack32 = cpu.stack32;
-      const popped = (sp() + sizeBytes(cpu.opsz)) & spMask();
-      if (!loadSegment(<i32>(op >> 3), v & 0xffff)) return;
-      if (wasStack32) setReg32(4, popped);
-      else setReg16(4, popped);
-      if (op == 0x17) inhibitInterrupts();
-      break;
-    }
-    case 0x0f:
-      execute0F(fetch8());
-      return;
-    case 0x27: decimalAdjust(false); break; // DAA
-    case 0x2f: decimalAdjust(true); break; // DAS
-    case 0x37: aaa(false); break;
-    case 0x3f: aaa(true); break;
+// ---- the one-byte map: handlers, by opcode (the dispatch is generated/dispatch.ts) ----------
 
-    // ---- 40–5F: INC/DEC/PUSH/POP r ---------------------------------------------------------
-    case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
-    case 0x48: case 0x49: case 0x4a: case 0x4b: case 0x4c: case 0x4d: case 0x4e: case 0x4f: {
-      const r = <i32>op & 7;
-      const sz = cpu.opsz;
-      regWrite(sz, r, incDec(op >= 0x48, sz, regRead(sz, r)));
-      commitIncDecFlags();
-      break;
-    }
-    case 0x50: case 0x51: case 0x52: case 0x53: case 0x54: case 0x55: case 0x56: case 0x57:
-      push(cpu.opsz, regRead(cpu.opsz, <i32>op & 7));
-      break;
-    case 0x58: case 0x59: case 0x5a: case 0x5b: case 0x5c: case 0x5d: case 0x5e: case 0x5f: {
-      const v = pop(cpu.opsz);
-      if (cpu.faulted) return;
-      regWrite(cpu.opsz, <i32>op & 7, v);
-      break;
-    }
+/** PUSH ES/CS/SS/DS. */
+@inline export function pushSreg(op: u32): void {
+  push(cpu.opsz, segSelector(<i32>(op >> 3)));
+}
 
-    // ---- 60–6F ------------------------------------------------------------------------------
-    case 0x60: { // PUSHA/PUSHAD: EAX ECX EDX EBX (original ESP) EBP ESI EDI
-      const sz = cpu.opsz;
-      const n = sizeBytes(sz);
-      const oldSp = regRead(sz, 4);
-      for (let r = 0; r < 8; r++) stackWrite(sz, n * <u32>(r + 1), r == 4 ? oldSp : regRead(sz, r));
-      if (cpu.faulted) return;
-      setSp((sp() - 8 * n) & spMask());
-      break;
-    }
-    case 0x61: { // POPA/POPAD: the saved ESP is discarded
-      const sz = cpu.opsz;
-      const n = sizeBytes(sz);
-      for (let r = 0; r < 8; r++) stackRead(sz, n * <u32>r);
-      if (cpu.faulted) return;
-      for (let r = 0; r < 8; r++) {
-        const v = stackRead(sz, n * <u32>(7 - r));
-        if (r != 4) regWrite(sz, r, v);
-      }
-      spAdd(8 * n);
-      break;
-    }
-    case 0x62: { // BOUND Gv, Ma
-      decodeModrm();
-      if (modrm >= 0xc0) {
-        raiseUD();
-        return;
-      }
-      const sz = cpu.opsz;
-      const n = sizeBytes(sz);
-      const lo = readLin(sz, linearRead(eaSeg, eaOff, sz));
-      if (cpu.faulted) return;
-      const hi = readLin(sz, linearRead(eaSeg, eaOff + n, sz));
-      if (cpu.faulted) return;
-      const idx = <i32>signExtend(regRead(sz, modrmReg()), sz);
-      if (idx < <i32>signExtend(lo, sz) || idx > <i32>signExtend(hi, sz)) {
-        raise(EXC_BR, 0);
-        return;
-      }
-      break;
-    }
-    case 0x63: { // ARPL Ew, Gw (protected mode only; #UD in virtual-8086 mode too)
-      if (fl.realSegments()) {
-        raiseUD();
-        return;
-      }
-      decodeModrm();
-      const d = readRMForWrite(1);
-      if (cpu.faulted) return;
-      const s = reg16(modrmReg());
-      if ((d & 3) < (s & 3)) {
-        writeRMAfterRead(1, (d & ~3) | (s & 3));
-        if (cpu.faulted) return;
-        setFlagBits(FLAG_ZF, true);
-      } else setFlagBits(FLAG_ZF, false);
-      break;
-    }
-    case 0x68: push(cpu.opsz, fetchImm(cpu.opsz)); break;
-    case 0x6a: push(cpu.opsz, fetchSimm8()); break;
-    case 0x69: case 0x6b: { // IMUL Gv, Ev, imm
-      const sz = cpu.opsz;
-      decodeModrm();
-      const a = readRM(sz);
-      if (cpu.faulted) return;
-      const b = op == 0x6b ? fetchSimm8() : fetchImm(sz);
-      regWrite(sz, modrmReg(), imulTrunc(sz, a, b));
-      break;
-    }
-    case 0x6c: case 0x6d: case 0x6e: case 0x6f: // INS/OUTS
-      if (!stringOp((op & 0xfe) == 0x6c ? 0x6c : 0x6e, sizeW(op))) {
-        repeatAgain();
-        return;
-      }
-      endRepeat();
-      break;
+/** POP ES/SS/DS. */
+@inline export function popSreg(op: u32): void {
+  const v = stackRead(cpu.opsz, 0);
+  if (cpu.faulted) return;
+  // ESP moves by the width of the stack popped from (SDM Vol. 2 POP: the StackAddrSize of
+  // the old SS), not of the SS POP SS loads.
+  const wasStack32 = cpu.stack32;
+  const popped = (sp() + sizeBytes(cpu.opsz)) & spMask();
+  if (!loadSegment(<i32>(op >> 3), v & 0xffff)) return;
+  if (wasStack32) setReg32(4, popped);
+  else setReg16(4, popped);
+  if (op == 0x17) inhibitInterrupts();
+}
 
-    // ---- 70–7F: Jcc rel8 ------------------------------------------------------------------
-    case 0x70: case 0x71: case 0x72: case 0x73: case 0x74: case 0x75: case 0x76: case 0x77:
-    case 0x78: case 0x79: case 0x7a: case 0x7b: case 0x7c: case 0x7d: case 0x7e: case 0x7f: {
-      const rel = fetchSimm8();
-      if (testCondition(<i32>op & 15)) {
-        jumpRel(rel);
-        return;
-      }
-      break;
-    }
+/** INC/DEC r16/r32 (40+r, 48+r). */
+@inline export function incDecReg(op: u32): void {
+  const r = <i32>op & 7;
+  const sz = cpu.opsz;
+  regWrite(sz, r, incDec(op >= 0x48, sz, regRead(sz, r)));
+  commitIncDecFlags();
+}
 
-    // ---- 80–8F ------------------------------------------------------------------------------
-    case 0x80: case 0x81: case 0x82: case 0x83: { // group 1: ALU Ev, imm
-      const sz = sizeW(op);
-      decodeModrm();
-      const aop = modrmReg();
-      const imm = op == 0x83 ? fetchSimm8() : fetchImm(sz);
-      const a = aop == ALU_CMP ? readRM(sz) : readRMForWrite(sz);
-      if (cpu.faulted) return;
-      const r = alu(aop, sz, a, imm);
-      if (aop != ALU_CMP) {
-        writeRMAfterRead(sz, r);
-        if (cpu.faulted) return;
-      }
-      commitFlags();
-      break;
-    }
-    case 0x84: case 0x85: { // TEST Ev, Gv
-      const sz = sizeW(op);
-      decodeModrm();
-      const a = readRM(sz);
-      if (cpu.faulted) return;
-      alu(ALU_AND, sz, a, regRead(sz, modrmReg()));
-      commitFlags();
-      break;
-    }
-    case 0x86: case 0x87: { // XCHG Ev, Gv
-      const sz = sizeW(op);
-      decodeModrm();
-      const a = readRMForWrite(sz);
-      if (cpu.faulted) return;
-      writeRMAfterRead(sz, regRead(sz, modrmReg()));
-      if (cpu.faulted) return;
-      regWrite(sz, modrmReg(), a);
-      break;
-    }
-    case 0x88: case 0x89: { // MOV Ev, Gv
-      const sz = sizeW(op);
-      decodeModrm();
-      writeRM(sz, regRead(sz, modrmReg()));
-      break;
-    }
-    case 0x8a: case 0x8b: { // MOV Gv, Ev
-      const sz = sizeW(op);
-      decodeModrm();
-      const v = readRM(sz);
-      if (cpu.faulted) return;
-      regWrite(sz, modrmReg(), v);
-      break;
-    }
-    case 0x8c: { // MOV Ew, Sreg: a register destination gets the selector zero-extended (32-bit)
-      decodeModrm();
-      const s = modrmReg();
-      if (s > 5) {
-        raiseUD();
-        return;
-      }
-      if (modrm >= 0xc0) regWrite(cpu.opsz, modrm & 7, segSelector(s));
-      else writeRM(1, segSelector(s));
-      break;
-    }
-    case 0x8d: { // LEA Gv, M
-      decodeModrm();
-      if (modrm >= 0xc0) {
-        raiseUD();
-        return;
-      }
-      regWrite(cpu.opsz, modrmReg(), eaOff);
-      break;
-    }
-    case 0x8e: { // MOV Sreg, Ew
-      decodeModrm();
-      const s = modrmReg();
-      if (s == SEG_CS || s > 5) {
-        raiseUD();
-        return;
-      }
-      const v = readRM(1);
-      if (cpu.faulted) return;
-      if (!loadSegment(s, v)) return;
-      if (s == SEG_SS) inhibitInterrupts();
-      break;
-    }
-    case 0x8f: { // POP Ev: ESP is incremented before the destination address is used
-      decodeModrm();
-      const sz = cpu.opsz;
-      const v = stackRead(sz, 0);
-      if (cpu.faulted) return;
-      if (modrm >= 0xc0) {
-        spAdd(sizeBytes(sz));
-        regWrite(sz, modrm & 7, v);
-      } else {
-        const oldEsp = reg32(4);
-        spAdd(sizeBytes(sz));
-        // the effective address was computed with the old ESP; recompute with the new one
-        // when ESP is the base (SDM Vol. 2 POP).
-        writeRMPop(sz, v, oldEsp);
-        if (cpu.faulted) setReg32(4, oldEsp);
-      }
-      break;
-    }
+/** PUSH r16/r32 (50+r). */
+@inline export function pushReg(op: u32): void {
+  push(cpu.opsz, regRead(cpu.opsz, <i32>op & 7));
+}
 
-    // ---- 90–9F ------------------------------------------------------------------------------
-    case 0x90: // NOP (and PAUSE with F3)
-      break;
-    case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97: {
-      const sz = cpu.opsz;
-      const r = <i32>op & 7;
-      const t = regRead(sz, 0);
-      regWrite(sz, 0, regRead(sz, r));
-      regWrite(sz, r, t);
-      break;
-    }
-    case 0x98: // CBW/CWDE
-      if (cpu.opsz == 2) setReg32(0, signExtend(reg16(0), 1));
-      else setReg16(0, signExtend(reg8(0), 0));
-      break;
-    case 0x99: // CWD/CDQ
-      if (cpu.opsz == 2) setReg32(2, (reg32(0) & 0x80000000) != 0 ? 0xffffffff : 0);
-      else setReg16(2, (reg16(0) & 0x8000) != 0 ? 0xffff : 0);
-      break;
-    case 0x9a: { // CALL ptr16:16/32
-      const off = fetchImm(cpu.opsz);
-      const sel = fetch16();
-      farCall(sel, off, cpu.opsz, nextEip());
-      return;
-    }
-    case 0x9b: // WAIT/FWAIT: #NM if MP and TS, #MF for a pending unmasked x87 exception
-      fpuWait();
-      return;
-    case 0x9c: { // PUSHF/PUSHFD: VM and RF are pushed clear
-      if (!iopl3OrProtected()) return;
-      push(cpu.opsz, readFlags() & 0xfcffff);
-      break;
-    }
-    case 0x9d: { // POPF/POPFD
-      if (!iopl3OrProtected()) return;
-      const v = pop(cpu.opsz);
-      if (cpu.faulted) return;
-      writeFlags(v, writableFlagsMask(cpu.opsz));
-      break;
-    }
-    case 0x9e: // SAHF: SF ZF AF PF CF from AH
-      writeFlags(reg8(4), 0xd5);
-      break;
-    case 0x9f: // LAHF
-      setReg8(4, readFlags() & 0xff);
-      break;
+/** POP r16/r32 (58+r). */
+@inline export function popReg(op: u32): void {
+  const v = pop(cpu.opsz);
+  if (cpu.faulted) return;
+  regWrite(cpu.opsz, <i32>op & 7, v);
+}
 
-    // ---- A0–AF ------------------------------------------------------------------------------
-    case 0xa0: case 0xa1: { // MOV AL/eAX, moffs
-      const sz = sizeW(op);
-      const off = cpu.adsz32 ? fetch32() : fetch16();
-      const seg = cpu.segOverride >= 0 ? cpu.segOverride : SEG_DS;
-      const lin = linearRead(seg, off, sz);
-      if (cpu.faulted) return;
-      const v = readLin(sz, lin);
-      if (cpu.faulted) return;
-      regWrite(sz, 0, v);
-      break;
-    }
-    case 0xa2: case 0xa3: { // MOV moffs, AL/eAX
-      const sz = sizeW(op);
-      const off = cpu.adsz32 ? fetch32() : fetch16();
-      const seg = cpu.segOverride >= 0 ? cpu.segOverride : SEG_DS;
-      const lin = linearWrite(seg, off, sz);
-      if (cpu.faulted) return;
-      writeLin(sz, lin, regRead(sz, 0));
-      break;
-    }
-    case 0xa4: case 0xa5: case 0xa6: case 0xa7: case 0xaa: case 0xab: case 0xac: case 0xad: case 0xae: case 0xaf:
-      if (!stringOp(<i32>(op & 0xfe), sizeW(op))) {
-        repeatAgain();
-        return;
-      }
-      endRepeat();
-      break;
-    case 0xa8: case 0xa9: { // TEST AL/eAX, imm
-      const sz = sizeW(op);
-      alu(ALU_AND, sz, regRead(sz, 0), fetchImm(sz));
-      commitFlags();
-      break;
-    }
+/** PUSHA/PUSHAD: EAX ECX EDX EBX (original ESP) EBP ESI EDI. */
+@inline export function pusha(): void {
+  const sz = cpu.opsz;
+  const n = sizeBytes(sz);
+  const oldSp = regRead(sz, 4);
+  for (let r = 0; r < 8; r++) stackWrite(sz, n * <u32>(r + 1), r == 4 ? oldSp : regRead(sz, r));
+  if (cpu.faulted) return;
+  setSp((sp() - 8 * n) & spMask());
+}
 
-    // ---- B0–BF: MOV r, imm ------------------------------------------------------------------
-    case 0xb0: case 0xb1: case 0xb2: case 0xb3: case 0xb4: case 0xb5: case 0xb6: case 0xb7:
-      setReg8(<i32>op & 7, fetch8());
-      break;
-    case 0xb8: case 0xb9: case 0xba: case 0xbb: case 0xbc: case 0xbd: case 0xbe: case 0xbf:
-      regWrite(cpu.opsz, <i32>op & 7, fetchImm(cpu.opsz));
-      break;
-
-    // ---- C0–CF ------------------------------------------------------------------------------
-    case 0xc0: case 0xc1: case 0xd0: case 0xd1: case 0xd2: case 0xd3: { // group 2 shifts
-      const sz = sizeW(op);
-      decodeModrm();
-      const count: u32 = op <= 0xc1 ? fetch8() : op <= 0xd1 ? 1 : reg8(1);
-      const a = readRMForWrite(sz);
-      if (cpu.faulted) return;
-      const r = shift(modrmReg(), sz, a, count);
-      writeRMAfterRead(sz, r);
-      if (cpu.faulted) return;
-      commitShiftFlags();
-      break;
-    }
-    case 0xc2: { // RET imm16
-      const n = fetch16();
-      const t = pop(cpu.opsz);
-      if (cpu.faulted) return;
-      spAdd(n);
-      jumpTo(t);
-      return;
-    }
-    case 0xc3: { // RET
-      const t = pop(cpu.opsz);
-      if (cpu.faulted) return;
-      jumpTo(t);
-      return;
-    }
-    case 0xc4: case 0xc5: { // LES/LDS Gv, Mp
-      decodeModrm();
-      loadFarPointer(op == 0xc4 ? SEG_ES : SEG_DS);
-      break;
-    }
-    case 0xc6: case 0xc7: { // MOV Ev, imm
-      const sz = sizeW(op);
-      decodeModrm();
-      writeRM(sz, fetchImm(sz));
-      break;
-    }
-    case 0xc8: { // ENTER imm16, imm8 (SDM Vol. 2 ENTER)
-      const size = fetch16();
-      const level = fetch8() & 31;
-      enter(size, level);
-      break;
-    }
-    case 0xc9: { // LEAVE
-      const sz = cpu.opsz;
-      const frame = cpu.stack32 ? reg32(5) : reg16(5);
-      const lin = linearRead(SEG_SS, frame, sz);
-      if (cpu.faulted) return;
-      const v = readLin(sz, lin);
-      if (cpu.faulted) return;
-      setSp((frame + sizeBytes(sz)) & spMask());
-      regWrite(sz, 5, v);
-      break;
-    }
-    case 0xca: { // RET far imm16
-      const n = fetch16();
-      farReturn(cpu.opsz, n);
-      return;
-    }
-    case 0xcb:
-      farReturn(cpu.opsz, 0);
-      return;
-    case 0xcc: // INT3
-      interrupt(EXC_BP);
-      return;
-    case 0xcd: { // INT imm8
-      const v = fetch8();
-      if (!iopl3OrProtected()) return;
-      interrupt(<i32>v);
-      return;
-    }
-    case 0xce: // INTO
-      if (fl.getOF()) {
-        interrupt(EXC_OF);
-        return;
-      }
-      break;
-    case 0xcf: // IRET
-      iret(cpu.opsz);
-      return;
-
-    // ---- D0–DF ------------------------------------------------------------------------------
-    case 0xd4: aam(fetch8()); break;
-    case 0xd5: aad(fetch8()); break;
-    case 0xd6: // SALC (undocumented): AL = CF ? 0xFF : 0
-      setReg8(0, getCF() ? 0xff : 0);
-      break;
-    case 0xd7: { // XLAT
-      const seg = cpu.segOverride >= 0 ? cpu.segOverride : SEG_DS;
-      const off = cpu.adsz32 ? reg32(3) + reg8(0) : (reg16(3) + reg8(0)) & 0xffff;
-      const lin = linearRead(seg, off, 0);
-      if (cpu.faulted) return;
-      const v = readLin(0, lin);
-      if (cpu.faulted) return;
-      setReg8(0, v);
-      break;
-    }
-    case 0xd8: case 0xd9: case 0xda: case 0xdb: case 0xdc: case 0xdd: case 0xde: case 0xdf:
-      fpuEscape(op); // x87 (assembly/fpu/)
-      return;
-
-    // ---- E0–EF ------------------------------------------------------------------------------
-    case 0xe0: case 0xe1: case 0xe2: { // LOOPNE/LOOPE/LOOP: the address size picks CX or ECX
-      const rel = fetchSimm8();
-      const count = (cpu.adsz32 ? reg32(1) : reg16(1)) - 1;
-      if (cpu.adsz32) setReg32(1, count);
-      else setReg16(1, count);
-      let take = (count & (cpu.adsz32 ? 0xffffffff : 0xffff)) != 0;
-      if (op == 0xe0) take = take && !fl.getZF();
-      else if (op == 0xe1) take = take && fl.getZF();
-      if (take) {
-        jumpRel(rel);
-        return;
-      }
-      break;
-    }
-    case 0xe3: { // JCXZ/JECXZ
-      const rel = fetchSimm8();
-      if ((cpu.adsz32 ? reg32(1) : reg16(1)) == 0) {
-        jumpRel(rel);
-        return;
-      }
-      break;
-    }
-    case 0xe4: case 0xe5: { // IN AL/eAX, imm8
-      const sz = sizeW(op);
-      const port = fetch8();
-      if (!ioAllowed(port, sz)) return;
-      regWrite(sz, 0, portIn(port, sz));
-      break;
-    }
-    case 0xe6: case 0xe7: { // OUT imm8, AL/eAX
-      const sz = sizeW(op);
-      const port = fetch8();
-      if (!ioAllowed(port, sz)) return;
-      portOut(port, sz, regRead(sz, 0));
-      break;
-    }
-    case 0xe8: { // CALL rel16/32
-      const rel = fetchImm(cpu.opsz);
-      const ret = nextEip();
-      push(cpu.opsz, ret);
-      if (cpu.faulted) return;
-      jumpTo(ret + rel);
-      return;
-    }
-    case 0xe9: { // JMP rel16/32
-      const rel = fetchImm(cpu.opsz);
-      jumpRel(rel);
-      return;
-    }
-    case 0xea: { // JMP ptr16:16/32
-      const off = fetchImm(cpu.opsz);
-      const sel = fetch16();
-      farJump(sel, off);
-      return;
-    }
-    case 0xeb: { // JMP rel8
-      const rel = fetchSimm8();
-      jumpRel(rel);
-      return;
-    }
-    case 0xec: case 0xed: { // IN AL/eAX, DX
-      const sz = sizeW(op);
-      const port = reg16(2);
-      if (!ioAllowed(port, sz)) return;
-      regWrite(sz, 0, portIn(port, sz));
-      break;
-    }
-    case 0xee: case 0xef: { // OUT DX, AL/eAX
-      const sz = sizeW(op);
-      const port = reg16(2);
-      if (!ioAllowed(port, sz)) return;
-      portOut(port, sz, regRead(sz, 0));
-      break;
-    }
-
-    // ---- F0–FF ------------------------------------------------------------------------------
-    case 0xf1: // INT1 (ICEBP)
-      interrupt(1);
-      return;
-    case 0xf4: // HLT
-      if (!privileged()) return;
-      store<u32>(STATE_HALTED, 1);
-      stepResult = STEP_HLT;
-      cpu.attention = true;
-      return;
-    case 0xf5: // CMC
-      setFlagBits(FLAG_CF, !getCF());
-      break;
-    case 0xf6: case 0xf7: { // group 3
-      const sz = sizeW(op);
-      decodeModrm();
-      const sub = modrmReg();
-      if (sub < 2) { // TEST Ev, imm
-        const imm = fetchImm(sz);
-        const a = readRM(sz);
-        if (cpu.faulted) return;
-        alu(ALU_AND, sz, a, imm);
-        commitFlags();
-        break;
-      }
-      if (sub == 2 || sub == 3) { // NOT / NEG
-        const a = readRMForWrite(sz);
-        if (cpu.faulted) return;
-        if (sub == 2) {
-          writeRMAfterRead(sz, ~a);
-          break;
-        }
-        writeRMAfterRead(sz, neg(sz, a));
-        if (cpu.faulted) return;
-        commitFlags();
-        break;
-      }
-      const src = readRM(sz);
-      if (cpu.faulted) return;
-      if (sub == 4) mul(sz, src);
-      else if (sub == 5) imul1(sz, src);
-      else if (sub == 6) div(sz, src);
-      else idiv(sz, src);
-      break;
-    }
-    case 0xf8: setFlagBits(FLAG_CF, false); break; // CLC
-    case 0xf9: setFlagBits(FLAG_CF, true); break; // STC
-    case 0xfa: // CLI
-      if (!iflAllowed()) return;
-      fl.flags &= ~FLAG_IF;
-      if (vmiActive()) nativeIf(false);
-      break;
-    case 0xfb: // STI: interrupts are recognized only after the next instruction (interrupt shadow)
-      if (!iflAllowed()) return;
-      fl.syncVirtualIf();
-      if ((fl.flags & FLAG_IF) == 0) {
-        fl.flags |= FLAG_IF;
-        interruptShadow = true;
-        cpu.attention = true;
-      }
-      if (vmiActive()) nativeIf(true);
-      break;
-    case 0xfc: setFlagBits(FLAG_DF, false); break; // CLD
-    case 0xfd: setFlagBits(FLAG_DF, true); break; // STD
-    case 0xfe: { // group 4: INC/DEC Eb
-      decodeModrm();
-      const sub = modrmReg();
-      if (sub > 1) {
-        raiseUD();
-        return;
-      }
-      const a = readRMForWrite(0);
-      if (cpu.faulted) return;
-      writeRMAfterRead(0, incDec(sub == 1, 0, a));
-      if (cpu.faulted) return;
-      commitIncDecFlags();
-      break;
-    }
-    case 0xff: { // group 5
-      const sz = cpu.opsz;
-      decodeModrm();
-      const sub = modrmReg();
-      switch (sub) {
-        case 0: case 1: {
-          const a = readRMForWrite(sz);
-          if (cpu.faulted) return;
-          writeRMAfterRead(sz, incDec(sub == 1, sz, a));
-          if (cpu.faulted) return;
-          commitIncDecFlags();
-          break;
-        }
-        case 2: { // CALL near Ev
-          const t = readRM(sz);
-          if (cpu.faulted) return;
-          push(sz, nextEip());
-          if (cpu.faulted) return;
-          jumpTo(t);
-          return;
-        }
-        case 3: case 5: { // CALL/JMP far m16:16/32
-          if (modrm >= 0xc0) {
-            raiseUD();
-            return;
-          }
-          const off = readLin(sz, linearRead(eaSeg, eaOff, sz));
-          if (cpu.faulted) return;
-          const sel = readLin(1, linearRead(eaSeg, eaOff + sizeBytes(sz), 1));
-          if (cpu.faulted) return;
-          if (sub == 3) farCall(sel, off, sz, nextEip());
-          else farJump(sel, off);
-          return;
-        }
-        case 4: { // JMP near Ev
-          const t = readRM(sz);
-          if (cpu.faulted) return;
-          jumpTo(t);
-          return;
-        }
-        case 6: { // PUSH Ev
-          const v = readRM(sz);
-          if (cpu.faulted) return;
-          push(sz, v);
-          break;
-        }
-        default:
-          raiseUD();
-          return;
-      }
-      break;
-    }
-    default:
-      // 0x26/0x2e/… prefixes never reach here; what's left is undefined (0xD6 aside) → #UD
-      raiseUD();
-      return;
+/** POPA/POPAD: the saved ESP is discarded. */
+@inline export function popa(): void {
+  const sz = cpu.opsz;
+  const n = sizeBytes(sz);
+  for (let r = 0; r < 8; r++) stackRead(sz, n * <u32>r);
+  if (cpu.faulted) return;
+  for (let r = 0; r < 8; r++) {
+    const v = stackRead(sz, n * <u32>(7 - r));
+    if (r != 4) regWrite(sz, r, v);
   }
+  spAdd(8 * n);
+}
+
+/** BOUND Gv, Ma. */
+@inline export function bound(): void {
+  decodeModrm();
+  if (modrm >= 0xc0) {
+    raiseUD();
+    return;
+  }
+  const sz = cpu.opsz;
+  const n = sizeBytes(sz);
+  const lo = readLin(sz, linearRead(eaSeg, eaOff, sz));
+  if (cpu.faulted) return;
+  const hi = readLin(sz, linearRead(eaSeg, eaOff + n, sz));
+  if (cpu.faulted) return;
+  const idx = <i32>signExtend(regRead(sz, modrmReg()), sz);
+  if (idx < <i32>signExtend(lo, sz) || idx > <i32>signExtend(hi, sz)) {
+    raise(EXC_BR, 0);
+    return;
+  }
+}
+
+/** ARPL Ew, Gw (protected mode only; #UD in virtual-8086 mode too). */
+@inline export function arpl(): void {
+  if (fl.realSegments()) {
+    raiseUD();
+    return;
+  }
+  decodeModrm();
+  const d = readRMForWrite(SIZE_16);
+  if (cpu.faulted) return;
+  const s = reg16(modrmReg());
+  if ((d & 3) < (s & 3)) {
+    writeRMAfterRead(SIZE_16, (d & ~3) | (s & 3));
+    if (cpu.faulted) return;
+    setFlagBits(FLAG_ZF, true);
+  } else setFlagBits(FLAG_ZF, false);
+}
+
+/** PUSH Iz. */
+@inline export function pushImm(): void {
+  push(cpu.opsz, fetchImm(cpu.opsz));
+}
+
+/** PUSH Ib, sign-extended. */
+@inline export function pushImm8(): void {
+  push(cpu.opsz, fetchSimm8());
+}
+
+/** IMUL Gv, Ev, imm. */
+@inline export function imulGEI(op: u32): void {
+  const sz = cpu.opsz;
+  decodeModrm();
+  const a = readRM(sz);
+  if (cpu.faulted) return;
+  const b = op == 0x6b ? fetchSimm8() : fetchImm(sz);
+  regWrite(sz, modrmReg(), imulTrunc(sz, a, b));
+}
+
+/** INS/OUTS. */
+@inline export function stringInOut(op: u32): void {
+  if (!stringOp((op & 0xfe) == 0x6c ? 0x6c : 0x6e, sizeW(op))) {
+    repeatAgain();
+    return;
+  }
+  endRepeat();
+}
+
+/** Jcc rel8 (70+cc). */
+@inline export function jccRel8(op: u32): void {
+  const rel = fetchSimm8();
+  if (testCondition(<i32>op & 15)) {
+    jumpRel(rel);
+    return;
+  }
+}
+
+/** Group 1: ALU Ev, imm. */
+@inline export function aluEI(op: u32): void {
+  const sz = sizeW(op);
+  decodeModrm();
+  const aop = modrmReg();
+  const imm = op == 0x83 ? fetchSimm8() : fetchImm(sz);
+  const a = aop == ALU_CMP ? readRM(sz) : readRMForWrite(sz);
+  if (cpu.faulted) return;
+  const r = alu(aop, sz, a, imm);
+  if (aop != ALU_CMP) {
+    writeRMAfterRead(sz, r);
+    if (cpu.faulted) return;
+  }
+  commitFlags();
+}
+
+/** TEST Ev, Gv. */
+@inline export function testEG(sz: i32): void {
+  decodeModrm();
+  const a = readRM(sz);
+  if (cpu.faulted) return;
+  alu(ALU_AND, sz, a, regRead(sz, modrmReg()));
+  commitFlags();
+}
+
+/** XCHG Ev, Gv. */
+@inline export function xchgEG(sz: i32): void {
+  decodeModrm();
+  const a = readRMForWrite(sz);
+  if (cpu.faulted) return;
+  writeRMAfterRead(sz, regRead(sz, modrmReg()));
+  if (cpu.faulted) return;
+  regWrite(sz, modrmReg(), a);
+}
+
+/** MOV Ev, Gv. */
+@inline export function movEG(sz: i32): void {
+  decodeModrm();
+  writeRM(sz, regRead(sz, modrmReg()));
+}
+
+/** MOV Gv, Ev. */
+@inline export function movGE(sz: i32): void {
+  decodeModrm();
+  const v = readRM(sz);
+  if (cpu.faulted) return;
+  regWrite(sz, modrmReg(), v);
+}
+
+/** MOV Ew, Sreg: a register destination gets the selector zero-extended (32-bit). */
+@inline export function movESreg(): void {
+  decodeModrm();
+  const s = modrmReg();
+  if (s > 5) {
+    raiseUD();
+    return;
+  }
+  if (modrm >= 0xc0) regWrite(cpu.opsz, modrm & 7, segSelector(s));
+  else writeRM(SIZE_16, segSelector(s));
+}
+
+/** LEA Gv, M. */
+@inline export function lea(): void {
+  decodeModrm();
+  if (modrm >= 0xc0) {
+    raiseUD();
+    return;
+  }
+  regWrite(cpu.opsz, modrmReg(), eaOff);
+}
+
+/** MOV Sreg, Ew. */
+@inline export function movSregE(): void {
+  decodeModrm();
+  const s = modrmReg();
+  if (s == SEG_CS || s > 5) {
+    raiseUD();
+    return;
+  }
+  const v = readRM(SIZE_16);
+  if (cpu.faulted) return;
+  if (!loadSegment(s, v)) return;
+  if (s == SEG_SS) inhibitInterrupts();
+}
+
+/** POP Ev: ESP is incremented before the destination address is used. */
+@inline export function popE(): void {
+  decodeModrm();
+  const sz = cpu.opsz;
+  const v = stackRead(sz, 0);
+  if (cpu.faulted) return;
+  if (modrm >= 0xc0) {
+    spAdd(sizeBytes(sz));
+    regWrite(sz, modrm & 7, v);
+  } else {
+    const oldEsp = reg32(4);
+    spAdd(sizeBytes(sz));
+    // the effective address was computed with the old ESP; recompute with the new one
+    // when ESP is the base (SDM Vol. 2 POP).
+    writeRMPop(sz, v, oldEsp);
+    if (cpu.faulted) setReg32(4, oldEsp);
+  }
+}
+
+/** NOP (and PAUSE with F3). */
+@inline export function nop(): void {}
+
+/** XCHG eAX, r16/r32 (91+r). */
+@inline export function xchgAxReg(op: u32): void {
+  const sz = cpu.opsz;
+  const r = <i32>op & 7;
+  const t = regRead(sz, 0);
+  regWrite(sz, 0, regRead(sz, r));
+  regWrite(sz, r, t);
+}
+
+/** CBW/CWDE. */
+@inline export function cbw(): void {
+  if (cpu.opsz == SIZE_32) setReg32(0, signExtend(reg16(0), SIZE_16));
+  else setReg16(0, signExtend(reg8(0), SIZE_8));
+}
+
+/** CWD/CDQ. */
+@inline export function cwd(): void {
+  if (cpu.opsz == SIZE_32) setReg32(2, (reg32(0) & 0x80000000) != 0 ? 0xffffffff : 0);
+  else setReg16(2, (reg16(0) & 0x8000) != 0 ? 0xffff : 0);
+}
+
+/** CALL ptr16:16/32. */
+@inline export function callFarImm(): void {
+  const off = fetchImm(cpu.opsz);
+  const sel = fetch16();
+  farCall(sel, off, cpu.opsz, nextEip());
+}
+
+/** PUSHF/PUSHFD: VM and RF are pushed clear. */
+@inline export function pushf(): void {
+  if (!iopl3OrProtected()) return;
+  push(cpu.opsz, readFlags() & 0xfcffff);
+}
+
+/** POPF/POPFD. */
+@inline export function popf(): void {
+  if (!iopl3OrProtected()) return;
+  const v = pop(cpu.opsz);
+  if (cpu.faulted) return;
+  writeFlags(v, writableFlagsMask(cpu.opsz));
+}
+
+/** SAHF: SF ZF AF PF CF from AH. */
+@inline export function sahf(): void {
+  writeFlags(reg8(4), 0xd5);
+}
+
+/** LAHF. */
+@inline export function lahf(): void {
+  setReg8(4, readFlags() & 0xff);
+}
+
+/** MOV AL/eAX, moffs. */
+@inline export function movAccMoffs(sz: i32): void {
+  const off = cpu.adsz32 ? fetch32() : fetch16();
+  const seg = cpu.segOverride >= 0 ? cpu.segOverride : SEG_DS;
+  const lin = linearRead(seg, off, sz);
+  if (cpu.faulted) return;
+  const v = readLin(sz, lin);
+  if (cpu.faulted) return;
+  regWrite(sz, 0, v);
+}
+
+/** MOV moffs, AL/eAX. */
+@inline export function movMoffsAcc(sz: i32): void {
+  const off = cpu.adsz32 ? fetch32() : fetch16();
+  const seg = cpu.segOverride >= 0 ? cpu.segOverride : SEG_DS;
+  const lin = linearWrite(seg, off, sz);
+  if (cpu.faulted) return;
+  writeLin(sz, lin, regRead(sz, 0));
+}
+
+/** MOVS, CMPS, STOS, LODS, SCAS, with or without REP. */
+@inline export function stringMove(op: u32): void {
+  if (!stringOp(<i32>(op & 0xfe), sizeW(op))) {
+    repeatAgain();
+    return;
+  }
+  endRepeat();
+}
+
+/** TEST AL/eAX, imm. */
+@inline export function testAI(sz: i32): void {
+  alu(ALU_AND, sz, regRead(sz, 0), fetchImm(sz));
+  commitFlags();
+}
+
+/** MOV r8, Ib (B0+r). */
+@inline export function movRegImm8(op: u32): void {
+  setReg8(<i32>op & 7, fetch8());
+}
+
+/** MOV r16/r32, Iz (B8+r). */
+@inline export function movRegImm(op: u32): void {
+  regWrite(cpu.opsz, <i32>op & 7, fetchImm(cpu.opsz));
+}
+
+/** Group 2 shifts. */
+@inline export function shiftGroup(op: u32): void {
+  const sz = sizeW(op);
+  decodeModrm();
+  const count: u32 = op <= 0xc1 ? fetch8() : op <= 0xd1 ? 1 : reg8(1);
+  const a = readRMForWrite(sz);
+  if (cpu.faulted) return;
+  const r = shift(modrmReg(), sz, a, count);
+  writeRMAfterRead(sz, r);
+  if (cpu.faulted) return;
+  commitShiftFlags();
+}
+
+/** RET imm16. */
+@inline export function retImm(): void {
+  const n = fetch16();
+  const t = pop(cpu.opsz);
+  if (cpu.faulted) return;
+  spAdd(n);
+  jumpTo(t);
+}
+
+/** RET. */
+@inline export function ret(): void {
+  const t = pop(cpu.opsz);
+  if (cpu.faulted) return;
+  jumpTo(t);
+}
+
+/** LES/LDS Gv, Mp. */
+@inline export function lesLds(op: u32): void {
+  decodeModrm();
+  loadFarPointer(op == 0xc4 ? SEG_ES : SEG_DS);
+}
+
+/** MOV Ev, imm. */
+@inline export function movEI(sz: i32): void {
+  decodeModrm();
+  writeRM(sz, fetchImm(sz));
+}
+
+/** ENTER imm16, imm8 (SDM Vol. 2 ENTER). */
+@inline export function enter(): void {
+  const size = fetch16();
+  const level = fetch8() & 31;
+  enterFrame(size, level);
+}
+
+/** LEAVE. */
+@inline export function leave(): void {
+  const sz = cpu.opsz;
+  const frame = cpu.stack32 ? reg32(5) : reg16(5);
+  const lin = linearRead(SEG_SS, frame, sz);
+  if (cpu.faulted) return;
+  const v = readLin(sz, lin);
+  if (cpu.faulted) return;
+  setSp((frame + sizeBytes(sz)) & spMask());
+  regWrite(sz, 5, v);
+}
+
+/** RET far imm16. */
+@inline export function retFarImm(): void {
+  const n = fetch16();
+  farReturn(cpu.opsz, n);
+}
+
+/** RET far. */
+@inline export function retFar(): void {
+  farReturn(cpu.opsz, 0);
+}
+
+/** INT3. */
+@inline export function int3(): void {
+  interrupt(EXC_BP);
+}
+
+/** INT imm8. */
+@inline export function intImm(): void {
+  const v = fetch8();
+  if (!iopl3OrProtected()) return;
+  interrupt(<i32>v);
+}
+
+/** INTO. */
+@inline export function into(): void {
+  if (fl.getOF()) {
+    interrupt(EXC_OF);
+    return;
+  }
+}
+
+/** IRET. */
+@inline export function iret(): void {
+  returnFromInterrupt(cpu.opsz);
+}
+
+/** AAM Ib. */
+@inline export function aam(): void {
+  asciiAdjustMultiply(fetch8());
+}
+
+/** AAD Ib. */
+@inline export function aad(): void {
+  asciiAdjustDivide(fetch8());
+}
+
+/** SALC (undocumented): AL = CF ? 0xFF : 0. */
+@inline export function salc(): void {
+  setReg8(0, getCF() ? 0xff : 0);
+}
+
+/** XLAT. */
+@inline export function xlat(): void {
+  const seg = cpu.segOverride >= 0 ? cpu.segOverride : SEG_DS;
+  const off = cpu.adsz32 ? reg32(3) + reg8(0) : (reg16(3) + reg8(0)) & 0xffff;
+  const lin = linearRead(seg, off, SIZE_8);
+  if (cpu.faulted) return;
+  const v = readLin(SIZE_8, lin);
+  if (cpu.faulted) return;
+  setReg8(0, v);
+}
+
+/** LOOPNE/LOOPE/LOOP: the address size picks CX or ECX. */
+@inline export function loop(op: u32): void {
+  const rel = fetchSimm8();
+  const count = (cpu.adsz32 ? reg32(1) : reg16(1)) - 1;
+  if (cpu.adsz32) setReg32(1, count);
+  else setReg16(1, count);
+  let take = (count & (cpu.adsz32 ? 0xffffffff : 0xffff)) != 0;
+  if (op == 0xe0) take = take && !fl.getZF();
+  else if (op == 0xe1) take = take && fl.getZF();
+  if (take) {
+    jumpRel(rel);
+    return;
+  }
+}
+
+/** JCXZ/JECXZ. */
+@inline export function jecxz(): void {
+  const rel = fetchSimm8();
+  if ((cpu.adsz32 ? reg32(1) : reg16(1)) == 0) {
+    jumpRel(rel);
+    return;
+  }
+}
+
+/** IN AL/eAX, imm8. */
+@inline export function inImm(sz: i32): void {
+  const port = fetch8();
+  if (!ioAllowed(port, sz)) return;
+  regWrite(sz, 0, portIn(port, sz));
+}
+
+/** OUT imm8, AL/eAX. */
+@inline export function outImm(sz: i32): void {
+  const port = fetch8();
+  if (!ioAllowed(port, sz)) return;
+  portOut(port, sz, regRead(sz, 0));
+}
+
+/** CALL rel16/32. */
+@inline export function callRel(): void {
+  const rel = fetchImm(cpu.opsz);
+  const ret = nextEip();
+  push(cpu.opsz, ret);
+  if (cpu.faulted) return;
+  jumpTo(ret + rel);
+}
+
+/** JMP rel16/32. */
+@inline export function jmpRel(): void {
+  const rel = fetchImm(cpu.opsz);
+  jumpRel(rel);
+}
+
+/** JMP ptr16:16/32. */
+@inline export function jmpFarImm(): void {
+  const off = fetchImm(cpu.opsz);
+  const sel = fetch16();
+  farJump(sel, off);
+}
+
+/** JMP rel8. */
+@inline export function jmpRel8(): void {
+  const rel = fetchSimm8();
+  jumpRel(rel);
+}
+
+/** IN AL/eAX, DX. */
+@inline export function inDx(sz: i32): void {
+  const port = reg16(2);
+  if (!ioAllowed(port, sz)) return;
+  regWrite(sz, 0, portIn(port, sz));
+}
+
+/** OUT DX, AL/eAX. */
+@inline export function outDx(sz: i32): void {
+  const port = reg16(2);
+  if (!ioAllowed(port, sz)) return;
+  portOut(port, sz, regRead(sz, 0));
+}
+
+/** INT1 (ICEBP). */
+@inline export function int1(): void {
+  interrupt(1);
+}
+
+/** HLT. */
+@inline export function hlt(): void {
+  if (!privileged()) return;
+  store<u32>(STATE_HALTED, 1);
+  stepResult = STEP_HLT;
+  cpu.attention = true;
+}
+
+/** CMC. */
+@inline export function cmc(): void {
+  setFlagBits(FLAG_CF, !getCF());
+}
+
+// Group 3 (F6, F7): the dispatch decodes ModRM and picks the handler by ModRM.reg.
+
+/** TEST Eb/Ev, imm (F6/F7 /0, and /1, its undocumented alias). */
+@inline export function testEI(sz: i32): void {
+  const imm = fetchImm(sz);
+  const a = readRM(sz);
+  if (cpu.faulted) return;
+  alu(ALU_AND, sz, a, imm);
+  commitFlags();
+}
+
+/** NOT Eb/Ev (F6/F7 /2). */
+@inline export function notE(sz: i32): void {
+  const a = readRMForWrite(sz);
+  if (cpu.faulted) return;
+  writeRMAfterRead(sz, ~a);
+}
+
+/** NEG Eb/Ev (F6/F7 /3). */
+@inline export function negE(sz: i32): void {
+  const a = readRMForWrite(sz);
+  if (cpu.faulted) return;
+  writeRMAfterRead(sz, neg(sz, a));
+  if (cpu.faulted) return;
+  commitFlags();
+}
+
+/** MUL, IMUL, DIV, IDIV of AL/eAX (and AH/eDX) by Eb/Ev (F6/F7 /4–/7). */
+@inline export function mulDivE(sz: i32): void {
+  const src = readRM(sz);
+  if (cpu.faulted) return;
+  const sub = modrmReg();
+  if (sub == 4) mul(sz, src);
+  else if (sub == 5) imul1(sz, src);
+  else if (sub == 6) div(sz, src);
+  else idiv(sz, src);
+}
+
+/** CLC. */
+@inline export function clc(): void {
+  setFlagBits(FLAG_CF, false);
+}
+
+/** STC. */
+@inline export function stc(): void {
+  setFlagBits(FLAG_CF, true);
+}
+
+/** CLI. */
+@inline export function cli(): void {
+  if (!iflAllowed()) return;
+  fl.flags &= ~FLAG_IF;
+  if (vmiActive()) nativeIf(false);
+}
+
+/** STI: interrupts are recognized only after the next instruction (interrupt shadow). */
+@inline export function sti(): void {
+  if (!iflAllowed()) return;
+  fl.syncVirtualIf();
+  if ((fl.flags & FLAG_IF) == 0) {
+    fl.flags |= FLAG_IF;
+    interruptShadow = true;
+    cpu.attention = true;
+  }
+  if (vmiActive()) nativeIf(true);
+}
+
+/** CLD. */
+@inline export function cld(): void {
+  setFlagBits(FLAG_DF, false);
+}
+
+/** STD. */
+@inline export function std(): void {
+  setFlagBits(FLAG_DF, true);
+}
+
+/** INC/DEC Eb (FE /0, /1; its other digits are #UD). */
+@inline export function incDecEb(): void {
+  decodeModrm();
+  if (modrmReg() > 1) {
+    raiseUD();
+    return;
+  }
+  incDecE(SIZE_8);
+}
+
+// Group 5 (FF): the dispatch decodes ModRM and picks the handler by ModRM.reg.
+
+/** INC/DEC Eb/Ev (FE, FF /0, /1), ModRM decoded. */
+@inline export function incDecE(sz: i32): void {
+  const a = readRMForWrite(sz);
+  if (cpu.faulted) return;
+  writeRMAfterRead(sz, incDec(modrmReg() == 1, sz, a));
+  if (cpu.faulted) return;
+  commitIncDecFlags();
+}
+
+/** CALL near Ev (FF /2). */
+@inline export function callNearE(): void {
+  const sz = cpu.opsz;
+  const t = readRM(sz);
+  if (cpu.faulted) return;
+  push(sz, nextEip());
+  if (cpu.faulted) return;
+  jumpTo(t);
+}
+
+/** CALL/JMP far m16:16/32 (FF /3, /5). */
+@inline export function callJmpFarM(): void {
+  if (modrm >= 0xc0) {
+    raiseUD();
+    return;
+  }
+  const sz = cpu.opsz;
+  const off = readLin(sz, linearRead(eaSeg, eaOff, sz));
+  if (cpu.faulted) return;
+  const sel = readLin(SIZE_16, linearRead(eaSeg, eaOff + sizeBytes(sz), SIZE_16));
+  if (cpu.faulted) return;
+  if (modrmReg() == 3) farCall(sel, off, sz, nextEip());
+  else farJump(sel, off);
+}
+
+/** JMP near Ev (FF /4). */
+@inline export function jmpNearE(): void {
+  const t = readRM(cpu.opsz);
+  if (cpu.faulted) return;
+  jumpTo(t);
+}
+
+/** PUSH Ev (FF /6). */
+@inline export function pushE(): void {
+  const sz = cpu.opsz;
+  const v = readRM(sz);
+  if (cpu.faulted) return;
+  push(sz, v);
 }
 
 /** POP Ev's write, with the destination address recomputed after ESP moved. */
@@ -977,14 +923,14 @@ function loadFarPointer(seg: i32): void {
   const sz = cpu.opsz;
   const off = readLin(sz, linearRead(eaSeg, eaOff, sz));
   if (cpu.faulted) return;
-  const sel = readLin(1, linearRead(eaSeg, eaOff + sizeBytes(sz), 1));
+  const sel = readLin(SIZE_16, linearRead(eaSeg, eaOff + sizeBytes(sz), SIZE_16));
   if (cpu.faulted) return;
   if (!loadSegment(seg, sel)) return;
   regWrite(sz, modrmReg(), off);
 }
 
 /** ENTER (SDM Vol. 2 ENTER, the 32/16-bit stack cases). */
-function enter(size: u32, level: u32): void {
+function enterFrame(size: u32, level: u32): void {
   const sz = cpu.opsz;
   const n = sizeBytes(sz);
   const mask = spMask();
@@ -1013,334 +959,338 @@ function enter(size: u32, level: u32): void {
   }
   const newSp = (sp() - depth - size) & mask;
   // The whole frame must be writable (the hardware probes the final ESP).
-  const lin = linearWrite(SEG_SS, newSp, 0);
+  const lin = linearWrite(SEG_SS, newSp, SIZE_8);
   if (cpu.faulted) return;
-  probeWrite(lin, 0);
+  probeWrite(lin, SIZE_8);
   if (cpu.faulted) return;
   regWrite(sz, 5, frame);
   setSp(newSp);
 }
 
 // ---- the 0F map ----------------------------------------------------------------------------------
-function execute0F(op: u32): void {
-  switch (op) {
-    case 0x00: { // group 6: SLDT STR LLDT LTR VERR VERW (#UD in real and virtual-8086 mode)
-      if (fl.realSegments()) {
-        raiseUD();
-        return;
-      }
-      decodeModrm();
-      const sub = modrmReg();
-      if (sub == 0 || sub == 1) {
-        const v = segSelector(sub == 0 ? SEG_LDTR : SEG_TR);
-        if (modrm >= 0xc0) regWrite(cpu.opsz, modrm & 7, v);
-        else writeRM(1, v);
-        break;
-      }
-      if (sub == 2 || sub == 3) {
-        if (!privileged()) return;
-        const sel = readRM(1);
-        if (cpu.faulted) return;
-        if (sub == 2) lldt(sel);
-        else ltr(sel);
-        if (cpu.faulted) return;
-        break;
-      }
-      if (sub == 4 || sub == 5) {
-        const sel = readRM(1);
-        if (cpu.faulted) return;
-        const ok = descriptorVisible(sel, sub == 4 ? 2 : 3);
-        if (cpu.faulted) return;
-        setFlagBits(FLAG_ZF, ok);
-        break;
-      }
-      raiseUD();
-      return;
-    }
-    case 0x01: { // group 7: SGDT SIDT LGDT LIDT SMSW LMSW INVLPG, and VMCALL (our hypercall)
-      decodeModrm();
-      if (modrm == 0xc1) {
-        hypercall();
-        return;
-      }
-      const sub = modrmReg();
-      if (sub == 4) { // SMSW
-        const v = readCr(0);
-        if (modrm >= 0xc0) regWrite(cpu.opsz, modrm & 7, v);
-        else writeRM(1, v);
-        break;
-      }
-      if (sub == 6) { // LMSW: loads PE MP EM TS; can set but not clear PE
-        if (!privileged()) return;
-        const v = readRM(1);
-        if (cpu.faulted) return;
-        const old = readCr(0);
-        writeCr(0, (old & ~0xe) | (v & 0xf) | (old & 1));
-        if (cpu.faulted) return;
-        break;
-      }
-      if (modrm >= 0xc0) {
-        raiseUD();
-        return;
-      }
-      if (sub == 0 || sub == 1) { // SGDT/SIDT: limit then base (all 32 bits stored)
-        const lim = load<u32>(sub == 0 ? STATE_GDTR_LIMIT : STATE_IDTR_LIMIT);
-        const base = load<u32>(sub == 0 ? STATE_GDTR_BASE : STATE_IDTR_BASE);
-        const l1 = linearWrite(eaSeg, eaOff, 1);
-        if (cpu.faulted) return;
-        const l2 = linearWrite(eaSeg, eaOff + 2, 2);
-        if (cpu.faulted) return;
-        writeLin(1, l1, lim);
-        if (cpu.faulted) return;
-        writeLin(2, l2, base);
-        if (cpu.faulted) return;
-        break;
-      }
-      if (sub == 2 || sub == 3) { // LGDT/LIDT
-        if (!privileged()) return;
-        const lim = readLin(1, linearRead(eaSeg, eaOff, 1));
-        if (cpu.faulted) return;
-        const base = readLin(2, linearRead(eaSeg, eaOff + 2, 2));
-        if (cpu.faulted) return;
-        loadDescriptorTable(sub == 3, lim, base, cpu.opsz);
-        break;
-      }
-      if (sub == 7) { // INVLPG
-        if (!privileged()) return;
-        const lin = linearRead(eaSeg, eaOff, 0);
-        cpu.faulted = false; // INVLPG never faults on the address itself
-        tlbInvalidatePage(lin);
-        break;
-      }
-      raiseUD();
-      return;
-    }
-    case 0x02: case 0x03: { // LAR / LSL (#UD in real and virtual-8086 mode)
-      if (fl.realSegments()) {
-        raiseUD();
-        return;
-      }
-      decodeModrm();
-      const sel = readRM(1);
-      if (cpu.faulted) return;
-      const ok = descriptorVisible(sel, op == 0x02 ? 0 : 1);
-      if (cpu.faulted) return;
-      if (ok) {
-        const v = op == 0x02 ? descHi & 0x00f0ff00 : descLimit();
-        regWrite(cpu.opsz, modrmReg(), v);
-      }
-      setFlagBits(FLAG_ZF, ok);
-      break;
-    }
-    case 0x06: // CLTS
-      if (!privileged()) return;
-      store<u32>(STATE_CR0, cpu.cr0() & ~cpu.CR0_TS);
-      if (vmiActive()) vmiShadowControlRegisters();
-      break;
-    case 0x08: case 0x09: // INVD, WBINVD: no caches to write back
-      if (!privileged()) return;
-      break;
-    case 0x0b: // UD2
-      raiseUD();
-      return;
-    case 0x0d: case 0x18: case 0x19: case 0x1a: case 0x1b: case 0x1c: case 0x1d: case 0x1e: case 0x1f:
-      // prefetch hints and multi-byte NOP (P6)
-      decodeModrm();
-      break;
-    case 0x20: case 0x21: case 0x22: case 0x23: { // MOV r32, CRn/DRn and back (mod is ignored)
-      if (!privileged()) return;
-      const m = fetch8();
-      const n = <i32>(m >> 3) & 7;
-      const r = <i32>m & 7;
-      if (op == 0x20) {
-        const v = readCr(n);
-        if (cpu.faulted) return;
-        setReg32(r, v);
-      } else if (op == 0x22) {
-        writeCr(n, reg32(r));
-        if (cpu.faulted) return;
-      } else if (op == 0x21) {
-        const v = readDr(n);
-        if (cpu.faulted) return;
-        setReg32(r, v);
-      } else {
-        writeDr(n, reg32(r));
-        if (cpu.faulted) return;
-      }
-      break;
-    }
-    case 0x30: wrmsr(); if (cpu.faulted) return; break;
-    case 0x34: sysenter(); return;
-    case 0x35: sysexit(); return;
-    case 0x31: rdtsc(); if (cpu.faulted) return; break;
-    case 0x32: rdmsr(); if (cpu.faulted) return; break;
-    case 0x33: rdpmc(); if (cpu.faulted) return; break;
-    case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
-    case 0x48: case 0x49: case 0x4a: case 0x4b: case 0x4c: case 0x4d: case 0x4e: case 0x4f: { // CMOVcc
-      const sz = cpu.opsz;
-      decodeModrm();
-      // The source is read (and may fault) whether or not the condition holds.
-      const v = readRM(sz);
-      if (cpu.faulted) return;
-      if (testCondition(<i32>op & 15)) regWrite(sz, modrmReg(), v);
-      else if (sz == 2) setReg32(modrmReg(), reg32(modrmReg()));
-      break;
-    }
-    case 0x80: case 0x81: case 0x82: case 0x83: case 0x84: case 0x85: case 0x86: case 0x87:
-    case 0x88: case 0x89: case 0x8a: case 0x8b: case 0x8c: case 0x8d: case 0x8e: case 0x8f: { // Jcc rel16/32
-      const rel = fetchImm(cpu.opsz);
-      if (testCondition(<i32>op & 15)) {
-        jumpRel(rel);
-        return;
-      }
-      break;
-    }
-    case 0x90: case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97:
-    case 0x98: case 0x99: case 0x9a: case 0x9b: case 0x9c: case 0x9d: case 0x9e: case 0x9f: // SETcc
-      decodeModrm();
-      writeRM(0, testCondition(<i32>op & 15) ? 1 : 0);
-      break;
-    case 0xa0: case 0xa8: // PUSH FS/GS
-      push(cpu.opsz, segSelector(op == 0xa0 ? SEG_FS : SEG_GS));
-      break;
-    case 0xa1: case 0xa9: { // POP FS/GS
-      const v = stackRead(cpu.opsz, 0);
-      if (cpu.faulted) return;
-      if (!loadSegment(op == 0xa1 ? SEG_FS : SEG_GS, v & 0xffff)) return;
-      spAdd(sizeBytes(cpu.opsz));
-      break;
-    }
-    case 0xa2: cpuid(); break;
-    case 0xae: fxsaveRestore(); return; // FXSAVE/FXRSTOR (assembly/fpu/)
-    case 0xa3: case 0xab: case 0xb3: case 0xbb: { // BT/BTS/BTR/BTC Ev, Gv
-      decodeModrm();
-      const sz = cpu.opsz;
-      bitTest(<i32>((op >> 3) & 3), sz, regRead(sz, modrmReg()), true);
-      if (cpu.faulted) return;
-      break;
-    }
-    case 0xba: { // group 8: BT/BTS/BTR/BTC Ev, imm8
-      decodeModrm();
-      const sub = modrmReg();
-      if (sub < 4) {
-        raiseUD();
-        return;
-      }
-      const imm = fetch8();
-      bitTest(sub - 4, cpu.opsz, imm, false);
-      if (cpu.faulted) return;
-      break;
-    }
-    case 0xa4: case 0xa5: case 0xac: case 0xad: { // SHLD/SHRD Ev, Gv, imm8/CL
-      const sz = cpu.opsz;
-      decodeModrm();
-      const count = (op & 1) == 0 ? fetch8() : reg8(1);
-      const a = readRMForWrite(sz);
-      if (cpu.faulted) return;
-      const r = shiftDouble(op < 0xa8, sz, a, regRead(sz, modrmReg()), count);
-      writeRMAfterRead(sz, r);
-      if (cpu.faulted) return;
-      commitShiftFlags();
-      break;
-    }
-    case 0xaf: { // IMUL Gv, Ev
-      const sz = cpu.opsz;
-      decodeModrm();
-      const b = readRM(sz);
-      if (cpu.faulted) return;
-      regWrite(sz, modrmReg(), imulTrunc(sz, regRead(sz, modrmReg()), b));
-      break;
-    }
-    case 0xb0: case 0xb1: { // CMPXCHG Ev, Gv: the destination is written in either case
-      const sz = sizeW(op);
-      decodeModrm();
-      const d = readRMForWrite(sz);
-      if (cpu.faulted) return;
-      const acc = regRead(sz, 0);
-      alu(ALU_CMP, sz, acc, d);
-      if ((acc & sizeMask(sz)) == d) {
-        writeRMAfterRead(sz, regRead(sz, modrmReg()));
-        if (cpu.faulted) return;
-      } else {
-        writeRMAfterRead(sz, d);
-        if (cpu.faulted) return;
-        regWrite(sz, 0, d);
-      }
-      commitFlags();
-      break;
-    }
-    case 0xb2: case 0xb4: case 0xb5: // LSS/LFS/LGS
-      decodeModrm();
-      loadFarPointer(op == 0xb2 ? SEG_SS : op == 0xb4 ? SEG_FS : SEG_GS);
-      if (cpu.faulted) return;
-      break;
-    case 0xb6: case 0xb7: case 0xbe: case 0xbf: { // MOVZX/MOVSX Gv, Eb/Ew
-      const srcSz = (op & 1) != 0 ? 1 : 0;
-      decodeModrm();
-      const v = readRM(srcSz);
-      if (cpu.faulted) return;
-      regWrite(cpu.opsz, modrmReg(), op >= 0xbe ? signExtend(v, srcSz) : v);
-      break;
-    }
-    case 0xbc: case 0xbd: { // BSF/BSR
-      const sz = cpu.opsz;
-      decodeModrm();
-      const v = readRM(sz);
-      if (cpu.faulted) return;
-      bitScan(op == 0xbd, sz, v, modrmReg());
-      break;
-    }
-    case 0xc0: case 0xc1: { // XADD Ev, Gv
-      const sz = sizeW(op);
-      decodeModrm();
-      const d = readRMForWrite(sz);
-      if (cpu.faulted) return;
-      const s = regRead(sz, modrmReg());
-      const r = alu(0, sz, d, s);
-      writeRMAfterRead(sz, r);
-      if (cpu.faulted) return;
-      if (modrm < 0xc0 || (modrm & 7) != modrmReg()) regWrite(sz, modrmReg(), d);
-      commitFlags();
-      break;
-    }
-    case 0xc7: { // group 9: CMPXCHG8B Mq
-      decodeModrm();
-      if (modrmReg() != 1 || modrm >= 0xc0) {
-        raiseUD();
-        return;
-      }
-      const lin = linearWrite(eaSeg, eaOff, 2);
-      if (cpu.faulted) return;
-      const lin2 = linearWrite(eaSeg, eaOff + 4, 2);
-      if (cpu.faulted) return;
-      const lo = readLin32(lin);
-      const hi = readLin32(lin2);
-      if (cpu.faulted) return;
-      if (lo == reg32(0) && hi == reg32(2)) {
-        writeLin(2, lin, reg32(3));
-        writeLin(2, lin2, reg32(1));
-        if (cpu.faulted) return;
-        setFlagBits(FLAG_ZF, true);
-      } else {
-        // The destination is written back unchanged (a locked read-modify-write).
-        writeLin(2, lin, lo);
-        writeLin(2, lin2, hi);
-        if (cpu.faulted) return;
-        setReg32(0, lo);
-        setReg32(2, hi);
-        setFlagBits(FLAG_ZF, false);
-      }
-      break;
-    }
-    case 0xc8: case 0xc9: case 0xca: case 0xcb: case 0xcc: case 0xcd: case 0xce: case 0xcf: { // BSWAP
-      const r = <i32>op & 7;
-      // With a 16-bit operand the result is undefined; we clear the low word as P6 does.
-      if (cpu.opsz == 2) setReg32(r, bswap<u32>(reg32(r)));
-      else setReg16(r, 0);
-      break;
-    }
-    default:
-      raiseUD();
-      return;
+/** Group 6: SLDT STR LLDT LTR VERR VERW (#UD in real and virtual-8086 mode). */
+@inline export function group6(): void {
+  if (fl.realSegments()) {
+    raiseUD();
+    return;
   }
+  decodeModrm();
+  const sub = modrmReg();
+  if (sub == 0 || sub == 1) {
+    const v = segSelector(sub == 0 ? SEG_LDTR : SEG_TR);
+    if (modrm >= 0xc0) regWrite(cpu.opsz, modrm & 7, v);
+    else writeRM(SIZE_16, v);
+    return;
+  }
+  if (sub == 2 || sub == 3) {
+    if (!privileged()) return;
+    const sel = readRM(SIZE_16);
+    if (cpu.faulted) return;
+    if (sub == 2) lldt(sel);
+    else ltr(sel);
+    if (cpu.faulted) return;
+    return;
+  }
+  if (sub == 4 || sub == 5) {
+    const sel = readRM(SIZE_16);
+    if (cpu.faulted) return;
+    const ok = descriptorVisible(sel, sub == 4 ? 2 : 3);
+    if (cpu.faulted) return;
+    setFlagBits(FLAG_ZF, ok);
+    return;
+  }
+  raiseUD();
+}
+
+/** Group 7: SGDT SIDT LGDT LIDT SMSW LMSW INVLPG, and VMCALL (our hypercall). */
+@inline export function group7(): void {
+  decodeModrm();
+  if (modrm == 0xc1) {
+    hypercall();
+    return;
+  }
+  const sub = modrmReg();
+  if (sub == 4) { // SMSW
+    const v = readCr(0);
+    if (modrm >= 0xc0) regWrite(cpu.opsz, modrm & 7, v);
+    else writeRM(SIZE_16, v);
+    return;
+  }
+  if (sub == 6) { // LMSW: loads PE MP EM TS; can set but not clear PE
+    if (!privileged()) return;
+    const v = readRM(SIZE_16);
+    if (cpu.faulted) return;
+    const old = readCr(0);
+    writeCr(0, (old & ~0xe) | (v & 0xf) | (old & 1));
+    if (cpu.faulted) return;
+    return;
+  }
+  if (modrm >= 0xc0) {
+    raiseUD();
+    return;
+  }
+  if (sub == 0 || sub == 1) { // SGDT/SIDT: limit then base (all 32 bits stored)
+    const lim = load<u32>(sub == 0 ? STATE_GDTR_LIMIT : STATE_IDTR_LIMIT);
+    const base = load<u32>(sub == 0 ? STATE_GDTR_BASE : STATE_IDTR_BASE);
+    const l1 = linearWrite(eaSeg, eaOff, SIZE_16);
+    if (cpu.faulted) return;
+    const l2 = linearWrite(eaSeg, eaOff + 2, SIZE_32);
+    if (cpu.faulted) return;
+    writeLin(SIZE_16, l1, lim);
+    if (cpu.faulted) return;
+    writeLin(SIZE_32, l2, base);
+    if (cpu.faulted) return;
+    return;
+  }
+  if (sub == 2 || sub == 3) { // LGDT/LIDT
+    if (!privileged()) return;
+    const lim = readLin(SIZE_16, linearRead(eaSeg, eaOff, SIZE_16));
+    if (cpu.faulted) return;
+    const base = readLin(SIZE_32, linearRead(eaSeg, eaOff + 2, SIZE_32));
+    if (cpu.faulted) return;
+    loadDescriptorTable(sub == 3, lim, base, cpu.opsz);
+    return;
+  }
+  if (sub == 7) { // INVLPG
+    if (!privileged()) return;
+    const lin = linearRead(eaSeg, eaOff, SIZE_8);
+    cpu.faulted = false; // INVLPG never faults on the address itself
+    tlbInvalidatePage(lin);
+    return;
+  }
+  raiseUD();
+}
+
+/** LAR / LSL (#UD in real and virtual-8086 mode). */
+@inline export function larLsl(op: u32): void {
+  if (fl.realSegments()) {
+    raiseUD();
+    return;
+  }
+  decodeModrm();
+  const sel = readRM(SIZE_16);
+  if (cpu.faulted) return;
+  const ok = descriptorVisible(sel, op == 0x02 ? 0 : 1);
+  if (cpu.faulted) return;
+  if (ok) {
+    const v = op == 0x02 ? descHi & 0x00f0ff00 : descLimit();
+    regWrite(cpu.opsz, modrmReg(), v);
+  }
+  setFlagBits(FLAG_ZF, ok);
+}
+
+/** CLTS. */
+@inline export function clts(): void {
+  if (!privileged()) return;
+  store<u32>(STATE_CR0, cpu.cr0() & ~cpu.CR0_TS);
+  if (vmiActive()) vmiShadowControlRegisters();
+}
+
+/** INVD, WBINVD: no caches to write back. */
+@inline export function invd(): void {
+  if (!privileged()) return;
+}
+
+/** Prefetch hints and multi-byte NOP (0F 0D, 0F 18–1F): the ModRM operand is decoded, nothing accessed. */
+@inline export function hintNop(): void {
+  decodeModrm();
+}
+
+/** MOV r32, CRn/DRn and back (mod is ignored). */
+@inline export function movControl(op: u32): void {
+  if (!privileged()) return;
+  const m = fetch8();
+  const n = <i32>(m >> 3) & 7;
+  const r = <i32>m & 7;
+  if (op == 0x20) {
+    const v = readCr(n);
+    if (cpu.faulted) return;
+    setReg32(r, v);
+  } else if (op == 0x22) {
+    writeCr(n, reg32(r));
+    if (cpu.faulted) return;
+  } else if (op == 0x21) {
+    const v = readDr(n);
+    if (cpu.faulted) return;
+    setReg32(r, v);
+  } else {
+    writeDr(n, reg32(r));
+    if (cpu.faulted) return;
+  }
+}
+
+/** CMOVcc. */
+@inline export function cmov(op: u32): void {
+  const sz = cpu.opsz;
+  decodeModrm();
+  // The source is read (and may fault) whether or not the condition holds.
+  const v = readRM(sz);
+  if (cpu.faulted) return;
+  if (testCondition(<i32>op & 15)) regWrite(sz, modrmReg(), v);
+  else if (sz == SIZE_32) setReg32(modrmReg(), reg32(modrmReg()));
+}
+
+/** Jcc rel16/32. */
+@inline export function jccRel(op: u32): void {
+  const rel = fetchImm(cpu.opsz);
+  if (testCondition(<i32>op & 15)) {
+    jumpRel(rel);
+    return;
+  }
+}
+
+/** SETcc. */
+@inline export function setcc(op: u32): void {
+  decodeModrm();
+  writeRM(SIZE_8, testCondition(<i32>op & 15) ? 1 : 0);
+}
+
+/** PUSH FS/GS. */
+@inline export function pushFsGs(op: u32): void {
+  push(cpu.opsz, segSelector(op == 0xa0 ? SEG_FS : SEG_GS));
+}
+
+/** POP FS/GS. */
+@inline export function popFsGs(op: u32): void {
+  const v = stackRead(cpu.opsz, 0);
+  if (cpu.faulted) return;
+  if (!loadSegment(op == 0xa1 ? SEG_FS : SEG_GS, v & 0xffff)) return;
+  spAdd(sizeBytes(cpu.opsz));
+}
+
+/** BT/BTS/BTR/BTC Ev, Gv. */
+@inline export function bitTestG(op: u32): void {
+  decodeModrm();
+  const sz = cpu.opsz;
+  bitTest(<i32>((op >> 3) & 3), sz, regRead(sz, modrmReg()), true);
+  if (cpu.faulted) return;
+}
+
+/** Group 8: BT/BTS/BTR/BTC Ev, imm8. */
+@inline export function bitTestI(): void {
+  decodeModrm();
+  const sub = modrmReg();
+  if (sub < 4) {
+    raiseUD();
+    return;
+  }
+  const imm = fetch8();
+  bitTest(sub - 4, cpu.opsz, imm, false);
+  if (cpu.faulted) return;
+}
+
+/** SHLD/SHRD Ev, Gv, imm8/CL. */
+@inline export function shiftDoubleE(op: u32): void {
+  const sz = cpu.opsz;
+  decodeModrm();
+  const count = (op & 1) == 0 ? fetch8() : reg8(1);
+  const a = readRMForWrite(sz);
+  if (cpu.faulted) return;
+  const r = shiftDouble(op < 0xa8, sz, a, regRead(sz, modrmReg()), count);
+  writeRMAfterRead(sz, r);
+  if (cpu.faulted) return;
+  commitShiftFlags();
+}
+
+/** IMUL Gv, Ev. */
+@inline export function imulGE(): void {
+  const sz = cpu.opsz;
+  decodeModrm();
+  const b = readRM(sz);
+  if (cpu.faulted) return;
+  regWrite(sz, modrmReg(), imulTrunc(sz, regRead(sz, modrmReg()), b));
+}
+
+/** CMPXCHG Ev, Gv: the destination is written in either case. */
+@inline export function cmpxchg(sz: i32): void {
+  decodeModrm();
+  const d = readRMForWrite(sz);
+  if (cpu.faulted) return;
+  const acc = regRead(sz, 0);
+  alu(ALU_CMP, sz, acc, d);
+  if ((acc & sizeMask(sz)) == d) {
+    writeRMAfterRead(sz, regRead(sz, modrmReg()));
+    if (cpu.faulted) return;
+  } else {
+    writeRMAfterRead(sz, d);
+    if (cpu.faulted) return;
+    regWrite(sz, 0, d);
+  }
+  commitFlags();
+}
+
+/** LSS/LFS/LGS. */
+@inline export function lssLfsLgs(op: u32): void {
+  decodeModrm();
+  loadFarPointer(op == 0xb2 ? SEG_SS : op == 0xb4 ? SEG_FS : SEG_GS);
+  if (cpu.faulted) return;
+}
+
+/** MOVZX/MOVSX Gv, Eb/Ew. */
+@inline export function movx(op: u32): void {
+  const srcSz = (op & 1) != 0 ? SIZE_16 : SIZE_8;
+  decodeModrm();
+  const v = readRM(srcSz);
+  if (cpu.faulted) return;
+  regWrite(cpu.opsz, modrmReg(), op >= 0xbe ? signExtend(v, srcSz) : v);
+}
+
+/** BSF/BSR. */
+@inline export function bitScanE(op: u32): void {
+  const sz = cpu.opsz;
+  decodeModrm();
+  const v = readRM(sz);
+  if (cpu.faulted) return;
+  bitScan(op == 0xbd, sz, v, modrmReg());
+}
+
+/** XADD Ev, Gv. */
+@inline export function xadd(sz: i32): void {
+  decodeModrm();
+  const d = readRMForWrite(sz);
+  if (cpu.faulted) return;
+  const s = regRead(sz, modrmReg());
+  const r = alu(0, sz, d, s);
+  writeRMAfterRead(sz, r);
+  if (cpu.faulted) return;
+  if (modrm < 0xc0 || (modrm & 7) != modrmReg()) regWrite(sz, modrmReg(), d);
+  commitFlags();
+}
+
+/** Group 9: CMPXCHG8B Mq. */
+@inline export function cmpxchg8b(): void {
+  decodeModrm();
+  if (modrmReg() != 1 || modrm >= 0xc0) {
+    raiseUD();
+    return;
+  }
+  const lin = linearWrite(eaSeg, eaOff, SIZE_32);
+  if (cpu.faulted) return;
+  const lin2 = linearWrite(eaSeg, eaOff + 4, SIZE_32);
+  if (cpu.faulted) return;
+  const lo = readLin32(lin);
+  const hi = readLin32(lin2);
+  if (cpu.faulted) return;
+  if (lo == reg32(0) && hi == reg32(2)) {
+    writeLin(SIZE_32, lin, reg32(3));
+    writeLin(SIZE_32, lin2, reg32(1));
+    if (cpu.faulted) return;
+    setFlagBits(FLAG_ZF, true);
+  } else {
+    // The destination is written back unchanged (a locked read-modify-write).
+    writeLin(SIZE_32, lin, lo);
+    writeLin(SIZE_32, lin2, hi);
+    if (cpu.faulted) return;
+    setReg32(0, lo);
+    setReg32(2, hi);
+    setFlagBits(FLAG_ZF, false);
+  }
+}
+
+/** BSWAP. */
+@inline export function bswapReg(op: u32): void {
+  const r = <i32>op & 7;
+  // With a 16-bit operand the result is undefined; we clear the low word as P6 does.
+  if (cpu.opsz == SIZE_32) setReg32(r, bswap<u32>(reg32(r)));
+  else setReg16(r, 0);
 }

@@ -14,6 +14,7 @@ import {
   REG_NAMES, areaOffset, hex, runOracle, toHex, type CaseInput, type GoldenCase, type OracleResult,
 } from "./cases.js";
 import { QEMU_OVERRIDES, SDM_ONLY, undefinedFlags, type MaskContext } from "./masks.js";
+import { ENCODINGS, type OracleEncoding } from "./generated/instructions.js";
 
 // ---- deterministic randomness --------------------------------------------------------------
 
@@ -80,6 +81,18 @@ const imm = (v: number, size: Size): number[] => {
   return out;
 };
 const sext8 = (v: number): number => ((v << 24) >> 24) >>> 0;
+
+/**
+ * The instruction table's encoding of `mnemonic operands` (SDM notation: "Ev,Gv"), its opcode
+ * bytes and /digit; `opcode` picks one of several encodings (80 and its alias 82).
+ */
+function encoding(mnemonic: string, operands: string, opcode?: number): OracleEncoding {
+  const e = ENCODINGS.find((x) => x.mnemonic === mnemonic && x.operands === operands && (opcode === undefined || x.opcode.at(-1) === opcode));
+  if (!e) throw new Error(`the instruction table has no ${mnemonic} ${operands}${opcode === undefined ? "" : ` at ${hex(opcode)}`}`);
+  return e;
+}
+/** Operands in byte or operand-size notation: bySize(8, "Eb,Gb", "Ev,Gv"). */
+const bySize = (size: Size, byte: string, sized: string): string => (size === 8 ? byte : sized);
 
 // ---- a case under construction --------------------------------------------------------------
 
@@ -335,9 +348,11 @@ function rmCases(
 
 groups.alu = (rng) => {
   const out: Case[] = [];
-  ALU.forEach((mn, op) => {
+  ALU.forEach((mn) => {
     for (const size of SIZES) {
-      const w = size === 8 ? 0 : 1;
+      const eg = encoding(mn, bySize(size, "Eb,Gb", "Ev,Gv"));
+      const ge = encoding(mn, bySize(size, "Gb,Eb", "Gv,Ev"));
+      const ei = encoding(mn, bySize(size, "Eb,Ib", "Ev,Iz"));
       // Every pair of edge values through the register form Eb,Gb / Ev,Gv, both CF inputs.
       for (const a of CROSS[size]) {
         for (const b of CROSS[size]) {
@@ -347,30 +362,32 @@ groups.alu = (rng) => {
           c.setReg(size, e, a);
           c.setReg(size, g, b);
           c.flags = (c.flags & ~CF) | (rng.bool() ? CF : 0);
-          c.code = [...osz(size), op * 8 + w, modrmReg(g, e)];
+          c.code = [...osz(size), ...eg.opcode, modrmReg(g, e)];
           out.push(c);
         }
       }
       const ib = (cc: Case) => [cc.rng.pick([0, 1, 0x7f, 0x80, 0xff, cc.rng.below(256)])];
       const iz = (cc: Case) => imm(value(cc.rng, size), size);
-      rmCases(rng, out, `${mn} E,G`, mn, size, [op * 8 + w], 16, { mem: true });
-      rmCases(rng, out, `${mn} G,E`, mn, size, [op * 8 + 2 + w], 8, { mem: false });
-      rmCases(rng, out, `${mn} G,E`, mn, size, [op * 8 + 2 + w], 12, { mem: true });
-      rmCases(rng, out, `${mn} E,I`, mn, size, [size === 8 ? 0x80 : 0x81], 10, { mem: false, digit: op, after: size === 8 ? ib : iz });
-      rmCases(rng, out, `${mn} E,I`, mn, size, [size === 8 ? 0x80 : 0x81], 8, { mem: true, digit: op, after: size === 8 ? ib : iz });
+      rmCases(rng, out, `${mn} E,G`, mn, size, eg.opcode, 16, { mem: true });
+      rmCases(rng, out, `${mn} G,E`, mn, size, ge.opcode, 8, { mem: false });
+      rmCases(rng, out, `${mn} G,E`, mn, size, ge.opcode, 12, { mem: true });
+      rmCases(rng, out, `${mn} E,I`, mn, size, ei.opcode, 10, { mem: false, digit: ei.digit, after: size === 8 ? ib : iz });
+      rmCases(rng, out, `${mn} E,I`, mn, size, ei.opcode, 8, { mem: true, digit: ei.digit, after: size === 8 ? ib : iz });
       if (size !== 8) {
-        rmCases(rng, out, `${mn} E,Ib`, mn, size, [0x83], 10, { mem: false, digit: op, after: ib });
-        rmCases(rng, out, `${mn} E,Ib`, mn, size, [0x83], 6, { mem: true, digit: op, after: ib });
+        const eib = encoding(mn, "Ev,Ib");
+        rmCases(rng, out, `${mn} E,Ib`, mn, size, eib.opcode, 10, { mem: false, digit: eib.digit, after: ib });
+        rmCases(rng, out, `${mn} E,Ib`, mn, size, eib.opcode, 6, { mem: true, digit: eib.digit, after: ib });
       } else {
         // 82 is 80's alias in 32-bit code (SDM Vol. 2 Appendix A, Table A-2).
-        rmCases(rng, out, `${mn} E,Ib(82)`, mn, size, [0x82], 6, { mem: false, digit: op, after: ib });
+        const alias = encoding(mn, "Eb,Ib", 0x82);
+        rmCases(rng, out, `${mn} E,Ib(82)`, mn, size, alias.opcode, 6, { mem: false, digit: alias.digit, after: ib });
       }
       for (let k = 0; k < 8; k++) {
         const c = new Case(rng, `${mn} ${size === 8 ? "AL" : size === 16 ? "AX" : "EAX"},I #${k}`, mn);
         c.ctx = { size };
         const v = value(rng, size);
         c.setReg(size, EAX, value(rng, size));
-        c.code = [...osz(size), op * 8 + 4 + w, ...imm(v, size)];
+        c.code = [...osz(size), ...encoding(mn, bySize(size, "AL,Ib", "eAX,Iz")).opcode, ...imm(v, size)];
         out.push(c);
       }
     }
@@ -381,17 +398,18 @@ groups.alu = (rng) => {
 groups.test = (rng) => {
   const out: Case[] = [];
   for (const size of SIZES) {
-    const w = size === 8 ? 0 : 1;
     const iz = (cc: Case) => imm(value(cc.rng, size), size);
-    rmCases(rng, out, "test E,G", "test", size, [0x84 + w], 60, { mem: false });
-    rmCases(rng, out, "test E,G", "test", size, [0x84 + w], 20, { mem: true });
-    rmCases(rng, out, "test E,I", "test", size, [0xf6 + w], 30, { mem: false, digit: 0, after: iz });
-    rmCases(rng, out, "test E,I", "test", size, [0xf6 + w], 20, { mem: true, digit: 0, after: iz });
+    const eg = encoding("test", bySize(size, "Eb,Gb", "Ev,Gv"));
+    const ei = encoding("test", bySize(size, "Eb,Ib", "Ev,Iz"));
+    rmCases(rng, out, "test E,G", "test", size, eg.opcode, 60, { mem: false });
+    rmCases(rng, out, "test E,G", "test", size, eg.opcode, 20, { mem: true });
+    rmCases(rng, out, "test E,I", "test", size, ei.opcode, 30, { mem: false, digit: ei.digit, after: iz });
+    rmCases(rng, out, "test E,I", "test", size, ei.opcode, 20, { mem: true, digit: ei.digit, after: iz });
     for (let k = 0; k < 20; k++) {
       const c = new Case(rng, `test eAX,I o${size} #${k}`, "test");
       c.ctx = { size };
       c.setReg(size, EAX, value(rng, size));
-      c.code = [...osz(size), 0xa8 + w, ...imm(value(rng, size), size)];
+      c.code = [...osz(size), ...encoding("test", bySize(size, "AL,Ib", "eAX,Iz")).opcode, ...imm(value(rng, size), size)];
       out.push(c);
     }
   }
@@ -400,19 +418,21 @@ groups.test = (rng) => {
 
 groups.incdec = (rng) => {
   const out: Case[] = [];
-  for (const [mn, digit] of [["inc", 0], ["dec", 1]] as const) {
+  for (const mn of ["inc", "dec"] as const) {
     for (const size of SIZES) {
-      const w = size === 8 ? 0 : 1;
+      const e = encoding(mn, bySize(size, "Eb", "Ev"));
+      const digit = e.digit;
       const vals = (c: Case): [number, number] => [c.rng.below(2) ? c.rng.pick(EDGES[size]) : c.rng.u32() & MASK[size], 0];
-      rmCases(rng, out, `${mn} E`, mn, size, [0xfe + w], 60, { mem: false, digit, values: vals });
-      rmCases(rng, out, `${mn} E`, mn, size, [0xfe + w], 30, { mem: true, digit, values: vals });
+      rmCases(rng, out, `${mn} E`, mn, size, e.opcode, 60, { mem: false, digit, values: vals });
+      rmCases(rng, out, `${mn} E`, mn, size, e.opcode, 30, { mem: true, digit, values: vals });
       if (size !== 8) {
         for (let k = 0; k < 48; k++) {
           const r = k % 8;
-          const c = new Case(rng, `${mn} r(${0x40 + digit * 8 + r}) o${size} #${k}`, mn);
+          const op = encoding(mn, "Zv").opcode[0] + r;
+          const c = new Case(rng, `${mn} r(${op}) o${size} #${k}`, mn);
           c.ctx = { size };
           if (r !== ESP) c.setReg(size, r, vals(c)[0]);
-          c.code = [...osz(size), 0x40 + digit * 8 + r];
+          c.code = [...osz(size), op];
           out.push(c);
         }
       }
@@ -423,29 +443,32 @@ groups.incdec = (rng) => {
 
 groups.negnot = (rng) => {
   const out: Case[] = [];
-  for (const [mn, digit] of [["not", 2], ["neg", 3]] as const) {
+  for (const mn of ["not", "neg"] as const) {
     for (const size of SIZES) {
-      const w = size === 8 ? 0 : 1;
+      const e = encoding(mn, bySize(size, "Eb", "Ev"));
       const all = EDGES[size];
       let k = 0;
-      rmCases(rng, out, `${mn} E`, mn, size, [0xf6 + w], all.length + 30, {
+      rmCases(rng, out, `${mn} E`, mn, size, e.opcode, all.length + 30, {
         mem: false,
-        digit,
+        digit: e.digit,
         values: (c) => [k < all.length ? all[k++] : value(c.rng, size), 0],
       });
-      rmCases(rng, out, `${mn} E`, mn, size, [0xf6 + w], 20, { mem: true, digit });
+      rmCases(rng, out, `${mn} E`, mn, size, e.opcode, 20, { mem: true, digit: e.digit });
     }
   }
   return out;
 };
 
-const SHIFTS = [["rol", 0], ["ror", 1], ["rcl", 2], ["rcr", 3], ["shl", 4], ["shr", 5], ["sar", 7]] as const;
+const SHIFTS = ["rol", "ror", "rcl", "rcr", "shl", "shr", "sar"] as const;
 
 groups.shift = (rng) => {
   const out: Case[] = [];
-  for (const [mn, digit] of SHIFTS) {
+  for (const mn of SHIFTS) {
     for (const size of SIZES) {
-      const w = size === 8 ? 0 : 1;
+      const byCl = encoding(mn, bySize(size, "Eb,CL", "Ev,CL"));
+      const byIb = encoding(mn, bySize(size, "Eb,Ib", "Ev,Ib"));
+      const byOne = encoding(mn, bySize(size, "Eb,1", "Ev,1"));
+      const digit = byCl.digit!;
       // By CL: every count 0..33 and some above 31 (the CPU uses count & 31).
       const counts = [...Array(34).keys(), 63, 64, 0x80, 0xff, 0x41, 0xe1];
       for (const cnt of counts) {
@@ -456,23 +479,23 @@ groups.shift = (rng) => {
           c.setReg(size, r, value(rng, size));
           c.setReg(8, ECX, cnt);
           if (k === 0) c.flags ^= CF; // RCL/RCR read CF: both values over the two cases
-          c.code = [...osz(size), 0xd2 + w, modrmReg(digit, r)];
+          c.code = [...osz(size), ...byCl.opcode, modrmReg(digit, r)];
           out.push(c);
         }
       }
-      for (const cnt of [0, 1, 2, 3, 7, 8, 9, 15, 16, 17, 18, 31, 32, 33, 0xff]) {
+      for (const cnt of byIb.counts!) {
         for (let k = 0; k < 1; k++) {
           const c = new Case(rng, `${mn} E,Ib o${size} ib=${cnt} #${k}`, mn);
           c.ctx = { size, count: cnt & 31 };
           const r = rng.pick(size === 8 ? [EAX, ECX, EDX, EBX, 4, 5, 6, 7] : [EAX, ECX, EDX, EBX, EBP, ESI, EDI]);
           c.setReg(size, r, value(rng, size));
-          c.code = [...osz(size), 0xc0 + w, modrmReg(digit, r), cnt];
+          c.code = [...osz(size), ...byIb.opcode, modrmReg(digit, r), cnt];
           out.push(c);
         }
       }
-      rmCases(rng, out, `${mn} E,1`, mn, size, [0xd0 + w], 16, { mem: false, digit, setup: (c) => (c.ctx.count = 1) });
-      rmCases(rng, out, `${mn} E,1`, mn, size, [0xd0 + w], 6, { mem: true, digit, setup: (c) => (c.ctx.count = 1) });
-      rmCases(rng, out, `${mn} E,CL`, mn, size, [0xd2 + w], 10, {
+      rmCases(rng, out, `${mn} E,1`, mn, size, byOne.opcode, 16, { mem: false, digit, setup: (c) => (c.ctx.count = 1) });
+      rmCases(rng, out, `${mn} E,1`, mn, size, byOne.opcode, 6, { mem: true, digit, setup: (c) => (c.ctx.count = 1) });
+      rmCases(rng, out, `${mn} E,CL`, mn, size, byCl.opcode, 10, {
         mem: true,
         digit,
         implicit: [ECX],
@@ -482,7 +505,7 @@ groups.shift = (rng) => {
           c.ctx.count = cnt & 31;
         },
       });
-      rmCases(rng, out, `${mn} E,Ib`, mn, size, [0xc0 + w], 8, {
+      rmCases(rng, out, `${mn} E,Ib`, mn, size, byIb.opcode, 8, {
         mem: true,
         digit,
         after: (c) => {
@@ -498,7 +521,9 @@ groups.shift = (rng) => {
 
 groups.shld = (rng) => {
   const out: Case[] = [];
-  for (const [mn, base] of [["shld", 0xa4], ["shrd", 0xac]] as const) {
+  for (const mn of ["shld", "shrd"] as const) {
+    const byIb = encoding(mn, "Ev,Gv,Ib");
+    const byClOp = encoding(mn, "Ev,Gv,CL");
     for (const size of [16, 32] as const) {
       // A 16-bit count above 16 leaves the result undefined (SDM Vol. 2B SHLD/SHRD): none made.
       const counts = [...Array(33).keys(), 0x21, 0x3f, 0xff].filter((n) => size === 32 || (n & 31) <= 16);
@@ -510,11 +535,11 @@ groups.shld = (rng) => {
           c.setReg(size, e, value(rng, size));
           c.setReg(size, g, value(rng, size));
           if (byCl) c.setReg(8, ECX, cnt);
-          c.code = [...osz(size), 0x0f, base + (byCl ? 1 : 0), modrmReg(g, e), ...(byCl ? [] : [cnt])];
+          c.code = [...osz(size), ...(byCl ? byClOp : byIb).opcode, modrmReg(g, e), ...(byCl ? [] : [cnt])];
           out.push(c);
         }
       }
-      rmCases(rng, out, `${mn} E,G,CL`, mn, size, [0x0f, base + 1], 16, {
+      rmCases(rng, out, `${mn} E,G,CL`, mn, size, byClOp.opcode, 16, {
         mem: true,
         implicit: [ECX],
         setup: (c) => {
@@ -523,7 +548,7 @@ groups.shld = (rng) => {
           c.ctx.count = cnt;
         },
       });
-      rmCases(rng, out, `${mn} E,G,Ib`, mn, size, [0x0f, base], 16, {
+      rmCases(rng, out, `${mn} E,G,Ib`, mn, size, byIb.opcode, 16, {
         mem: true,
         after: (c) => {
           const cnt = c.rng.below(size === 32 ? 32 : 17);
@@ -538,9 +563,10 @@ groups.shld = (rng) => {
 
 groups.muldiv = (rng) => {
   const out: Case[] = [];
-  for (const [mn, digit] of [["mul", 4], ["imul", 5], ["div", 6], ["idiv", 7]] as const) {
+  for (const mn of ["mul", "imul", "div", "idiv"] as const) {
     for (const size of SIZES) {
-      const w = size === 8 ? 0 : 1;
+      const enc = encoding(mn, bySize(size, "Eb", "Ev"));
+      const digit = enc.digit!;
       const isDiv = digit >= 6;
       const n = isDiv ? 90 : 70;
       const setup = (c: Case, operand: number) => {
@@ -571,7 +597,7 @@ groups.muldiv = (rng) => {
             c.setReg(size, EDX, 1 << (size - 1));
           }
         }
-        c.code = [...osz(size), 0xf6 + w, modrmReg(digit, r)];
+        c.code = [...osz(size), ...enc.opcode, modrmReg(digit, r)];
         const min = 2 ** (size - 1);
         const divisor = (r >= 4 && size === 8 ? (c.regs[r & 3] >>> 8) & 0xff : c.regs[r & (size === 8 ? 3 : 7)] & MASK[size]) >>> 0;
         const dividendHi = (size === 8 ? (c.regs[EAX] >>> 8) & 0xff : c.regs[EDX] & MASK[size]) >>> 0;
@@ -589,25 +615,28 @@ groups.muldiv = (rng) => {
         const m = memOperand(c, digit, dataAddr(rng), MEM_FORMS[k % MEM_FORMS.length], [EAX, EDX]);
         poke(c, m.ea, operand, size);
         c.name += ` ${m.form}`;
-        c.code = [...osz(size), 0xf6 + w, ...m.bytes];
+        c.code = [...osz(size), ...enc.opcode, ...m.bytes];
         out.push(c);
       }
     }
   }
   for (const size of [16, 32] as const) {
-    rmCases(rng, out, "imul G,E", "imul", size, [0x0f, 0xaf], 60, { mem: false });
-    rmCases(rng, out, "imul G,E", "imul", size, [0x0f, 0xaf], 20, { mem: true });
-    rmCases(rng, out, "imul G,E,Iz", "imul", size, [0x69], 40, { mem: false, after: (c) => imm(value(c.rng, size), size) });
-    rmCases(rng, out, "imul G,E,Iz", "imul", size, [0x69], 12, { mem: true, after: (c) => imm(value(c.rng, size), size) });
-    rmCases(rng, out, "imul G,E,Ib", "imul", size, [0x6b], 40, { mem: false, after: (c) => [c.rng.pick([0, 1, 0x7f, 0x80, 0xff, c.rng.below(256)])] });
-    rmCases(rng, out, "imul G,E,Ib", "imul", size, [0x6b], 12, { mem: true, after: (c) => [c.rng.below(256)] });
+    rmCases(rng, out, "imul G,E", "imul", size, encoding("imul", "Gv,Ev").opcode, 60, { mem: false });
+    rmCases(rng, out, "imul G,E", "imul", size, encoding("imul", "Gv,Ev").opcode, 20, { mem: true });
+    rmCases(rng, out, "imul G,E,Iz", "imul", size, encoding("imul", "Gv,Ev,Iz").opcode, 40, { mem: false, after: (c) => imm(value(c.rng, size), size) });
+    rmCases(rng, out, "imul G,E,Iz", "imul", size, encoding("imul", "Gv,Ev,Iz").opcode, 12, { mem: true, after: (c) => imm(value(c.rng, size), size) });
+    rmCases(rng, out, "imul G,E,Ib", "imul", size, encoding("imul", "Gv,Ev,Ib").opcode, 40, { mem: false, after: (c) => [c.rng.pick([0, 1, 0x7f, 0x80, 0xff, c.rng.below(256)])] });
+    rmCases(rng, out, "imul G,E,Ib", "imul", size, encoding("imul", "Gv,Ev,Ib").opcode, 12, { mem: true, after: (c) => [c.rng.below(256)] });
   }
   return out;
 };
 
 groups.bt = (rng) => {
   const out: Case[] = [];
-  for (const [mn, op, digit] of [["bt", 0xa3, 4], ["bts", 0xab, 5], ["btr", 0xb3, 6], ["btc", 0xbb, 7]] as const) {
+  for (const mn of ["bt", "bts", "btr", "btc"] as const) {
+    const byReg = encoding(mn, "Ev,Gv");
+    const byImm = encoding(mn, "Ev,Ib");
+    const digit = byImm.digit!;
     for (const size of [16, 32] as const) {
       // Register destination: the offset is taken modulo the operand size.
       for (let k = 0; k < 40; k++) {
@@ -616,7 +645,7 @@ groups.bt = (rng) => {
         const e = rng.pick([EAX, EBX, ESI, EBP]), g = rng.pick([ECX, EDX, EDI]);
         c.setReg(size, e, value(rng, size));
         c.setReg(size, g, k < 34 ? k : rng.u32());
-        c.code = [...osz(size), 0x0f, op, modrmReg(g, e)];
+        c.code = [...osz(size), ...byReg.opcode, modrmReg(g, e)];
         out.push(c);
       }
       for (let k = 0; k < 30; k++) {
@@ -624,7 +653,7 @@ groups.bt = (rng) => {
         c.ctx = { size };
         const e = rng.pick([EAX, ECX, EBX, ESI, EBP]);
         c.setReg(size, e, value(rng, size));
-        c.code = [...osz(size), 0x0f, 0xba, modrmReg(digit, e), k < 20 ? k * 3 : rng.below(256)];
+        c.code = [...osz(size), ...byImm.opcode, modrmReg(digit, e), k < 20 ? k * 3 : rng.below(256)];
         out.push(c);
       }
       // Memory destination with a register offset: the offset is signed and may reach far
@@ -642,7 +671,7 @@ groups.bt = (rng) => {
         c.name += ` ${m.form} off=${off}`;
         const target = DATA + 0x800 + (size / 8) * Math.floor(off / size);
         poke(c, target, value(rng, size), size);
-        c.code = [...osz(size), 0x0f, op, ...m.bytes];
+        c.code = [...osz(size), ...byReg.opcode, ...m.bytes];
         out.push(c);
       }
       // Memory destination with an immediate offset: modulo the operand size.
@@ -652,7 +681,7 @@ groups.bt = (rng) => {
         const m = memOperand(c, digit, dataAddr(rng), MEM_FORMS[k % MEM_FORMS.length], []);
         c.name += ` ${m.form}`;
         poke(c, m.ea, value(rng, size), size);
-        c.code = [...osz(size), 0x0f, 0xba, ...m.bytes, rng.below(256)];
+        c.code = [...osz(size), ...byImm.opcode, ...m.bytes, rng.below(256)];
         out.push(c);
       }
     }
@@ -662,14 +691,15 @@ groups.bt = (rng) => {
 
 groups.bsf = (rng) => {
   const out: Case[] = [];
-  for (const [mn, op] of [["bsf", 0xbc], ["bsr", 0xbd]] as const) {
+  for (const mn of ["bsf", "bsr"] as const) {
+    const op = encoding(mn, "Gv,Ev").opcode;
     for (const size of [16, 32] as const) {
       const sources = (c: Case, k: number): number =>
         k < 8 ? 0 : k < 8 + size ? 2 ** (k - 8) : k % 3 === 0 ? (2 ** c.rng.below(size)) * 3 : value(c.rng, size);
       let k = 0;
-      rmCases(rng, out, `${mn} G,E`, mn, size, [0x0f, op], size + 30, { mem: false, values: (c) => [sources(c, k++), c.rng.u32()] });
+      rmCases(rng, out, `${mn} G,E`, mn, size, op, size + 30, { mem: false, values: (c) => [sources(c, k++), c.rng.u32()] });
       k = 0;
-      rmCases(rng, out, `${mn} G,E`, mn, size, [0x0f, op], 16, { mem: true, values: (c) => [sources(c, (k++ * 5) % (size + 30)), c.rng.u32()] });
+      rmCases(rng, out, `${mn} G,E`, mn, size, op, 16, { mem: true, values: (c) => [sources(c, (k++ * 5) % (size + 30)), c.rng.u32()] });
     }
   }
   return out;
@@ -1302,7 +1332,7 @@ groups.mem16 = (rng) => {
     }
   }
   // The ALU operations and a few others on 16-bit-addressed operands.
-  ALU.forEach((mn, op) => {
+  ALU.forEach((mn) => {
     for (const size of SIZES) {
       const w = size === 8 ? 0 : 1;
       for (let k = 0; k < 4; k++) {
@@ -1313,7 +1343,7 @@ groups.mem16 = (rng) => {
         const m = memOperand16(c, g, ea, rng.below(3), rng.below(8));
         poke(c, ea, value(rng, size), size);
         c.setReg(size, g, value(rng, size));
-        c.code = [...osz(size), 0x67, op * 8 + (k & 1 ? 2 : 0) + w, ...m];
+        c.code = [...osz(size), 0x67, ...encoding(mn, k & 1 ? bySize(size, "Gb,Eb", "Gv,Ev") : bySize(size, "Eb,Gb", "Ev,Gv")).opcode, ...m];
         out.push(c);
       }
     }
