@@ -14,6 +14,7 @@ import { SizeError, parseMemSize } from "./size.js";
 import { collectStats, formatStatsJson, formatStatsText } from "./stats.js";
 import { benchCommand } from "./bench/command.js";
 import { decodeSnapshot } from "./snapshot/file.js";
+import { JIT_DEFAULT_THRESHOLD, type JitOptions } from "./jit/jit.js";
 import { SaveTriggers, type SavePlan, splitTwoValueOptions } from "./snapshot/cli-support.js";
 import { InputFileError, readInputFile } from "./cli/input-file.js";
 import { packageVersion } from "./cli/package-version.js";
@@ -111,6 +112,9 @@ interface RunArgs {
   snapshotFile: string;
   successExit?: string;
   apic: boolean;
+  /** --jit / --no-jit (undefined: neither given). */
+  jit?: boolean;
+  jitThreshold?: string;
 }
 
 function buildProgram(io: CliIO, onRun: (a: RunArgs) => void): Command {
@@ -135,6 +139,9 @@ function buildProgram(io: CliIO, onRun: (a: RunArgs) => void): Command {
     .option("--append <cmdline>", "the kernel command line (multiboot cmdline, or Linux's)")
     .option("--timeout <seconds>", "stop after this much wall-clock time (exit status 8)")
     .option("--success-exit <value>", "the debug-exit value (written to port 0xf4) that means the guest passed: exit status 0 for it")
+    .option("--jit", `compile hot guest code to WebAssembly (default: off, or as VMI386_JIT says)`)
+    .option("--no-jit", "interpret only, whatever VMI386_JIT says")
+    .option("--jit-threshold <n>", `with --jit: block entries before a block is compiled (default ${JIT_DEFAULT_THRESHOLD})`)
     .option("--apic", "give the PC a local APIC, an I/O APIC and an MP table (default: the 8259A PICs only)", false)
     .option("--vmi", "offer the VMware VMI paravirtual ROM (API 3.0) to the guest", false)
     .option("--vmi-queue <entries>", "VMI deferred-queue size: a power of two from 1 to 256 (default 64)")
@@ -231,6 +238,7 @@ async function runImage(a: RunArgs, io: CliIO): Promise<number> {
     throw new UsageError(`--vmi-queue must be a power of two from 1 to 256, not ${a.vmiQueue}`);
   }
   const exitCostCycles = a.exitCost === undefined ? undefined : parseCount(a.exitCost, "--exit-cost", true);
+  const jit = jitChoice(a);
 
   // The guest's output so far ends a line (or there is none): what follows on the same
   // terminal (the progress line, the statistics) may start there.
@@ -245,7 +253,7 @@ async function runImage(a: RunArgs, io: CliIO): Promise<number> {
   };
   const machine =
     snapshot !== undefined
-      ? await restoreSnapshot(snapshot, a.restore!, serialOut)
+      ? await restoreSnapshot(snapshot, a.restore!, serialOut, jit)
       : await Machine.create({
           memSize,
           deterministic: a.deterministic,
@@ -253,6 +261,7 @@ async function runImage(a: RunArgs, io: CliIO): Promise<number> {
           exitCostCycles,
           apic: a.apic,
           serialOut,
+          jit,
         });
   load(machine);
 
@@ -399,12 +408,26 @@ async function readSnapshot(path: string) {
 }
 
 /** A machine from a checked snapshot; any refusal (another build, a malformed state) is the file's fault. */
-async function restoreSnapshot(snapshot: Awaited<ReturnType<typeof decodeSnapshot>>, path: string, serialOut: (bytes: Uint8Array) => void): Promise<Machine> {
+async function restoreSnapshot(
+  snapshot: Awaited<ReturnType<typeof decodeSnapshot>>, path: string, serialOut: (bytes: Uint8Array) => void, jit: JitOptions | false | undefined,
+): Promise<Machine> {
   try {
-    return await Machine.restore(snapshot, { serialOut });
+    return await Machine.restore(snapshot, { serialOut, jit });
   } catch (e) {
     throw new UsageError(`cannot restore ${path}: ${(e as Error).message}`);
   }
+}
+
+/** The machine's JIT option from --jit, --no-jit and --jit-threshold (undefined: the environment's). */
+function jitChoice(a: RunArgs): JitOptions | false | undefined {
+  if (a.jitThreshold !== undefined) {
+    if (a.jit === false) throw new UsageError(`--jit-threshold needs the JIT: drop --no-jit`);
+    const threshold = parseCount(a.jitThreshold, "--jit-threshold");
+    if (threshold < 1 || threshold > 0xffff) throw new UsageError(`--jit-threshold must be from 1 to 65535, not ${a.jitThreshold}`);
+    return { threshold };
+  }
+  if (a.jit === undefined) return undefined;
+  return a.jit ? { threshold: JIT_DEFAULT_THRESHOLD } : false;
 }
 
 /** A value a guest can write to the debug-exit port: a whole number that fits in 32 bits. */

@@ -4,7 +4,7 @@
 
 import * as L from "../assembly/layout.js";
 import { coreModule } from "./core-module.js";
-import { Jit, type JitOptions } from "./jit/jit.js";
+import { Jit, jitOptionsFromEnvironment, type JitOptions } from "./jit/jit.js";
 import { type SavedGlobal, coreBuildIdentity, coreGlobals, restoreGlobals, saveGlobals } from "./snapshot/core-globals.js";
 import { type PageImage, readPages, writePages } from "./snapshot/pages.js";
 
@@ -79,8 +79,8 @@ export interface CoreOptions {
   wasm?: BufferSource;
   /** Use the debug build (assertions on). */
   debug?: boolean;
-  /** Compile hot guest code to WebAssembly (src/jit/); default: interpret only. */
-  jit?: JitOptions;
+  /** Compile hot guest code to WebAssembly (src/jit/), or not (false); default: as VMI386_JIT says, else not. */
+  jit?: JitOptions | false;
 }
 
 /** The core's part of a snapshot (Core.save). */
@@ -131,7 +131,8 @@ export class Core {
     const imp = opts.imports;
     let exports!: CoreExports;
     const module = await coreModule(opts.wasm, opts.debug ?? false);
-    const jit = opts.jit ? new Jit(opts.jit) : undefined;
+    const jitOptions = opts.jit === undefined ? jitOptionsFromEnvironment() : opts.jit;
+    const jit = jitOptions ? new Jit(jitOptions) : undefined;
     const instance = await WebAssembly.instantiate(module, {
       host: {
         portIn: (port: number, size: number) => imp.portIn(port, size),

@@ -29,6 +29,16 @@ export interface JitStats {
 }
 
 export const JIT_DEFAULT_THRESHOLD = 200;
+
+/**
+ * The JIT setting of the environment variable VMI386_JIT (a threshold; unset, empty or 0: off),
+ * for a machine whose caller did not choose: how the test suites run with the JIT forced on.
+ */
+export function jitOptionsFromEnvironment(): JitOptions | undefined {
+  const value = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.VMI386_JIT;
+  const threshold = Number(value ?? 0);
+  return Number.isInteger(threshold) && threshold > 0 ? { threshold } : undefined;
+}
 const DEFAULT_MAX_UNITS = 4096;
 const DEFAULT_MAX_BYTES = 16 << 20;
 

@@ -24,18 +24,29 @@ export class ByteWriter {
   length = 0;
 
   byte(b: number): this {
-    if (this.length === this.buf.length) {
-      const bigger = new Uint8Array(this.buf.length * 2);
-      bigger.set(this.buf);
-      this.buf = bigger;
-    }
+    if (this.length === this.buf.length) this.reserve(1);
     this.buf[this.length++] = b;
     return this;
   }
 
   bytes(b: ArrayLike<number>): this {
+    if (b instanceof Uint8Array) {
+      this.reserve(b.length);
+      this.buf.set(b, this.length);
+      this.length += b.length;
+      return this;
+    }
     for (let i = 0; i < b.length; i++) this.byte(b[i]);
     return this;
+  }
+
+  private reserve(n: number): void {
+    if (this.length + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.length + n) size *= 2;
+    const bigger = new Uint8Array(size);
+    bigger.set(this.buf.subarray(0, this.length));
+    this.buf = bigger;
   }
 
   u32(v: number): this {

@@ -97,7 +97,6 @@ describe("JIT against the interpreter", () => {
     const next = rng(0x717);
     let compiled = 0;
     const exits: Record<number, number> = {};
-    let retired = 0;
     for (let run = 0; run < RUNS; run++) {
       const seed = next();
       const out: string[] = [];
@@ -117,17 +116,51 @@ describe("JIT against the interpreter", () => {
         const budget = 50 + (r() % 400);
         const reason = core.run(budget);
         out.push(state(core, reason));
-        if (core === jit) {
-          exits[reason] = (exits[reason] ?? 0) + 1;
-          retired += core.instructions;
-        }
+        if (core === jit) exits[reason] = (exits[reason] ?? 0) + 1;
       }
       if (out[0] !== out[1]) throw new Error(`seed ${seed}:\n  interpreter ${out[0]}\n  JIT         ${out[1]}`);
     }
     compiled = jit.jit!.stats.unitsCompiled;
-    console.log(jit.jit!.stats, exits, retired / RUNS);
     // The streams must exercise the JIT, loops and evictions included.
     expect(compiled).toBeGreaterThan(RUNS);
     expect(jit.jit!.stats.evictions).toBeGreaterThan(0);
+    // Most loops must run out their budget rather than stop at a fault.
+    expect(exits[L.EXIT_BUDGET]).toBeGreaterThan(RUNS / 2);
   }, 600_000);
+
+  it("recompiles a hot loop whose code the loop's own program rewrites", async () => {
+    // The loop adds 5 to EAX a thousand times, then its own code patches the immediate to 7
+    // and runs the loop again: EAX = 1000 * 5 + 1000 * 7 (SDM semantics, nothing cached).
+    const a = (v: number) => [v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, v >>> 24];
+    const program = [
+      0xb9, ...a(1000), // +0  mov ecx, 1000
+      0x05, ...a(5), // +5  add eax, 5 (the immediate at +6)
+      0x49, // +10 dec ecx
+      0x75, 0xf8, // +11 jnz +5
+      0x43, // +13 inc ebx
+      0x83, 0xfb, 0x02, // +14 cmp ebx, 2
+      0x74, 0x0c, // +17 je +31
+      0xc7, 0x05, ...a(CODE + 6), ...a(7), // +19 mov dword [CODE + 6], 7
+      0xeb, 0xe1, // +29 jmp +0
+      0xf4, // +31 hlt
+    ];
+    const results: string[] = [];
+    for (const core of [interp, jit]) {
+      core.reset();
+      core.trapExceptions = true;
+      core.enterFlatProtectedMode(CODE);
+      core.ram.fill(0, CODE, CODE + 0x1000);
+      core.ram.set(program, CODE);
+      core.setReg(0, 0);
+      core.setReg(3, 0);
+      core.setReg(4, STACK);
+      const before = jit.jit!.stats.unitsCompiled;
+      const reason = core.run(100_000);
+      expect(reason).toBe(L.EXIT_HLT_DISABLED);
+      expect(core.reg(0)).toBe(12000);
+      if (core === jit) expect(jit.jit!.stats.unitsCompiled - before).toBeGreaterThanOrEqual(2);
+      results.push(`${core.instructions} ${core.counters().codeInvalidations ?? "?"}`);
+    }
+    expect(results[1]).toBe(results[0]);
+  });
 });
