@@ -13,6 +13,11 @@ import {
 
 export interface Instruction {
   length: number;
+  /** Host addresses of the instruction and of the one the unit runs next (set by decodeUnit). */
+  at?: number;
+  next?: number;
+  /** A JMP or CALL whose target the unit goes on with (decodeUnit). */
+  follow?: boolean;
   /** Control never falls through to the next instruction (JMP, CALL, RET). */
   ends: boolean;
   /** A relative jump's host target (0 is left to the interpreter), else undefined. */
@@ -295,38 +300,88 @@ function dropSlot(u: UnitBuilder): void {
 }
 
 // ---- shifts ---------------------------------------------------------------------------------
-/** SHL/SAL, SHR, SAR of a 32-bit register by `count` (C1, D1; rotates are the interpreter's). */
-function shiftReg(mem: Uint8Array, p: number, countAt: number | null): Instruction | null {
+/**
+ * SHL/SAL, SHR, SAR of a 32-bit register (C1, D1, D3; rotates are the interpreter's) by an
+ * immediate `count`, or by CL (count null). A zero count changes nothing, flags included: for
+ * CL the unit leaves before the instruction then, so its flag record stays what it knew.
+ */
+function shiftReg(mem: Uint8Array, p: number, immAt: number | null, count: number | null): Instruction | null {
   const m = modrm(mem, p);
   const sub = m.reg;
   if (m.mem !== null || sub < 4) return null;
-  const count = (countAt === null ? 1 : mem[countAt]) & 31;
+  const imm = immAt === null ? (count ?? 0) & 31 : mem[immAt] & 31;
+  const byCl = immAt === null && count === null;
   return {
-    length: 1 + m.length + (countAt === null ? 0 : 1),
+    length: 1 + m.length + (immAt === null ? 0 : 1),
     ends: false,
     emit(u) {
-      if (count === 0) return; // nothing changes, flags included
+      if (!byCl && imm === 0) return;
       const c = u.c;
+      const n = () => (byCl ? c.get(L_T) : c.i32(imm));
+      const nMinus1 = () => (byCl ? c.get(L_T).i32(1).op(OP.i32Sub) : c.i32(imm - 1));
+      if (byCl) {
+        u.reg(1);
+        c.i32(31).op(OP.i32And).tee(L_T).op(OP.i32Eqz);
+        u.ifTrue();
+        u.exitBefore();
+        u.endIf();
+      }
       u.reg(m.rm);
       c.set(L_A);
       // L_R = result, L_B = CF, L_C = OF (SDM Vol. 2B SAL/SAR/SHL/SHR).
       if (sub === 5) {
-        c.get(L_A).i32(count).op(OP.i32ShrU).set(L_R);
-        c.get(L_A).i32(count - 1).op(OP.i32ShrU).i32(1).op(OP.i32And).set(L_B);
+        c.get(L_A); n(); c.op(OP.i32ShrU).set(L_R);
+        c.get(L_A); nMinus1(); c.op(OP.i32ShrU).i32(1).op(OP.i32And).set(L_B);
         c.get(L_A).i32(31).op(OP.i32ShrU).set(L_C);
       } else if (sub === 7) {
-        c.get(L_A).i32(count).op(OP.i32ShrS).set(L_R);
-        c.get(L_A).i32(count - 1).op(OP.i32ShrS).i32(1).op(OP.i32And).set(L_B);
+        c.get(L_A); n(); c.op(OP.i32ShrS).set(L_R);
+        c.get(L_A); nMinus1(); c.op(OP.i32ShrS).i32(1).op(OP.i32And).set(L_B);
         c.i32(0).set(L_C);
       } else {
-        c.get(L_A).i32(count).op(OP.i32Shl).set(L_R);
-        c.get(L_A).i32(32 - count).op(OP.i32ShrU).i32(1).op(OP.i32And).set(L_B);
+        c.get(L_A); n(); c.op(OP.i32Shl).set(L_R);
+        c.get(L_A).i32(32); n(); c.op(OP.i32Sub).op(OP.i32ShrU).i32(1).op(OP.i32And).set(L_B);
         c.get(L_R).i32(31).op(OP.i32ShrU).get(L_B).op(OP.i32Xor).set(L_C);
       }
       u.c.get(L_R);
       u.setReg(m.rm);
-      c.gget(G_FLAGS).i32(~FLAGS_ARITH).op(OP.i32And).get(L_B).op(OP.i32Or).get(L_C).i32(11).op(OP.i32Shl).op(OP.i32Or).gset(G_FLAGS);
-      u.setSzp(2);
+      szpFlags(u);
+    },
+  };
+}
+
+/** A shift's or multiply's flags: CF = L_B, OF = L_C into EFLAGS, ZF SF PF lazy on L_R. */
+function szpFlags(u: UnitBuilder): void {
+  u.c.gget(G_FLAGS).i32(~FLAGS_ARITH).op(OP.i32And).get(L_B).op(OP.i32Or).get(L_C).i32(11).op(OP.i32Shl).op(OP.i32Or).gset(G_FLAGS);
+  u.setSzp(2);
+}
+
+/** IMUL Gv, Ev (0F AF) and Gv, Ev, imm (69, 6B): the low half, CF = OF = the product did not fit. */
+function imul(mem: Uint8Array, p: number, prefix: number, immBytes: number): Instruction {
+  const m = modrm(mem, p);
+  const at = p + m.length;
+  const imm = immBytes === 4 ? u32(mem, at) : immBytes === 1 ? i8(mem[at]) : 0;
+  return {
+    length: prefix + m.length + immBytes,
+    ends: false,
+    emit(u) {
+      const c = u.c;
+      if (m.mem === null) u.reg(m.rm);
+      else {
+        access(u, m.mem, 2, false);
+        loadHost(u, 2);
+      }
+      c.set(L_A);
+      if (immBytes) c.i32(imm);
+      else u.reg(m.reg);
+      c.set(L_B);
+      const product = () => c.get(L_A).op(OP.i64ExtendI32S).get(L_B).op(OP.i64ExtendI32S).op(OP.i64Mul);
+      product();
+      c.op(OP.i32WrapI64).set(L_R);
+      product();
+      c.get(L_R).op(OP.i64ExtendI32S).op(OP.i64Ne).tee(L_B).set(L_C);
+      c.get(L_R);
+      u.setReg(m.reg);
+      szpFlags(u);
     },
   };
 }
@@ -348,7 +403,7 @@ function jcc(cc: number, next: number, rel: number): Instruction & { target: num
 }
 
 function jmp(target: number): Instruction {
-  return { length: 0, ends: true, target, emit: (u) => u.jumpTo(target) };
+  return { length: 0, ends: true, target, emit: (u) => { if (!u.follow) u.jumpTo(target); } };
 }
 
 /** INC/DEC of a 32-bit value on the stack into L_R, record set (CF kept). */
@@ -412,6 +467,11 @@ export function decodeInstruction(mem: Uint8Array, p: number): Instruction | nul
       },
     };
   }
+  if (op >= 0xb8 && op <= 0xbf) {
+    const r = op & 7;
+    const imm = u32(mem, q);
+    return { length: 5, ends: false, emit: (u) => { u.c.i32(imm); u.setReg(r); } };
+  }
   if (op === 0x68 || op === 0x6a) {
     const imm = op === 0x68 ? u32(mem, q) : i8(mem[q]);
     return { length: op === 0x68 ? 5 : 2, ends: false, emit: (u) => push(u, () => u.c.i32(imm)) };
@@ -438,8 +498,43 @@ export function decodeInstruction(mem: Uint8Array, p: number): Instruction | nul
       const imm = u32(mem, q);
       return { length: 5, ends: false, emit: (u) => alu(u, ALU_TEST, 2, () => u.reg(0), () => u.c.i32(imm), () => {}) };
     }
-    case 0xc1: return shiftReg(mem, q, q + modrm(mem, q).length);
-    case 0xd1: return shiftReg(mem, q, null);
+    case 0xc1: return shiftReg(mem, q, q + modrm(mem, q).length, null);
+    case 0xd1: return shiftReg(mem, q, null, 1);
+    case 0xd3: return shiftReg(mem, q, null, null);
+    case 0x69: return imul(mem, q, 1, 4);
+    case 0x6b: return imul(mem, q, 1, 1);
+    case 0xa1: case 0xa3: { // MOV EAX, moffs32 / moffs32, EAX
+      const lin = u32(mem, q);
+      const load = op === 0xa1;
+      const ea: Mem = { base: -1, index: -1, scale: 0, disp: lin };
+      return {
+        length: 5,
+        ends: false,
+        emit(u) {
+          access(u, ea, 2, !load);
+          if (load) {
+            loadHost(u, 2);
+            u.setReg(0);
+          } else storeHost(u, 2, () => u.reg(0));
+        },
+      };
+    }
+    case 0xf7: { // NOT, NEG Ev
+      const m = modrm(mem, q);
+      if (m.reg !== 2 && m.reg !== 3) return null;
+      const neg = m.reg === 3;
+      return {
+        length: 1 + m.length,
+        ends: false,
+        emit(u) {
+          const operand = () => (m.mem === null ? u.reg(m.rm) : loadHost(u, 2));
+          const store = (v: () => void) => (m.mem === null ? (v(), u.setReg(m.rm)) : storeHost(u, 2, v));
+          if (m.mem !== null) access(u, m.mem, 2, true);
+          if (neg) alu(u, ALU_SUB, 2, () => u.c.i32(0), operand, store);
+          else store(() => { operand(); u.c.i32(-1).op(OP.i32Xor); });
+        },
+      };
+    }
     case 0xc6: return movImm(mem, q, 0);
     case 0xc7: return movImm(mem, q, 2);
     case 0xc3: // RET
@@ -466,7 +561,7 @@ export function decodeInstruction(mem: Uint8Array, p: number): Instruction | nul
         target,
         emit(u) {
           push(u, () => u.c.i32(next).gget(G_EIP_DELTA).op(OP.i32Sub));
-          u.jumpTo(target);
+          if (!u.follow) u.jumpTo(target);
         },
       };
     }
@@ -498,6 +593,7 @@ export function decodeInstruction(mem: Uint8Array, p: number): Instruction | nul
     case 0x0f: {
       const op2 = mem[q];
       if (op2 >= 0x80 && op2 <= 0x8f) return withLength(jcc(op2 & 15, p + 6, u32(mem, q + 1)), 6);
+      if (op2 === 0xaf) return imul(mem, q + 1, 2, 0);
       if (op2 === 0xb6) return movzx(mem, q + 1, 0);
       if (op2 === 0xb7) return movzx(mem, q + 1, 1);
       return null;

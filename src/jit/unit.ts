@@ -105,6 +105,8 @@ export class UnitBuilder {
   index = 0;
   at = 0;
   next = 0;
+  /** The current instruction is a jump the unit follows (decodeUnit): no exit at it. */
+  follow = false;
 
   constructor(
     readonly start: number,
@@ -333,7 +335,10 @@ export interface CompiledUnit {
   instructions: Instruction[];
 }
 
-/** Decode the unit at host address `start` of `mem`: null if its first instruction is not compiled. */
+/**
+ * Decode the unit at host address `start` of `mem`: null if its first instruction is not
+ * compiled. A JMP or CALL to elsewhere on the page is followed: the unit goes on at its target.
+ */
 export function decodeUnit(mem: Uint8Array, start: number): Instruction[] | null {
   const page = start & ~0xfff;
   const list: Instruction[] = [];
@@ -341,14 +346,18 @@ export function decodeUnit(mem: Uint8Array, start: number): Instruction[] | null
   while (list.length < UNIT_MAX_INSTRUCTIONS && p - page < PAGE_LIMIT) {
     const insn = decodeInstruction(mem, p);
     if (insn === null) break;
-    list.push(insn);
-    p += insn.length;
-    if (insn.ends) break;
     // A jump target computed from guest bytes that lands on host address 0 is the interpreter's case.
-    if (insn.target === 0) {
-      list.pop();
-      break;
+    if (insn.target === 0) break;
+    insn.at = p;
+    insn.next = p + insn.length;
+    list.push(insn);
+    if (insn.ends) {
+      const t = insn.target;
+      if (t === undefined || t === start || (t & ~0xfff) !== page || t - page >= PAGE_LIMIT) break;
+      insn.follow = true;
+      insn.next = t;
     }
+    p = insn.next;
   }
   return list.length === 0 ? null : list;
 }
@@ -358,18 +367,18 @@ function emitUnit(list: Instruction[], start: number, writeBack: number, used: n
   const c = u.c;
   for (let r = 0; r < 8; r++) if (used & (1 << r)) c.i32(0).mem(OP.i32Load, 2, REG_BASE + 4 * r).set(L_REG + r);
   c.loop();
-  let p = start;
   for (let i = 0; i < list.length; i++) {
+    const insn = list[i];
     u.index = i;
-    u.at = p;
-    u.next = p + list[i].length;
-    list[i].emit(u);
-    p = u.next;
+    u.at = insn.at!;
+    u.next = insn.next!;
+    u.follow = insn.follow === true;
+    insn.emit(u);
   }
   const last = list[list.length - 1];
-  if (!last.ends) {
+  if (!last.ends || last.follow) {
     u.index = list.length - 1;
-    u.exit(list.length, () => c.i32(p));
+    u.exit(list.length, () => c.i32(last.next!));
   }
   c.end().op(OP.unreachable).end();
   return u;

@@ -54,6 +54,13 @@ function randomInstruction(r: () => number): number[] {
     case 17: { const m = modrm(); m[0] &= 0xcf; return [0xff, ...m]; } // INC/DEC Ev
     case 18: return [[0x90, 0xf5, 0xf8, 0xf9, 0x9c, 0x9d, 0x99, 0x98][pick(8)]]; // NOP, CMC, CLC, STC, PUSHF, POPF, CDQ, CWDE
     case 19: return [pick(256), pick(256), pick(256)]; // anything
+    case 20: return [0xb8 + pick(8), ...imm32()]; // MOV r32, imm32
+    case 21: { const d = DATA + pick(0x10000); return [0xa1 + 2 * pick(2), d & 0xff, (d >> 8) & 0xff, (d >> 16) & 0xff, d >>> 24]; } // MOV EAX, moffs
+    case 22: { const m = modrm(); m[0] = (m[0] & 0xc7) | ((2 + pick(2)) << 3); return [0xf7, ...m]; } // NOT, NEG
+    case 23: { const m = modrm(); return [0xd3, ...m]; } // shifts by CL
+    case 24: { const m = modrm(); const k = pick(3); return k === 0 ? [0x0f, 0xaf, ...m] : k === 1 ? [0x69, ...m, ...imm32()] : [0x6b, ...m, pick(256)]; } // IMUL
+    case 25: return [0xeb, pick(6)]; // JMP forward
+    case 26: return [0xe8, pick(6), 0, 0, 0]; // CALL forward (what it pushes stays)
     default: return [(pick(8) << 3) | pick(4), 0xc0 | pick(64)]; // ALU on registers
   }
 }
