@@ -12,7 +12,7 @@
 // the unit exits before it and the interpreter runs it, faults included.
 
 import { REG_BASE, TLB_BASE } from "../../assembly/layout.js";
-import { CodeWriter, OP, assembleModule, type Import } from "./wasm-encoder.js";
+import { CodeWriter, I32, OP, assembleModule, type Import } from "./wasm-encoder.js";
 import { decodeInstruction, type Instruction } from "./instructions.js";
 
 // The lazy-flag kinds of assembly/flags.ts (LAZY_*): a unit writes the same record the core reads.
@@ -92,12 +92,11 @@ type FlagState = { where: "globals" } | { where: "locals"; kind: number | null }
 
 /** What emitting an instruction may use: the unit's code writer and helpers (see Instruction.emit). */
 export class UnitBuilder {
-  readonly c = new CodeWriter();
+  /** Room for a long unit's body from the start: growing the buffer showed in compile time. */
+  readonly c = new CodeWriter(1 << 16);
   /** Registers read or written (bit per register), found by a first emission pass. */
   used = 0;
   written = 0;
-  /** Registers to write back at exits: those the unit writes anywhere (a loop may come round). */
-  private writeBack: number;
   private flags: FlagState = { where: "globals" };
   private carryLocal = false;
   /** Blocks open inside the unit's loop (for br to it). */
@@ -111,10 +110,7 @@ export class UnitBuilder {
   constructor(
     readonly start: number,
     readonly bound: number,
-    writeBack: number,
-  ) {
-    this.writeBack = writeBack;
-  }
+  ) {}
 
   // ---- registers ----------------------------------------------------------------------
   reg(r: number): void {
@@ -157,20 +153,21 @@ export class UnitBuilder {
   }
 
   // ---- exits --------------------------------------------------------------------------
-  /** Leave the unit having retired `retired` instructions of this pass; `target` pushes the next host address. */
+  /**
+   * Leave the unit having retired `retired` instructions of this pass; `target` pushes the next
+   * host address. The registers are written back in the unit's one epilogue (emitUnit).
+   */
   exit(retired: number, target: () => void): void {
     const c = this.c;
-    for (let r = 0; r < 8; r++) {
-      if ((this.writeBack & (1 << r)) === 0) continue;
-      c.i32(0).get(L_REG + r).mem(OP.i32Store, 2, REG_BASE + 4 * r);
-    }
     this.writeFlags();
     target();
     c.gset(G_EXIT_IP);
     c.get(L_DONE);
     if (retired) c.i32(retired).op(OP.i32Add);
-    c.op(OP.return);
+    // Out of the ifs open here and the loop, to the block around it.
+    c.byte(OP.br).u32(this.nest + 1);
   }
+
   /** Leave before the current instruction: the interpreter runs it. */
   exitBefore(): void {
     const at = this.at;
@@ -362,10 +359,10 @@ export function decodeUnit(mem: Uint8Array, start: number): Instruction[] | null
   return list.length === 0 ? null : list;
 }
 
-function emitUnit(list: Instruction[], start: number, writeBack: number, used: number): UnitBuilder {
-  const u = new UnitBuilder(start, list.length, writeBack);
+function emitUnit(list: Instruction[], start: number): { code: CodeWriter; used: number } {
+  const u = new UnitBuilder(start, list.length);
   const c = u.c;
-  for (let r = 0; r < 8; r++) if (used & (1 << r)) c.i32(0).mem(OP.i32Load, 2, REG_BASE + 4 * r).set(L_REG + r);
+  c.byte(OP.block).byte(I32);
   c.loop();
   for (let i = 0; i < list.length; i++) {
     const insn = list[i];
@@ -381,16 +378,23 @@ function emitUnit(list: Instruction[], start: number, writeBack: number, used: n
     u.exit(list.length, () => c.i32(last.next!));
   }
   c.end().op(OP.unreachable).end();
-  return u;
+  // The epilogue every exit branches to, with the retired count: the registers written anywhere
+  // in the unit go back (a loop may have come round since an early exit's instruction).
+  c.set(L_T);
+  for (let r = 0; r < 8; r++) if (u.written & (1 << r)) c.i32(0).get(L_REG + r).mem(OP.i32Store, 2, REG_BASE + 4 * r);
+  c.get(L_T).end();
+  // The prologue, known only now: load the registers the unit uses.
+  const code = new CodeWriter(c.length + 128);
+  for (let r = 0; r < 8; r++) if (u.used & (1 << r)) code.i32(0).mem(OP.i32Load, 2, REG_BASE + 4 * r).set(L_REG + r);
+  code.bytes(c.finish());
+  return { code, used: u.used };
 }
 
 /** Compile the unit starting at host address `start` (a hot block start), or null. */
 export function compileUnit(mem: Uint8Array, start: number): CompiledUnit | null {
   const list = decodeUnit(mem, start);
   if (list === null) return null;
-  // A first pass finds the registers used and written; the second writes back exactly those.
-  const probe = emitUnit(list, start, 0, 0xff);
-  const u = emitUnit(list, start, probe.written, probe.used | probe.written);
-  const bytes = assembleModule([[1, 1], [0, 1]], UNIT_IMPORTS, 0, LOCALS, u.c, "u");
+  const { code } = emitUnit(list, start);
+  const bytes = assembleModule([[1, 1], [0, 1]], UNIT_IMPORTS, 0, LOCALS, code, "u");
   return { bytes, bound: list.length, instructions: list };
 }

@@ -21,8 +21,12 @@ export const VOID = 0x40;
 
 /** A growing byte buffer with LEB128 writers. */
 export class ByteWriter {
-  private buf = new Uint8Array(256);
+  private buf: Uint8Array;
   length = 0;
+
+  constructor(capacity = 256) {
+    this.buf = new Uint8Array(capacity);
+  }
 
   byte(b: number): this {
     if (this.length === this.buf.length) this.reserve(1);
