@@ -11,7 +11,7 @@
 import { JIT_GEN_BASE, JIT_GEN_SIZE, JIT_HASH_BASE, JIT_HASH_SIZE, JIT_ENTRIES, JIT_ENTRY_SIZE, CODE_TABLE_BASE, CODE_TABLES } from "../layout";
 import * as cpu from "../cpu";
 import { flatDataRead, flatDataWrite } from "../segments";
-import { testCondition, carry } from "../flags";
+import { testCondition, carry, writeFlags } from "../flags";
 import { hostJitCompile } from "../imports";
 
 /** A function slot meaning "the host would not compile this block": not asked again. */
@@ -114,6 +114,11 @@ export function jitEntryFor(ip: u32): u32 {
 /** Condition code `cc` on the lazy flags, for a unit that cannot tell it from its own code. */
 export function jitCondition(cc: i32): i32 {
   return testCondition(cc) ? 1 : 0;
+}
+
+/** Replace the EFLAGS bits under `mask` (a rotate's CF and OF), folding the lazy flags first. */
+export function jitWriteFlags(value: u32, mask: u32): void {
+  writeFlags(value, mask);
 }
 
 /** CF from the lazy flags, for a unit's ADC, SBB, INC or DEC. */

@@ -308,7 +308,7 @@ function dropSlot(u: UnitBuilder): void {
 function shiftReg(mem: Uint8Array, p: number, immAt: number | null, count: number | null): Instruction | null {
   const m = modrm(mem, p);
   const sub = m.reg;
-  if (m.mem !== null || sub < 4) return null;
+  if (m.mem !== null || sub === 2 || sub === 3) return null; // RCL, RCR: the interpreter's
   const imm = immAt === null ? (count ?? 0) & 31 : mem[immAt] & 31;
   const byCl = immAt === null && count === null;
   return {
@@ -327,7 +327,22 @@ function shiftReg(mem: Uint8Array, p: number, immAt: number | null, count: numbe
         u.endIf();
       }
       u.reg(m.rm);
-      c.set(L_A);
+      u.c.set(L_A);
+      if (sub < 2) {
+        // ROL, ROR: CF and OF only (assembly/ops/shift.ts), the other flags stay.
+        c.get(L_A); n(); c.op(sub === 0 ? OP.i32Rotl : OP.i32Rotr).tee(L_R);
+        u.setReg(m.rm);
+        if (sub === 0) {
+          c.get(L_R).i32(1).op(OP.i32And).set(L_B);
+          c.get(L_R).i32(31).op(OP.i32ShrU).get(L_B).op(OP.i32Xor).set(L_C);
+        } else {
+          c.get(L_R).i32(31).op(OP.i32ShrU).set(L_B);
+          c.get(L_R).i32(30).op(OP.i32ShrU).i32(1).op(OP.i32And).get(L_B).op(OP.i32Xor).set(L_C);
+        }
+        c.get(L_B).get(L_C).i32(11).op(OP.i32Shl).op(OP.i32Or);
+        u.writeFlagBits(0x801);
+        return;
+      }
       // L_R = result, L_B = CF, L_C = OF (SDM Vol. 2B SAL/SAR/SHL/SHR).
       if (sub === 5) {
         c.get(L_A); n(); c.op(OP.i32ShrU).set(L_R);
@@ -381,6 +396,36 @@ function imul(mem: Uint8Array, p: number, prefix: number, immBytes: number): Ins
       c.get(L_R).op(OP.i64ExtendI32S).op(OP.i64Ne).tee(L_B).set(L_C);
       c.get(L_R);
       u.setReg(m.reg);
+      szpFlags(u);
+    },
+  };
+}
+
+/** MUL Ev (F7 /4): EDX:EAX = EAX * Ev unsigned; CF = OF = EDX != 0, ZF SF PF lazy on EAX (assembly/ops/muldiv.ts). */
+function mul32(m: ModRM): Instruction {
+  return {
+    length: 1 + m.length,
+    ends: false,
+    emit(u) {
+      const c = u.c;
+      if (m.mem === null) u.reg(m.rm);
+      else {
+        access(u, m.mem, 2, false);
+        loadHost(u, 2);
+      }
+      c.set(L_B);
+      const product = () => {
+        u.reg(0);
+        c.op(OP.i64ExtendI32U).get(L_B).op(OP.i64ExtendI32U).op(OP.i64Mul);
+      };
+      product();
+      c.op(OP.i32WrapI64).set(L_R);
+      product();
+      c.byte(OP.i64Const).s32(32).op(OP.i64ShrU).op(OP.i32WrapI64).tee(L_C);
+      u.setReg(2);
+      c.get(L_R);
+      u.setReg(0);
+      c.get(L_C).i32(0).op(OP.i32Ne).tee(L_B).set(L_C);
       szpFlags(u);
     },
   };
@@ -519,8 +564,9 @@ export function decodeInstruction(mem: Uint8Array, p: number): Instruction | nul
         },
       };
     }
-    case 0xf7: { // NOT, NEG Ev
+    case 0xf7: { // NOT, NEG, MUL Ev
       const m = modrm(mem, q);
+      if (m.reg === 4) return mul32(m);
       if (m.reg !== 2 && m.reg !== 3) return null;
       const neg = m.reg === 3;
       return {

@@ -18,6 +18,8 @@ export interface JitStats {
   unitsCompiled: number;
   /** Hot block starts the JIT would not compile (their first instruction is not one it knows). */
   refused: number;
+  /** Of those, the ones whose compilation failed (a JIT bug; lastError has the last). */
+  failed: number;
   evictions: number;
   /** Bytes of the modules compiled so far, and of those live now. */
   wasmBytes: number;
@@ -51,7 +53,9 @@ interface CoreJitExports {
 
 export class Jit {
   readonly table: WebAssembly.Table;
-  readonly stats: JitStats = { unitsCompiled: 0, refused: 0, evictions: 0, wasmBytes: 0, liveBytes: 0, compileMs: 0, instructions: 0 };
+  readonly stats: JitStats = { unitsCompiled: 0, refused: 0, failed: 0, evictions: 0, wasmBytes: 0, liveBytes: 0, compileMs: 0, instructions: 0 };
+  /** The last compilation failure, for debugging. */
+  lastError: Error | undefined;
   private core: (WebAssembly.Exports & CoreJitExports) | undefined;
   private imports: WebAssembly.Imports | undefined;
   private readonly maxUnits: number;
@@ -92,13 +96,22 @@ export class Jit {
     if (!core) return 0;
     const t0 = performance.now();
     if (this.u8.buffer !== core.memory.buffer) this.u8 = new Uint8Array(core.memory.buffer);
-    const unit = compileUnit(this.u8, ip >>> 0);
-    if (unit === null) {
+    let unit: ReturnType<typeof compileUnit> = null;
+    let instance: WebAssembly.Instance | undefined;
+    try {
+      unit = compileUnit(this.u8, ip >>> 0);
+      if (unit) instance = new WebAssembly.Instance(new WebAssembly.Module(unit.bytes as BufferSource), this.imports);
+    } catch (e) {
+      // A JIT bug must not stop the machine: the interpreter runs this code instead.
+      this.stats.failed++;
+      this.lastError = e as Error;
+      unit = null;
+    }
+    if (unit === null || instance === undefined) {
       this.stats.refused++;
       this.stats.compileMs += performance.now() - t0;
       return 0;
     }
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(unit.bytes as BufferSource), this.imports);
     const slot = this.takeSlot(unit.bytes.length);
     this.table.set(slot, instance.exports.u as WebAssembly.ExportValue as never);
     this.slotEntry[slot] = entry;

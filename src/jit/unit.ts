@@ -42,14 +42,19 @@ const GLOBAL_EXPORTS = [
   "jitFlags", "jitLazyKindSize", "jitLazyOp1", "jitLazyOp2", "jitLazyResult", "jitLazyCarry",
   "jitReadMask", "jitWriteMask", "jitEipDelta", "jitExitIp",
 ];
-/** The core functions a unit imports: condition code on the lazy flags, and CF. */
+/** The core functions a unit imports: condition code on the lazy flags, CF, and a write of some EFLAGS bits. */
 const F_CONDITION = 0;
 const F_CARRY = 1;
-const FUNC_EXPORTS = ["jitCondition", "jitCarry"];
+const F_WRITE_FLAGS = 2;
+const FUNC_EXPORTS = ["jitCondition", "jitCarry", "jitWriteFlags"];
+
+/** The function types of a unit module: its own (room) -> retired, then the imports'. */
+const UNIT_TYPES: [number, number][] = [[1, 1], [0, 1], [2, 0]];
 
 export const UNIT_IMPORTS: Import[] = [
   { module: "c", name: "jitCondition", kind: "func", type: 0 },
   { module: "c", name: "jitCarry", kind: "func", type: 1 },
+  { module: "c", name: "jitWriteFlags", kind: "func", type: 2 },
   { module: "c", name: "memory", kind: "memory", minPages: 1 },
   ...GLOBAL_EXPORTS.map((name): Import => ({ module: "c", name, kind: "global", mutable: true })),
 ];
@@ -241,6 +246,12 @@ export class UnitBuilder {
     this.c.i32((LAZY_SZP << 2) | sz).set(L_KIND).get(L_R).set(L_RESULT);
     this.flags = { where: "locals", kind: (LAZY_SZP << 2) | sz };
   }
+  /** Replace the EFLAGS bits `mask` with the value on the stack, through the core (which folds the lazy record first). */
+  writeFlagBits(mask: number): void {
+    this.c.i32(mask);
+    this.flushFlags();
+    this.c.call(F_WRITE_FLAGS);
+  }
   /** INC/DEC keep CF: record it in L_CARRY first. */
   keepCarry(): void {
     const known = this.flags.where === "locals" ? this.flags.kind : null;
@@ -395,6 +406,6 @@ export function compileUnit(mem: Uint8Array, start: number): CompiledUnit | null
   const list = decodeUnit(mem, start);
   if (list === null) return null;
   const { code } = emitUnit(list, start);
-  const bytes = assembleModule([[1, 1], [0, 1]], UNIT_IMPORTS, 0, LOCALS, code, "u");
+  const bytes = assembleModule(UNIT_TYPES, UNIT_IMPORTS, 0, LOCALS, code, "u");
   return { bytes, bound: list.length, instructions: list };
 }

@@ -56,7 +56,7 @@ function randomInstruction(r: () => number): number[] {
     case 19: return [pick(256), pick(256), pick(256)]; // anything
     case 20: return [0xb8 + pick(8), ...imm32()]; // MOV r32, imm32
     case 21: { const d = DATA + pick(0x10000); return [0xa1 + 2 * pick(2), d & 0xff, (d >> 8) & 0xff, (d >> 16) & 0xff, d >>> 24]; } // MOV EAX, moffs
-    case 22: { const m = modrm(); m[0] = (m[0] & 0xc7) | ((2 + pick(2)) << 3); return [0xf7, ...m]; } // NOT, NEG
+    case 22: { const m = modrm(); m[0] = (m[0] & 0xc7) | ((2 + pick(3)) << 3); return [0xf7, ...m]; } // NOT, NEG, MUL
     case 23: { const m = modrm(); return [0xd3, ...m]; } // shifts by CL
     case 24: { const m = modrm(); const k = pick(3); return k === 0 ? [0x0f, 0xaf, ...m] : k === 1 ? [0x69, ...m, ...imm32()] : [0x6b, ...m, pick(256)]; } // IMUL
     case 25: return [0xeb, pick(6)]; // JMP forward
@@ -131,6 +131,7 @@ describe("JIT against the interpreter", () => {
     // The streams must exercise the JIT, loops and evictions included.
     expect(compiled).toBeGreaterThan(RUNS);
     expect(jit.jit!.stats.evictions).toBeGreaterThan(0);
+    expect(jit.jit!.lastError).toBeUndefined();
     // Most loops must run out their budget rather than stop at a fault.
     expect(exits[L.EXIT_BUDGET]).toBeGreaterThan(RUNS / 2);
   }, 600_000);
