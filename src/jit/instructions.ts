@@ -370,6 +370,15 @@ function szpFlags(u: UnitBuilder): void {
   u.setSzp(2);
 }
 
+/** Push the 32-bit register or memory operand of `m` (leaving before the instruction on a TLB miss). */
+function readE32(u: UnitBuilder, m: ModRM): void {
+  if (m.mem === null) u.reg(m.rm);
+  else {
+    access(u, m.mem, 2, false);
+    loadHost(u, 2);
+  }
+}
+
 /** IMUL Gv, Ev (0F AF) and Gv, Ev, imm (69, 6B): the low half, CF = OF = the product did not fit. */
 function imul(mem: Uint8Array, p: number, prefix: number, immBytes: number): Instruction {
   const m = modrm(mem, p);
@@ -380,11 +389,7 @@ function imul(mem: Uint8Array, p: number, prefix: number, immBytes: number): Ins
     ends: false,
     emit(u) {
       const c = u.c;
-      if (m.mem === null) u.reg(m.rm);
-      else {
-        access(u, m.mem, 2, false);
-        loadHost(u, 2);
-      }
+      readE32(u, m);
       c.set(L_A);
       if (immBytes) c.i32(imm);
       else u.reg(m.reg);
@@ -408,11 +413,7 @@ function mul32(m: ModRM): Instruction {
     ends: false,
     emit(u) {
       const c = u.c;
-      if (m.mem === null) u.reg(m.rm);
-      else {
-        access(u, m.mem, 2, false);
-        loadHost(u, 2);
-      }
+      readE32(u, m);
       c.set(L_B);
       const product = () => {
         u.reg(0);
