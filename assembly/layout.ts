@@ -338,8 +338,8 @@ export const JIT_GEN_BASE = CODE_FREE_BASE + CODE_FREE_SIZE;
 export const JIT_GEN_SIZE = CODE_TABLES * 4;
 /**
  * The compiled-unit map, direct mapped on the code's host address: JIT_ENTRIES entries of
- * JIT_ENTRY_SIZE bytes (host address, table generation, table index, function slot u16 and
- * hit count or instruction bound u16).
+ * JIT_ENTRY_SIZE bytes (host address, table generation, table index | map epoch << 16, function
+ * slot u16 and hit count or instruction bound u16).
  */
 export const JIT_HASH_BASE = JIT_GEN_BASE + JIT_GEN_SIZE;
 export const JIT_ENTRIES = 8192;

@@ -8,7 +8,7 @@
 // host address and the table's (index, generation), and every discard of a table (blocks.ts)
 // bumps that table's generation, so a unit over rewritten code is never entered again.
 
-import { JIT_GEN_BASE, JIT_GEN_SIZE, JIT_HASH_BASE, JIT_HASH_SIZE, JIT_ENTRIES, JIT_ENTRY_SIZE, CODE_TABLE_BASE, CODE_TABLES } from "../layout";
+import { JIT_GEN_BASE, JIT_HASH_BASE, JIT_HASH_SIZE, JIT_ENTRIES, JIT_ENTRY_SIZE, CODE_TABLE_BASE, CODE_TABLES } from "../layout";
 import * as cpu from "../cpu";
 import { flatDataRead, flatDataWrite } from "../segments";
 import { testCondition, carry, writeFlags } from "../flags";
@@ -32,21 +32,27 @@ export function jitConfigure(hits: u32): void {
   return threshold != 0;
 }
 
-/** The map holds entries: a reset must clear it (a machine that never runs a unit pays nothing). */
-let mapUsed = true;
+/**
+ * The map's epoch, in every entry's third word above the table index: forgetting every unit
+ * (each machine reset, which the fuzz tests do hundreds of thousands of times) is one increment,
+ * and a clear of the map only when it wraps.
+ */
+let epoch: u32 = 0;
 
 /** Forget every unit (machine reset, snapshot restore: the table slots belong to the host). */
 export function jitForgetAll(): void {
-  if (!mapUsed) return;
-  memory.fill(JIT_HASH_BASE, 0, JIT_HASH_SIZE);
-  memory.fill(JIT_GEN_BASE, 0, JIT_GEN_SIZE);
-  mapUsed = false;
+  epoch = (epoch + 1) & 0xffff;
+  if (epoch == 0) jitMapRestored();
 }
 
-/** After a snapshot restore the map is whatever the saving machine had. */
+/**
+ * Clear the map outright: after a snapshot restore it is whatever the saving machine had. The
+ * tables' generations stay: they are the block cache's history, the same in a restored machine
+ * as in one that ran on.
+ */
 export function jitMapRestored(): void {
-  mapUsed = true;
-  jitForgetAll();
+  memory.fill(JIT_HASH_BASE, 0, JIT_HASH_SIZE);
+  epoch = 1;
 }
 
 /** Block table `index` was discarded or reused: its units go stale. */
@@ -76,11 +82,11 @@ export function jitRun(ip: usize, table: usize, room: u32): u32 {
   const e = entryFor(ip);
   const index = <u32>((table - CODE_TABLE_BASE) >>> 12);
   const gen = load<u32>(JIT_GEN_BASE + (<usize>index << 2));
-  if (load<u32>(e) != <u32>ip || load<u32>(e + 4) != gen || load<u32>(e + 8) != index) {
-    mapUsed = true;
+  const owner = index | (epoch << 16);
+  if (load<u32>(e) != <u32>ip || load<u32>(e + 4) != gen || load<u32>(e + 8) != owner) {
     store<u32>(e, <u32>ip);
     store<u32>(e + 4, gen);
-    store<u32>(e + 8, index);
+    store<u32>(e + 8, owner);
     store<u32>(e + 12, 0);
   }
   let slot = <u32>load<u16>(e + 12);
