@@ -318,6 +318,7 @@ async function runImage(a: RunArgs, io: CliIO): Promise<number> {
   // what the CLI prints on a line of its own.
   if (io.stdoutIsTTY && !guestAtLineStart) io.stderr("\n");
   const stats = collectStats(result, machine.restoredFrom);
+  if (machine.core.jit) stats.jit = { ...machine.core.jit.stats };
   io.stderr(a.stats === "json" ? formatStatsJson(stats) : formatStatsText(stats));
   if (stoppedBy !== undefined && result.reason === "quit") {
     io.stderr(`vmi386: stopped by ${stoppedBy}\n`);
