@@ -15,6 +15,8 @@ import { invalidateFetch } from "./cpu";
 import { instructionLength, isPrefixByte } from "./length";
 import { tlbMarkHostPage, TLB_CODE } from "./tlb";
 import { BLOCK_END_1, BLOCK_END_2 } from "./generated/opcode-tables";
+import { jitTableDiscarded, jitTablesFlushed, jitForgetAll } from "./jit/units";
+
 /** A page whose blocks writes discarded this often stays uncached (code and data share it). */
 const MAX_DISCARDS: u32 = 8;
 const NO_OWNER: u32 = 0xffffffff;
@@ -53,6 +55,7 @@ export function blocksReset(ramSize: u32): void {
   memory.fill(CODE_TABLE_BASE, 0, <usize>nextFresh << 12);
   nextFresh = 0;
   freeCount = 0;
+  jitForgetAll();
 }
 
 /** A map entry's low half names a block table (rather than none, or CODE_UNCACHED). */
@@ -105,6 +108,7 @@ function flushAll(): void {
   memory.fill(CODE_TABLE_BASE, 0, CODE_TABLE_SIZE);
   nextFresh = 0;
   freeCount = 0;
+  jitTablesFlushed();
   // The fetch pointer's table is gone; stale TLB_CODE bits only send stores the slow way once.
   invalidateFetch();
 }
@@ -142,6 +146,7 @@ function discard(pfn: u32, e: u32, index: u32): void {
   store<u32>(mapEntry(pfn), (discards << 16) | (discards >= MAX_DISCARDS ? CODE_UNCACHED : 0));
   const table = tableAddr(index);
   memory.fill(table, 0, 0x1000);
+  jitTableDiscarded(index);
   store<u32>(ownerAddr(index), NO_OWNER);
   store<u16>(FREE_LIST + (<usize>freeCount << 1), <u16>index);
   freeCount++;

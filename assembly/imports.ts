@@ -34,3 +34,11 @@ export declare function hostHypercall(call: i32): void;
  */
 @external("host", "readTsc")
 export declare function hostReadTsc(): f64;
+
+/**
+ * Compile the hot block at host address `ip` (the JIT, src/jit/): returns the unit's function
+ * table slot | its instruction bound << 16, or 0 if the host will not compile it. `entry` is
+ * the core's map entry for it (assembly/jit/units.ts), which an eviction clears.
+ */
+@external("host", "jitCompile")
+export declare function hostJitCompile(ip: u32, entry: u32): i32;

@@ -345,7 +345,21 @@ export const CODE_OWNER_SIZE = CODE_TABLES * 4;
 export const CODE_FREE_BASE = CODE_OWNER_BASE + CODE_OWNER_SIZE;
 export const CODE_FREE_SIZE = CODE_TABLES * 2;
 
+// ---- JIT (assembly/jit/units.ts) --------------------------------------------------------
+/** Per block table, a u32 generation: bumped when the table is discarded, so units compiled from it go stale. */
+export const JIT_GEN_BASE = CODE_FREE_BASE + CODE_FREE_SIZE;
+export const JIT_GEN_SIZE = CODE_TABLES * 4;
+/**
+ * The compiled-unit map, direct mapped on the code's host address: JIT_ENTRIES entries of
+ * JIT_ENTRY_SIZE bytes (host address, table generation, table index | map epoch << 16, function
+ * slot u16 and hit count or instruction bound u16).
+ */
+export const JIT_HASH_BASE = JIT_GEN_BASE + JIT_GEN_SIZE;
+export const JIT_ENTRIES = 8192;
+export const JIT_ENTRY_SIZE = 16;
+export const JIT_HASH_SIZE = JIT_ENTRIES * JIT_ENTRY_SIZE;
+
 // ---- guest RAM -------------------------------------------------------------------------
 /** Guest physical address p < ramSize lives at RAM_BASE + p. */
-export const RAM_BASE = (CODE_FREE_BASE + CODE_FREE_SIZE + 0xfffff) & ~0xfffff;
+export const RAM_BASE = (JIT_HASH_BASE + JIT_HASH_SIZE + 0xfffff) & ~0xfffff;
 export const RAM_MIN = 0x100000;

@@ -24,6 +24,7 @@ import { deliverPendingException, deliverEvent, deliverTrap, tripleFault, clearT
 import { EXC_DB, EXC_NMI } from "./exceptions";
 import { hostAckInterrupt } from "./imports";
 import { vmiActive, inVmiRomCode } from "./vmi";
+import { jitEnabled, jitRun, jitExitIp } from "./jit/units";
 
 /** TF was set as the current instruction began: #DB follows it. */
 let singleStepArmed: bool = false;
@@ -187,6 +188,16 @@ export function runLoop(budget: u32): i32 {
       const page = cpu.ipPage;
       const table = cpu.ipTable;
       const stopAt = cpu.attention ? n + 1 : budget;
+      if (jitEnabled() && table != 0) {
+        // A compiled unit (assembly/jit/units.ts) runs whole blocks at a time, never more than
+        // the room left; afterwards the loop's checks run as after any jump.
+        const k = jitRun(ip, table, stopAt - n);
+        if (k != 0) {
+          ip = jitExitIp;
+          n += k;
+          continue;
+        }
+      }
       // The retired count moves a block at a time: `n` counts up to the current block.
       let size = blockAt(table, ip, page, stopAt - n);
       let left = size;
@@ -201,7 +212,8 @@ export function runLoop(budget: u32): i32 {
           continue;
         }
         n += size;
-        if (<u32>(ip - page) >= 0xff0 || n >= stopAt) break;
+        // With the JIT on, each block start goes back to look for a compiled unit.
+        if (<u32>(ip - page) >= 0xff0 || n >= stopAt || jitEnabled()) break;
         size = blockAt(table, ip, page, stopAt - n);
         left = size;
       }

@@ -24,6 +24,28 @@ export function mips(run: EngineRun): number {
   return run.instructions / run.wallMs / 1000;
 }
 
+/**
+ * The run's steady state from its samples: MIPS over its second half, and the first sample
+ * period (ms since the start) whose own rate reached 90% of that: how long warm-up (tier-up,
+ * JIT compilation) took. Undefined without enough samples.
+ */
+export function steadyState(run: EngineRun): { mips: number; fromMs: number } | undefined {
+  const s = run.samples ?? [];
+  if (s.length < 4) return undefined;
+  const end = s[s.length - 1]!;
+  const mid = s.find((x) => x.wallMs >= end.wallMs / 2)!;
+  if (end.wallMs <= mid.wallMs) return undefined;
+  const steady = (end.instructions - mid.instructions) / (end.wallMs - mid.wallMs) / 1000;
+  let prev = { wallMs: 0, instructions: 0 };
+  for (const x of s) {
+    if (x.wallMs > prev.wallMs && (x.instructions - prev.instructions) / (x.wallMs - prev.wallMs) / 1000 >= 0.9 * steady) {
+      return { mips: steady, fromMs: prev.wallMs };
+    }
+    prev = x;
+  }
+  return { mips: steady, fromMs: end.wallMs };
+}
+
 export async function measureGuest(guest: BenchGuest, engines: Engine[], opts: MeasureOptions): Promise<Measurement[]> {
   const rounds = opts.warmups + opts.runs;
   const progress = createProgress(guest.id, rounds * engines.length);

@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type HostInfo, hostLine } from "./env.js";
 import type { BenchGuest } from "./guests.js";
-import { type Measurement, type MeasureOptions, mips } from "./measure.js";
+import { type Measurement, type MeasureOptions, mips, steadyState } from "./measure.js";
 
 /** The issue's target for the interpreter on the CPU-bound workload; measured, not asserted. */
 export const TARGET_MIPS = 300;
@@ -29,6 +29,11 @@ export interface EngineRow {
   marks?: { name: string; wallMs: number; instructions: number }[];
   /** (slowest - fastest) / fastest over the timed runs. */
   spread: number;
+  /** cpu guests: the best run's steady-state MIPS and when it was reached (measure.ts steadyState). */
+  steadyMips?: number;
+  steadyFromMs?: number;
+  /** vmi386 JIT: its statistics over the best run. */
+  jit?: Record<string, number>;
 }
 
 export interface GuestReport {
@@ -55,6 +60,12 @@ export function guestReport(guest: BenchGuest, ms: Measurement[]): GuestReport {
       mips: round(mips(m.best), 2),
       spread: round((Math.max(...m.runs.map((r) => r.wallMs)) - m.best.wallMs) / m.best.wallMs, 4),
     };
+    const steady = guest.kind === "cpu" ? steadyState(m.best) : undefined;
+    if (steady) {
+      row.steadyMips = round(steady.mips, 2);
+      row.steadyFromMs = round(steady.fromMs, 1);
+    }
+    if (m.best.jit) row.jit = m.best.jit;
     if (m.best.marks) row.marks = m.best.marks.map((k) => ({ name: k.name, wallMs: round(k.wallMs, 1), instructions: k.instructions }));
     if (guest.kind === "io") {
       const counted = m.best.portAccesses !== undefined;
@@ -136,6 +147,19 @@ export function formatGuest(g: GuestReport, guest: BenchGuest): string {
       const ratio = ours ? `${(ours.mips / r.mips).toFixed(2)}×` : "-";
       const time = ours ? `${(r.bestMs / ours.bestMs).toFixed(2)}×` : "-";
       lines.push("  " + pad([r.label, int(r.instructions), r.bestMs.toFixed(0), r.mips.toFixed(1), ratio, time, r.runsMs.map((x) => x.toFixed(0)).join(" ")], widths));
+    }
+    const steady = g.engines.filter((r) => r.steadyMips !== undefined);
+    if (steady.length) {
+      lines.push("  steady state (MIPS over the best run's second half; from = the first 200 ms sample at 90% of it):");
+      lines.push("    " + steady.map((r) => `${r.label} ${r.steadyMips!.toFixed(1)} from ${r.steadyFromMs!.toFixed(0)} ms`).join(", "));
+    }
+    for (const r of g.engines.filter((x) => x.jit)) {
+      const j = r.jit!;
+      const perUnit = j.unitsCompiled ? ((j.compileMs! / j.unitsCompiled) * 1000).toFixed(0) : "-";
+      lines.push(
+        `  ${r.label}: ${int(j.unitsCompiled!)} units compiled (${int(j.refused!)} block starts refused), ${perUnit} µs each to generate and ` +
+          `instantiate, ${(j.compileMs!).toFixed(0)} ms in all, ${int(j.wasmBytes!)} bytes of wasm (${int(j.liveBytes!)} live), ${int(j.evictions!)} evictions`,
+      );
     }
   }
   const counts = g.engines.map((r) => r.instructions);

@@ -6,7 +6,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { fileURLToPath } from "node:url";
 import type { Engine } from "./engines/engine.js";
 import { v86Engine } from "./engines/v86.js";
-import { vmi386Engine } from "./engines/vmi386.js";
+import { vmi386Engine, vmi386JitEngine } from "./engines/vmi386.js";
 import { describeHost, hostLine } from "./env.js";
 import { type BenchGuest, cpuBoundGuest, DEFAULT_DEBIAN_CACHE, ioLoopGuest, LINUX_BOOT_CMDLINE, linuxBootGuest } from "./guests.js";
 import { measureGuest } from "./measure.js";
@@ -14,7 +14,7 @@ import { formatGuest, formatSummary, guestReport, writeJson } from "./report.js"
 import type { MicroResult } from "../src/bench/micro.js";
 import { type BiosImages, findSeaBios } from "./seabios.js";
 
-const ENGINE_IDS = ["vmi386", "v86-interpreter", "v86-jit"] as const;
+const ENGINE_IDS = ["vmi386", "vmi386-jit", "v86-interpreter", "v86-jit"] as const;
 const GUEST_IDS = ["cpu-bound", "io-loop", "linux-boot"] as const;
 
 function count(min: number) {
@@ -66,7 +66,7 @@ async function main(): Promise<void> {
   const opts = program.parse().opts<Options>();
   const bios = opts.v86Bios ? findSeaBios() : undefined;
   const engines: Engine[] = opts.engines.map((id) =>
-    id === "vmi386" ? vmi386Engine : v86Engine(id === "v86-jit" ? "jit" : "interpreter", bios, () => linuxBios!),
+    id === "vmi386" ? vmi386Engine : id === "vmi386-jit" ? vmi386JitEngine : v86Engine(id === "v86-jit" ? "jit" : "interpreter", bios, () => linuxBios!),
   );
   const guests: BenchGuest[] = [];
   const skipped: string[] = [];
@@ -82,11 +82,11 @@ async function main(): Promise<void> {
   // v86 boots a bzImage only through SeaBIOS; without it linux-boot runs on vmi386 alone.
   let linuxBios: BiosImages | undefined = bios;
   let linuxEngines = engines;
-  if (guests.some((g) => g.linux) && engines.some((e) => e.id !== "vmi386") && !linuxBios) {
+  if (guests.some((g) => g.linux) && engines.some((e) => !e.id.startsWith("vmi386")) && !linuxBios) {
     try {
       linuxBios = findSeaBios();
     } catch (e) {
-      linuxEngines = engines.filter((x) => x.id === "vmi386");
+      linuxEngines = engines.filter((x) => x.id.startsWith("vmi386"));
       skipped.push(`linux-boot: v86 skipped (it boots a bzImage only through a BIOS): ${(e as Error).message}`);
     }
   }

@@ -16,6 +16,7 @@ import { SizeError, parseMemSize } from "./size.js";
 import { collectStats, formatStatsJson, formatStatsText } from "./stats.js";
 import { benchCommand } from "./bench/command.js";
 import { decodeSnapshot } from "./snapshot/file.js";
+import { JIT_DEFAULT_THRESHOLD, type JitOptions } from "./jit/jit.js";
 import { SaveTriggers, type SavePlan, splitTwoValueOptions } from "./snapshot/cli-support.js";
 import { InputFileError, readInputFile } from "./cli/input-file.js";
 import { packageVersion } from "./cli/package-version.js";
@@ -117,6 +118,9 @@ interface RunArgs {
   bios?: string;
   /** Where the ISA debug console's bytes go: a file, or "stdio". */
   debugcon?: string;
+  /** --jit / --no-jit (undefined: neither given). */
+  jit?: boolean;
+  jitThreshold?: string;
 }
 
 function buildProgram(io: CliIO, onRun: (a: RunArgs) => void): Command {
@@ -143,6 +147,9 @@ function buildProgram(io: CliIO, onRun: (a: RunArgs) => void): Command {
     .option("--success-exit <value>", "the debug-exit value (written to port 0xf4) that means the guest passed: exit status 0 for it")
     .option("--bios <file>", "boot this firmware image (SeaBIOS's bios.bin; 64 KiB multiples, at most 16 MiB) from the reset vector, instead of IMAGE or --kernel, which it cannot be combined with")
     .option("--debugcon <file|stdio>", "QEMU's ISA debug console at ports 0xe9 and 0x402 (SeaBIOS's log): what the guest writes there goes to FILE, or to stdout")
+    .option("--jit", `compile hot guest code to WebAssembly (default: off, or as VMI386_JIT says)`)
+    .option("--no-jit", "interpret only, whatever VMI386_JIT says")
+    .option("--jit-threshold <n>", `with --jit: block entries before a block is compiled (default ${JIT_DEFAULT_THRESHOLD})`)
     .option("--apic", "give the PC a local APIC, an I/O APIC and an MP table (default: the 8259A PICs only)", false)
     .option("--vmi", "offer the VMware VMI paravirtual ROM (API 3.0) to the guest", false)
     .option("--vmi-queue <entries>", "VMI deferred-queue size: a power of two from 1 to 256 (default 64)")
@@ -248,6 +255,7 @@ async function runImage(a: RunArgs, io: CliIO): Promise<number> {
     throw new UsageError(`--vmi-queue must be a power of two from 1 to 256, not ${a.vmiQueue}`);
   }
   const exitCostCycles = a.exitCost === undefined ? undefined : parseCount(a.exitCost, "--exit-cost", true);
+  const jit = jitChoice(a);
 
   // The guest's output so far ends a line (or there is none): what follows on the same
   // terminal (the progress line, the statistics) may start there.
@@ -264,7 +272,7 @@ async function runImage(a: RunArgs, io: CliIO): Promise<number> {
   const debugcon = a.debugcon === undefined ? undefined : openDebugcon(a.debugcon, io);
   const machine =
     snapshot !== undefined
-      ? await restoreSnapshot(snapshot, a.restore!, serialOut)
+      ? await restoreSnapshot(snapshot, a.restore!, serialOut, jit)
       : await Machine.create({
           memSize,
           deterministic: a.deterministic,
@@ -274,6 +282,7 @@ async function runImage(a: RunArgs, io: CliIO): Promise<number> {
           serialOut,
           firmware,
           debugcon,
+          jit,
         });
   load(machine);
 
@@ -330,6 +339,7 @@ async function runImage(a: RunArgs, io: CliIO): Promise<number> {
   // what the CLI prints on a line of its own.
   if (io.stdoutIsTTY && !guestAtLineStart) io.stderr("\n");
   const stats = collectStats(result, machine.restoredFrom);
+  if (machine.core.jit) stats.jit = { ...machine.core.jit.stats };
   io.stderr(a.stats === "json" ? formatStatsJson(stats) : formatStatsText(stats));
   if (stoppedBy !== undefined && result.reason === "quit") {
     io.stderr(`vmi386: stopped by ${stoppedBy}\n`);
@@ -434,12 +444,26 @@ async function readSnapshot(path: string) {
 }
 
 /** A machine from a checked snapshot; any refusal (another build, a malformed state) is the file's fault. */
-async function restoreSnapshot(snapshot: Awaited<ReturnType<typeof decodeSnapshot>>, path: string, serialOut: (bytes: Uint8Array) => void): Promise<Machine> {
+async function restoreSnapshot(
+  snapshot: Awaited<ReturnType<typeof decodeSnapshot>>, path: string, serialOut: (bytes: Uint8Array) => void, jit: JitOptions | false | undefined,
+): Promise<Machine> {
   try {
-    return await Machine.restore(snapshot, { serialOut });
+    return await Machine.restore(snapshot, { serialOut, jit });
   } catch (e) {
     throw new UsageError(`cannot restore ${path}: ${(e as Error).message}`);
   }
+}
+
+/** The machine's JIT option from --jit, --no-jit and --jit-threshold (undefined: the environment's). */
+function jitChoice(a: RunArgs): JitOptions | false | undefined {
+  if (a.jitThreshold !== undefined) {
+    if (a.jit === false) throw new UsageError(`--jit-threshold needs the JIT: drop --no-jit`);
+    const threshold = parseCount(a.jitThreshold, "--jit-threshold");
+    if (threshold < 1 || threshold > 0xffff) throw new UsageError(`--jit-threshold must be from 1 to 65535, not ${a.jitThreshold}`);
+    return { threshold };
+  }
+  if (a.jit === undefined) return undefined;
+  return a.jit ? { threshold: JIT_DEFAULT_THRESHOLD } : false;
 }
 
 /** A value a guest can write to the debug-exit port: a whole number that fits in 32 bits. */

@@ -4,6 +4,7 @@
 
 import * as L from "../assembly/layout.js";
 import { coreModule } from "./core-module.js";
+import { Jit, jitOptionsFromEnvironment, type JitOptions } from "./jit/jit.js";
 import { type SavedGlobal, coreBuildIdentity, coreGlobals, restoreGlobals, saveGlobals } from "./snapshot/core-globals.js";
 import { type PageImage, readPages, writePages } from "./snapshot/pages.js";
 
@@ -37,6 +38,8 @@ export interface CoreExports {
   vmiInvalPage(linear: number): void;
   vmiShadowCrs(): void;
   vmiTranslate(linear: number): number;
+  jitConfigure(hits: number): void;
+  jitMapRestored(): void;
   vmiApplyEntries(base: number, head: number, n: number, mask: number, strict: number, linVa: number, linLength: number, linPa: number, virtualTop: number): number;
 }
 
@@ -76,6 +79,8 @@ export interface CoreOptions {
   wasm?: BufferSource;
   /** Use the debug build (assertions on). */
   debug?: boolean;
+  /** Compile hot guest code to WebAssembly (src/jit/), or not (false); default: as VMI386_JIT says, else not. */
+  jit?: JitOptions | false;
 }
 
 /** The core's part of a snapshot (Core.save). */
@@ -99,8 +104,12 @@ export class Core {
   readonly buildIdentity: string | undefined;
   private readonly globals: Map<string, WebAssembly.Global>;
 
-  private constructor(exports: CoreExports, ramSize: number, buildIdentity: string | undefined) {
+  /** The JIT, when this core was loaded with one. */
+  readonly jit: Jit | undefined;
+
+  private constructor(exports: CoreExports, ramSize: number, buildIdentity: string | undefined, jit: Jit | undefined) {
     this.exports = exports;
+    this.jit = jit;
     this.buildIdentity = buildIdentity;
     this.globals = coreGlobals(exports as unknown as WebAssembly.Exports);
     this.memory = exports.memory;
@@ -122,6 +131,8 @@ export class Core {
     const imp = opts.imports;
     let exports!: CoreExports;
     const module = await coreModule(opts.wasm, opts.debug ?? false);
+    const jitOptions = opts.jit === undefined ? jitOptionsFromEnvironment() : opts.jit;
+    const jit = jitOptions ? new Jit(jitOptions) : undefined;
     const instance = await WebAssembly.instantiate(module, {
       host: {
         portIn: (port: number, size: number) => imp.portIn(port, size),
@@ -131,8 +142,11 @@ export class Core {
         ackInterrupt: () => imp.ackInterrupt(),
         hypercall: (call: number) => imp.hypercall(call),
         readTsc: () => (imp.readTsc ? imp.readTsc() : 0),
+        jitCompile: jit ? (ip: number, entry: number) => jit.compile(ip, entry) : () => 0,
       },
       env: {
+        // The units' function table (src/jit/jit.ts); a one-slot stand-in without the JIT.
+        table: jit ? jit.table : new WebAssembly.Table({ element: "anyfunc", initial: 1 }),
         abort(msg: number, file: number, line: number, col: number) {
           throw new Error(`core assertion failed at ${readAsString(exports.memory, file)}:${line}:${col}: ${readAsString(exports.memory, msg)}`);
         },
@@ -141,7 +155,8 @@ export class Core {
     exports = instance.exports as unknown as CoreExports;
     const status = exports.init(ramSize);
     if (status !== 0) throw new Error(`core init failed (${status}): could not size linear memory for ${ramSize} bytes of RAM`);
-    return new Core(exports, ramSize, coreBuildIdentity(module));
+    jit?.attach(instance.exports);
+    return new Core(exports, ramSize, coreBuildIdentity(module), jit);
   }
 
   // ---- snapshots -------------------------------------------------------------------------
@@ -161,6 +176,9 @@ export class Core {
     if (state.memory.bytes !== this.u8.length) throw new Error(`the snapshot holds ${state.memory.bytes} bytes of core memory, this core has ${this.u8.length}`);
     restoreGlobals(this.globals, state.globals);
     writePages(this.u8, state.memory);
+    // The saved unit map names the saving machine's function table slots, and its JIT setting.
+    this.exports.jitMapRestored();
+    this.exports.jitConfigure(this.jit ? this.jit.threshold : 0);
   }
 
   // ---- registers -------------------------------------------------------------------------

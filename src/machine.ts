@@ -20,6 +20,7 @@
 import * as L from "../assembly/layout.js";
 import { Clock, REALTIME_TSC_HZ, hostEpochMs, wallNow } from "./clock.js";
 import { Core, type CoreImports } from "./core.js";
+import type { JitOptions } from "./jit/jit.js";
 import { type MachineSnapshot, type SavedMachineOptions, SNAPSHOT_FORMAT, SnapshotError, checkHostState } from "./snapshot/snapshot.js";
 import { PortBus } from "./devices/bus.js";
 import { DebugExit } from "./devices/debug-exit.js";
@@ -73,6 +74,8 @@ export interface MachineOptions {
   deterministic?: boolean;
   /** Use build/core.debug.wasm. */
   debugCore?: boolean;
+  /** Compile hot guest code to WebAssembly (docs/jit.md), or not (false); default: as VMI386_JIT says, else not. */
+  jit?: JitOptions | false;
   /** Module bytes (browser, or a custom build); compiled once per buffer object, so new bytes need a new buffer. */
   wasm?: BufferSource;
   /** COM1 output sink; default: collect into machine.serialOutput. The array is the callee's to keep. */
@@ -121,7 +124,7 @@ export interface MachineOptions {
 }
 
 /** What Machine.restore takes besides the snapshot: the host's side, which a snapshot cannot hold. */
-export type RestoreOptions = Pick<MachineOptions, "serialOut" | "wasm" | "debugCore" | "rtcEpochMs">;
+export type RestoreOptions = Pick<MachineOptions, "serialOut" | "wasm" | "debugCore" | "rtcEpochMs" | "jit">;
 
 /** A part of the machine that keeps plain-data state (a device, the clock). */
 interface Stateful {
@@ -423,7 +426,7 @@ export class Machine {
         return cycles;
       },
     };
-    const core = await Core.load({ ramSize: opts.memSize, imports, wasm: opts.wasm, debug: opts.debugCore });
+    const core = await Core.load({ ramSize: opts.memSize, imports, wasm: opts.wasm, debug: opts.debugCore, jit: opts.jit });
     m = new Machine(core, opts);
     if (!m.deterministic) core.useHostTsc(true);
     return m;

@@ -29,6 +29,8 @@ export interface RunStats {
     total: number;
   };
   counters: Record<string, number>;
+  /** With the JIT on: its statistics (src/jit/jit.ts JitStats). */
+  jit?: Record<string, number>;
   /**
    * The machine was restored from a snapshot saved at this many instructions and this virtual
    * time: `counters` (totals since boot) include that part, `instructions` and `wallMs` do not.
@@ -94,6 +96,10 @@ export function formatStatsText(s: RunStats): string {
   ];
   if (s.restoredFrom !== undefined) {
     rows.splice(2, 0, ["from snapshot", `${group(s.restoredFrom.instructions)} instructions before this run (counters include them)`]);
+  }
+  if (s.jit !== undefined) {
+    const j = s.jit;
+    rows.push(["JIT units", `${group(j.unitsCompiled)} compiled (${group(j.instructions)} instructions), ${group(j.refused)} refused, ${group(j.evictions)} evicted, ${j.compileMs.toFixed(1)} ms compiling`]);
   }
   // With the VMI ROM on (--vmi) the machine reports its counters too (machine.ts counters()).
   if (s.counters.vmiExits !== undefined) {

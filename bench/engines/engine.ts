@@ -21,6 +21,16 @@ export interface EngineRun {
   serial: string;
   /** Linux boots: when each marker first appeared on COM1, in marker order. */
   marks?: Mark[];
+  /** The count as the run went (every PROGRESS_EVERY_MS), for the steady-state rate (measure.ts). */
+  samples?: Sample[];
+  /** vmi386 with the JIT: its statistics at the end of the run (src/jit/jit.ts JitStats). */
+  jit?: Record<string, number>;
+}
+
+/** The engine's count `instructions` at host ms `wallMs` since the run started. */
+export interface Sample {
+  wallMs: number;
+  instructions: number;
 }
 
 /** A point on the way: host ms since the run started, and the engine's count then (if it can tell). */

@@ -31,6 +31,7 @@ import {
   type GuestImage,
   type LinuxBoot,
   type Mark,
+  type Sample,
   type ProgressFn,
   CR0_PG,
   GUEST_MEMORY_BYTES,
@@ -127,8 +128,12 @@ function runOnV86(image: GuestImage, mode: V86Mode, bios: BiosImages | undefined
       total = 0;
       t0 = performance.now();
     };
+    const samples: Sample[] = [];
     const poll = setInterval(() => {
-      if (started) progress?.(sample());
+      if (!started) return;
+      const n = sample();
+      samples.push({ wallMs: performance.now() - t0, instructions: n });
+      progress?.(n);
     }, PROGRESS_EVERY_MS);
     const timeout = setTimeout(() => finish(new Error(`v86 ${mode}: ${image.name} did not reach debug-exit within ${RUN_TIMEOUT_MS / 1000} s`)), RUN_TIMEOUT_MS);
 
@@ -147,7 +152,9 @@ function runOnV86(image: GuestImage, mode: V86Mode, bios: BiosImages | undefined
       const onExit = (value: number): void => {
         const wallMs = performance.now() - t0;
         if (!started) return finish(new Error(`v86 ${mode}: port 0xF4 written before the guest started`));
-        finish({ instructions: sample(), wallMs, guestExitCode: value, serial: Buffer.from(serial).toString("latin1") });
+        const instructions = sample();
+        samples.push({ wallMs, instructions });
+        finish({ instructions, wallMs, guestExitCode: value, serial: Buffer.from(serial).toString("latin1"), samples });
       };
       io.register_write(PORT_DEBUG_EXIT, {}, onExit, onExit, onExit);
       if (bios) {

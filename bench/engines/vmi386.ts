@@ -5,12 +5,14 @@ import * as L from "../../assembly/layout.js";
 import { Machine } from "../../src/machine.js";
 import { loadLinux } from "../../src/loaders/linux.js";
 import { loadMultiboot } from "../../src/loaders/multiboot.js";
+import { JIT_DEFAULT_THRESHOLD, type JitOptions } from "../../src/jit/jit.js";
 import {
   type Engine,
   type EngineRun,
   type GuestImage,
   type LinuxBoot,
   type Mark,
+  type Sample,
   type ProgressFn,
   CR0_PG,
   GUEST_MEMORY_BYTES,
@@ -23,8 +25,16 @@ import {
 export const vmi386Engine: Engine = {
   id: "vmi386",
   label: "vmi386",
-  run: runOnVmi386,
-  bootLinux: bootOnVmi386,
+  run: (image, progress) => runOnVmi386(image, false, progress),
+  bootLinux: (boot, progress) => bootOnVmi386(boot, false, progress),
+};
+
+/** vmi386 with its JIT (docs/jit.md) at the default threshold. */
+export const vmi386JitEngine: Engine = {
+  id: "vmi386-jit",
+  label: "vmi386 JIT",
+  run: (image, progress) => runOnVmi386(image, { threshold: JIT_DEFAULT_THRESHOLD }, progress),
+  bootLinux: (boot, progress) => bootOnVmi386(boot, { threshold: JIT_DEFAULT_THRESHOLD }, progress),
 };
 
 /**
@@ -33,7 +43,7 @@ export const vmi386Engine: Engine = {
  * first instruction; each marker's time is taken in the serial callback, as the byte leaves the
  * UART; the run then stops (requestQuit) within the current slice.
  */
-async function bootOnVmi386(boot: LinuxBoot, progress?: ProgressFn): Promise<EngineRun> {
+async function bootOnVmi386(boot: LinuxBoot, jit: JitOptions | false, progress?: ProgressFn): Promise<EngineRun> {
   const chunks: Uint8Array[] = [];
   const marks: Mark[] = [];
   let t0 = 0;
@@ -49,6 +59,7 @@ async function bootOnVmi386(boot: LinuxBoot, progress?: ProgressFn): Promise<Eng
   try {
     machine = await Machine.create({
       memSize: boot.memBytes,
+      jit,
       serialOut: (bytes) => {
         chunks.push(bytes);
         watch(decoder.decode(bytes));
@@ -81,21 +92,27 @@ async function bootOnVmi386(boot: LinuxBoot, progress?: ProgressFn): Promise<Eng
     throw new Error(`vmi386: ${boot.name} stopped (${result.reason}${result.message ? `: ${result.message}` : ""}) before "${boot.markers[seen]!.text}" on COM1; serial ends: ${tail}`);
   }
   const end = marks[marks.length - 1]!;
-  return { instructions: end.instructions, wallMs: end.wallMs, guestExitCode: 0, serial, marks };
+  return { instructions: end.instructions, wallMs: end.wallMs, guestExitCode: 0, serial, marks, ...jitStats(m) };
 }
 
-async function runOnVmi386(image: GuestImage, progress?: ProgressFn): Promise<EngineRun> {
+async function runOnVmi386(image: GuestImage, jit: JitOptions | false, progress?: ProgressFn): Promise<EngineRun> {
   const chunks: Uint8Array[] = [];
   let machine: Machine;
   try {
-    machine = await Machine.create({ memSize: GUEST_MEMORY_BYTES, serialOut: (bytes) => chunks.push(bytes) });
+    machine = await Machine.create({ memSize: GUEST_MEMORY_BYTES, jit, serialOut: (bytes) => chunks.push(bytes) });
   } catch (e) {
     throw new Error(`vmi386: cannot create a Machine (${(e as Error).message}); run \`npm run build\` first`);
   }
   loadMultiboot(machine, image.bytes, { name: image.name });
 
   const start = machine.core.instructions;
-  const timer = progress ? setInterval(() => progress(machine.core.instructions - start), PROGRESS_EVERY_MS) : undefined;
+  const samples: Sample[] = [];
+  const timer = setInterval(() => {
+    // Mid-slice the core publishes the current run()'s retired count before every host call.
+    const n = machine.core.instructions + machine.core.u32[L.STATE_RUN_RETIRED >> 2]! - start;
+    samples.push({ wallMs: performance.now() - t0, instructions: n });
+    progress?.(n);
+  }, PROGRESS_EVERY_MS);
   let result;
   const t0 = performance.now();
   try {
@@ -109,12 +126,20 @@ async function runOnVmi386(image: GuestImage, progress?: ProgressFn): Promise<En
     throw new Error(`vmi386 did not reach debug-exit running ${image.name}: ${result.reason}${result.message ? ` (${result.message})` : ""}`);
   }
   const c = result.counters;
+  samples.push({ wallMs, instructions: result.instructions });
   return {
     instructions: result.instructions,
     wallMs,
+    samples,
+    ...jitStats(machine),
     // isa-debug-exit reports (value << 1) | 1.
     guestExitCode: result.exitCode >>> 1,
     portAccesses: (c.portIn ?? 0) + (c.portOut ?? 0),
     serial: Buffer.concat(chunks).toString("latin1"),
   };
+}
+
+function jitStats(m: Machine): { jit?: Record<string, number> } {
+  const stats = m.core.jit?.stats;
+  return stats ? { jit: { ...stats } } : {};
 }

@@ -68,7 +68,10 @@ describe("snapshot: save at N, restore, run M = run N+M", () => {
       split.save();
       await split.run({ maxInstructions: c.m });
       expect(fingerprint(split)).toEqual(fingerprint(straight));
-      expect(Buffer.compare(restored.core.u8, split.core.u8), "the whole of the core's memory").toBe(0);
+      // Compiled units are not in snapshots: a restored machine with the JIT (VMI386_JIT) compiles
+      // again, interpreting meanwhile, so its caches differ from one that ran on; what the guest
+      // sees is compared above.
+      if (!split.core.jit) expect(Buffer.compare(restored.core.u8, split.core.u8), "the whole of the core's memory").toBe(0);
     });
   }
 });

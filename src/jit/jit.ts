@@ -1,0 +1,152 @@
+// The JIT's host side: compiles the units the core asks for (unit.ts), instantiates each as a
+// small module over the core's memory, and installs it in the function table the core calls
+// units through. The cache is bounded in units and in module bytes; the oldest unit goes first
+// (the core's map entry for it is cleared, so the core never calls an evicted slot).
+
+import { compileUnit, unitImportObject } from "./unit.js";
+
+export interface JitOptions {
+  /** Block entries before a block start is compiled (1 = at once). */
+  threshold: number;
+  /** Live units at most (function table slots). */
+  maxUnits?: number;
+  /** Live module bytes at most. */
+  maxBytes?: number;
+}
+
+export interface JitStats {
+  unitsCompiled: number;
+  /** Hot block starts the JIT would not compile (their first instruction is not one it knows). */
+  refused: number;
+  /** Of those, the ones whose compilation failed (a JIT bug; lastError has the last). */
+  failed: number;
+  evictions: number;
+  /** Bytes of the modules compiled so far, and of those live now. */
+  wasmBytes: number;
+  liveBytes: number;
+  /** Milliseconds spent generating and instantiating units. */
+  compileMs: number;
+  /** Guest instructions in the compiled units (their bounds, summed). */
+  instructions: number;
+}
+
+export const JIT_DEFAULT_THRESHOLD = 200;
+
+/**
+ * The JIT setting of the environment variable VMI386_JIT (a threshold; unset, empty or 0: off),
+ * for a machine whose caller did not choose: how the test suites run with the JIT forced on.
+ */
+export function jitOptionsFromEnvironment(): JitOptions | undefined {
+  const value = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.VMI386_JIT;
+  const threshold = Number(value ?? 0);
+  return Number.isInteger(threshold) && threshold > 0 ? { threshold } : undefined;
+}
+const DEFAULT_MAX_UNITS = 4096;
+const DEFAULT_MAX_BYTES = 16 << 20;
+
+interface CoreJitExports {
+  memory: WebAssembly.Memory;
+  jitConfigure(hits: number): void;
+  jitMapRestored(): void;
+  jitEvicted(entry: number, slot: number): void;
+}
+
+export class Jit {
+  readonly table: WebAssembly.Table;
+  readonly stats: JitStats = { unitsCompiled: 0, refused: 0, failed: 0, evictions: 0, wasmBytes: 0, liveBytes: 0, compileMs: 0, instructions: 0 };
+  /** The last compilation failure, for debugging. */
+  lastError: Error | undefined;
+  private core: (WebAssembly.Exports & CoreJitExports) | undefined;
+  private imports: WebAssembly.Imports | undefined;
+  private readonly maxUnits: number;
+  private readonly maxBytes: number;
+  /** Per slot (1..maxUnits): the core map entry it is installed at, and its module's size. */
+  private readonly slotEntry: Int32Array;
+  private readonly slotBytes: Int32Array;
+  /** Slots in install order, a ring: the next to reuse is the oldest. */
+  private nextSlot = 1;
+  private live = 0;
+  private u8: Uint8Array = new Uint8Array(0);
+
+  constructor(readonly options: JitOptions) {
+    this.maxUnits = Math.max(1, Math.min(options.maxUnits ?? DEFAULT_MAX_UNITS, 0xfffe));
+    this.maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+    // Slot 0 is "no unit" in the core's map.
+    this.table = new WebAssembly.Table({ element: "anyfunc", initial: this.maxUnits + 1 });
+    this.slotEntry = new Int32Array(this.maxUnits + 1);
+    this.slotBytes = new Int32Array(this.maxUnits + 1);
+  }
+
+  /** Bind to the instantiated core and turn the JIT on there. */
+  attach(core: WebAssembly.Exports): void {
+    this.core = core as WebAssembly.Exports & CoreJitExports;
+    this.imports = unitImportObject(core);
+    this.u8 = new Uint8Array(this.core.memory.buffer);
+    this.core.jitConfigure(this.threshold);
+  }
+
+  /** The threshold as the core takes it (1 to 65535). */
+  get threshold(): number {
+    return Math.max(1, Math.min(Math.floor(this.options.threshold), 0xffff));
+  }
+
+  /** The core's hostJitCompile import: slot | bound << 16, or 0. */
+  compile(ip: number, entry: number): number {
+    const core = this.core;
+    if (!core) return 0;
+    const t0 = performance.now();
+    if (this.u8.buffer !== core.memory.buffer) this.u8 = new Uint8Array(core.memory.buffer);
+    let unit: ReturnType<typeof compileUnit> = null;
+    let instance: WebAssembly.Instance | undefined;
+    try {
+      unit = compileUnit(this.u8, ip >>> 0);
+      if (unit) instance = new WebAssembly.Instance(new WebAssembly.Module(unit.bytes as BufferSource), this.imports);
+    } catch (e) {
+      // A JIT bug must not stop the machine: the interpreter runs this code instead.
+      this.stats.failed++;
+      this.lastError = e as Error;
+      unit = null;
+    }
+    if (unit === null || instance === undefined) {
+      this.stats.refused++;
+      this.stats.compileMs += performance.now() - t0;
+      return 0;
+    }
+    const slot = this.takeSlot(unit.bytes.length);
+    this.table.set(slot, instance.exports.u as WebAssembly.ExportValue as never);
+    this.slotEntry[slot] = entry;
+    this.slotBytes[slot] = unit.bytes.length;
+    this.live++;
+    this.stats.unitsCompiled++;
+    this.stats.instructions += unit.bound;
+    this.stats.wasmBytes += unit.bytes.length;
+    this.stats.liveBytes += unit.bytes.length;
+    this.stats.compileMs += performance.now() - t0;
+    return slot | (unit.bound << 16);
+  }
+
+  /** A free slot, evicting the oldest units while the cache is full (by count or bytes). */
+  private takeSlot(bytes: number): number {
+    const after = (s: number) => (s % this.maxUnits) + 1;
+    while (this.live >= this.maxUnits || (this.live > 0 && this.stats.liveBytes + bytes > this.maxBytes)) {
+      // Slots are taken in ring order: the first one in use from the ring's position is the oldest.
+      let s = this.nextSlot;
+      while (this.slotEntry[s] === 0) s = after(s);
+      this.evict(s);
+    }
+    let slot = this.nextSlot;
+    while (this.slotEntry[slot] !== 0) slot = after(slot);
+    this.nextSlot = after(slot);
+    return slot;
+  }
+
+  private evict(slot: number): void {
+    this.core!.jitEvicted(this.slotEntry[slot], slot);
+    this.table.set(slot, null);
+    this.stats.liveBytes -= this.slotBytes[slot];
+    this.slotEntry[slot] = 0;
+    this.slotBytes[slot] = 0;
+    this.live--;
+    this.stats.evictions++;
+  }
+}

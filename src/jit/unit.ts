@@ -1,0 +1,411 @@
+// Compiles one unit: a straight run of guest instructions from a hot block start, on one code
+// page, up to the first instruction the JIT does not compile or the first unconditional jump.
+// A conditional jump's fall-through stays in the unit (its taken side leaves it, or loops back
+// when it targets the unit's start). The unit keeps the guest registers and the lazy-flag record
+// in wasm locals and writes them back at every exit, so that at an exit the core sees exactly
+// the state the interpreter would have after the same instructions.
+//
+// The function a unit compiles to is (room: i32) -> i32: it retires at most `room` instructions
+// (the core enters it only when the unit's bound fits), returns how many it retired and leaves
+// the host address of the next instruction in the core's jitExitIp. An instruction whose memory
+// access misses the TLB (or needs any check the fast TLB entry does not prove) is not started:
+// the unit exits before it and the interpreter runs it, faults included.
+
+import { REG_BASE, TLB_BASE } from "../../assembly/layout.js";
+import { CodeWriter, I32, OP, assembleModule, type Import } from "./wasm-encoder.js";
+import { decodeInstruction, type Instruction } from "./instructions.js";
+
+// The lazy-flag kinds of assembly/flags.ts (LAZY_*): a unit writes the same record the core reads.
+export const LAZY_ADD = 1;
+export const LAZY_ADC = 2;
+export const LAZY_SUB = 3;
+export const LAZY_SBB = 4;
+export const LAZY_LOGIC = 5;
+export const LAZY_INC = 6;
+export const LAZY_DEC = 7;
+export const LAZY_SZP = 8;
+/** CF PF AF ZF SF OF in EFLAGS. */
+export const FLAGS_ARITH = 0x8d5;
+
+/** The core globals a unit imports, by import index (the names the core exports them under). */
+export const G_FLAGS = 0;
+export const G_KIND = 1;
+export const G_OP1 = 2;
+export const G_OP2 = 3;
+export const G_RESULT = 4;
+export const G_CARRY = 5;
+export const G_READ_MASK = 6;
+export const G_WRITE_MASK = 7;
+export const G_EIP_DELTA = 8;
+export const G_EXIT_IP = 9;
+const GLOBAL_EXPORTS = [
+  "jitFlags", "jitLazyKindSize", "jitLazyOp1", "jitLazyOp2", "jitLazyResult", "jitLazyCarry",
+  "jitReadMask", "jitWriteMask", "jitEipDelta", "jitExitIp",
+];
+/** The core functions a unit imports: condition code on the lazy flags, CF, and a write of some EFLAGS bits. */
+const F_CONDITION = 0;
+const F_CARRY = 1;
+const F_WRITE_FLAGS = 2;
+const FUNC_EXPORTS = ["jitCondition", "jitCarry", "jitWriteFlags"];
+
+/** The function types of a unit module: its own (room) -> retired, then the imports'. */
+const UNIT_TYPES: [number, number][] = [[1, 1], [0, 1], [2, 0]];
+
+export const UNIT_IMPORTS: Import[] = [
+  { module: "c", name: "jitCondition", kind: "func", type: 0 },
+  { module: "c", name: "jitCarry", kind: "func", type: 1 },
+  { module: "c", name: "jitWriteFlags", kind: "func", type: 2 },
+  { module: "c", name: "memory", kind: "memory", minPages: 1 },
+  ...GLOBAL_EXPORTS.map((name): Import => ({ module: "c", name, kind: "global", mutable: true })),
+];
+
+/** The import object a unit needs, from the core instance's exports. */
+export function unitImportObject(core: WebAssembly.Exports): WebAssembly.Imports {
+  const c: Record<string, WebAssembly.ExportValue> = { memory: core.memory };
+  for (const name of [...GLOBAL_EXPORTS, ...FUNC_EXPORTS]) {
+    if (core[name] === undefined) throw new Error(`the core does not export ${name}: built without the JIT`);
+    c[name] = core[name];
+  }
+  return { c };
+}
+
+// Locals: the parameter, then the registers, the lazy record, scratch.
+const L_ROOM = 0;
+const L_REG = 1; // 1..8: EAX..EDI
+export const L_KIND = 9;
+export const L_OP1 = 10;
+export const L_OP2 = 11;
+export const L_RESULT = 12;
+export const L_CARRY = 13;
+export const L_LIN = 14;
+export const L_HOST = 15;
+export const L_T = 16;
+const L_DONE = 17;
+export const L_A = 18;
+export const L_B = 19;
+export const L_R = 20;
+export const L_C = 21;
+const LOCALS = 21;
+
+/** The most instructions a unit holds (and so the most one entry retires without looping). */
+export const UNIT_MAX_INSTRUCTIONS = 64;
+/** A unit's instructions start below this page offset: the run loop's page check needs the rest. */
+const PAGE_LIMIT = 0xff0;
+
+/** Where the lazy-flag record is: in the core's globals, or in this unit's locals (kind known or not). */
+type FlagState = { where: "globals" } | { where: "locals"; kind: number | null };
+
+/** What emitting an instruction may use: the unit's code writer and helpers (see Instruction.emit). */
+export class UnitBuilder {
+  /** Room for a long unit's body from the start: growing the buffer showed in compile time. */
+  readonly c = new CodeWriter(1 << 16);
+  /** Registers read or written (bit per register), found by a first emission pass. */
+  used = 0;
+  written = 0;
+  private flags: FlagState = { where: "globals" };
+  private carryLocal = false;
+  /** Blocks open inside the unit's loop (for br to it). */
+  private nest = 0;
+  index = 0;
+  at = 0;
+  next = 0;
+  /** The current instruction is a jump the unit follows (decodeUnit): no exit at it. */
+  follow = false;
+
+  constructor(
+    readonly start: number,
+    readonly bound: number,
+  ) {}
+
+  // ---- registers ----------------------------------------------------------------------
+  reg(r: number): void {
+    this.used |= 1 << r;
+    this.c.get(L_REG + r);
+  }
+  /** Pops the value into register r. */
+  setReg(r: number): void {
+    this.used |= 1 << r;
+    this.written |= 1 << r;
+    this.c.set(L_REG + r);
+  }
+  /** Byte register r (AL CL DL BL AH CH DH BH), zero-extended. */
+  reg8(r: number): void {
+    this.reg(r & 3);
+    if (r >= 4) this.c.i32(8).op(OP.i32ShrU);
+    this.c.i32(0xff).op(OP.i32And);
+  }
+  /** Byte register r = the low byte of what `value` pushes. */
+  setReg8(r: number, value: () => void): void {
+    const shift = r >= 4 ? 8 : 0;
+    this.reg(r & 3);
+    this.c.i32(~(0xff << shift)).op(OP.i32And);
+    value();
+    this.c.i32(0xff).op(OP.i32And);
+    if (shift) this.c.i32(shift).op(OP.i32Shl);
+    this.c.op(OP.i32Or);
+    this.setReg(r & 3);
+  }
+  /** Register r of size index sz (0 byte, 2 dword). */
+  regSized(sz: number, r: number): void {
+    if (sz === 2) this.reg(r);
+    else this.reg8(r);
+  }
+  setRegSized(sz: number, r: number, value: () => void): void {
+    if (sz === 2) {
+      value();
+      this.setReg(r);
+    } else this.setReg8(r, value);
+  }
+
+  // ---- exits --------------------------------------------------------------------------
+  /**
+   * Leave the unit having retired `retired` instructions of this pass; `target` pushes the next
+   * host address. The registers are written back in the unit's one epilogue (emitUnit).
+   */
+  exit(retired: number, target: () => void): void {
+    const c = this.c;
+    this.writeFlags();
+    target();
+    c.gset(G_EXIT_IP);
+    c.get(L_DONE);
+    if (retired) c.i32(retired).op(OP.i32Add);
+    // Out of the ifs open here and the loop, to the block around it.
+    c.byte(OP.br).u32(this.nest + 1);
+  }
+
+  /** Leave before the current instruction: the interpreter runs it. */
+  exitBefore(): void {
+    const at = this.at;
+    this.exit(this.index, () => this.c.i32(at));
+  }
+  /** After the current instruction, at host address `target` (a jump), or back to the start. */
+  jumpTo(target: number): void {
+    if (target !== this.start) {
+      this.exit(this.index + 1, () => this.c.i32(target));
+      return;
+    }
+    // The unit's own start: loop while a whole pass still fits in the room left.
+    const c = this.c;
+    c.get(L_DONE).i32(this.index + 1).op(OP.i32Add).tee(L_DONE);
+    c.get(L_ROOM).get(L_DONE).op(OP.i32Sub).i32(this.bound).op(OP.i32GeU).if();
+    this.writeFlags();
+    c.byte(OP.br).u32(this.nest + 1);
+    c.end();
+    this.exit(0, () => c.i32(this.start));
+  }
+  /** Open an `if` on the value on the stack (closed by endIf). */
+  ifTrue(): void {
+    this.c.if();
+    this.nest++;
+  }
+  endIf(): void {
+    this.c.end();
+    this.nest--;
+  }
+
+  // ---- memory -------------------------------------------------------------------------
+  /**
+   * The linear address on the stack is accessed for `size` bytes: leave before this instruction
+   * unless the TLB allows it now (the fast paths' test: entry bits, and no page crossing), and
+   * leave its host address in L_HOST.
+   */
+  access(size: number, write: boolean): void {
+    const c = this.c;
+    c.tee(L_LIN).i32(12).op(OP.i32ShrU).i32(2).op(OP.i32Shl).mem(OP.i32Load, 2, TLB_BASE).tee(L_T);
+    c.gget(write ? G_WRITE_MASK : G_READ_MASK).op(OP.i32And).i32(1).op(OP.i32Ne);
+    if (size > 1) c.get(L_LIN).i32(0xfff).op(OP.i32And).i32(0x1000 - size).op(OP.i32GtU).op(OP.i32Or);
+    this.ifTrue();
+    this.exitBefore();
+    this.endIf();
+    c.get(L_T).i32(~0xfff).op(OP.i32And).get(L_LIN).op(OP.i32Xor).set(L_HOST);
+  }
+
+  // ---- flags ----------------------------------------------------------------------------
+  /** Write the lazy record from the locals to the core's globals (state unchanged: an exit's copy). */
+  private writeFlags(): void {
+    if (this.flags.where !== "locals") return;
+    const c = this.c;
+    c.get(L_KIND).gset(G_KIND).get(L_OP1).gset(G_OP1).get(L_OP2).gset(G_OP2).get(L_RESULT).gset(G_RESULT);
+    if (this.carryLocal) c.get(L_CARRY).gset(G_CARRY);
+  }
+  /** The record moves to the globals (before calling the core about it). */
+  private flushFlags(): void {
+    this.writeFlags();
+    this.flags = { where: "globals" };
+    this.carryLocal = false;
+  }
+  /** The current instruction's record: kind|size (a constant, or null: already in L_KIND) and L_A, L_B, L_R. */
+  setLazy(kindSize: number | null): void {
+    const c = this.c;
+    if (kindSize !== null) c.i32(kindSize).set(L_KIND);
+    c.get(L_A).set(L_OP1).get(L_B).set(L_OP2).get(L_R).set(L_RESULT);
+    this.flags = { where: "locals", kind: kindSize };
+  }
+  /** A shift or multiply: CF and OF already written to the flags global, ZF SF PF from L_R. */
+  setSzp(sz: number): void {
+    this.c.i32((LAZY_SZP << 2) | sz).set(L_KIND).get(L_R).set(L_RESULT);
+    this.flags = { where: "locals", kind: (LAZY_SZP << 2) | sz };
+  }
+  /** Replace the EFLAGS bits `mask` with the value on the stack, through the core (which folds the lazy record first). */
+  writeFlagBits(mask: number): void {
+    this.c.i32(mask);
+    this.flushFlags();
+    this.c.call(F_WRITE_FLAGS);
+  }
+  /** INC/DEC keep CF: record it in L_CARRY first. */
+  keepCarry(): void {
+    const known = this.flags.where === "locals" ? this.flags.kind : null;
+    if (known !== null && ((known >> 2) === LAZY_INC || (known >> 2) === LAZY_DEC)) return;
+    this.carry();
+    this.c.set(L_CARRY);
+    this.carryLocal = true;
+  }
+  /** Push CF (0 or 1). */
+  carry(): void {
+    const c = this.c;
+    const known = this.flags.where === "locals" ? this.flags.kind : null;
+    if (known === null) {
+      this.flushFlags();
+      c.call(F_CARRY);
+      return;
+    }
+    switch (known >> 2) {
+      case LAZY_ADD: c.get(L_RESULT).get(L_OP1).op(OP.i32LtU); break;
+      case LAZY_ADC: c.get(L_RESULT).get(L_OP1).op(OP.i32LeU); break;
+      case LAZY_SUB: c.get(L_OP1).get(L_OP2).op(OP.i32LtU); break;
+      case LAZY_SBB: c.get(L_OP1).get(L_OP2).op(OP.i32LeU); break;
+      case LAZY_LOGIC: c.i32(0); break;
+      case LAZY_INC: case LAZY_DEC: c.get(L_CARRY); break;
+      default: c.gget(G_FLAGS).i32(1).op(OP.i32And); break; // LAZY_SZP
+    }
+  }
+  /** Push condition code cc (the low nibble of Jcc, SDM Appendix B) as 0 or 1. */
+  condition(cc: number): void {
+    const c = this.c;
+    const known = this.flags.where === "locals" ? this.flags.kind : null;
+    const kind = known === null ? 0 : known >> 2;
+    if (known === null || kind === LAZY_ADC || kind === LAZY_SBB) {
+      this.flushFlags();
+      c.i32(cc).call(F_CONDITION);
+      return;
+    }
+    const sz = known & 3;
+    const t = cc >> 1;
+    if (kind === LAZY_SUB && sz === 2 && t !== 0 && t !== 5) {
+      // a - b: each condition is one comparison of the operands.
+      const cmp = [0, OP.i32LtU, OP.i32Eq, OP.i32LeU, 0, 0, OP.i32LtS, OP.i32LeS][t];
+      if (t === 4) c.get(L_RESULT).i32(0).op(OP.i32LtS);
+      else c.get(L_OP1).get(L_OP2).op(cmp);
+    } else {
+      switch (t) {
+        case 0: this.overflow(kind, sz); break;
+        case 1: this.carry(); break;
+        case 2: c.get(L_RESULT).op(OP.i32Eqz); break;
+        case 3: this.carry(); c.get(L_RESULT).op(OP.i32Eqz).op(OP.i32Or); break;
+        case 4: this.sign(sz); break;
+        case 5: c.get(L_RESULT).i32(0xff).op(OP.i32And).op(OP.i32Popcnt).i32(1).op(OP.i32And).op(OP.i32Eqz); break;
+        case 6: this.sign(sz); this.overflow(kind, sz); c.op(OP.i32Xor); break;
+        default:
+          this.sign(sz);
+          this.overflow(kind, sz);
+          c.op(OP.i32Xor).get(L_RESULT).op(OP.i32Eqz).op(OP.i32Or);
+          break;
+      }
+    }
+    if (cc & 1) c.op(OP.i32Eqz);
+  }
+  private sign(sz: number): void {
+    this.c.get(L_RESULT).i32((8 << sz) - 1).op(OP.i32ShrU).i32(1).op(OP.i32And);
+  }
+  private overflow(kind: number, sz: number): void {
+    const c = this.c;
+    if (kind === LAZY_LOGIC) {
+      c.i32(0);
+      return;
+    }
+    if (kind === LAZY_SZP) {
+      c.gget(G_FLAGS).i32(11).op(OP.i32ShrU).i32(1).op(OP.i32And);
+      return;
+    }
+    if (kind === LAZY_ADD || kind === LAZY_INC) {
+      c.get(L_OP1).get(L_RESULT).op(OP.i32Xor).get(L_OP2).get(L_RESULT).op(OP.i32Xor).op(OP.i32And);
+    } else {
+      c.get(L_OP1).get(L_OP2).op(OP.i32Xor).get(L_OP1).get(L_RESULT).op(OP.i32Xor).op(OP.i32And);
+    }
+    c.i32((8 << sz) - 1).op(OP.i32ShrU).i32(1).op(OP.i32And);
+  }
+}
+
+/** A compiled unit: the module's bytes and how many instructions one pass retires at most. */
+export interface CompiledUnit {
+  bytes: Uint8Array;
+  bound: number;
+  instructions: Instruction[];
+}
+
+/**
+ * Decode the unit at host address `start` of `mem`: null if its first instruction is not
+ * compiled. A JMP or CALL to elsewhere on the page is followed: the unit goes on at its target.
+ */
+export function decodeUnit(mem: Uint8Array, start: number): Instruction[] | null {
+  const page = start & ~0xfff;
+  const list: Instruction[] = [];
+  let p = start;
+  while (list.length < UNIT_MAX_INSTRUCTIONS && p - page < PAGE_LIMIT) {
+    const insn = decodeInstruction(mem, p);
+    if (insn === null) break;
+    // A jump target computed from guest bytes that lands on host address 0 is the interpreter's case.
+    if (insn.target === 0) break;
+    insn.at = p;
+    insn.next = p + insn.length;
+    list.push(insn);
+    if (insn.ends) {
+      const t = insn.target;
+      if (t === undefined || t === start || (t & ~0xfff) !== page || t - page >= PAGE_LIMIT) break;
+      insn.follow = true;
+      insn.next = t;
+    }
+    p = insn.next;
+  }
+  return list.length === 0 ? null : list;
+}
+
+function emitUnit(list: Instruction[], start: number): { code: CodeWriter; used: number } {
+  const u = new UnitBuilder(start, list.length);
+  const c = u.c;
+  c.byte(OP.block).byte(I32);
+  c.loop();
+  for (let i = 0; i < list.length; i++) {
+    const insn = list[i];
+    u.index = i;
+    u.at = insn.at!;
+    u.next = insn.next!;
+    u.follow = insn.follow === true;
+    insn.emit(u);
+  }
+  const last = list[list.length - 1];
+  if (!last.ends || last.follow) {
+    u.index = list.length - 1;
+    u.exit(list.length, () => c.i32(last.next!));
+  }
+  c.end().op(OP.unreachable).end();
+  // The epilogue every exit branches to, with the retired count: the registers written anywhere
+  // in the unit go back (a loop may have come round since an early exit's instruction).
+  c.set(L_T);
+  for (let r = 0; r < 8; r++) if (u.written & (1 << r)) c.i32(0).get(L_REG + r).mem(OP.i32Store, 2, REG_BASE + 4 * r);
+  c.get(L_T).end();
+  // The prologue, known only now: load the registers the unit uses.
+  const code = new CodeWriter(c.length + 128);
+  for (let r = 0; r < 8; r++) if (u.used & (1 << r)) code.i32(0).mem(OP.i32Load, 2, REG_BASE + 4 * r).set(L_REG + r);
+  code.bytes(c.finish());
+  return { code, used: u.used };
+}
+
+/** Compile the unit starting at host address `start` (a hot block start), or null. */
+export function compileUnit(mem: Uint8Array, start: number): CompiledUnit | null {
+  const list = decodeUnit(mem, start);
+  if (list === null) return null;
+  const { code } = emitUnit(list, start);
+  const bytes = assembleModule(UNIT_TYPES, UNIT_IMPORTS, 0, LOCALS, code, "u");
+  return { bytes, bound: list.length, instructions: list };
+}

@@ -1,0 +1,35 @@
+// The CLI's JIT options: --jit with --jit-threshold compiles, and a deterministic run prints the
+// same output and the same statistics as with --no-jit; bad thresholds are usage errors.
+
+import { describe, expect, it } from "vitest";
+import { cli } from "../support/run-cli.js";
+
+const DEMO = "test/guests/demo/demo.elf";
+
+/** The JSON statistics without the host-time figures, which differ run to run, and the JIT's own. */
+function stats(stderr: string): Record<string, unknown> {
+  const s = JSON.parse(stderr.slice(stderr.indexOf("{")));
+  for (const key of Object.keys(s)) if (/wall|mips|ms|seconds|^jit$/i.test(key)) delete s[key];
+  return s;
+}
+
+describe("CLI --jit", () => {
+  it("gives the same output and counters as --no-jit in deterministic mode", async () => {
+    const args = ["run", "--deterministic", "--stats", "json", DEMO];
+    const off = await cli([...args, "--no-jit"]);
+    const on = await cli([...args, "--jit", "--jit-threshold", "1"]);
+    expect(off.stdout.length).toBeGreaterThan(0);
+    expect(on.status).toBe(off.status);
+    expect(on.stdout).toBe(off.stdout);
+    expect(JSON.parse(on.stderr.slice(on.stderr.indexOf("{"))).jit.unitsCompiled).toBeGreaterThan(0);
+    expect(stats(on.stderr)).toEqual(stats(off.stderr));
+  }, 120_000);
+
+  it("refuses a threshold out of range, and one with --no-jit", async () => {
+    for (const extra of [["--jit-threshold", "0"], ["--jit-threshold", "70000"], ["--no-jit", "--jit-threshold", "5"]]) {
+      const r = await cli(["run", DEMO, ...extra]);
+      expect(r.status, extra.join(" ")).toBe(2);
+      expect(r.stderr).toMatch(/jit-threshold/);
+    }
+  });
+});
