@@ -15,7 +15,7 @@ import { invalidateFetch } from "./cpu";
 import { instructionLength, isPrefixByte } from "./length";
 import { tlbMarkHostPage, TLB_CODE } from "./tlb";
 import { BLOCK_END_1, BLOCK_END_2 } from "./generated/opcode-tables";
-import { jitTableDiscarded, jitTablesFlushed, jitForgetAll } from "./jit/units";
+import { jitTableDiscarded, jitTablesFlushed, jitForgetAll } from "./jit/validity";
 
 /** A page whose blocks writes discarded this often stays uncached (code and data share it). */
 const MAX_DISCARDS: u32 = 8;

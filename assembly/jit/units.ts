@@ -8,11 +8,13 @@
 // host address and the table's (index, generation), and every discard of a table (blocks.ts)
 // bumps that table's generation, so a unit over rewritten code is never entered again.
 
-import { JIT_GEN_BASE, JIT_HASH_BASE, JIT_HASH_SIZE, JIT_ENTRIES, JIT_ENTRY_SIZE, CODE_TABLE_BASE, CODE_TABLES } from "../layout";
+import { JIT_GEN_BASE, JIT_HASH_BASE, JIT_HASH_SIZE, JIT_ENTRIES, JIT_ENTRY_SIZE, CODE_TABLE_BASE } from "../layout";
 import * as cpu from "../cpu";
 import { flatDataRead, flatDataWrite } from "../segments";
 import { testCondition, carry, writeFlags } from "../flags";
 import { hostJitCompile } from "../imports";
+import { jitForgetAll, epoch } from "./validity";
+export { jitMapRestored } from "./validity";
 
 /** A function slot meaning "the host would not compile this block": not asked again. */
 const SLOT_REFUSED: u32 = 0xffff;
@@ -30,40 +32,6 @@ export function jitConfigure(hits: u32): void {
 
 @inline export function jitEnabled(): bool {
   return threshold != 0;
-}
-
-/**
- * The map's epoch, in every entry's third word above the table index: forgetting every unit
- * (each machine reset, which the fuzz tests do hundreds of thousands of times) is one increment,
- * and a clear of the map only when it wraps.
- */
-let epoch: u32 = 0;
-
-/** Forget every unit (machine reset, snapshot restore: the table slots belong to the host). */
-export function jitForgetAll(): void {
-  epoch = (epoch + 1) & 0xffff;
-  if (epoch == 0) jitMapRestored();
-}
-
-/**
- * Clear the map outright: after a snapshot restore it is whatever the saving machine had. The
- * tables' generations stay: they are the block cache's history, the same in a restored machine
- * as in one that ran on.
- */
-export function jitMapRestored(): void {
-  memory.fill(JIT_HASH_BASE, 0, JIT_HASH_SIZE);
-  epoch = 1;
-}
-
-/** Block table `index` was discarded or reused: its units go stale. */
-@inline export function jitTableDiscarded(index: u32): void {
-  const g = JIT_GEN_BASE + (<usize>index << 2);
-  store<u32>(g, load<u32>(g) + 1);
-}
-
-/** Every block table was flushed. */
-export function jitTablesFlushed(): void {
-  for (let i: u32 = 0; i < <u32>CODE_TABLES; i++) jitTableDiscarded(i);
 }
 
 @inline function entryFor(ip: usize): usize {

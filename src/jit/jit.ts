@@ -3,7 +3,8 @@
 // units through. The cache is bounded in units and in module bytes; the oldest unit goes first
 // (the core's map entry for it is cleared, so the core never calls an evicted slot).
 
-import { compileUnit, unitImportObject } from "./unit.js";
+import { unitImportObject } from "./unit.js";
+import { compileUnit } from "./compile.js";
 
 export interface JitOptions {
   /** Block entries before a block start is compiled (1 = at once). */

@@ -1,4 +1,4 @@
-// Compiles one unit: a straight run of guest instructions from a hot block start, on one code
+// The builder a unit is emitted through (compile.ts drives it). A unit is a straight run of guest instructions from a hot block start, on one code
 // page, up to the first instruction the JIT does not compile or the first unconditional jump.
 // A conditional jump's fall-through stays in the unit (its taken side leaves it, or loops back
 // when it targets the unit's start). The unit keeps the guest registers and the lazy-flag record
@@ -11,9 +11,8 @@
 // access misses the TLB (or needs any check the fast TLB entry does not prove) is not started:
 // the unit exits before it and the interpreter runs it, faults included.
 
-import { REG_BASE, TLB_BASE } from "../../assembly/layout.js";
-import { CodeWriter, I32, OP, assembleModule, type Import } from "./wasm-encoder.js";
-import { decodeInstruction, type Instruction } from "./instructions.js";
+import { TLB_BASE } from "../../assembly/layout.js";
+import { CodeWriter, OP, type Import } from "./wasm-encoder.js";
 
 // The lazy-flag kinds of assembly/flags.ts (LAZY_*): a unit writes the same record the core reads.
 export const LAZY_ADD = 1;
@@ -49,7 +48,7 @@ const F_WRITE_FLAGS = 2;
 const FUNC_EXPORTS = ["jitCondition", "jitCarry", "jitWriteFlags"];
 
 /** The function types of a unit module: its own (room) -> retired, then the imports'. */
-const UNIT_TYPES: [number, number][] = [[1, 1], [0, 1], [2, 0]];
+export const UNIT_TYPES: [number, number][] = [[1, 1], [0, 1], [2, 0]];
 
 export const UNIT_IMPORTS: Import[] = [
   { module: "c", name: "jitCondition", kind: "func", type: 0 },
@@ -71,7 +70,7 @@ export function unitImportObject(core: WebAssembly.Exports): WebAssembly.Imports
 
 // Locals: the parameter, then the registers, the lazy record, scratch.
 const L_ROOM = 0;
-const L_REG = 1; // 1..8: EAX..EDI
+export const L_REG = 1; // 1..8: EAX..EDI
 export const L_KIND = 9;
 export const L_OP1 = 10;
 export const L_OP2 = 11;
@@ -85,12 +84,12 @@ export const L_A = 18;
 export const L_B = 19;
 export const L_R = 20;
 export const L_C = 21;
-const LOCALS = 21;
+export const LOCALS = 21;
 
 /** The most instructions a unit holds (and so the most one entry retires without looping). */
 export const UNIT_MAX_INSTRUCTIONS = 64;
 /** A unit's instructions start below this page offset: the run loop's page check needs the rest. */
-const PAGE_LIMIT = 0xff0;
+export const PAGE_LIMIT = 0xff0;
 
 /** Where the lazy-flag record is: in the core's globals, or in this unit's locals (kind known or not). */
 type FlagState = { where: "globals" } | { where: "locals"; kind: number | null };
@@ -334,78 +333,4 @@ export class UnitBuilder {
     }
     c.i32((8 << sz) - 1).op(OP.i32ShrU).i32(1).op(OP.i32And);
   }
-}
-
-/** A compiled unit: the module's bytes and how many instructions one pass retires at most. */
-export interface CompiledUnit {
-  bytes: Uint8Array;
-  bound: number;
-  instructions: Instruction[];
-}
-
-/**
- * Decode the unit at host address `start` of `mem`: null if its first instruction is not
- * compiled. A JMP or CALL to elsewhere on the page is followed: the unit goes on at its target.
- */
-export function decodeUnit(mem: Uint8Array, start: number): Instruction[] | null {
-  const page = start & ~0xfff;
-  const list: Instruction[] = [];
-  let p = start;
-  while (list.length < UNIT_MAX_INSTRUCTIONS && p - page < PAGE_LIMIT) {
-    const insn = decodeInstruction(mem, p);
-    if (insn === null) break;
-    // A jump target computed from guest bytes that lands on host address 0 is the interpreter's case.
-    if (insn.target === 0) break;
-    insn.at = p;
-    insn.next = p + insn.length;
-    list.push(insn);
-    if (insn.ends) {
-      const t = insn.target;
-      if (t === undefined || t === start || (t & ~0xfff) !== page || t - page >= PAGE_LIMIT) break;
-      insn.follow = true;
-      insn.next = t;
-    }
-    p = insn.next;
-  }
-  return list.length === 0 ? null : list;
-}
-
-function emitUnit(list: Instruction[], start: number): { code: CodeWriter; used: number } {
-  const u = new UnitBuilder(start, list.length);
-  const c = u.c;
-  c.byte(OP.block).byte(I32);
-  c.loop();
-  for (let i = 0; i < list.length; i++) {
-    const insn = list[i];
-    u.index = i;
-    u.at = insn.at!;
-    u.next = insn.next!;
-    u.follow = insn.follow === true;
-    insn.emit(u);
-  }
-  const last = list[list.length - 1];
-  if (!last.ends || last.follow) {
-    u.index = list.length - 1;
-    u.exit(list.length, () => c.i32(last.next!));
-  }
-  c.end().op(OP.unreachable).end();
-  // The epilogue every exit branches to, with the retired count: the registers written anywhere
-  // in the unit go back (a loop may have come round since an early exit's instruction).
-  c.set(L_T);
-  for (let r = 0; r < 8; r++) if (u.written & (1 << r)) c.i32(0).get(L_REG + r).mem(OP.i32Store, 2, REG_BASE + 4 * r);
-  c.get(L_T).end();
-  // The prologue, known only now: load the registers the unit uses.
-  const code = new CodeWriter(c.length + 128);
-  for (let r = 0; r < 8; r++) if (u.used & (1 << r)) code.i32(0).mem(OP.i32Load, 2, REG_BASE + 4 * r).set(L_REG + r);
-  code.bytes(c.finish());
-  return { code, used: u.used };
-}
-
-/** Compile the unit starting at host address `start` (a hot block start), or null. */
-export function compileUnit(mem: Uint8Array, start: number): CompiledUnit | null {
-  const list = decodeUnit(mem, start);
-  if (list === null) return null;
-  const { code } = emitUnit(list, start);
-  const bytes = assembleModule(UNIT_TYPES, UNIT_IMPORTS, 0, LOCALS, code, "u");
-  return { bytes, bound: list.length, instructions: list };
 }

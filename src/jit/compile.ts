@@ -1,0 +1,82 @@
+// Compiling one unit: decode its instructions from guest code (instructions.ts), emit each
+// through a UnitBuilder (unit.ts) between the prologue that loads the registers it uses and the
+// epilogue that writes back those it changed, and wrap the function in a module.
+
+import { REG_BASE } from "../../assembly/layout.js";
+import { CodeWriter, I32, OP, assembleModule } from "./wasm-encoder.js";
+import { decodeInstruction, type Instruction } from "./instructions.js";
+import { UnitBuilder, UNIT_MAX_INSTRUCTIONS, PAGE_LIMIT, L_T, L_REG, UNIT_TYPES, UNIT_IMPORTS, LOCALS } from "./unit.js";
+
+/** A compiled unit: the module's bytes and how many instructions one pass retires at most. */
+export interface CompiledUnit {
+  bytes: Uint8Array;
+  bound: number;
+  instructions: Instruction[];
+}
+
+/**
+ * Decode the unit at host address `start` of `mem`: null if its first instruction is not
+ * compiled. A JMP or CALL to elsewhere on the page is followed: the unit goes on at its target.
+ */
+export function decodeUnit(mem: Uint8Array, start: number): Instruction[] | null {
+  const page = start & ~0xfff;
+  const list: Instruction[] = [];
+  let p = start;
+  while (list.length < UNIT_MAX_INSTRUCTIONS && p - page < PAGE_LIMIT) {
+    const insn = decodeInstruction(mem, p);
+    if (insn === null) break;
+    // A jump target computed from guest bytes that lands on host address 0 is the interpreter's case.
+    if (insn.target === 0) break;
+    insn.at = p;
+    insn.next = p + insn.length;
+    list.push(insn);
+    if (insn.ends) {
+      const t = insn.target;
+      if (t === undefined || t === start || (t & ~0xfff) !== page || t - page >= PAGE_LIMIT) break;
+      insn.follow = true;
+      insn.next = t;
+    }
+    p = insn.next;
+  }
+  return list.length === 0 ? null : list;
+}
+
+function emitUnit(list: Instruction[], start: number): { code: CodeWriter; used: number } {
+  const u = new UnitBuilder(start, list.length);
+  const c = u.c;
+  c.byte(OP.block).byte(I32);
+  c.loop();
+  for (let i = 0; i < list.length; i++) {
+    const insn = list[i];
+    u.index = i;
+    u.at = insn.at!;
+    u.next = insn.next!;
+    u.follow = insn.follow === true;
+    insn.emit(u);
+  }
+  const last = list[list.length - 1];
+  if (!last.ends || last.follow) {
+    u.index = list.length - 1;
+    u.exit(list.length, () => c.i32(last.next!));
+  }
+  c.end().op(OP.unreachable).end();
+  // The epilogue every exit branches to, with the retired count: the registers written anywhere
+  // in the unit go back (a loop may have come round since an early exit's instruction).
+  c.set(L_T);
+  for (let r = 0; r < 8; r++) if (u.written & (1 << r)) c.i32(0).get(L_REG + r).mem(OP.i32Store, 2, REG_BASE + 4 * r);
+  c.get(L_T).end();
+  // The prologue, known only now: load the registers the unit uses.
+  const code = new CodeWriter(c.length + 128);
+  for (let r = 0; r < 8; r++) if (u.used & (1 << r)) code.i32(0).mem(OP.i32Load, 2, REG_BASE + 4 * r).set(L_REG + r);
+  code.bytes(c.finish());
+  return { code, used: u.used };
+}
+
+/** Compile the unit starting at host address `start` (a hot block start), or null. */
+export function compileUnit(mem: Uint8Array, start: number): CompiledUnit | null {
+  const list = decodeUnit(mem, start);
+  if (list === null) return null;
+  const { code } = emitUnit(list, start);
+  const bytes = assembleModule(UNIT_TYPES, UNIT_IMPORTS, 0, LOCALS, code, "u");
+  return { bytes, bound: list.length, instructions: list };
+}
