@@ -125,6 +125,9 @@ class Case {
     public name: string,
     mnemonic: string,
   ) {
+    // The case's flag mask is the table's rule for this mnemonic: a name the table does not
+    // know would silently compare every flag.
+    if (!ENCODINGS.some((e) => e.mnemonic === mnemonic)) throw new Error(`${name}: the instruction table has no mnemonic "${mnemonic}"`);
     this.mnemonic = mnemonic;
     this.regs = Array.from({ length: 8 }, () => rng.u32());
     this.regs[ESP] = INITIAL_ESP;
@@ -1136,14 +1139,16 @@ groups.misc = (rng) => {
   const out: Case[] = [];
   // CWDE and CDQ are the 32-bit operand size of the table's CBW and CWD rows (one opcode each).
   const one = (mn: string, size: Size = 32): number[] => [...osz(size), ...opcodeOf(mn, "")];
-  const simple: [string, number[], number][] = [
-    ["lahf", one("lahf"), 16], ["sahf", one("sahf"), 16], ["cbw", one("cbw", 16), 24], ["cwde", one("cbw"), 24],
-    ["cwd", one("cwd", 16), 24], ["cdq", one("cwd"), 24], ["clc", one("clc"), 8], ["stc", one("stc"), 8],
-    ["cmc", one("cmc"), 8], ["cld", one("cld"), 4], ["std", one("std"), 4], ["nop", one("nop"), 2],
+  // [name, the table's mnemonic, code, cases]
+  const simple: [string, string, number[], number][] = [
+    ["lahf", "lahf", one("lahf"), 16], ["sahf", "sahf", one("sahf"), 16], ["cbw", "cbw", one("cbw", 16), 24],
+    ["cwde", "cbw", one("cbw"), 24], ["cwd", "cwd", one("cwd", 16), 24], ["cdq", "cwd", one("cwd"), 24],
+    ["clc", "clc", one("clc"), 8], ["stc", "stc", one("stc"), 8], ["cmc", "cmc", one("cmc"), 8],
+    ["cld", "cld", one("cld"), 4], ["std", "std", one("std"), 4], ["nop", "nop", one("nop"), 2],
   ];
-  for (const [mn, code, n] of simple) {
+  for (const [mn, tableMnemonic, code, n] of simple) {
     for (let k = 0; k < n; k++) {
-      const c = new Case(rng, `${mn} #${k}`, mn);
+      const c = new Case(rng, `${mn} #${k}`, tableMnemonic);
       c.flags = (rng.u32() & CASE_FLAGS) & ~(mn === "cld" || mn === "std" ? 0 : DF);
       if (k < 8) c.regs[EAX] = [0, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x80000000][k] | (rng.u32() & (mn === "cbw" ? 0xffff0000 : 0));
       c.code = code;
@@ -1170,14 +1175,14 @@ groups.misc = (rng) => {
   }
   // LEA and BOUND take a memory operand only: a register one (mod 11) is #UD.
   const rr = modrmReg(EAX, EAX);
-  for (const [name, code] of [
-    ["ud2", opcodeOf("ud2", "")],
-    ["lock nop", [LOCK, ...opcodeOf("nop", "")]],
-    ["lock add reg", [LOCK, ...opcodeOf("add", "Ev,Gv"), rr]],
-    ["lea reg,reg", [...opcodeOf("lea", "Gv,M"), rr]],
-    ["bound reg,reg", [...opcodeOf("bound", "Gv,Ma"), rr]],
+  for (const [name, mn, code] of [
+    ["ud2", "ud2", opcodeOf("ud2", "")],
+    ["lock nop", "nop", [LOCK, ...opcodeOf("nop", "")]],
+    ["lock add reg", "add", [LOCK, ...opcodeOf("add", "Ev,Gv"), rr]],
+    ["lea reg,reg", "lea", [...opcodeOf("lea", "Gv,M"), rr]],
+    ["bound reg,reg", "bound", [...opcodeOf("bound", "Gv,Ma"), rr]],
   ] as const) {
-    const c = new Case(rng, `${name} (#UD)`, "ud");
+    const c = new Case(rng, `${name} (#UD)`, mn);
     c.code = [...code];
     out.push(c);
   }
