@@ -72,6 +72,8 @@ function value(rng: Rng, size: Size): number {
   return rng.below(3) === 0 ? rng.u32() & MASK[size] : rng.pick(EDGES[size]);
 }
 
+/** The LOCK prefix (SDM Vol. 2 §2.1.1, group 1). */
+const LOCK = 0xf0;
 /** Operand-size prefix for a 16-bit operand (SDM Vol. 2 §2.1.1, group 3). */
 const osz = (size: Size): number[] => (size === 16 ? [0x66] : []);
 const modrmReg = (reg: number, rm: number): number => 0xc0 | (reg << 3) | rm;
@@ -93,6 +95,17 @@ function encoding(mnemonic: string, operands: string, opcode?: number): OracleEn
 }
 /** Operands in byte or operand-size notation: bySize(8, "Eb,Gb", "Ev,Gv"). */
 const bySize = (size: Size, byte: string, sized: string): string => (size === 8 ? byte : sized);
+/** The opcode bytes of `mnemonic operands` (`opcode` as for encoding()). */
+const opcodeOf = (mnemonic: string, operands: string, opcode?: number): number[] => encoding(mnemonic, operands, opcode).opcode;
+/**
+ * The opcode bytes of member `n` of a +r or +cc form (`Zv`, `Jb` of jcc): the row's last
+ * opcode byte plus n, which must lie within the row's span.
+ */
+function nthOpcode(mnemonic: string, operands: string, n: number): number[] {
+  const e = encoding(mnemonic, operands);
+  if (!e.span || n < 0 || n >= e.span) throw new Error(`${mnemonic} ${operands} has no member ${n} (span ${e.span ?? 1})`);
+  return [...e.opcode.slice(0, -1), e.opcode.at(-1)! + n];
+}
 
 // ---- a case under construction --------------------------------------------------------------
 
@@ -112,6 +125,9 @@ class Case {
     public name: string,
     mnemonic: string,
   ) {
+    // The case's flag mask is the table's rule for this mnemonic: a name the table does not
+    // know would silently compare every flag.
+    if (!ENCODINGS.some((e) => e.mnemonic === mnemonic)) throw new Error(`${name}: the instruction table has no mnemonic "${mnemonic}"`);
     this.mnemonic = mnemonic;
     this.regs = Array.from({ length: 8 }, () => rng.u32());
     this.regs[ESP] = INITIAL_ESP;
@@ -705,19 +721,20 @@ groups.bsf = (rng) => {
   return out;
 };
 
+/** The string instructions with their byte and operand-size forms in the table's notation. */
 const STRING_OPS = [
-  ["movs", 0xa4],
-  ["cmps", 0xa6],
-  ["stos", 0xaa],
-  ["lods", 0xac],
-  ["scas", 0xae],
+  ["movs", "Yb,Xb", "Yv,Xv"],
+  ["cmps", "Xb,Yb", "Xv,Yv"],
+  ["stos", "Yb,AL", "Yv,eAX"],
+  ["lods", "AL,Xb", "eAX,Xv"],
+  ["scas", "AL,Yb", "eAX,Yv"],
 ] as const;
 
 groups.string = (rng) => {
   const out: Case[] = [];
-  for (const [mn, op] of STRING_OPS) {
+  for (const [mn, byteForm, sizedForm] of STRING_OPS) {
     for (const size of SIZES) {
-      const w = size === 8 ? 0 : 1;
+      const op = opcodeOf(mn, bySize(size, byteForm, sizedForm));
       const bytes = size / 8;
       const compares = mn === "cmps" || mn === "scas";
       const prefixes: [string, number[]][] = compares
@@ -758,7 +775,7 @@ groups.string = (rng) => {
               }
               // A segment override on the source is allowed (DS:ESI); ES:EDI cannot be overridden.
               const seg = (mn === "movs" || mn === "lods" || mn === "cmps") && rng.below(6) === 0 ? [rng.pick([0x26, 0x2e, 0x36, 0x3e])] : [];
-              c.code = [...seg, ...prefix, ...osz(size), op + w];
+              c.code = [...seg, ...prefix, ...osz(size), ...op];
               out.push(c);
             }
           }
@@ -772,13 +789,14 @@ groups.string = (rng) => {
 groups.xchg = (rng) => {
   const out: Case[] = [];
   for (const size of SIZES) {
-    const w = size === 8 ? 0 : 1;
-    rmCases(rng, out, "xchg E,G", "xchg", size, [0x86 + w], 24, { mem: false });
-    rmCases(rng, out, "xchg E,G", "xchg", size, [0x86 + w], 16, { mem: true });
-    rmCases(rng, out, "lock xchg E,G", "xchg", size, [0xf0, 0x86 + w], 4, { mem: true });
+    const eg = bySize(size, "Eb,Gb", "Ev,Gv");
+    const xchg = opcodeOf("xchg", eg), cmpxchg = opcodeOf("cmpxchg", eg), xadd = opcodeOf("xadd", eg);
+    rmCases(rng, out, "xchg E,G", "xchg", size, xchg, 24, { mem: false });
+    rmCases(rng, out, "xchg E,G", "xchg", size, xchg, 16, { mem: true });
+    rmCases(rng, out, "lock xchg E,G", "xchg", size, [LOCK, ...xchg], 4, { mem: true });
     // CMPXCHG: accumulator equal to the destination (stores the source) or not (loads).
     for (const mem of [false, true]) {
-      rmCases(rng, out, "cmpxchg E,G", "cmpxchg", size, [0x0f, 0xb0 + w], mem ? 24 : 40, {
+      rmCases(rng, out, "cmpxchg E,G", "cmpxchg", size, cmpxchg, mem ? 24 : 40, {
         mem,
         implicit: [EAX],
         values: (c) => {
@@ -787,23 +805,23 @@ groups.xchg = (rng) => {
           return [d, value(c.rng, size)];
         },
       });
-      rmCases(rng, out, "xadd E,G", "xadd", size, [0x0f, 0xc0 + w], mem ? 24 : 40, { mem });
+      rmCases(rng, out, "xadd E,G", "xadd", size, xadd, mem ? 24 : 40, { mem });
     }
-    rmCases(rng, out, "lock cmpxchg E,G", "cmpxchg", size, [0xf0, 0x0f, 0xb0 + w], 4, { mem: true, implicit: [EAX] });
-    rmCases(rng, out, "lock xadd E,G", "xadd", size, [0xf0, 0x0f, 0xc0 + w], 4, { mem: true });
+    rmCases(rng, out, "lock cmpxchg E,G", "cmpxchg", size, [LOCK, ...cmpxchg], 4, { mem: true, implicit: [EAX] });
+    rmCases(rng, out, "lock xadd E,G", "xadd", size, [LOCK, ...xadd], 4, { mem: true });
     // CMPXCHG with the accumulator as the destination register itself.
     for (let k = 0; k < 6; k++) {
       const c = new Case(rng, `cmpxchg eAX,G o${size} #${k}`, "cmpxchg");
       c.ctx = { size };
       c.setReg(size, EAX, value(rng, size));
-      c.code = [...osz(size), 0x0f, 0xb0 + w, modrmReg(rng.pick([ECX, EDX, EBX]), EAX)];
+      c.code = [...osz(size), ...cmpxchg, modrmReg(rng.pick([ECX, EDX, EBX]), EAX)];
       out.push(c);
     }
     // LOCK with a register destination is #UD (SDM Vol. 2A LOCK); QEMU 7.2 runs them.
     const before = out.length;
-    rmCases(rng, out, "lock xadd reg (#UD)", "xadd", size, [0xf0, 0x0f, 0xc0 + w], 2, { mem: false });
-    rmCases(rng, out, "lock cmpxchg reg (#UD)", "cmpxchg", size, [0xf0, 0x0f, 0xb0 + w], 2, { mem: false, implicit: [EAX] });
-    rmCases(rng, out, "lock xchg reg (#UD)", "xchg", size, [0xf0, 0x86 + w], 2, { mem: false });
+    rmCases(rng, out, "lock xadd reg (#UD)", "xadd", size, [LOCK, ...xadd], 2, { mem: false });
+    rmCases(rng, out, "lock cmpxchg reg (#UD)", "cmpxchg", size, [LOCK, ...cmpxchg], 2, { mem: false, implicit: [EAX] });
+    rmCases(rng, out, "lock xchg reg (#UD)", "xchg", size, [LOCK, ...xchg], 2, { mem: false });
     for (const c of out.slice(before)) sdmFault(c, 6, SDM_ONLY.lockRegister.name);
   }
   for (const size of [16, 32] as const) {
@@ -811,15 +829,17 @@ groups.xchg = (rng) => {
       for (let k = 0; k < 3; k++) {
         const c = new Case(rng, `xchg eAX,r${r} o${size} #${k}`, "xchg");
         c.ctx = { size };
-        c.code = [...osz(size), 0x90 + r];
+        // 90 is XCHG eAX,eAX, which the table (and the SDM's map) calls NOP.
+        c.code = [...osz(size), ...(r === EAX ? opcodeOf("nop", "") : nthOpcode("xchg", "Zv,eAX", r - 1))];
         out.push(c);
       }
     }
   }
   // CMPXCHG8B m64 (SDM Vol. 2A): EDX:EAX equal to m64 stores ECX:EBX, else loads m64.
+  const cmpxchg8b = encoding("cmpxchg8b", "Mq");
   for (let k = 0; k < 60; k++) {
     const c = new Case(rng, `cmpxchg8b M #${k}`, "cmpxchg8b");
-    const m = memOperand(c, 1, dataAddr(rng, 8), MEM_FORMS[k % MEM_FORMS.length], [EAX, EDX, ECX, EBX]);
+    const m = memOperand(c, cmpxchg8b.digit!, dataAddr(rng, 8), MEM_FORMS[k % MEM_FORMS.length], [EAX, EDX, ECX, EBX]);
     const lo = value(rng, 32), hi = value(rng, 32);
     poke(c, m.ea, lo, 32);
     poke(c, m.ea + 4, hi, 32);
@@ -828,18 +848,18 @@ groups.xchg = (rng) => {
     c.regs[EDX] = mode === 1 ? rng.u32() : hi;
     if (mode === 0 && rng.bool()) c.regs[EAX] = lo;
     c.name += ` ${m.form}`;
-    c.code = [...(k % 5 === 0 ? [0xf0] : []), 0x0f, 0xc7, ...m.bytes];
+    c.code = [...(k % 5 === 0 ? [LOCK] : []), ...cmpxchg8b.opcode, ...m.bytes];
     out.push(c);
   }
   {
     const c = new Case(rng, "cmpxchg8b reg (#UD)", "cmpxchg8b");
-    c.code = [0x0f, 0xc7, modrmReg(1, EAX)];
+    c.code = [...cmpxchg8b.opcode, modrmReg(cmpxchg8b.digit!, EAX)];
     out.push(c);
   }
   for (let r = 0; r < 8; r++) {
     for (let k = 0; k < 3; k++) {
       const c = new Case(rng, `bswap r${r} #${k}`, "bswap");
-      c.code = [0x0f, 0xc8 + r];
+      c.code = nthOpcode("bswap", "Zd", r);
       out.push(c);
     }
   }
@@ -849,7 +869,7 @@ groups.xchg = (rng) => {
 /** Flag combinations for the condition codes: every mix of CF PF ZF SF OF. */
 const CC_FLAGS = Array.from({ length: 32 }, (_, i) => (i & 1 ? CF : 0) | (i & 2 ? PF : 0) | (i & 4 ? ZF : 0) | (i & 8 ? SF : 0) | (i & 16 ? OF : 0));
 /** MOV EBP, imm32: a marker a not-taken jump runs and a taken one skips. */
-const MARKER = [0xbd, 0x4b, 0x52, 0x41, 0x4d];
+const MARKER = [...nthOpcode("mov", "Zv,Iv", EBP), 0x4b, 0x52, 0x41, 0x4d];
 
 groups.cond = (rng) => {
   const out: Case[] = [];
@@ -859,19 +879,19 @@ groups.cond = (rng) => {
       {
         const c = new Case(rng, `j${cc.toString(16)} rel8 f=${hex(flags)}`, "jcc");
         c.flags = flags;
-        c.code = [0x70 + cc, MARKER.length, ...MARKER];
+        c.code = [...nthOpcode("jcc", "Jb", cc), MARKER.length, ...MARKER];
         out.push(c);
       }
       {
         const c = new Case(rng, `set${cc.toString(16)} f=${hex(flags)}`, "setcc");
         c.flags = flags;
-        c.code = [0x0f, 0x90 + cc, modrmReg(0, rng.below(8))];
+        c.code = [...nthOpcode("setcc", "Eb", cc), modrmReg(0, rng.below(8))];
         out.push(c);
       }
       if (f % 2 === 0 || rng.bool()) {
         const c = new Case(rng, `j${cc.toString(16)} rel32 f=${hex(flags)}`, "jcc");
         c.flags = flags;
-        c.code = [0x0f, 0x80 + cc, ...le(MARKER.length, 4), ...MARKER];
+        c.code = [...nthOpcode("jcc", "Jz", cc), ...le(MARKER.length, 4), ...MARKER];
         out.push(c);
       }
       const size = rng.bool() ? 32 : 16;
@@ -879,7 +899,7 @@ groups.cond = (rng) => {
         const c = new Case(rng, `cmov${cc.toString(16)} o${size} f=${hex(flags)}`, "cmovcc");
         c.flags = flags;
         c.ctx = { size };
-        c.code = [...osz(size), 0x0f, 0x40 + cc, modrmReg(rng.below(8), rng.pick([EAX, ECX, EDX, EBX, EBP, ESI, EDI]))];
+        c.code = [...osz(size), ...nthOpcode("cmovcc", "Gv,Ev", cc), modrmReg(rng.below(8), rng.pick([EAX, ECX, EDX, EBX, EBP, ESI, EDI]))];
         out.push(c);
       }
     }
@@ -889,12 +909,12 @@ groups.cond = (rng) => {
       const size = k & 1 ? 16 : 32;
       const g = rng.pick([EAX, ECX, EDX]);
       const m = memOperand(c, g, dataAddr(rng), MEM_FORMS[k], [g]);
-      c.code = [...osz(size), 0x0f, 0x40 + cc, ...m.bytes];
+      c.code = [...osz(size), ...nthOpcode("cmovcc", "Gv,Ev", cc), ...m.bytes];
       out.push(c);
       const s = new Case(rng, `set${cc.toString(16)} mem #${k}`, "setcc");
       s.flags = rng.pick(CC_FLAGS);
       const ms = memOperand(s, 0, dataAddr(rng), MEM_FORMS[k], []);
-      s.code = [0x0f, 0x90 + cc, ...ms.bytes];
+      s.code = [...nthOpcode("setcc", "Eb", cc), ...ms.bytes];
       out.push(s);
     }
   }
@@ -909,12 +929,19 @@ groups.cond = (rng) => {
 groups.condlazy = (rng) => {
   const out: Case[] = [];
   const rr = modrmReg(EBX, EAX);
+  /** mn E,G with E = (E)AX/AL and G = (E)BX/BL. */
+  const eg = (mn: string, size: Size): number[] => [...osz(size), ...opcodeOf(mn, bySize(size, "Eb,Gb", "Ev,Gv")), rr];
+  /** A /digit form on EAX. */
+  const onEax = (mn: string, operands: string): number[] => {
+    const e = encoding(mn, operands);
+    return [...e.opcode, modrmReg(e.digit!, EAX)];
+  };
   const producers: [string, Size, number[]][] = [
-    ["cmp", 32, [0x39, rr]], ["sub", 32, [0x29, rr]], ["add", 32, [0x01, rr]], ["adc", 32, [0x11, rr]],
-    ["sbb", 32, [0x19, rr]], ["and", 32, [0x21, rr]], ["or", 32, [0x09, rr]], ["xor", 32, [0x31, rr]],
-    ["test", 32, [0x85, rr]], ["inc", 32, [0x40]], ["dec", 32, [0x48]], ["neg", 32, [0xf7, modrmReg(3, EAX)]],
-    ["shl", 32, [0xd1, modrmReg(4, EAX)]], ["sar", 32, [0xd1, modrmReg(7, EAX)]],
-    ["cmp", 16, [0x66, 0x39, rr]], ["cmp", 8, [0x38, rr]], ["test", 8, [0x84, rr]], ["sub", 16, [0x66, 0x29, rr]],
+    ["cmp", 32, eg("cmp", 32)], ["sub", 32, eg("sub", 32)], ["add", 32, eg("add", 32)], ["adc", 32, eg("adc", 32)],
+    ["sbb", 32, eg("sbb", 32)], ["and", 32, eg("and", 32)], ["or", 32, eg("or", 32)], ["xor", 32, eg("xor", 32)],
+    ["test", 32, eg("test", 32)], ["inc", 32, nthOpcode("inc", "Zv", EAX)], ["dec", 32, nthOpcode("dec", "Zv", EAX)],
+    ["neg", 32, onEax("neg", "Ev")], ["shl", 32, onEax("shl", "Ev,1")], ["sar", 32, onEax("sar", "Ev,1")],
+    ["cmp", 16, eg("cmp", 16)], ["cmp", 8, eg("cmp", 8)], ["test", 8, eg("test", 8)], ["sub", 16, eg("sub", 16)],
   ];
   for (const [mn, size, bytes] of producers) {
     for (let cc = 0; cc < 16; cc++) {
@@ -924,7 +951,8 @@ groups.condlazy = (rng) => {
         const a = rng.pick(CROSS[size]);
         c.setReg(size, EAX, k === 0 ? a : rng.bool() ? rng.pick(CROSS[size]) : value(rng, size));
         c.setReg(size, EBX, k === 1 ? a : rng.bool() ? rng.pick(CROSS[size]) : value(rng, size));
-        c.code = [...bytes, 0x0f, 0x90 + cc, modrmReg(0, ECX), 0x70 + cc, 0x01, 0x42];
+        // SETcc CL; Jcc +1 over INC EDX.
+        c.code = [...bytes, ...nthOpcode("setcc", "Eb", cc), modrmReg(0, ECX), ...nthOpcode("jcc", "Jb", cc), 0x01, ...nthOpcode("inc", "Zv", EDX)];
         out.push(c);
       }
     }
@@ -934,9 +962,10 @@ groups.condlazy = (rng) => {
 
 groups.loop = (rng) => {
   const out: Case[] = [];
-  const ops = [["loopne", 0xe0], ["loope", 0xe1], ["loop", 0xe2], ["jecxz", 0xe3]] as const;
+  const ops = ["loopne", "loope", "loop", "jecxz"] as const;
   const counts = [0, 1, 2, 3, 0xffff, 0x10000, 0x10001, 0xffffffff, 0x80000000];
-  for (const [mn, op] of ops) {
+  for (const mn of ops) {
+    const op = opcodeOf(mn, "Jb");
     for (const a16 of [false, true]) {
       for (const count of counts) {
         for (const zf of [0, ZF]) {
@@ -944,18 +973,18 @@ groups.loop = (rng) => {
           c.regs[ECX] = count;
           c.flags = (c.flags & ~ZF) | zf;
           // The address-size prefix selects CX instead of ECX (SDM Vol. 2A LOOPcc, JCXZ).
-          c.code = [...(a16 ? [0x67] : []), op, MARKER.length, ...MARKER];
+          c.code = [...(a16 ? [0x67] : []), ...op, MARKER.length, ...MARKER];
           out.push(c);
         }
       }
     }
     // Backwards: INC EAX; LOOPcc -3, a few times round.
     for (let k = 0; k < 6; k++) {
-      if (op === 0xe3) break;
+      if (mn === "jecxz") break;
       const c = new Case(rng, `${mn} backwards #${k}`, mn);
       c.regs[ECX] = 1 + rng.below(6);
       c.regs[EAX] = rng.pick([0, 0xfffffffe, 0xfffffffc, rng.u32()]);
-      c.code = [0x40, op, 0xfd];
+      c.code = [...nthOpcode("inc", "Zv", EAX), ...op, 0xfd];
       out.push(c);
     }
   }
@@ -964,39 +993,41 @@ groups.loop = (rng) => {
 
 groups.callret = (rng) => {
   const out: Case[] = [];
-  const mov = (v: number) => [0xb8, ...le(v, 4)];
+  const mov = (v: number) => [...nthOpcode("mov", "Zv,Iv", EAX), ...le(v, 4)];
+  const ret = opcodeOf("ret", ""), retIw = opcodeOf("ret", "Iw");
+  const jmpJb = opcodeOf("jmp", "Jb"), callEv = encoding("call", "Ev"), jmpEv = encoding("jmp", "Ev");
   for (let k = 0; k < 12; k++) {
     // 0: CALL +2 / 5: JMP +6 / 7: MOV EAX,imm / 12: RET or RET imm16 / 13 or 15: end
-    const ret = k % 3 === 0 ? [0xc3] : [0xc2, ...le(rng.pick([0, 2, 4, 8, 0x10, 0x100]), 2)];
-    const c = new Case(rng, `call rel32, ${ret.length === 1 ? "ret" : "ret imm16"} #${k}`, "call");
-    c.code = [0xe8, 2, 0, 0, 0, 0xeb, 5 + ret.length, ...mov(rng.u32()), ...ret];
+    const back = k % 3 === 0 ? ret : [...retIw, ...le(rng.pick([0, 2, 4, 8, 0x10, 0x100]), 2)];
+    const c = new Case(rng, `call rel32, ${back.length === 1 ? "ret" : "ret imm16"} #${k}`, "call");
+    c.code = [...opcodeOf("call", "Jz"), ...le(2, 4), ...jmpJb, 5 + back.length, ...mov(rng.u32()), ...back];
     out.push(c);
   }
   for (let k = 0; k < 12; k++) {
     // CALL r/m32 to a MOV, then RET back to a JMP over it (as above).
     const c = new Case(rng, `call r/m32 #${k}`, "call");
     const r = rng.pick([EAX, ECX, EDX, EBX, ESI, EDI, EBP]);
-    const m = k % 2 === 0 ? null : memOperand(c, 2, dataAddr(rng), MEM_FORMS[k % MEM_FORMS.length], []);
-    const modrm = m ? m.bytes : [modrmReg(2, r)];
+    const m = k % 2 === 0 ? null : memOperand(c, callEv.digit!, dataAddr(rng), MEM_FORMS[k % MEM_FORMS.length], []);
+    const modrm = m ? m.bytes : [modrmReg(callEv.digit!, r)];
     const movAt = CODE + 1 + modrm.length + 2;
     if (m) {
       c.name += ` ${m.form}`;
       poke(c, m.ea, movAt, 32);
     } else c.regs[r] = movAt;
-    c.code = [0xff, ...modrm, 0xeb, 6, ...mov(rng.u32()), 0xc3];
+    c.code = [...callEv.opcode, ...modrm, ...jmpJb, 6, ...mov(rng.u32()), ...ret];
     out.push(c);
   }
   for (let k = 0; k < 8; k++) {
     // PUSH imm32 (an address) then RET: a return to where the stack says.
     const c = new Case(rng, `push imm32, ret #${k}`, "ret");
     const end = CODE + 5 + (k % 2 ? 3 : 1) + MARKER.length;
-    c.code = [0x68, ...le(end, 4), ...(k % 2 ? [0xc2, 4, 0] : [0xc3]), ...MARKER];
+    c.code = [...opcodeOf("push", "Iz"), ...le(end, 4), ...(k % 2 ? [...retIw, 4, 0] : ret), ...MARKER];
     out.push(c);
   }
   for (let k = 0; k < 8; k++) {
     const short = k % 2 === 0;
     const c = new Case(rng, `jmp rel${short ? 8 : 32} #${k}`, "jmp");
-    c.code = short ? [0xeb, MARKER.length, ...MARKER] : [0xe9, ...le(MARKER.length, 4), ...MARKER];
+    c.code = short ? [...jmpJb, MARKER.length, ...MARKER] : [...opcodeOf("jmp", "Jz"), ...le(MARKER.length, 4), ...MARKER];
     out.push(c);
   }
   for (let k = 0; k < 8; k++) {
@@ -1004,11 +1035,11 @@ groups.callret = (rng) => {
     if (k % 2 === 0) {
       const r = rng.pick([EAX, ECX, EDX, EBX, ESI, EDI, EBP]);
       c.regs[r] = CODE + 2 + MARKER.length;
-      c.code = [0xff, modrmReg(4, r), ...MARKER];
+      c.code = [...jmpEv.opcode, modrmReg(jmpEv.digit!, r), ...MARKER];
     } else {
-      const m = memOperand(c, 4, dataAddr(rng), MEM_FORMS[k % MEM_FORMS.length], []);
+      const m = memOperand(c, jmpEv.digit!, dataAddr(rng), MEM_FORMS[k % MEM_FORMS.length], []);
       poke(c, m.ea, CODE + 1 + m.bytes.length + MARKER.length, 32);
-      c.code = [0xff, ...m.bytes, ...MARKER];
+      c.code = [...jmpEv.opcode, ...m.bytes, ...MARKER];
     }
     out.push(c);
   }
@@ -1016,7 +1047,7 @@ groups.callret = (rng) => {
   for (let k = 0; k < 4; k++) {
     const c = new Case(rng, `jmp backwards #${k}`, "jmp");
     // 0: JMP +2 / 2: JMP +2 (to 6) / 4: JMP -4 (to 2) ... a small knot ending at 6.
-    c.code = [0xeb, 0x02, 0xeb, 0x02, 0xeb, 0xfc];
+    c.code = [...jmpJb, 0x02, ...jmpJb, 0x02, ...jmpJb, 0xfc];
     out.push(c);
   }
   return out;
@@ -1029,58 +1060,59 @@ groups.stack = (rng) => {
       for (let k = 0; k < 4; k++) {
         const c = new Case(rng, `push r${r} o${size} #${k}`, "push");
         if (r === ESP && k > 1) c.regs[ESP] = INITIAL_ESP - 2 * rng.below(64);
-        c.code = [...osz(size), 0x50 + r];
+        c.code = [...osz(size), ...nthOpcode("push", "Zv", r)];
         out.push(c);
         const p = new Case(rng, `pop r${r} o${size} #${k}`, "pop");
         if (k > 1) p.regs[ESP] = INITIAL_ESP - 2 * rng.below(64);
         poke(p, p.regs[ESP], value(rng, size), size);
-        p.code = [...osz(size), 0x58 + r];
+        p.code = [...osz(size), ...nthOpcode("pop", "Zv", r)];
         out.push(p);
       }
     }
     for (let k = 0; k < 8; k++) {
       const c = new Case(rng, `push Iz o${size} #${k}`, "push");
-      c.code = [...osz(size), 0x68, ...imm(value(rng, size), size)];
+      c.code = [...osz(size), ...opcodeOf("push", "Iz"), ...imm(value(rng, size), size)];
       out.push(c);
       const b = new Case(rng, `push Ib o${size} #${k}`, "push");
-      b.code = [...osz(size), 0x6a, rng.pick([0, 1, 0x7f, 0x80, 0xff, rng.below(256)])];
+      b.code = [...osz(size), ...opcodeOf("push", "Ib"), rng.pick([0, 1, 0x7f, 0x80, 0xff, rng.below(256)])];
       out.push(b);
     }
+    const pushEv = encoding("push", "Ev"), popEv = encoding("pop", "Ev");
     for (let k = 0; k < 12; k++) {
       const c = new Case(rng, `push M o${size} #${k}`, "push");
-      const m = memOperand(c, 6, dataAddr(rng), MEM_FORMS[k % MEM_FORMS.length], []);
+      const m = memOperand(c, pushEv.digit!, dataAddr(rng), MEM_FORMS[k % MEM_FORMS.length], []);
       c.name += ` ${m.form}`;
       poke(c, m.ea, value(rng, size), size);
-      c.code = [...osz(size), 0xff, ...m.bytes];
+      c.code = [...osz(size), ...pushEv.opcode, ...m.bytes];
       out.push(c);
       // POP m: an ESP-based address is computed after ESP is incremented (SDM Vol. 2B POP).
       const p = new Case(rng, `pop M o${size} #${k}`, "pop");
-      const mp = memOperand(p, 0, dataAddr(rng), MEM_FORMS[k % MEM_FORMS.length], []);
+      const mp = memOperand(p, popEv.digit!, dataAddr(rng), MEM_FORMS[k % MEM_FORMS.length], []);
       p.name += ` ${mp.form}`;
       poke(p, p.regs[ESP], value(rng, size), size);
-      p.code = [...osz(size), 0x8f, ...mp.bytes];
+      p.code = [...osz(size), ...popEv.opcode, ...mp.bytes];
       out.push(p);
     }
     for (let k = 0; k < 6; k++) {
       const c = new Case(rng, `pusha o${size} #${k}`, "pusha");
-      c.code = [...osz(size), 0x60];
+      c.code = [...osz(size), ...opcodeOf("pusha", "")];
       out.push(c);
       const p = new Case(rng, `popa o${size} #${k}`, "popa");
       for (let i = 0; i < 8; i++) poke(p, INITIAL_ESP + i * (size / 8), value(rng, size), size);
-      p.code = [...osz(size), 0x61];
+      p.code = [...osz(size), ...opcodeOf("popa", "")];
       out.push(p);
     }
     for (let k = 0; k < 16; k++) {
       const c = new Case(rng, `pushf o${size} #${k}`, "pushf");
       c.flags = rng.u32() & CASE_FLAGS;
-      c.code = [...osz(size), 0x9c];
+      c.code = [...osz(size), ...opcodeOf("pushf", "")];
       out.push(c);
       // POPF at CPL 3 with IOPL 0 keeps IF and IOPL; keep them as they are so the core (at
       // CPL 0) must agree. Reserved bits 3, 5, 15 read as 0 and bit 1 as 1 (SDM Vol. 1 §3.4.3).
       const p = new Case(rng, `popf o${size} #${k}`, "popf");
       const reserved = k % 4 === 3 ? 0x8028 : k % 4 === 2 ? 0 : 0x2;
       poke(p, INITIAL_ESP, ((rng.u32() & CASE_FLAGS) | IF | reserved) >>> 0, size);
-      p.code = [...osz(size), 0x9d];
+      p.code = [...osz(size), ...opcodeOf("popf", "")];
       out.push(p);
     }
     // ENTER imm16, imm8 (SDM Vol. 2A ENTER): levels 0, 1, 2.. and above 31 (taken mod 32).
@@ -1089,14 +1121,14 @@ groups.stack = (rng) => {
         if ((level === 31 || level === 33) && frame !== 4) continue;
         const c = new Case(rng, `enter ${hex(frame)},${level} o${size}`, "enter");
         c.regs[EBP] = INITIAL_ESP + 0x100 + 4 * rng.below(32);
-        c.code = [...osz(size), 0xc8, ...le(frame, 2), level];
+        c.code = [...osz(size), ...opcodeOf("enter", "Iw,Ib"), ...le(frame, 2), level];
         out.push(c);
       }
     }
     for (let k = 0; k < 8; k++) {
       const c = new Case(rng, `leave o${size} #${k}`, "leave");
       c.regs[EBP] = INITIAL_ESP + 4 * rng.below(64);
-      c.code = [...osz(size), 0xc9];
+      c.code = [...osz(size), ...opcodeOf("leave", "")];
       out.push(c);
     }
   }
@@ -1105,14 +1137,18 @@ groups.stack = (rng) => {
 
 groups.misc = (rng) => {
   const out: Case[] = [];
-  const simple: [string, number[], number][] = [
-    ["lahf", [0x9f], 16], ["sahf", [0x9e], 16], ["cbw", [0x66, 0x98], 24], ["cwde", [0x98], 24],
-    ["cwd", [0x66, 0x99], 24], ["cdq", [0x99], 24], ["clc", [0xf8], 8], ["stc", [0xf9], 8],
-    ["cmc", [0xf5], 8], ["cld", [0xfc], 4], ["std", [0xfd], 4], ["nop", [0x90], 2],
+  // CWDE and CDQ are the 32-bit operand size of the table's CBW and CWD rows (one opcode each).
+  const one = (mn: string, size: Size = 32): number[] => [...osz(size), ...opcodeOf(mn, "")];
+  // [name, the table's mnemonic, code, cases]
+  const simple: [string, string, number[], number][] = [
+    ["lahf", "lahf", one("lahf"), 16], ["sahf", "sahf", one("sahf"), 16], ["cbw", "cbw", one("cbw", 16), 24],
+    ["cwde", "cbw", one("cbw"), 24], ["cwd", "cwd", one("cwd", 16), 24], ["cdq", "cwd", one("cwd"), 24],
+    ["clc", "clc", one("clc"), 8], ["stc", "stc", one("stc"), 8], ["cmc", "cmc", one("cmc"), 8],
+    ["cld", "cld", one("cld"), 4], ["std", "std", one("std"), 4], ["nop", "nop", one("nop"), 2],
   ];
-  for (const [mn, code, n] of simple) {
+  for (const [mn, tableMnemonic, code, n] of simple) {
     for (let k = 0; k < n; k++) {
-      const c = new Case(rng, `${mn} #${k}`, mn);
+      const c = new Case(rng, `${mn} #${k}`, tableMnemonic);
       c.flags = (rng.u32() & CASE_FLAGS) & ~(mn === "cld" || mn === "std" ? 0 : DF);
       if (k < 8) c.regs[EAX] = [0, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x80000000][k] | (rng.u32() & (mn === "cbw" ? 0xffff0000 : 0));
       c.code = code;
@@ -1123,28 +1159,30 @@ groups.misc = (rng) => {
     // XLAT: AL = [EBX + unsigned AL] (SDM Vol. 2B XLAT).
     const c = new Case(rng, `xlat #${k}`, "xlat");
     c.regs[EBX] = DATA + rng.below(0xe00);
-    c.code = k % 4 === 3 ? [0x3e, 0xd7] : [0xd7];
+    c.code = [...(k % 4 === 3 ? [0x3e] : []), ...opcodeOf("xlat", "")];
     out.push(c);
   }
   for (let k = 0; k < 4; k++) {
     const c = new Case(rng, `int3 #${k}`, "int3");
-    c.code = [0x90, 0xcc];
+    c.code = [...opcodeOf("nop", ""), ...opcodeOf("int3", "")];
     out.push(c);
   }
   for (let k = 0; k < 8; k++) {
     const c = new Case(rng, `into of=${k & 1} #${k}`, "into");
     c.flags = (c.flags & ~OF) | (k & 1 ? OF : 0);
-    c.code = [0xce];
+    c.code = opcodeOf("into", "");
     out.push(c);
   }
-  for (const [name, code] of [
-    ["ud2", [0x0f, 0x0b]],
-    ["lock nop", [0xf0, 0x90]],
-    ["lock add reg", [0xf0, 0x01, 0xc0]],
-    ["lea reg,reg", [0x8d, 0xc0]],
-    ["bound reg,reg", [0x62, 0xc0]],
+  // LEA and BOUND take a memory operand only: a register one (mod 11) is #UD.
+  const rr = modrmReg(EAX, EAX);
+  for (const [name, mn, code] of [
+    ["ud2", "ud2", opcodeOf("ud2", "")],
+    ["lock nop", "nop", [LOCK, ...opcodeOf("nop", "")]],
+    ["lock add reg", "add", [LOCK, ...opcodeOf("add", "Ev,Gv"), rr]],
+    ["lea reg,reg", "lea", [...opcodeOf("lea", "Gv,M"), rr]],
+    ["bound reg,reg", "bound", [...opcodeOf("bound", "Gv,Ma"), rr]],
   ] as const) {
-    const c = new Case(rng, `${name} (#UD)`, "ud");
+    const c = new Case(rng, `${name} (#UD)`, mn);
     c.code = [...code];
     out.push(c);
   }
@@ -1153,9 +1191,9 @@ groups.misc = (rng) => {
 
 groups.movx = (rng) => {
   const out: Case[] = [];
-  for (const [mn, op] of [["movzx", 0xb6], ["movsx", 0xbe]] as const) {
+  for (const mn of ["movzx", "movsx"] as const) {
     for (const [dst, src] of [[16, 8], [32, 8], [32, 16], [16, 16]] as const) {
-      const w = src === 16 ? 1 : 0;
+      const op = opcodeOf(mn, src === 8 ? "Gv,Eb" : "Gv,Ew");
       for (let k = 0; k < 36; k++) {
         const c = new Case(rng, `${mn} G${dst},E${src} #${k}`, mn);
         c.ctx = { size: dst };
@@ -1171,7 +1209,7 @@ groups.movx = (rng) => {
           if (src === 8 || e !== ESP) c.setReg(src, e, value(rng, src));
           modrm = [modrmReg(g, e)];
         }
-        c.code = [...osz(dst), 0x0f, op + w, ...modrm];
+        c.code = [...osz(dst), ...op, ...modrm];
         out.push(c);
       }
     }
@@ -1182,20 +1220,22 @@ groups.movx = (rng) => {
 groups.mov = (rng) => {
   const out: Case[] = [];
   for (const size of SIZES) {
-    const w = size === 8 ? 0 : 1;
     const iz = (cc: Case) => imm(value(cc.rng, size), size);
-    rmCases(rng, out, "mov E,G", "mov", size, [0x88 + w], 16, { mem: false });
-    rmCases(rng, out, "mov E,G", "mov", size, [0x88 + w], 24, { mem: true });
-    rmCases(rng, out, "mov G,E", "mov", size, [0x8a + w], 16, { mem: false });
-    rmCases(rng, out, "mov G,E", "mov", size, [0x8a + w], 24, { mem: true });
-    rmCases(rng, out, "mov E,I", "mov", size, [0xc6 + w], 12, { mem: false, digit: 0, after: iz });
-    rmCases(rng, out, "mov E,I", "mov", size, [0xc6 + w], 24, { mem: true, digit: 0, after: iz });
+    const eg = opcodeOf("mov", bySize(size, "Eb,Gb", "Ev,Gv")), ge = opcodeOf("mov", bySize(size, "Gb,Eb", "Gv,Ev"));
+    const ei = encoding("mov", bySize(size, "Eb,Ib", "Ev,Iz"));
+    rmCases(rng, out, "mov E,G", "mov", size, eg, 16, { mem: false });
+    rmCases(rng, out, "mov E,G", "mov", size, eg, 24, { mem: true });
+    rmCases(rng, out, "mov G,E", "mov", size, ge, 16, { mem: false });
+    rmCases(rng, out, "mov G,E", "mov", size, ge, 24, { mem: true });
+    rmCases(rng, out, "mov E,I", "mov", size, ei.opcode, 12, { mem: false, digit: ei.digit, after: iz });
+    rmCases(rng, out, "mov E,I", "mov", size, ei.opcode, 24, { mem: true, digit: ei.digit, after: iz });
   }
   return out;
 };
 
 groups.lea = (rng) => {
   const out: Case[] = [];
+  const lea = opcodeOf("lea", "Gv,M");
   // Every 32-bit ModRM memory form with every SIB byte (SDM Vol. 2 Tables 2-2, 2-3).
   for (const mod of [0, 1, 2]) {
     for (let rm = 0; rm < 8; rm++) {
@@ -1205,7 +1245,7 @@ groups.lea = (rng) => {
         for (let r = 0; r < 8; r++) if (r !== ESP) c.regs[r] = rng.bool() ? rng.u32() : rng.pick([0, 1, 0x7fffffff, 0x80000000, 0xffffffff]);
         const g = rng.below(8);
         const disp = mod === 1 ? [rng.below(256)] : mod === 2 || (mod === 0 && (rm === 5 || (sib >= 0 && (sib & 7) === 5))) ? le(rng.u32(), 4) : [];
-        c.code = [0x8d, (mod << 6) | (g << 3) | rm, ...(sib >= 0 ? [sib] : []), ...disp];
+        c.code = [...lea, (mod << 6) | (g << 3) | rm, ...(sib >= 0 ? [sib] : []), ...disp];
         out.push(c);
       }
     }
@@ -1218,7 +1258,7 @@ groups.lea = (rng) => {
         const c = new Case(rng, `lea a16 mod=${mod} rm=${rm} o${size} #${k}`, "lea");
         for (let r = 0; r < 8; r++) if (r !== ESP) c.regs[r] = k < 3 ? (rng.u32() & 0xffff0000) | [0xffff, 0x8000, 0xfffe][k] : rng.u32();
         const disp = mod === 1 ? [rng.below(256)] : mod === 2 || (mod === 0 && rm === 6) ? le(rng.u32(), 2) : [];
-        c.code = [...osz(size), 0x67, 0x8d, (mod << 6) | (rng.below(8) << 3) | rm, ...disp];
+        c.code = [...osz(size), 0x67, ...lea, (mod << 6) | (rng.below(8) << 3) | rm, ...disp];
         out.push(c);
       }
     }
@@ -1226,7 +1266,7 @@ groups.lea = (rng) => {
   // 16-bit destination with 32-bit addressing: the address is truncated.
   for (let k = 0; k < 40; k++) {
     const c = new Case(rng, `lea o16 a32 #${k}`, "lea");
-    c.code = [0x66, 0x8d, 0x84 | (rng.below(8) << 3), rng.below(256) & ~0x07 | rng.pick([0, 1, 2, 3, 6, 7]), ...le(rng.u32(), 4)];
+    c.code = [...osz(16), ...lea, 0x84 | (rng.below(8) << 3), rng.below(256) & ~0x07 | rng.pick([0, 1, 2, 3, 6, 7]), ...le(rng.u32(), 4)];
     out.push(c);
   }
   return out;
@@ -1235,20 +1275,22 @@ groups.lea = (rng) => {
 groups.bcd = (rng) => {
   const out: Case[] = [];
   // DAA, DAS: every AL with every AF, CF input (SDM Vol. 2A DAA, DAS).
-  for (const [mn, op] of [["daa", 0x27], ["das", 0x2f]] as const) {
+  for (const mn of ["daa", "das"] as const) {
+    const op = opcodeOf(mn, "");
     for (let al = 0; al < 256; al++) {
       for (const f of [0, CF, AF, CF | AF]) {
         const c = new Case(rng, `${mn} al=${hex(al)} f=${hex(f)}`, mn);
         c.ctx = { size: 8 };
         c.flags = (c.flags & ~(CF | AF)) | f;
         c.setReg(8, EAX, al);
-        c.code = [op];
+        c.code = op;
         out.push(c);
       }
     }
   }
   // AAA, AAS: every AL with AF 0/1 (CF in random), random AH and some AH edges.
-  for (const [mn, op] of [["aaa", 0x37], ["aas", 0x3f]] as const) {
+  for (const mn of ["aaa", "aas"] as const) {
+    const op = opcodeOf(mn, "");
     for (let al = 0; al < 256; al++) {
       for (const af of [0, AF]) {
         const c = new Case(rng, `${mn} al=${hex(al)} af=${af ? 1 : 0}`, mn);
@@ -1256,7 +1298,7 @@ groups.bcd = (rng) => {
         c.flags = (c.flags & ~AF) | af;
         c.setReg(8, EAX, al);
         c.setReg(8, 4, rng.pick([0, 0xff, 0x7f, 0x80, rng.below(256), rng.below(256)]));
-        c.code = [op];
+        c.code = op;
         out.push(c);
       }
     }
@@ -1268,19 +1310,19 @@ groups.bcd = (rng) => {
       const c = new Case(rng, `aam ${base} al=${hex(al)}`, "aam");
       c.ctx = { size: 8 };
       c.setReg(8, EAX, al);
-      c.code = [0xd4, base];
+      c.code = [...opcodeOf("aam", "Ib"), base];
       out.push(c);
       const d = new Case(rng, `aad ${base} ax=..${hex(al)}`, "aad");
       d.ctx = { size: 8 };
       d.setReg(8, EAX, al);
       d.setReg(8, 4, al % 3 === 0 ? rng.pick([0, 9, 0xff, 0x80]) : rng.below(256));
-      d.code = [0xd5, base];
+      d.code = [...opcodeOf("aad", "Ib"), base];
       out.push(d);
     }
   }
   for (let k = 0; k < 4; k++) {
     const c = new Case(rng, `aam 0 (#DE) #${k}`, "aam");
-    c.code = [0xd4, 0x00];
+    c.code = [...opcodeOf("aam", "Ib"), 0x00];
     out.push(c);
   }
   return out;
@@ -1303,7 +1345,7 @@ groups.bound = (rng) => {
       const idx = pick === 0 ? lo : pick === 1 ? hi : pick === 2 ? sx(lo) - 1 : pick === 3 ? sx(hi) + 1 : pick === 4 ? Math.floor((sx(lo) + sx(hi)) / 2) : value(rng, size);
       c.setReg(size, g, idx >>> 0);
       c.name += ` ${m.form}`;
-      c.code = [...osz(size), 0x62, ...m.bytes];
+      c.code = [...osz(size), ...opcodeOf("bound", "Gv,Ma"), ...m.bytes];
       out.push(c);
     }
   }
@@ -1317,7 +1359,6 @@ groups.mem16 = (rng) => {
     for (let rm = 0; rm < 8; rm++) {
       for (let k = 0; k < 6; k++) {
         const size = SIZES[k % 3];
-        const w = size === 8 ? 0 : 1;
         const load = k >= 3;
         const c = new Case(rng, `a16 ${load ? "mov G,E" : "add E,G"} mod=${mod} rm=${rm} o${size} #${k}`, load ? "mov" : "add");
         c.ctx = { size };
@@ -1326,7 +1367,8 @@ groups.mem16 = (rng) => {
         const m = memOperand16(c, g, ea, mod, rm);
         poke(c, ea, value(rng, size), size);
         c.setReg(size, g, value(rng, size));
-        c.code = [...osz(size), 0x67, (load ? 0x8a : 0x00) + w, ...m];
+        const op = load ? opcodeOf("mov", bySize(size, "Gb,Eb", "Gv,Ev")) : opcodeOf("add", bySize(size, "Eb,Gb", "Ev,Gv"));
+        c.code = [...osz(size), 0x67, ...op, ...m];
         out.push(c);
       }
     }
@@ -1334,7 +1376,6 @@ groups.mem16 = (rng) => {
   // The ALU operations and a few others on 16-bit-addressed operands.
   ALU.forEach((mn) => {
     for (const size of SIZES) {
-      const w = size === 8 ? 0 : 1;
       for (let k = 0; k < 4; k++) {
         const c = new Case(rng, `a16 ${mn} ${k & 1 ? "G,E" : "E,G"} o${size} #${k}`, mn);
         c.ctx = { size };
@@ -1348,25 +1389,26 @@ groups.mem16 = (rng) => {
       }
     }
   });
-  for (const [mn, opcode, digit] of [["inc", 0xfe, 0], ["not", 0xf6, 2], ["neg", 0xf6, 3], ["shl", 0xd0, 4], ["sar", 0xd0, 7], ["rcr", 0xd0, 3]] as const) {
+  for (const [mn, byteForm, sizedForm] of [["inc", "Eb", "Ev"], ["not", "Eb", "Ev"], ["neg", "Eb", "Ev"], ["shl", "Eb,1", "Ev,1"], ["sar", "Eb,1", "Ev,1"], ["rcr", "Eb,1", "Ev,1"]] as const) {
     for (const size of SIZES) {
-      const w = size === 8 ? 0 : 1;
+      const e = encoding(mn, bySize(size, byteForm, sizedForm));
+      const digit = e.digit!;
       for (let k = 0; k < 3; k++) {
         const c = new Case(rng, `a16 ${mn} E o${size} #${k}`, mn);
         c.ctx = { size, count: 1 };
         const ea = lowAddr(rng);
         const m = memOperand16(c, digit, ea, rng.below(3), rng.below(8));
         poke(c, ea, value(rng, size), size);
-        c.code = [...osz(size), 0x67, opcode + w, ...m];
+        c.code = [...osz(size), 0x67, ...e.opcode, ...m];
         out.push(c);
       }
     }
   }
   // String instructions with 16-bit addressing: SI, DI and CX, wrapping at 64 KiB; the upper
   // halves of ESI, EDI and ECX must be left alone (SDM Vol. 2B MOVS, "address-size attribute").
-  for (const [mn, op] of STRING_OPS) {
+  for (const [mn, byteForm, sizedForm] of STRING_OPS) {
     for (const size of SIZES) {
-      const w = size === 8 ? 0 : 1;
+      const op = opcodeOf(mn, bySize(size, byteForm, sizedForm));
       for (const [pname, prefix] of [["", []], [mn === "cmps" || mn === "scas" ? "repe " : "rep ", [0xf3]]] as [string, number[]][]) {
         for (const df of [0, DF]) {
           const c = new Case(rng, `a16 ${pname}${mn} o${size} df=${df ? 1 : 0}`, mn);
@@ -1384,7 +1426,7 @@ groups.mem16 = (rng) => {
               if (mn === "cmps") poke(c, (c.regs[ESI] & 0xffff) + d(i), i < 3 ? v : value(rng, size), size);
             }
           }
-          c.code = [...prefix, ...osz(size), 0x67, op + w];
+          c.code = [...prefix, ...osz(size), 0x67, ...op];
           out.push(c);
         }
       }
@@ -1394,7 +1436,7 @@ groups.mem16 = (rng) => {
   for (let k = 0; k < 8; k++) {
     const c = new Case(rng, `a16 xlat #${k}`, "xlat");
     c.setReg(16, EBX, LOW + rng.below(LOW_SIZE - 0x100));
-    c.code = [0x67, 0xd7];
+    c.code = [0x67, ...opcodeOf("xlat", "")];
     out.push(c);
   }
   // PUSH/POP r/m16/32 with 16-bit addressing.
@@ -1403,9 +1445,10 @@ groups.mem16 = (rng) => {
     const push = k < 4;
     const c = new Case(rng, `a16 ${push ? "push" : "pop"} M o${size} #${k}`, push ? "push" : "pop");
     const ea = lowAddr(rng);
-    const m = memOperand16(c, push ? 6 : 0, ea, rng.below(3), rng.pick([0, 1, 4, 5, 7]));
+    const e = encoding(push ? "push" : "pop", "Ev");
+    const m = memOperand16(c, e.digit!, ea, rng.below(3), rng.pick([0, 1, 4, 5, 7]));
     poke(c, ea, value(rng, size), size);
-    c.code = [...osz(size), 0x67, push ? 0xff : 0x8f, ...m];
+    c.code = [...osz(size), 0x67, ...e.opcode, ...m];
     out.push(c);
   }
   return out;
