@@ -1,5 +1,6 @@
 // The builder a unit is emitted through (compile.ts drives it). A unit is a straight run of
-// guest instructions from a hot block start, on one code page, up to the first instruction the JIT does not compile or the first unconditional jump.
+// guest instructions from a hot block start, on one code page, up to the first instruction the
+// JIT does not compile or the first unconditional jump.
 // A conditional jump's fall-through stays in the unit (its taken side leaves it, or loops back
 // when it targets the unit's start). The unit keeps the guest registers and the lazy-flag record
 // in wasm locals and writes them back at every exit, so that at an exit the core sees exactly
