@@ -715,58 +715,57 @@ let fastVal: u32 = 0;
   return sub == 2 ? jumpTo(v) : next;
 }
 
-/**
- * An operand-size prefix (0x66, at p - 1) before MOV Ew, Gw / MOV Gw, Ew / MOV Ew, imm16 or a
- * register shift by an immediate: compiled code handling 16-bit values.
- */
-@inline export function fastOperandSize16(p: usize): usize {
-  const op = <u32>load<u8>(p);
-  const q = p + 1;
-  const m = <u32>load<u8>(q);
+/** MOV Ew, Gw after an operand-size prefix (`p` at the ModRM byte). */
+@inline export function fastMovEwGw(p: usize): usize {
+  const m = <u32>load<u8>(p);
   const g = <i32>((m >> 3) & 7);
-  switch (op) {
-    case 0x89: { // MOV Ew, Gw
-      if (m >= 0xc0) {
-        setReg16(<i32>(m & 7), reg16(g));
-        return q + 1;
-      }
-      if (!fastMemOperand(q, m, true)) return 0;
-      const h = tlbHost16(fastLin, true);
-      if (h == 0) return 0;
-      store<u16>(h, <u16>reg16(g));
-      return q + fastLen;
-    }
-    case 0x8b: { // MOV Gw, Ew
-      if (m >= 0xc0) {
-        setReg16(g, reg16(<i32>(m & 7)));
-        return q + 1;
-      }
-      if (!fastMemOperand(q, m, false)) return 0;
-      const h = tlbHost16(fastLin, false);
-      if (h == 0) return 0;
-      setReg16(g, <u32>load<u16>(h));
-      return q + fastLen;
-    }
-    case 0xc7: { // MOV Ew, imm16
-      if (g != 0) return 0;
-      if (m >= 0xc0) {
-        setReg16(<i32>(m & 7), <u32>load<u16>(q + 1));
-        return q + 3;
-      }
-      if (!fastMemOperand(q, m, true)) return 0;
-      const h = tlbHost16(fastLin, true);
-      if (h == 0) return 0;
-      store<u16>(h, load<u16>(q + fastLen));
-      return q + fastLen + 2;
-    }
-    case 0xc1: { // shift group Ew, imm8, register form
-      if (m < 0xc0) return 0;
-      const e = <i32>(m & 7);
-      setReg16(e, shift(g, 1, reg16(e), <u32>load<u8>(q + 1)));
-      commitShiftFlags();
-      return q + 2;
-    }
-    default:
-      return 0;
+  if (m >= 0xc0) {
+    setReg16(<i32>(m & 7), reg16(g));
+    return p + 1;
   }
+  if (!fastMemOperand(p, m, true)) return 0;
+  const h = tlbHost16(fastLin, true);
+  if (h == 0) return 0;
+  store<u16>(h, <u16>reg16(g));
+  return p + fastLen;
+}
+
+/** MOV Gw, Ew after an operand-size prefix. */
+@inline export function fastMovGwEw(p: usize): usize {
+  const m = <u32>load<u8>(p);
+  const g = <i32>((m >> 3) & 7);
+  if (m >= 0xc0) {
+    setReg16(g, reg16(<i32>(m & 7)));
+    return p + 1;
+  }
+  if (!fastMemOperand(p, m, false)) return 0;
+  const h = tlbHost16(fastLin, false);
+  if (h == 0) return 0;
+  setReg16(g, <u32>load<u16>(h));
+  return p + fastLen;
+}
+
+/** MOV Ew, imm16 after an operand-size prefix. */
+@inline export function fastMovEwIw(p: usize): usize {
+  const m = <u32>load<u8>(p);
+  if (((m >> 3) & 7) != 0) return 0;
+  if (m >= 0xc0) {
+    setReg16(<i32>(m & 7), <u32>load<u16>(p + 1));
+    return p + 3;
+  }
+  if (!fastMemOperand(p, m, true)) return 0;
+  const h = tlbHost16(fastLin, true);
+  if (h == 0) return 0;
+  store<u16>(h, load<u16>(p + fastLen));
+  return p + fastLen + 2;
+}
+
+/** Shift group Ew, imm8, register form, after an operand-size prefix. */
+@inline export function fastShiftReg16Imm(p: usize): usize {
+  const m = <u32>load<u8>(p);
+  if (m < 0xc0) return 0;
+  const e = <i32>(m & 7);
+  setReg16(e, shift(<i32>((m >> 3) & 7), 1, reg16(e), <u32>load<u8>(p + 1)));
+  commitShiftFlags();
+  return p + 2;
 }

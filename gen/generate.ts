@@ -326,20 +326,23 @@ function fastCall(r: InstructionRow, op: number): string {
  * Per opcode of a map, the fast path's call, or undefined where it has none: the rows marked
  * `fast` must name one fastHandler (with the same arguments) per opcode, and only they.
  */
-export function fastCalls(map: 0 | 1): (string | undefined)[] {
-  return byOpcode(map).map((rows, op) => {
+export function fastCalls(map: 0 | 1 | "66"): (string | undefined)[] {
+  return byOpcode(map === "66" ? 0 : map).map((rows, op) => {
     for (const r of rows) {
       if (!r.fast !== !r.fastHandler) throw new Error(`${describe(r)}: \`fast\` and \`fastHandler\` go together`);
+      if (r.fastHandler16 && !r.fastHandler) throw new Error(`${describe(r)}: \`fastHandler16\` without \`fastHandler\``);
     }
-    const calls = new Set(rows.filter((r) => r.fast).map((r) => fastCall(r, op)));
+    const calls = new Set(map === "66"
+      ? rows.filter((r) => r.fastHandler16).map((r) => `${r.fastHandler16}(p + 1)`)
+      : rows.filter((r) => r.fast).map((r) => fastCall(r, op)));
     if (calls.size > 1) throw new Error(`${describe(rows[0])}: forms of one opcode with different fast handlers (${[...calls].join(", ")})`);
     return calls.size ? [...calls][0] : undefined;
   });
 }
 
-function fastSwitch(map: 0 | 1): string[] {
+function fastSwitch(map: 0 | 1 | "66"): string[] {
   const calls = fastCalls(map).map((c, op) => (map === 0 && op === 0x0f ? "fastStep0F(p)" : c));
-  if (map === 0) for (const pr of PREFIXES) if (pr.fastHandler) calls[pr.byte] = `${pr.fastHandler}(p)`;
+  if (map === 0) for (const pr of PREFIXES) if (pr.fast16) calls[pr.byte] = `fastStep${hex2(pr.byte)}(p)`;
   const out = ["  switch (op) {"];
   for (const [call, ops] of groupBy([...calls.keys()].filter((op) => calls[op]), (op) => calls[op]!, (op) => op)) {
     const labels = ops.map((o) => `case ${hex(o)}:`);
@@ -355,9 +358,11 @@ function fastDispatch(): string {
   for (const r of INSTRUCTIONS) {
     if (!r.fastHandler) continue;
     names.add(r.fastHandler);
+    if (r.fastHandler16) names.add(r.fastHandler16);
     for (const a of r.fastArgs ?? []) if (/^ALU_[A-Z]+$/.test(a)) consts.add(a);
   }
-  for (const pr of PREFIXES) if (pr.fastHandler) names.add(pr.fastHandler);
+  const prefix16 = PREFIXES.filter((pr) => pr.fast16);
+  if (prefix16.length !== 1) throw new Error("one operand-size prefix with fast16 expected");
   return [
     HEADER,
     "// The run loop's fast path: one case per opcode whose rows are marked `fast`, calling the",
@@ -381,6 +386,12 @@ function fastDispatch(): string {
     "@inline function fastStep0F(p: usize): usize {",
     "  const op = <u32>load<u8>(p);",
     ...fastSwitch(1),
+    "}",
+    "",
+    `/** After an operand-size prefix (${hex(prefix16[0].byte)}): \`p\` at the opcode byte; the rows' fastHandler16 forms. */`,
+    `@inline function fastStep${hex2(prefix16[0].byte)}(p: usize): usize {`,
+    "  const op = <u32>load<u8>(p);",
+    ...fastSwitch("66"),
     "}",
     "",
   ].join("\n");

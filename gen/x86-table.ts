@@ -84,6 +84,8 @@ export interface InstructionRow {
    */
   fastHandler?: string;
   fastArgs?: string[];
+  /** The fast path's handler for the form after an operand-size prefix (0x66), `p` at its ModRM. */
+  fastHandler16?: string;
   /** Operand values the oracle generator tries, beyond its usual random and edge values. */
   oracle?: { counts?: number[] };
   /** Why the row is as it is, when the SDM alone does not say. */
@@ -95,8 +97,8 @@ export interface PrefixRow {
   byte: number;
   name: string;
   group: 1 | 2 | 3 | 4;
-  /** The fast path's handler when the prefix starts a form it executes (its next byte at `p`). */
-  fastHandler?: string;
+  /** The fast path takes the `fastHandler16` forms after this prefix (operand size). */
+  fast16?: true;
 }
 
 export const PREFIXES: PrefixRow[] = [
@@ -109,7 +111,7 @@ export const PREFIXES: PrefixRow[] = [
   { byte: 0x3e, name: "ds", group: 2 },
   { byte: 0x64, name: "fs", group: 2 },
   { byte: 0x65, name: "gs", group: 2 },
-  { byte: 0x66, name: "operand-size", group: 3, fastHandler: "fastOperandSize16" },
+  { byte: 0x66, name: "operand-size", group: 3, fast16: true },
   { byte: 0x67, name: "address-size", group: 4 },
 ];
 
@@ -209,9 +211,9 @@ add({ opcode: 0x85, mnemonic: "test", operands: "Ev,Gv", handler: "testEG", args
 add({ opcode: 0x86, mnemonic: "xchg", operands: "Eb,Gb", handler: "xchgEG", args: ["SIZE_8"], lock: true, note: "locked whether or not LOCK is given" });
 add({ opcode: 0x87, mnemonic: "xchg", operands: "Ev,Gv", handler: "xchgEG", args: ["opsz"], lock: true });
 add({ opcode: 0x88, mnemonic: "mov", operands: "Eb,Gb", handler: "movEG", args: ["SIZE_8"], fast: true, fastHandler: "fastMovEbGb" });
-add({ opcode: 0x89, mnemonic: "mov", operands: "Ev,Gv", handler: "movEG", args: ["opsz"], fast: "32-bit", fastHandler: "fastMovEvGv" });
+add({ opcode: 0x89, mnemonic: "mov", operands: "Ev,Gv", handler: "movEG", args: ["opsz"], fast: "32-bit", fastHandler: "fastMovEvGv", fastHandler16: "fastMovEwGw" });
 add({ opcode: 0x8a, mnemonic: "mov", operands: "Gb,Eb", handler: "movGE", args: ["SIZE_8"], fast: true, fastHandler: "fastMovGbEb" });
-add({ opcode: 0x8b, mnemonic: "mov", operands: "Gv,Ev", handler: "movGE", args: ["opsz"], fast: "32-bit", fastHandler: "fastMovGvEv" });
+add({ opcode: 0x8b, mnemonic: "mov", operands: "Gv,Ev", handler: "movGE", args: ["opsz"], fast: "32-bit", fastHandler: "fastMovGvEv", fastHandler16: "fastMovGwEw" });
 add({ opcode: 0x8c, mnemonic: "mov", operands: "Ew,Sw", handler: "movESreg" });
 add({ opcode: 0x8d, mnemonic: "lea", operands: "Gv,M", handler: "lea", fast: "32-bit", fastHandler: "fastLea" });
 add({ opcode: 0x8e, mnemonic: "mov", operands: "Sw,Ew", handler: "movSregE", note: "MOV SS holds interrupts off for one instruction" });
@@ -257,7 +259,7 @@ for (const [mn, digit] of SHIFTS) {
     [0xc0, "Eb,Ib", "imm8"], [0xc1, "Ev,Ib", "imm8"], [0xd0, "Eb,1", "one"], [0xd1, "Ev,1", "one"], [0xd2, "Eb,CL", "cl"], [0xd3, "Ev,CL", "cl"],
   ] as const) {
     const fast = op === 0xc1 || op === 0xd1 || op === 0xd3 ? ("register" as const) : undefined;
-    const fastHandler = fast && (op === 0xc1 ? { fastHandler: "fastShiftRegImm" } : { fastHandler: "fastShiftReg", fastArgs: ["op"] });
+    const fastHandler = fast && (op === 0xc1 ? { fastHandler: "fastShiftRegImm", fastHandler16: "fastShiftReg16Imm" } : { fastHandler: "fastShiftReg", fastArgs: ["op"] });
     add({ opcode: op, digit, mnemonic: mn, operands, handler: "shiftGroup", args: ["op"], ...flags, fast, ...fastHandler });
   }
 }
@@ -266,7 +268,7 @@ add({ opcode: 0xc3, mnemonic: "ret", operands: "", handler: "ret", jump: true, f
 add({ opcode: 0xc4, mnemonic: "les", operands: "Gz,Mp", handler: "lesLds", args: ["op"] });
 add({ opcode: 0xc5, mnemonic: "lds", operands: "Gz,Mp", handler: "lesLds", args: ["op"] });
 add({ opcode: 0xc6, digit: 0, mnemonic: "mov", operands: "Eb,Ib", handler: "movEI", args: ["SIZE_8"], fast: true, fastHandler: "fastMovEbIb" });
-add({ opcode: 0xc7, digit: 0, mnemonic: "mov", operands: "Ev,Iz", handler: "movEI", args: ["opsz"], fast: "32-bit", fastHandler: "fastMovEvIz" });
+add({ opcode: 0xc7, digit: 0, mnemonic: "mov", operands: "Ev,Iz", handler: "movEI", args: ["opsz"], fast: "32-bit", fastHandler: "fastMovEvIz", fastHandler16: "fastMovEwIw" });
 add({ opcode: 0xc8, mnemonic: "enter", operands: "Iw,Ib", handler: "enter" });
 add({ opcode: 0xc9, mnemonic: "leave", operands: "", handler: "leave" });
 add({ opcode: 0xca, mnemonic: "retf", operands: "Iw", handler: "retFarImm", jump: true });

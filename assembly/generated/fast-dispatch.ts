@@ -6,7 +6,7 @@
 // full decoder, having consumed and changed nothing.
 
 import { ALU_ADC, ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SBB, ALU_SUB, ALU_XOR } from "../ops/alu";
-import { fastAlu32, fastAlu8Reg, fastAluEaxImm, fastAluEvImmReg, fastBitScan, fastCallRel, fastCmp8, fastGroup1Eb, fastGroup3, fastGroup5, fastImulGE, fastImulGEI, fastIncDecReg, fastJccRel32, fastJccRel8, fastJmpRel, fastJmpRel8, fastLea, fastMovEbGb, fastMovEbIb, fastMovEvGv, fastMovEvIz, fastMovGbEb, fastMovGvEv, fastMovRegImm, fastMovzxB, fastMovzxW, fastNop, fastOperandSize16, fastPopReg, fastPushReg, fastRet, fastShiftDouble, fastShiftReg, fastShiftRegImm, fastTestEbGb, fastTestEvGv } from "../fastpath";
+import { fastAlu32, fastAlu8Reg, fastAluEaxImm, fastAluEvImmReg, fastBitScan, fastCallRel, fastCmp8, fastGroup1Eb, fastGroup3, fastGroup5, fastImulGE, fastImulGEI, fastIncDecReg, fastJccRel32, fastJccRel8, fastJmpRel, fastJmpRel8, fastLea, fastMovEbGb, fastMovEbIb, fastMovEvGv, fastMovEvIz, fastMovEwGw, fastMovEwIw, fastMovGbEb, fastMovGvEv, fastMovGwEw, fastMovRegImm, fastMovzxB, fastMovzxW, fastNop, fastPopReg, fastPushReg, fastRet, fastShiftDouble, fastShiftReg, fastShiftReg16Imm, fastShiftRegImm, fastTestEbGb, fastTestEvGv } from "../fastpath";
 
 /**
  * Execute `op`, whose remaining bytes start at `p`, on the fast path. Returns the address of
@@ -40,7 +40,7 @@ import { fastAlu32, fastAlu8Reg, fastAluEaxImm, fastAluEvImmReg, fastBitScan, fa
     case 0x48: case 0x49: case 0x4a: case 0x4b: case 0x4c: case 0x4d: case 0x4e: case 0x4f: return fastIncDecReg(p, op);
     case 0x50: case 0x51: case 0x52: case 0x53: case 0x54: case 0x55: case 0x56: case 0x57: return fastPushReg(p, op);
     case 0x58: case 0x59: case 0x5a: case 0x5b: case 0x5c: case 0x5d: case 0x5e: case 0x5f: return fastPopReg(p, op);
-    case 0x66: return fastOperandSize16(p);
+    case 0x66: return fastStep66(p);
     case 0x69: case 0x6b: return fastImulGEI(p, op);
     case 0x70: return fastJccRel8(p, 0);
     case 0x71: return fastJccRel8(p, 1);
@@ -108,6 +108,18 @@ import { fastAlu32, fastAlu8Reg, fastAluEaxImm, fastAluEvImmReg, fastBitScan, fa
     case 0xb6: return fastMovzxB(p);
     case 0xb7: return fastMovzxW(p);
     case 0xbc: case 0xbd: return fastBitScan(p, op);
+    default: return 0;
+  }
+}
+
+/** After an operand-size prefix (0x66): `p` at the opcode byte; the rows' fastHandler16 forms. */
+@inline function fastStep66(p: usize): usize {
+  const op = <u32>load<u8>(p);
+  switch (op) {
+    case 0x89: return fastMovEwGw(p + 1);
+    case 0x8b: return fastMovGwEw(p + 1);
+    case 0xc1: return fastShiftReg16Imm(p + 1);
+    case 0xc7: return fastMovEwIw(p + 1);
     default: return 0;
   }
 }

@@ -48,12 +48,14 @@ describe("instruction table", () => {
       }
       if (map === 0) {
         ops.add(0x0f); // the 0F map's own switch
-        for (const p of PREFIXES) if (p.fastHandler) ops.add(p.byte);
+        for (const p of PREFIXES) if (p.fast16) ops.add(p.byte);
       }
       return [...ops].sort((a, b) => a - b);
     };
     expect(cases("fastStep").map(hex)).toEqual(marked(0).map(hex));
     expect(cases("fastStep0F").map(hex)).toEqual(marked(1).map(hex));
+    const marked16 = [...new Set(INSTRUCTIONS.filter((r) => r.fastHandler16).map((r) => r.opcode))].sort((a, b) => a - b);
+    expect(cases("fastStep66").map(hex)).toEqual(marked16.map(hex));
     for (const r of INSTRUCTIONS) expect(!r.fast, `${r.mnemonic} ${r.operands} (${hex(r.opcode)}): fast without fastHandler or the reverse`).toBe(!r.fastHandler);
   });
 
