@@ -15,7 +15,7 @@ import { FLAG_IF, FLAG_TF, FLAG_RF } from "./flags";
 import { publishRetired } from "./cpu";
 import { syncIn, syncOut } from "./sync";
 import { fetchSlow } from "./decode";
-import { fastStep } from "./fastpath";
+import { fastStep } from "./generated/fast-dispatch";
 import { buildBlock } from "./blocks";
 import { stepResult, STEP_OK, STEP_HLT, STEP_TRAPPED, interruptShadow, clearInterruptShadow } from "./execute";
 import { step } from "./step";

@@ -316,11 +316,93 @@ function dispatch(): string {
   return out.join("\n");
 }
 
+/** The fast path's call for `op`'s row `r`: `cc` becomes the opcode's condition, a constant per case. */
+function fastCall(r: InstructionRow, op: number): string {
+  const args = (r.fastArgs ?? []).map((a) => (a === "cc" ? String(op & 15) : a));
+  return `${r.fastHandler}(${["p", ...args].join(", ")})`;
+}
+
+/**
+ * Per opcode of a map, the fast path's call, or undefined where it has none: the rows marked
+ * `fast` must name one fastHandler (with the same arguments) per opcode, and only they.
+ */
+export function fastCalls(map: 0 | 1 | "66"): (string | undefined)[] {
+  return byOpcode(map === "66" ? 0 : map).map((rows, op) => {
+    for (const r of rows) {
+      if (!r.fast !== !r.fastHandler) throw new Error(`${describe(r)}: \`fast\` and \`fastHandler\` go together`);
+      if (r.fastHandler16 && !r.fastHandler) throw new Error(`${describe(r)}: \`fastHandler16\` without \`fastHandler\``);
+    }
+    const calls = new Set(map === "66"
+      ? rows.filter((r) => r.fastHandler16).map((r) => `${r.fastHandler16}(p + 1)`)
+      : rows.filter((r) => r.fast).map((r) => fastCall(r, op)));
+    if (calls.size > 1) throw new Error(`${describe(rows[0])}: forms of one opcode with different fast handlers (${[...calls].join(", ")})`);
+    return calls.size ? [...calls][0] : undefined;
+  });
+}
+
+function fastSwitch(map: 0 | 1 | "66"): string[] {
+  const calls = fastCalls(map).map((c, op) => (map === 0 && op === 0x0f ? "fastStep0F(p)" : c));
+  if (map === 0) for (const pr of PREFIXES) if (pr.fast16) calls[pr.byte] = `fastStep${hex2(pr.byte)}(p)`;
+  const out = ["  switch (op) {"];
+  for (const [call, ops] of groupBy([...calls.keys()].filter((op) => calls[op]), (op) => calls[op]!, (op) => op)) {
+    const labels = ops.map((o) => `case ${hex(o)}:`);
+    for (let i = 0; i < labels.length; i += 8) out.push(`    ${labels.slice(i, i + 8).join(" ")}${i + 8 >= labels.length ? ` return ${call};` : ""}`);
+  }
+  out.push("    default: return 0;", "  }");
+  return out;
+}
+
+function fastDispatch(): string {
+  const names = new Set<string>();
+  const consts = new Set<string>();
+  for (const r of INSTRUCTIONS) {
+    if (!r.fastHandler) continue;
+    names.add(r.fastHandler);
+    if (r.fastHandler16) names.add(r.fastHandler16);
+    for (const a of r.fastArgs ?? []) if (/^ALU_[A-Z]+$/.test(a)) consts.add(a);
+  }
+  const prefix16 = PREFIXES.filter((pr) => pr.fast16);
+  if (prefix16.length !== 1) throw new Error("one operand-size prefix with fast16 expected");
+  return [
+    HEADER,
+    "// The run loop's fast path: one case per opcode whose rows are marked `fast`, calling the",
+    "// row's fastHandler (assembly/fastpath.ts, @inline, so each case holds its body). A handler",
+    "// returns the host address of the next instruction, or 0 to leave the instruction to the",
+    "// full decoder, having consumed and changed nothing.",
+    "",
+    `import { ${[...consts].sort().join(", ")} } from "../ops/alu";`,
+    `import { ${[...names].sort().join(", ")} } from "../fastpath";`,
+    "",
+    "/**",
+    " * Execute `op`, whose remaining bytes start at `p`, on the fast path. Returns the address of",
+    " * the next instruction, or 0 if not handled. Only called while cpu.fastDecode holds: no",
+    " * prefixes, 32-bit operand and address size.",
+    " */",
+    "@inline export function fastStep(op: u32, p: usize): usize {",
+    ...fastSwitch(0),
+    "}",
+    "",
+    "/** The 0F map: `p` at the second opcode byte. */",
+    "@inline function fastStep0F(p: usize): usize {",
+    "  const op = <u32>load<u8>(p);",
+    ...fastSwitch(1),
+    "}",
+    "",
+    `/** After an operand-size prefix (${hex(prefix16[0].byte)}): \`p\` at the opcode byte; the rows' fastHandler16 forms. */`,
+    `@inline function fastStep${hex2(prefix16[0].byte)}(p: usize): usize {`,
+    "  const op = <u32>load<u8>(p);",
+    ...fastSwitch("66"),
+    "}",
+    "",
+  ].join("\n");
+}
+
 /** Every generated file: path relative to the repository, and its text. */
 export function generatedFiles(): { path: string; text: string }[] {
   return [
     { path: "assembly/generated/opcode-tables.ts", text: coreTables() },
     { path: "assembly/generated/dispatch.ts", text: dispatch() },
+    { path: "assembly/generated/fast-dispatch.ts", text: fastDispatch() },
     { path: "test/oracle/generated/instructions.ts", text: oracleInstructions() },
   ];
 }

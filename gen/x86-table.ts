@@ -76,6 +76,16 @@ export interface InstructionRow {
   privilege?: Privilege;
   /** The run loop's fast path executes it (some forms: "register" or "32-bit"). */
   fast?: true | "register" | "32-bit";
+  /**
+   * The fast path's handler for the form (assembly/fastpath.ts), and its constant arguments after
+   * `p`, the host address of the byte after the opcode (`op`: the opcode byte; `cc`: its
+   * condition, a constant per case). Set exactly when `fast` is (docs/instruction-table.md: why
+   * the fast path has handlers of its own).
+   */
+  fastHandler?: string;
+  fastArgs?: string[];
+  /** The fast path's handler for the form after an operand-size prefix (0x66), `p` at its ModRM. */
+  fastHandler16?: string;
   /** Operand values the oracle generator tries, beyond its usual random and edge values. */
   oracle?: { counts?: number[] };
   /** Why the row is as it is, when the SDM alone does not say. */
@@ -87,6 +97,8 @@ export interface PrefixRow {
   byte: number;
   name: string;
   group: 1 | 2 | 3 | 4;
+  /** The fast path takes the `fastHandler16` forms after this prefix (operand size). */
+  fast16?: true;
 }
 
 export const PREFIXES: PrefixRow[] = [
@@ -99,7 +111,7 @@ export const PREFIXES: PrefixRow[] = [
   { byte: 0x3e, name: "ds", group: 2 },
   { byte: 0x64, name: "fs", group: 2 },
   { byte: 0x65, name: "gs", group: 2 },
-  { byte: 0x66, name: "operand-size", group: 3 },
+  { byte: 0x66, name: "operand-size", group: 3, fast16: true },
   { byte: 0x67, name: "address-size", group: 4 },
 ];
 
@@ -147,16 +159,20 @@ ALU.forEach((mn, i) => {
   };
   const lock = mn === "cmp" ? undefined : (true as const);
   const op = ALU_CONST[i];
-  add({ opcode: i * 8, mnemonic: mn, operands: "Eb,Gb", handler: "aluEG", args: [op, "SIZE_8"], ...flags, lock, fast: "register" });
-  add({ opcode: i * 8 + 1, mnemonic: mn, operands: "Ev,Gv", handler: "aluEG", args: [op, "opsz"], ...flags, lock, fast: "32-bit" });
-  add({ opcode: i * 8 + 2, mnemonic: mn, operands: "Gb,Eb", handler: "aluGE", args: [op, "SIZE_8"], ...flags, fast: "register" });
-  add({ opcode: i * 8 + 3, mnemonic: mn, operands: "Gv,Ev", handler: "aluGE", args: [op, "opsz"], ...flags, fast: "32-bit" });
+  // Byte ALU forms: CMP also with a memory operand, the others on registers only.
+  const fastAlu8 = mn === "cmp"
+    ? { fast: true as const, fastHandler: "fastCmp8", fastArgs: ["op"] }
+    : { fast: "register" as const, fastHandler: "fastAlu8Reg", fastArgs: ["op"] };
+  add({ opcode: i * 8, mnemonic: mn, operands: "Eb,Gb", handler: "aluEG", args: [op, "SIZE_8"], ...flags, lock, ...fastAlu8 });
+  add({ opcode: i * 8 + 1, mnemonic: mn, operands: "Ev,Gv", handler: "aluEG", args: [op, "opsz"], ...flags, lock, fast: "32-bit", fastHandler: "fastAlu32", fastArgs: [op, "true"] });
+  add({ opcode: i * 8 + 2, mnemonic: mn, operands: "Gb,Eb", handler: "aluGE", args: [op, "SIZE_8"], ...flags, ...fastAlu8 });
+  add({ opcode: i * 8 + 3, mnemonic: mn, operands: "Gv,Ev", handler: "aluGE", args: [op, "opsz"], ...flags, fast: "32-bit", fastHandler: "fastAlu32", fastArgs: [op, "false"] });
   add({ opcode: i * 8 + 4, mnemonic: mn, operands: "AL,Ib", handler: "aluAI", args: [op, "SIZE_8"], ...flags });
-  add({ opcode: i * 8 + 5, mnemonic: mn, operands: "eAX,Iz", handler: "aluAI", args: [op, "opsz"], ...flags, fast: "32-bit" });
-  add({ opcode: 0x80, digit: i, mnemonic: mn, operands: "Eb,Ib", handler: "aluEI", args: ["op"], ...flags, lock, fast: true });
-  add({ opcode: 0x81, digit: i, mnemonic: mn, operands: "Ev,Iz", handler: "aluEI", args: ["op"], ...flags, lock, fast: "register" });
+  add({ opcode: i * 8 + 5, mnemonic: mn, operands: "eAX,Iz", handler: "aluAI", args: [op, "opsz"], ...flags, fast: "32-bit", fastHandler: "fastAluEaxImm", fastArgs: ["op"] });
+  add({ opcode: 0x80, digit: i, mnemonic: mn, operands: "Eb,Ib", handler: "aluEI", args: ["op"], ...flags, lock, fast: mn === "cmp" ? true : "register", fastHandler: "fastGroup1Eb" });
+  add({ opcode: 0x81, digit: i, mnemonic: mn, operands: "Ev,Iz", handler: "aluEI", args: ["op"], ...flags, lock, fast: "register", fastHandler: "fastAluEvImmReg", fastArgs: ["op"] });
   add({ opcode: 0x82, digit: i, mnemonic: mn, operands: "Eb,Ib", handler: "aluEI", args: ["op"], ...flags, lock, note: "80's alias in 32-bit code (SDM Vol. 2 Appendix A, Table A-2)" });
-  add({ opcode: 0x83, digit: i, mnemonic: mn, operands: "Ev,Ib", handler: "aluEI", args: ["op"], ...flags, lock, fast: "register" });
+  add({ opcode: 0x83, digit: i, mnemonic: mn, operands: "Ev,Ib", handler: "aluEI", args: ["op"], ...flags, lock, fast: "register", fastHandler: "fastAluEvImmReg", fastArgs: ["op"] });
 });
 
 for (const [seg, name] of [[0x06, "ES"], [0x0e, "CS"], [0x16, "SS"], [0x1e, "DS"]] as const) {
@@ -171,38 +187,38 @@ add({ opcode: 0x37, mnemonic: "aaa", operands: "", handler: "aaa", args: ["false
 add({ opcode: 0x3f, mnemonic: "aas", operands: "", handler: "aaa", args: ["true"], reads: "A", writes: "AC", undefinedFlags: { flags: "OSZP", sdm: "SDM Vol. 2A AAS: AF CF defined; OF SF ZF PF undefined" } });
 
 const INC_DEC_FLAGS = { writes: "OSZAP", undefinedFlags: { flags: "", sdm: "SDM Vol. 2A INC/DEC: CF unaffected, the others by the result" } };
-add({ opcode: 0x40, span: 8, mnemonic: "inc", operands: "Zv", handler: "incDecReg", args: ["op"], ...INC_DEC_FLAGS, fast: "32-bit" });
-add({ opcode: 0x48, span: 8, mnemonic: "dec", operands: "Zv", handler: "incDecReg", args: ["op"], ...INC_DEC_FLAGS, fast: "32-bit" });
-add({ opcode: 0x50, span: 8, mnemonic: "push", operands: "Zv", handler: "pushReg", args: ["op"], fast: "32-bit" });
-add({ opcode: 0x58, span: 8, mnemonic: "pop", operands: "Zv", handler: "popReg", args: ["op"], fast: "32-bit" });
+add({ opcode: 0x40, span: 8, mnemonic: "inc", operands: "Zv", handler: "incDecReg", args: ["op"], ...INC_DEC_FLAGS, fast: "32-bit", fastHandler: "fastIncDecReg", fastArgs: ["op"] });
+add({ opcode: 0x48, span: 8, mnemonic: "dec", operands: "Zv", handler: "incDecReg", args: ["op"], ...INC_DEC_FLAGS, fast: "32-bit", fastHandler: "fastIncDecReg", fastArgs: ["op"] });
+add({ opcode: 0x50, span: 8, mnemonic: "push", operands: "Zv", handler: "pushReg", args: ["op"], fast: "32-bit", fastHandler: "fastPushReg", fastArgs: ["op"] });
+add({ opcode: 0x58, span: 8, mnemonic: "pop", operands: "Zv", handler: "popReg", args: ["op"], fast: "32-bit", fastHandler: "fastPopReg", fastArgs: ["op"] });
 add({ opcode: 0x60, mnemonic: "pusha", operands: "", handler: "pusha" });
 add({ opcode: 0x61, mnemonic: "popa", operands: "", handler: "popa" });
 add({ opcode: 0x62, mnemonic: "bound", operands: "Gv,Ma", handler: "bound" });
 add({ opcode: 0x63, mnemonic: "arpl", operands: "Ew,Gw", handler: "arpl", writes: "Z", privilege: "protected" });
 add({ opcode: 0x68, mnemonic: "push", operands: "Iz", handler: "pushImm" });
-add({ opcode: 0x69, mnemonic: "imul", operands: "Gv,Ev,Iz", handler: "imulGEI", args: ["op"], writes: "OC", undefinedFlags: MUL_UNDEFINED, fast: "32-bit" });
+add({ opcode: 0x69, mnemonic: "imul", operands: "Gv,Ev,Iz", handler: "imulGEI", args: ["op"], writes: "OC", undefinedFlags: MUL_UNDEFINED, fast: "32-bit", fastHandler: "fastImulGEI", fastArgs: ["op"] });
 add({ opcode: 0x6a, mnemonic: "push", operands: "Ib", handler: "pushImm8" });
-add({ opcode: 0x6b, mnemonic: "imul", operands: "Gv,Ev,Ib", handler: "imulGEI", args: ["op"], writes: "OC", undefinedFlags: MUL_UNDEFINED, fast: "32-bit" });
+add({ opcode: 0x6b, mnemonic: "imul", operands: "Gv,Ev,Ib", handler: "imulGEI", args: ["op"], writes: "OC", undefinedFlags: MUL_UNDEFINED, fast: "32-bit", fastHandler: "fastImulGEI", fastArgs: ["op"] });
 add({ opcode: 0x6c, mnemonic: "ins", operands: "Yb,DX", handler: "stringInOut", args: ["op"], reads: "D", privilege: "io" });
 add({ opcode: 0x6d, mnemonic: "ins", operands: "Yz,DX", handler: "stringInOut", args: ["op"], reads: "D", privilege: "io" });
 add({ opcode: 0x6e, mnemonic: "outs", operands: "DX,Xb", handler: "stringInOut", args: ["op"], reads: "D", privilege: "io" });
 add({ opcode: 0x6f, mnemonic: "outs", operands: "DX,Xz", handler: "stringInOut", args: ["op"], reads: "D", privilege: "io" });
-add({ opcode: 0x70, span: 16, mnemonic: "jcc", operands: "Jb", handler: "jccRel8", args: ["op"], reads: "OSZPC", jump: true, fast: true });
+add({ opcode: 0x70, span: 16, mnemonic: "jcc", operands: "Jb", handler: "jccRel8", args: ["op"], reads: "OSZPC", jump: true, fast: true, fastHandler: "fastJccRel8", fastArgs: ["cc"] });
 
 const TEST_FLAGS = { writes: "OSZAPC", undefinedFlags: LOGIC_UNDEFINED };
-add({ opcode: 0x84, mnemonic: "test", operands: "Eb,Gb", handler: "testEG", args: ["SIZE_8"], ...TEST_FLAGS, fast: "register" });
-add({ opcode: 0x85, mnemonic: "test", operands: "Ev,Gv", handler: "testEG", args: ["opsz"], ...TEST_FLAGS, fast: "32-bit" });
+add({ opcode: 0x84, mnemonic: "test", operands: "Eb,Gb", handler: "testEG", args: ["SIZE_8"], ...TEST_FLAGS, fast: true, fastHandler: "fastTestEbGb" });
+add({ opcode: 0x85, mnemonic: "test", operands: "Ev,Gv", handler: "testEG", args: ["opsz"], ...TEST_FLAGS, fast: "32-bit", fastHandler: "fastTestEvGv" });
 add({ opcode: 0x86, mnemonic: "xchg", operands: "Eb,Gb", handler: "xchgEG", args: ["SIZE_8"], lock: true, note: "locked whether or not LOCK is given" });
 add({ opcode: 0x87, mnemonic: "xchg", operands: "Ev,Gv", handler: "xchgEG", args: ["opsz"], lock: true });
-add({ opcode: 0x88, mnemonic: "mov", operands: "Eb,Gb", handler: "movEG", args: ["SIZE_8"], fast: true });
-add({ opcode: 0x89, mnemonic: "mov", operands: "Ev,Gv", handler: "movEG", args: ["opsz"], fast: "32-bit" });
-add({ opcode: 0x8a, mnemonic: "mov", operands: "Gb,Eb", handler: "movGE", args: ["SIZE_8"], fast: true });
-add({ opcode: 0x8b, mnemonic: "mov", operands: "Gv,Ev", handler: "movGE", args: ["opsz"], fast: "32-bit" });
+add({ opcode: 0x88, mnemonic: "mov", operands: "Eb,Gb", handler: "movEG", args: ["SIZE_8"], fast: true, fastHandler: "fastMovEbGb" });
+add({ opcode: 0x89, mnemonic: "mov", operands: "Ev,Gv", handler: "movEG", args: ["opsz"], fast: "32-bit", fastHandler: "fastMovEvGv", fastHandler16: "fastMovEwGw" });
+add({ opcode: 0x8a, mnemonic: "mov", operands: "Gb,Eb", handler: "movGE", args: ["SIZE_8"], fast: true, fastHandler: "fastMovGbEb" });
+add({ opcode: 0x8b, mnemonic: "mov", operands: "Gv,Ev", handler: "movGE", args: ["opsz"], fast: "32-bit", fastHandler: "fastMovGvEv", fastHandler16: "fastMovGwEw" });
 add({ opcode: 0x8c, mnemonic: "mov", operands: "Ew,Sw", handler: "movESreg" });
-add({ opcode: 0x8d, mnemonic: "lea", operands: "Gv,M", handler: "lea", fast: "32-bit" });
+add({ opcode: 0x8d, mnemonic: "lea", operands: "Gv,M", handler: "lea", fast: "32-bit", fastHandler: "fastLea" });
 add({ opcode: 0x8e, mnemonic: "mov", operands: "Sw,Ew", handler: "movSregE", note: "MOV SS holds interrupts off for one instruction" });
 add({ opcode: 0x8f, digit: 0, mnemonic: "pop", operands: "Ev", handler: "popE" });
-add({ opcode: 0x90, mnemonic: "nop", operands: "", handler: "nop", fast: true, note: "PAUSE with F3" });
+add({ opcode: 0x90, mnemonic: "nop", operands: "", handler: "nop", fast: true, fastHandler: "fastNop", note: "PAUSE with F3" });
 add({ opcode: 0x91, span: 7, mnemonic: "xchg", operands: "Zv,eAX", handler: "xchgAxReg", args: ["op"], note: "91–97: 90 (XCHG eAX, eAX) is NOP" });
 add({ opcode: 0x98, mnemonic: "cbw", operands: "", handler: "cbw" });
 add({ opcode: 0x99, mnemonic: "cwd", operands: "", handler: "cwd" });
@@ -227,7 +243,7 @@ for (const [op, mn, operands] of [
 add({ opcode: 0xa8, mnemonic: "test", operands: "AL,Ib", handler: "testAI", args: ["SIZE_8"], ...TEST_FLAGS });
 add({ opcode: 0xa9, mnemonic: "test", operands: "eAX,Iz", handler: "testAI", args: ["opsz"], ...TEST_FLAGS });
 add({ opcode: 0xb0, span: 8, mnemonic: "mov", operands: "Zb,Ib", handler: "movRegImm8", args: ["op"] });
-add({ opcode: 0xb8, span: 8, mnemonic: "mov", operands: "Zv,Iv", handler: "movRegImm", args: ["op"], fast: "32-bit" });
+add({ opcode: 0xb8, span: 8, mnemonic: "mov", operands: "Zv,Iv", handler: "movRegImm", args: ["op"], fast: "32-bit", fastHandler: "fastMovRegImm", fastArgs: ["op"] });
 
 const SHIFTS = [["rol", 0], ["ror", 1], ["rcl", 2], ["rcr", 3], ["shl", 4], ["shr", 5], ["sal", 6], ["sar", 7]] as const;
 for (const [mn, digit] of SHIFTS) {
@@ -243,15 +259,16 @@ for (const [mn, digit] of SHIFTS) {
     [0xc0, "Eb,Ib", "imm8"], [0xc1, "Ev,Ib", "imm8"], [0xd0, "Eb,1", "one"], [0xd1, "Ev,1", "one"], [0xd2, "Eb,CL", "cl"], [0xd3, "Ev,CL", "cl"],
   ] as const) {
     const fast = op === 0xc1 || op === 0xd1 || op === 0xd3 ? ("register" as const) : undefined;
-    add({ opcode: op, digit, mnemonic: mn, operands, handler: "shiftGroup", args: ["op"], ...flags, fast });
+    const fastHandler = fast && (op === 0xc1 ? { fastHandler: "fastShiftRegImm", fastHandler16: "fastShiftReg16Imm" } : { fastHandler: "fastShiftReg", fastArgs: ["op"] });
+    add({ opcode: op, digit, mnemonic: mn, operands, handler: "shiftGroup", args: ["op"], ...flags, fast, ...fastHandler });
   }
 }
 add({ opcode: 0xc2, mnemonic: "ret", operands: "Iw", handler: "retImm", jump: true });
-add({ opcode: 0xc3, mnemonic: "ret", operands: "", handler: "ret", jump: true, fast: "32-bit" });
+add({ opcode: 0xc3, mnemonic: "ret", operands: "", handler: "ret", jump: true, fast: "32-bit", fastHandler: "fastRet" });
 add({ opcode: 0xc4, mnemonic: "les", operands: "Gz,Mp", handler: "lesLds", args: ["op"] });
 add({ opcode: 0xc5, mnemonic: "lds", operands: "Gz,Mp", handler: "lesLds", args: ["op"] });
-add({ opcode: 0xc6, digit: 0, mnemonic: "mov", operands: "Eb,Ib", handler: "movEI", args: ["SIZE_8"], fast: true });
-add({ opcode: 0xc7, digit: 0, mnemonic: "mov", operands: "Ev,Iz", handler: "movEI", args: ["opsz"], fast: "32-bit" });
+add({ opcode: 0xc6, digit: 0, mnemonic: "mov", operands: "Eb,Ib", handler: "movEI", args: ["SIZE_8"], fast: true, fastHandler: "fastMovEbIb" });
+add({ opcode: 0xc7, digit: 0, mnemonic: "mov", operands: "Ev,Iz", handler: "movEI", args: ["opsz"], fast: "32-bit", fastHandler: "fastMovEvIz", fastHandler16: "fastMovEwIw" });
 add({ opcode: 0xc8, mnemonic: "enter", operands: "Iw,Ib", handler: "enter" });
 add({ opcode: 0xc9, mnemonic: "leave", operands: "", handler: "leave" });
 add({ opcode: 0xca, mnemonic: "retf", operands: "Iw", handler: "retFarImm", jump: true });
@@ -274,10 +291,10 @@ add({ opcode: 0xe4, mnemonic: "in", operands: "AL,Ib", handler: "inImm", args: [
 add({ opcode: 0xe5, mnemonic: "in", operands: "eAX,Ib", handler: "inImm", args: ["opsz"], privilege: "io" });
 add({ opcode: 0xe6, mnemonic: "out", operands: "Ib,AL", handler: "outImm", args: ["SIZE_8"], privilege: "io" });
 add({ opcode: 0xe7, mnemonic: "out", operands: "Ib,eAX", handler: "outImm", args: ["opsz"], privilege: "io" });
-add({ opcode: 0xe8, mnemonic: "call", operands: "Jz", handler: "callRel", jump: true, fast: "32-bit" });
-add({ opcode: 0xe9, mnemonic: "jmp", operands: "Jz", handler: "jmpRel", jump: true, fast: "32-bit" });
+add({ opcode: 0xe8, mnemonic: "call", operands: "Jz", handler: "callRel", jump: true, fast: "32-bit", fastHandler: "fastCallRel" });
+add({ opcode: 0xe9, mnemonic: "jmp", operands: "Jz", handler: "jmpRel", jump: true, fast: "32-bit", fastHandler: "fastJmpRel" });
 add({ opcode: 0xea, mnemonic: "jmp", operands: "Ap", handler: "jmpFarImm", jump: true });
-add({ opcode: 0xeb, mnemonic: "jmp", operands: "Jb", handler: "jmpRel8", jump: true, fast: true });
+add({ opcode: 0xeb, mnemonic: "jmp", operands: "Jb", handler: "jmpRel8", jump: true, fast: true, fastHandler: "fastJmpRel8" });
 add({ opcode: 0xec, mnemonic: "in", operands: "AL,DX", handler: "inDx", args: ["SIZE_8"], privilege: "io" });
 add({ opcode: 0xed, mnemonic: "in", operands: "eAX,DX", handler: "inDx", args: ["opsz"], privilege: "io" });
 add({ opcode: 0xee, mnemonic: "out", operands: "DX,AL", handler: "outDx", args: ["SIZE_8"], privilege: "io" });
@@ -298,7 +315,7 @@ const GROUP3: [number, string, string, string, Partial<InstructionRow>][] = [
 ];
 for (const [digit, mn, imm, handler, extra] of GROUP3) {
   add({ opcode: 0xf6, digit, mnemonic: mn, operands: imm ? "Eb,Ib" : "Eb", handler, args: ["SIZE_8"], ...extra });
-  add({ opcode: 0xf7, digit, mnemonic: mn, operands: imm ? "Ev,Iz" : "Ev", handler, args: ["opsz"], ...extra, fast: "32-bit" });
+  add({ opcode: 0xf7, digit, mnemonic: mn, operands: imm ? "Ev,Iz" : "Ev", handler, args: ["opsz"], ...extra, fast: "32-bit", fastHandler: "fastGroup3" });
 }
 add({ opcode: 0xf8, mnemonic: "clc", operands: "", handler: "clc", writes: "C" });
 add({ opcode: 0xf9, mnemonic: "stc", operands: "", handler: "stc", writes: "C" });
@@ -308,13 +325,13 @@ add({ opcode: 0xfc, mnemonic: "cld", operands: "", handler: "cld", writes: "D" }
 add({ opcode: 0xfd, mnemonic: "std", operands: "", handler: "std", writes: "D" });
 add({ opcode: 0xfe, digit: 0, mnemonic: "inc", operands: "Eb", handler: "incDecEb", ...INC_DEC_FLAGS, lock: true });
 add({ opcode: 0xfe, digit: 1, mnemonic: "dec", operands: "Eb", handler: "incDecEb", ...INC_DEC_FLAGS, lock: true });
-add({ opcode: 0xff, digit: 0, mnemonic: "inc", operands: "Ev", handler: "incDecE", args: ["opsz"], ...INC_DEC_FLAGS, lock: true, fast: "32-bit" });
-add({ opcode: 0xff, digit: 1, mnemonic: "dec", operands: "Ev", handler: "incDecE", args: ["opsz"], ...INC_DEC_FLAGS, lock: true, fast: "32-bit" });
-add({ opcode: 0xff, digit: 2, mnemonic: "call", operands: "Ev", handler: "callNearE", jump: true, fast: "32-bit" });
+add({ opcode: 0xff, digit: 0, mnemonic: "inc", operands: "Ev", handler: "incDecE", args: ["opsz"], ...INC_DEC_FLAGS, lock: true, fast: "32-bit", fastHandler: "fastGroup5" });
+add({ opcode: 0xff, digit: 1, mnemonic: "dec", operands: "Ev", handler: "incDecE", args: ["opsz"], ...INC_DEC_FLAGS, lock: true, fast: "32-bit", fastHandler: "fastGroup5" });
+add({ opcode: 0xff, digit: 2, mnemonic: "call", operands: "Ev", handler: "callNearE", jump: true, fast: "32-bit", fastHandler: "fastGroup5" });
 add({ opcode: 0xff, digit: 3, mnemonic: "call", operands: "Mp", handler: "callJmpFarM", jump: true });
-add({ opcode: 0xff, digit: 4, mnemonic: "jmp", operands: "Ev", handler: "jmpNearE", jump: true, fast: "32-bit" });
+add({ opcode: 0xff, digit: 4, mnemonic: "jmp", operands: "Ev", handler: "jmpNearE", jump: true, fast: "32-bit", fastHandler: "fastGroup5" });
 add({ opcode: 0xff, digit: 5, mnemonic: "jmp", operands: "Mp", handler: "callJmpFarM", jump: true });
-add({ opcode: 0xff, digit: 6, mnemonic: "push", operands: "Ev", handler: "pushE", fast: "32-bit" });
+add({ opcode: 0xff, digit: 6, mnemonic: "push", operands: "Ev", handler: "pushE", fast: "32-bit", fastHandler: "fastGroup5" });
 
 // ---- the 0F map ------------------------------------------------------------------------------
 
@@ -352,9 +369,9 @@ add({ opcode: T | 0x32, mnemonic: "rdmsr", operands: "", handler: "rdmsr", privi
 add({ opcode: T | 0x33, mnemonic: "rdpmc", operands: "", handler: "rdpmc", note: "CPL 0 only unless CR4.PCE" });
 add({ opcode: T | 0x34, mnemonic: "sysenter", operands: "", handler: "sysenter", jump: true });
 add({ opcode: T | 0x35, mnemonic: "sysexit", operands: "", handler: "sysexit", jump: true, privilege: "cpl0" });
-add({ opcode: T | 0x40, span: 16, mnemonic: "cmovcc", operands: "Gv,Ev", handler: "cmov", args: ["op"], reads: "OSZPC", fast: "32-bit" });
-add({ opcode: T | 0x80, span: 16, mnemonic: "jcc", operands: "Jz", handler: "jccRel", args: ["op"], reads: "OSZPC", jump: true, fast: "32-bit" });
-add({ opcode: T | 0x90, span: 16, mnemonic: "setcc", operands: "Eb", handler: "setcc", args: ["op"], reads: "OSZPC", fast: true });
+add({ opcode: T | 0x40, span: 16, mnemonic: "cmovcc", operands: "Gv,Ev", handler: "cmov", args: ["op"], reads: "OSZPC" });
+add({ opcode: T | 0x80, span: 16, mnemonic: "jcc", operands: "Jz", handler: "jccRel", args: ["op"], reads: "OSZPC", jump: true, fast: "32-bit", fastHandler: "fastJccRel32", fastArgs: ["cc"] });
+add({ opcode: T | 0x90, span: 16, mnemonic: "setcc", operands: "Eb", handler: "setcc", args: ["op"], reads: "OSZPC" });
 add({ opcode: T | 0xa0, mnemonic: "push", operands: "FS", handler: "pushFsGs", args: ["op"] });
 add({ opcode: T | 0xa1, mnemonic: "pop", operands: "FS", handler: "popFsGs", args: ["op"] });
 add({ opcode: T | 0xa2, mnemonic: "cpuid", operands: "", handler: "cpuid" });
@@ -367,22 +384,23 @@ for (const [digit, mn] of [[4, "bt"], [5, "bts"], [6, "btr"], [7, "btc"]] as con
   add({ opcode: T | 0xba, digit, mnemonic: mn, operands: "Ev,Ib", handler: "bitTestI", writes: "C", undefinedFlags: BT_UNDEFINED, lock: mn === "bt" ? undefined : true });
 }
 for (const [op, mn, operands] of [[0xa4, "shld", "Ev,Gv,Ib"], [0xa5, "shld", "Ev,Gv,CL"], [0xac, "shrd", "Ev,Gv,Ib"], [0xad, "shrd", "Ev,Gv,CL"]] as const) {
-  add({ opcode: T | op, mnemonic: mn, operands, handler: "shiftDoubleE", args: ["op"], writes: "OSZAPC", undefinedFlags: DOUBLE_SHIFT_UNDEFINED });
+  const fast = operands.endsWith("Ib") ? { fast: "register" as const, fastHandler: "fastShiftDouble", fastArgs: ["op"] } : {};
+  add({ opcode: T | op, mnemonic: mn, operands, handler: "shiftDoubleE", args: ["op"], writes: "OSZAPC", undefinedFlags: DOUBLE_SHIFT_UNDEFINED, ...fast });
 }
 add({ opcode: T | 0xae, digit: 0, mnemonic: "fxsave", operands: "M", handler: "fxsaveRestore" });
 add({ opcode: T | 0xae, digit: 1, mnemonic: "fxrstor", operands: "M", handler: "fxsaveRestore" });
-add({ opcode: T | 0xaf, mnemonic: "imul", operands: "Gv,Ev", handler: "imulGE", writes: "OC", undefinedFlags: MUL_UNDEFINED, fast: "32-bit" });
+add({ opcode: T | 0xaf, mnemonic: "imul", operands: "Gv,Ev", handler: "imulGE", writes: "OC", undefinedFlags: MUL_UNDEFINED, fast: "32-bit", fastHandler: "fastImulGE" });
 add({ opcode: T | 0xb0, mnemonic: "cmpxchg", operands: "Eb,Gb", handler: "cmpxchg", args: ["SIZE_8"], writes: "OSZAPC", undefinedFlags: NONE, lock: true });
 add({ opcode: T | 0xb1, mnemonic: "cmpxchg", operands: "Ev,Gv", handler: "cmpxchg", args: ["opsz"], writes: "OSZAPC", undefinedFlags: NONE, lock: true });
 add({ opcode: T | 0xb2, mnemonic: "lss", operands: "Gz,Mp", handler: "lssLfsLgs", args: ["op"] });
 add({ opcode: T | 0xb4, mnemonic: "lfs", operands: "Gz,Mp", handler: "lssLfsLgs", args: ["op"] });
 add({ opcode: T | 0xb5, mnemonic: "lgs", operands: "Gz,Mp", handler: "lssLfsLgs", args: ["op"] });
-add({ opcode: T | 0xb6, mnemonic: "movzx", operands: "Gv,Eb", handler: "movx", args: ["op"], fast: "32-bit" });
-add({ opcode: T | 0xb7, mnemonic: "movzx", operands: "Gv,Ew", handler: "movx", args: ["op"], fast: "32-bit" });
-add({ opcode: T | 0xbe, mnemonic: "movsx", operands: "Gv,Eb", handler: "movx", args: ["op"], fast: "32-bit" });
-add({ opcode: T | 0xbf, mnemonic: "movsx", operands: "Gv,Ew", handler: "movx", args: ["op"], fast: "32-bit" });
-add({ opcode: T | 0xbc, mnemonic: "bsf", operands: "Gv,Ev", handler: "bitScanE", args: ["op"], writes: "Z", undefinedFlags: BSF_UNDEFINED });
-add({ opcode: T | 0xbd, mnemonic: "bsr", operands: "Gv,Ev", handler: "bitScanE", args: ["op"], writes: "Z", undefinedFlags: BSF_UNDEFINED });
+add({ opcode: T | 0xb6, mnemonic: "movzx", operands: "Gv,Eb", handler: "movx", args: ["op"], fast: "32-bit", fastHandler: "fastMovzxB" });
+add({ opcode: T | 0xb7, mnemonic: "movzx", operands: "Gv,Ew", handler: "movx", args: ["op"], fast: "32-bit", fastHandler: "fastMovzxW" });
+add({ opcode: T | 0xbe, mnemonic: "movsx", operands: "Gv,Eb", handler: "movx", args: ["op"] });
+add({ opcode: T | 0xbf, mnemonic: "movsx", operands: "Gv,Ew", handler: "movx", args: ["op"] });
+add({ opcode: T | 0xbc, mnemonic: "bsf", operands: "Gv,Ev", handler: "bitScanE", args: ["op"], writes: "Z", undefinedFlags: BSF_UNDEFINED, fast: "32-bit", fastHandler: "fastBitScan", fastArgs: ["op"] });
+add({ opcode: T | 0xbd, mnemonic: "bsr", operands: "Gv,Ev", handler: "bitScanE", args: ["op"], writes: "Z", undefinedFlags: BSF_UNDEFINED, fast: "32-bit", fastHandler: "fastBitScan", fastArgs: ["op"] });
 add({ opcode: T | 0xc0, mnemonic: "xadd", operands: "Eb,Gb", handler: "xadd", args: ["SIZE_8"], writes: "OSZAPC", undefinedFlags: NONE, lock: true });
 add({ opcode: T | 0xc1, mnemonic: "xadd", operands: "Ev,Gv", handler: "xadd", args: ["opsz"], writes: "OSZAPC", undefinedFlags: NONE, lock: true });
 add({ opcode: T | 0xc7, digit: 1, mnemonic: "cmpxchg8b", operands: "Mq", handler: "cmpxchg8b", writes: "Z", undefinedFlags: { flags: "", sdm: "SDM Vol. 2A CMPXCHG8B: ZF defined, the others unaffected" }, lock: true });
