@@ -774,16 +774,11 @@ export let stepResult: i32 = STEP_OK;
 
 /** CALL/JMP far m16:16/32 (FF /3, /5). */
 @inline export function callJmpFarM(): void {
-  if (modrm >= 0xc0) {
-    raiseUD();
-    return;
-  }
-  const sz = cpu.opsz;
-  const off = readLin(sz, linearRead(eaSeg, eaOff, sz));
-  if (cpu.faulted) return;
-  const sel = readLin(SIZE_16, linearRead(eaSeg, eaOff + sizeBytes(sz), SIZE_16));
-  if (cpu.faulted) return;
-  if (modrmReg() == 3) farCall(sel, off, sz, nextEip());
+  const ptr = readFarPointer();
+  if (ptr < 0) return;
+  const off = <u32>ptr;
+  const sel = <u32>(ptr >>> 32);
+  if (modrmReg() == 3) farCall(sel, off, cpu.opsz, nextEip());
   else farJump(sel, off);
 }
 
@@ -916,17 +911,28 @@ function nativeIf(on: bool): void {
 
 /** LES/LDS/LSS/LFS/LGS: offset then selector from memory. */
 function loadFarPointer(seg: i32): void {
+  const ptr = readFarPointer();
+  if (ptr < 0) return;
+  if (!loadSegment(seg, <u32>(ptr >>> 32))) return;
+  regWrite(cpu.opsz, modrmReg(), <u32>ptr);
+}
+
+/**
+ * The ModRM memory operand read as a far pointer, m16:16 or m16:32 (the operand size's offset,
+ * then a 16-bit selector): selector << 32 | offset, or -1 after #UD (a register operand) or a
+ * fault.
+ */
+function readFarPointer(): i64 {
   if (modrm >= 0xc0) {
     raiseUD();
-    return;
+    return -1;
   }
   const sz = cpu.opsz;
   const off = readLin(sz, linearRead(eaSeg, eaOff, sz));
-  if (cpu.faulted) return;
+  if (cpu.faulted) return -1;
   const sel = readLin(SIZE_16, linearRead(eaSeg, eaOff + sizeBytes(sz), SIZE_16));
-  if (cpu.faulted) return;
-  if (!loadSegment(seg, sel)) return;
-  regWrite(sz, modrmReg(), off);
+  if (cpu.faulted) return -1;
+  return <i64>((<u64>sel << 32) | <u64>off);
 }
 
 /** ENTER (SDM Vol. 2 ENTER, the 32/16-bit stack cases). */
