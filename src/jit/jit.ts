@@ -13,6 +13,13 @@ export interface JitOptions {
   maxUnits?: number;
   /** Live module bytes at most. */
   maxBytes?: number;
+  /**
+   * How units become functions: "auto" (default) compiles synchronously and falls back to
+   * WebAssembly.instantiate for modules as large as one the host refused to compile
+   * synchronously (Chromium's main thread: over 4 KB); "async" always compiles asynchronously
+   * (the tests use it to exercise that path in Node).
+   */
+  compile?: "auto" | "async";
 }
 
 export interface JitStats {
@@ -29,6 +36,11 @@ export interface JitStats {
   compileMs: number;
   /** Guest instructions in the compiled units (their bounds, summed). */
   instructions: number;
+  /** Units compiled asynchronously, and those of them whose block went stale before installing. */
+  asyncCompiled: number;
+  asyncStale: number;
+  /** Asynchronous compiles not yet settled. */
+  pending: number;
 }
 
 export const JIT_DEFAULT_THRESHOLD = 200;
@@ -44,6 +56,8 @@ export function jitOptionsFromEnvironment(): JitOptions | undefined {
 }
 const DEFAULT_MAX_UNITS = 4096;
 const DEFAULT_MAX_BYTES = 16 << 20;
+/** The core's map entry slot meaning "refused" (assembly/jit/units.ts SLOT_REFUSED, with bound 0). */
+const SLOT_REFUSED = 0xffff;
 
 interface CoreJitExports {
   memory: WebAssembly.Memory;
@@ -54,7 +68,7 @@ interface CoreJitExports {
 
 export class Jit {
   readonly table: WebAssembly.Table;
-  readonly stats: JitStats = { unitsCompiled: 0, refused: 0, failed: 0, evictions: 0, wasmBytes: 0, liveBytes: 0, compileMs: 0, instructions: 0 };
+  readonly stats: JitStats = { unitsCompiled: 0, refused: 0, failed: 0, evictions: 0, wasmBytes: 0, liveBytes: 0, compileMs: 0, instructions: 0, asyncCompiled: 0, asyncStale: 0, pending: 0 };
   /** The last compilation failure, for debugging. */
   lastError: Error | undefined;
   private core: (WebAssembly.Exports & CoreJitExports) | undefined;
@@ -76,6 +90,7 @@ export class Jit {
     this.table = new WebAssembly.Table({ element: "anyfunc", initial: this.maxUnits + 1 });
     this.slotEntry = new Int32Array(this.maxUnits + 1);
     this.slotBytes = new Int32Array(this.maxUnits + 1);
+    this.syncLimit = options.compile === "async" ? 0 : Infinity;
   }
 
   /** Bind to the instantiated core and turn the JIT on there. */
@@ -91,7 +106,7 @@ export class Jit {
     return Math.max(1, Math.min(Math.floor(this.options.threshold), 0xffff));
   }
 
-  /** The core's hostJitCompile import: slot | bound << 16, or 0. */
+  /** The core's hostJitCompile import: slot | bound << 16, or 0 (refused, or compiling later). */
   compile(ip: number, entry: number): number {
     const core = this.core;
     if (!core) return 0;
@@ -101,18 +116,79 @@ export class Jit {
     let instance: WebAssembly.Instance | undefined;
     try {
       unit = compileUnit(this.u8, ip >>> 0);
-      if (unit) instance = new WebAssembly.Instance(new WebAssembly.Module(unit.bytes as BufferSource), this.imports);
+      if (unit && unit.bytes.length < this.syncLimit) instance = this.instantiateSync(unit.bytes);
     } catch (e) {
       // A JIT bug must not stop the machine: the interpreter runs this code instead.
       this.stats.failed++;
       this.lastError = e as Error;
       unit = null;
     }
+    if (unit !== null && instance === undefined) {
+      // The core marks the entry refused (0); compileLater installs the unit there when it is ready.
+      this.compileLater(unit, ip >>> 0, entry >>> 0);
+      this.stats.compileMs += performance.now() - t0;
+      return 0;
+    }
     if (unit === null || instance === undefined) {
       this.stats.refused++;
       this.stats.compileMs += performance.now() - t0;
       return 0;
     }
+    const r = this.install(unit, instance, entry);
+    this.stats.compileMs += performance.now() - t0;
+    return r;
+  }
+
+  /**
+   * Modules of this size or more are compiled asynchronously: Chromium refuses
+   * `new WebAssembly.Module` over 4 KB on a page's main thread with a RangeError, and a thread
+   * that refused one size refuses larger ones.
+   */
+  private syncLimit: number;
+
+  /** A unit's instance, compiled synchronously; undefined when the host refuses (syncLimit drops). */
+  private instantiateSync(bytes: Uint8Array): WebAssembly.Instance | undefined {
+    try {
+      return new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), this.imports);
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+      this.syncLimit = Math.min(this.syncLimit, bytes.length);
+      return undefined;
+    }
+  }
+
+  /**
+   * Compile `unit` off the run loop and, when it is ready, install it at core map entry `entry`
+   * if that entry still holds the block it was asked for (same host address, block table
+   * generation and epoch) and marks it refused, as the core did when compile() returned 0. The
+   * core runs no guest code while a promise settles, so the entry cannot change under this.
+   */
+  private compileLater(unit: NonNullable<ReturnType<typeof compileUnit>>, ip: number, entry: number): void {
+    const core = this.core!;
+    const key = new Uint32Array(core.memory.buffer, entry, 3).slice();
+    this.stats.pending++;
+    WebAssembly.instantiate(unit.bytes as BufferSource, this.imports).then(
+      ({ instance }) => {
+        this.stats.pending--;
+        const now = new Uint32Array(core.memory.buffer, entry, 4);
+        if (this.core !== core || now[0] !== ip || now[1] !== key[1] || now[2] !== key[2] || now[3] !== SLOT_REFUSED) {
+          this.stats.asyncStale++;
+          return;
+        }
+        this.stats.asyncCompiled++;
+        now[3] = this.install(unit, instance, entry);
+      },
+      (e: unknown) => {
+        this.stats.pending--;
+        this.stats.failed++;
+        this.stats.refused++;
+        this.lastError = e as Error;
+      },
+    );
+  }
+
+  /** Put `instance`'s unit in a table slot for core map entry `entry`: slot | bound << 16. */
+  private install(unit: NonNullable<ReturnType<typeof compileUnit>>, instance: WebAssembly.Instance, entry: number): number {
     const slot = this.takeSlot(unit.bytes.length);
     this.table.set(slot, instance.exports.u as WebAssembly.ExportValue as never);
     this.slotEntry[slot] = entry;
@@ -122,7 +198,6 @@ export class Jit {
     this.stats.instructions += unit.bound;
     this.stats.wasmBytes += unit.bytes.length;
     this.stats.liveBytes += unit.bytes.length;
-    this.stats.compileMs += performance.now() - t0;
     return slot | (unit.bound << 16);
   }
 
