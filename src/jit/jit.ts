@@ -16,8 +16,8 @@ export interface JitOptions {
   /**
    * How units become functions: "auto" (default) compiles synchronously and falls back to
    * WebAssembly.instantiate for modules as large as one the host refused to compile
-   * synchronously (Chromium's main thread: over 4 KB); "async" always compiles asynchronously
-   * (the tests use it to exercise that path in Node).
+   * synchronously (Chromium's main thread: over 4 KB in older versions, 8 MB in recent ones);
+   * "async" always compiles asynchronously (the tests use it to exercise that path).
    */
   compile?: "auto" | "async";
 }
@@ -141,8 +141,8 @@ export class Jit {
 
   /**
    * Modules of this size or more are compiled asynchronously: Chromium refuses
-   * `new WebAssembly.Module` over 4 KB on a page's main thread with a RangeError, and a thread
-   * that refused one size refuses larger ones.
+   * `new WebAssembly.Module` over a size on a page's main thread with a RangeError (4 KB in
+   * older versions, 8 MB in recent ones), and a thread that refused one size refuses larger ones.
    */
   private syncLimit: number;
 
