@@ -47,7 +47,17 @@ requiresTool(CHROMIUM_TOOL).describe("the example page in headless Chromium", ()
     return { page, errors };
   }
 
-  const terminalText = (page: Page) => page.locator("#terminal .xterm-rows").innerText();
+  /**
+   * The terminal's text once the guest's last line (PASS) is drawn: xterm.js parses writes and
+   * draws them asynchronously, so the run's end state can reach the page before its last output
+   * shows. If PASS never shows, the assertions on the text say what is missing.
+   */
+  const terminalText = async (page: Page) => {
+    await page
+      .waitForFunction(() => document.querySelector("#terminal .xterm-rows")?.textContent?.includes("PASS"), null, { timeout: 10_000 })
+      .catch(() => undefined);
+    return page.locator("#terminal .xterm-rows").innerText();
+  };
   const stat = (page: Page, name: string) => page.locator(`#stat-${name}`).innerText();
   const ended = (page: Page) =>
     page.waitForFunction(() => !["starting", "running", undefined].includes(document.body.dataset.state), null, { timeout: 60_000 });
