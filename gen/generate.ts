@@ -2,6 +2,7 @@
 //   assembly/generated/opcode-tables.ts   length, block-end, LOCK and prefix tables of the core
 //   assembly/generated/dispatch.ts        the full decoder's switch over the opcode maps
 //   test/oracle/generated/instructions.ts the oracle's encodings and undefined-flag rules
+//   src/jit/generated/decode.ts           the JIT's map: emitter and operand layout per opcode
 // `npm run gen` (and `npm run build`, before asc). The outputs are committed; test/gen/table.test.ts
 // fails when they differ from what this produces (docs/instruction-table.md says why).
 
@@ -9,6 +10,7 @@ import { writeFileSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { INSTRUCTIONS, PREFIXES, flagMask, type InstructionRow } from "./x86-table.js";
+import * as JIT_ARGS from "../src/jit/emitter-args.js";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -397,6 +399,120 @@ function fastDispatch(): string {
   ].join("\n");
 }
 
+// ---- the JIT's map ----------------------------------------------------------------------------
+
+/** Immediate bytes in 32-bit code without prefixes (the only code the JIT compiles), by length kind. */
+const JIT_IMMEDIATE_BYTES: Partial<Record<number, number>> = { [IMM.NONE]: 0, [IMM.B]: 1, [IMM.W]: 2, [IMM.Z]: 4, [IMM.MOFFS]: 4 };
+
+/** The object literal of row `r`'s JIT form at opcode `op` (its low byte for the 0F map). */
+function jitForm(r: InstructionRow, op: number): string {
+  const tokens = operandTokens(r);
+  const imm = JIT_IMMEDIATE_BYTES[immKind(r)];
+  if (imm === undefined) throw new Error(`${describe(r)}: the JIT decodes one immediate of 1, 2 or 4 bytes`);
+  const args = (r.jitArgs ?? []).map((a) => {
+    if (a === "op") return hex(op);
+    if (a === "cc") return String(op & 15);
+    if (a in JIT_ARGS) return a;
+    throw new Error(`${describe(r)}: jitArgs names ${a}, which src/jit/emitter-args.ts does not export`);
+  });
+  const relative = tokens.some((t) => /^J[bz]$/.test(t));
+  if (relative && !r.jump) throw new Error(`${describe(r)}: a relative target without \`jump\``);
+  const fields = [
+    `emitter: ${JSON.stringify(r.jit)}`,
+    `args: [${args.join(", ")}]`,
+    `modrm: ${hasModrm(r)}`,
+    `imm: ${imm}`,
+    `relative: ${relative}`,
+    // An M operand is memory only (the register form is #UD, the interpreter's to raise).
+    `register: ${!tokens.some((t) => /^M/.test(t))}`,
+    `memory: ${r.jitForm !== "register"}`,
+    // A jump with a condition falls through when it is false; any other jump never does.
+    `ends: ${r.jump === true && !(r.jitArgs ?? []).includes("cc")}`,
+  ];
+  return `{ ${fields.join(", ")} }`;
+}
+
+/** Per opcode of a map, the lines of its JitOpcode entry. */
+function jitEntries(map: 0 | 1): string[] {
+  const out: string[] = [];
+  byOpcode(map).forEach((rows, op) => {
+    const name = `${map ? "0F " : ""}${hex2(op)}`;
+    const jit = rows.filter((r) => r.jit);
+    if (jit.length === 0) {
+      out.push(`  null, // ${name}`);
+      return;
+    }
+    for (const r of jit) if (r.jitForm && !hasModrm(r)) throw new Error(`${describe(r)}: jitForm without a ModRM operand`);
+    if (jit.every((r) => r.digit === undefined)) {
+      if (jit.length > 1) throw new Error(`${describe(jit[1])}: a second JIT form of opcode ${name} with no /digit`);
+      out.push(`  ${jitForm(jit[0], op)}, // ${name} ${jit[0].mnemonic} ${jit[0].operands}`.trimEnd());
+      return;
+    }
+    if (jit.some((r) => r.digit === undefined)) throw new Error(`${describe(jit[0])}: JIT forms of opcode ${name} with and without /digit`);
+    out.push(`  [ // ${name}, by ModRM.reg`);
+    for (let digit = 0; digit < 8; digit++) {
+      const forms = jit.filter((r) => r.digit === digit);
+      if (forms.length > 1) throw new Error(`${describe(forms[1])}: a second JIT form of ${name} /${digit}`);
+      out.push(forms.length ? `    ${jitForm(forms[0], op)}, // /${digit} ${forms[0].mnemonic} ${forms[0].operands}` : `    null, // /${digit}`);
+    }
+    out.push("  ],");
+  });
+  return out;
+}
+
+function jitDecode(): string {
+  const emitters = [...new Set(INSTRUCTIONS.filter((r) => r.jit).map((r) => r.jit!))].sort();
+  const args = [...new Set(INSTRUCTIONS.flatMap((r) => (r.jit ? r.jitArgs ?? [] : [])).filter((a) => a in JIT_ARGS))].sort();
+  for (const r of INSTRUCTIONS) if (!r.jit && (r.jitArgs || r.jitForm)) throw new Error(`${describe(r)}: jitArgs or jitForm without jit`);
+  const one = jitEntries(0);
+  if (!one[0x0f].startsWith("  null,")) throw new Error("opcode 0F is the two-byte escape, not a JIT form");
+  return [
+    HEADER,
+    "// The JIT's map of the opcode maps (src/jit/instructions.ts decodes through it): per opcode, the",
+    "// form the JIT compiles, the emitter that compiles it with its constant arguments, and the",
+    "// operand layout the table's notation gives it, in 32-bit code without prefixes.",
+    "",
+    `import { ${args.join(", ")} } from "../emitter-args.js";`,
+    "",
+    "/** The emitters the table's rows name (EMITTERS in src/jit/instructions.ts). */",
+    `export type JitEmitter =\n${emitters.map((e) => `  | ${JSON.stringify(e)}`).join("\n")};`,
+    "",
+    "export interface JitForm {",
+    "  emitter: JitEmitter;",
+    "  /** The emitter's constant arguments (the row's jitArgs). */",
+    "  args: readonly number[];",
+    "  /** A ModRM byte (with SIB and displacement) follows the opcode. */",
+    "  modrm: boolean;",
+    "  /** Immediate bytes after the ModRM operand: 0, 1 (sign-extended), 2 or 4. */",
+    "  imm: number;",
+    "  /** The immediate is a relative jump's displacement from the next instruction. */",
+    "  relative: boolean;",
+    "  /** The JIT compiles the register form (ModRM.mod 3) / the memory forms. */",
+    "  register: boolean;",
+    "  memory: boolean;",
+    "  /** Control never falls through (a jump without a condition): the unit ends after it. */",
+    "  ends: boolean;",
+    "}",
+    "",
+    "/** An opcode's forms: null where the JIT compiles none, one for every ModRM.reg, or 8 by ModRM.reg. */",
+    "export type JitOpcode = JitForm | readonly (JitForm | null)[] | null;",
+    "",
+    "/** The byte that selects the two-byte map (JIT_TWO_BYTE) by the byte after it. */",
+    "export const TWO_BYTE_ESCAPE = 0x0f;",
+    "",
+    "/** The one-byte map, indexed by the opcode byte. */",
+    "export const JIT_ONE_BYTE: readonly JitOpcode[] = [",
+    ...one,
+    "];",
+    "",
+    "/** The 0F map, indexed by the second opcode byte. */",
+    "export const JIT_TWO_BYTE: readonly JitOpcode[] = [",
+    ...jitEntries(1),
+    "];",
+    "",
+  ].join("\n");
+}
+
 /** Every generated file: path relative to the repository, and its text. */
 export function generatedFiles(): { path: string; text: string }[] {
   return [
@@ -404,6 +520,7 @@ export function generatedFiles(): { path: string; text: string }[] {
     { path: "assembly/generated/dispatch.ts", text: dispatch() },
     { path: "assembly/generated/fast-dispatch.ts", text: fastDispatch() },
     { path: "test/oracle/generated/instructions.ts", text: oracleInstructions() },
+    { path: "src/jit/generated/decode.ts", text: jitDecode() },
   ];
 }
 

@@ -86,6 +86,16 @@ export interface InstructionRow {
   fastArgs?: string[];
   /** The fast path's handler for the form after an operand-size prefix (0x66), `p` at its ModRM. */
   fastHandler16?: string;
+  /**
+   * The JIT's emitter for the form (`EMITTERS` in src/jit/instructions.ts: the WebAssembly it
+   * becomes), and its constant arguments: names from src/jit/emitter-args.ts, `op` the opcode
+   * byte, `cc` its condition. The JIT compiles 32-bit code without prefixes only; a row without
+   * `jit` ends a compiled unit before it (docs/jit.md).
+   */
+  jit?: string;
+  jitArgs?: string[];
+  /** The JIT compiles only the register form (ModRM.mod 3); a memory form ends the unit before it. */
+  jitForm?: "register";
   /** Operand values the oracle generator tries, beyond its usual random and edge values. */
   oracle?: { counts?: number[] };
   /** Why the row is as it is, when the SDM alone does not say. */
@@ -163,16 +173,16 @@ ALU.forEach((mn, i) => {
   const fastAlu8 = mn === "cmp"
     ? { fast: true as const, fastHandler: "fastCmp8", fastArgs: ["op"] }
     : { fast: "register" as const, fastHandler: "fastAlu8Reg", fastArgs: ["op"] };
-  add({ opcode: i * 8, mnemonic: mn, operands: "Eb,Gb", handler: "aluEG", args: [op, "SIZE_8"], ...flags, lock, ...fastAlu8 });
-  add({ opcode: i * 8 + 1, mnemonic: mn, operands: "Ev,Gv", handler: "aluEG", args: [op, "opsz"], ...flags, lock, fast: "32-bit", fastHandler: "fastAlu32", fastArgs: [op, "true"] });
-  add({ opcode: i * 8 + 2, mnemonic: mn, operands: "Gb,Eb", handler: "aluGE", args: [op, "SIZE_8"], ...flags, ...fastAlu8 });
-  add({ opcode: i * 8 + 3, mnemonic: mn, operands: "Gv,Ev", handler: "aluGE", args: [op, "opsz"], ...flags, fast: "32-bit", fastHandler: "fastAlu32", fastArgs: [op, "false"] });
+  add({ opcode: i * 8, mnemonic: mn, operands: "Eb,Gb", handler: "aluEG", args: [op, "SIZE_8"], ...flags, lock, ...fastAlu8, jit: "aluEG", jitArgs: [op, "SIZE_8"] });
+  add({ opcode: i * 8 + 1, mnemonic: mn, operands: "Ev,Gv", handler: "aluEG", args: [op, "opsz"], ...flags, lock, fast: "32-bit", fastHandler: "fastAlu32", fastArgs: [op, "true"], jit: "aluEG", jitArgs: [op, "SIZE_32"] });
+  add({ opcode: i * 8 + 2, mnemonic: mn, operands: "Gb,Eb", handler: "aluGE", args: [op, "SIZE_8"], ...flags, ...fastAlu8, jit: "aluGE", jitArgs: [op, "SIZE_8"] });
+  add({ opcode: i * 8 + 3, mnemonic: mn, operands: "Gv,Ev", handler: "aluGE", args: [op, "opsz"], ...flags, fast: "32-bit", fastHandler: "fastAlu32", fastArgs: [op, "false"], jit: "aluGE", jitArgs: [op, "SIZE_32"] });
   add({ opcode: i * 8 + 4, mnemonic: mn, operands: "AL,Ib", handler: "aluAI", args: [op, "SIZE_8"], ...flags });
-  add({ opcode: i * 8 + 5, mnemonic: mn, operands: "eAX,Iz", handler: "aluAI", args: [op, "opsz"], ...flags, fast: "32-bit", fastHandler: "fastAluEaxImm", fastArgs: ["op"] });
-  add({ opcode: 0x80, digit: i, mnemonic: mn, operands: "Eb,Ib", handler: "aluEI", args: ["op"], ...flags, lock, fast: mn === "cmp" ? true : "register", fastHandler: "fastGroup1Eb" });
-  add({ opcode: 0x81, digit: i, mnemonic: mn, operands: "Ev,Iz", handler: "aluEI", args: ["op"], ...flags, lock, fast: "register", fastHandler: "fastAluEvImmReg", fastArgs: ["op"] });
+  add({ opcode: i * 8 + 5, mnemonic: mn, operands: "eAX,Iz", handler: "aluAI", args: [op, "opsz"], ...flags, fast: "32-bit", fastHandler: "fastAluEaxImm", fastArgs: ["op"], jit: "aluAI", jitArgs: [op] });
+  add({ opcode: 0x80, digit: i, mnemonic: mn, operands: "Eb,Ib", handler: "aluEI", args: ["op"], ...flags, lock, fast: mn === "cmp" ? true : "register", fastHandler: "fastGroup1Eb", jit: "aluEI", jitArgs: [op, "SIZE_8"] });
+  add({ opcode: 0x81, digit: i, mnemonic: mn, operands: "Ev,Iz", handler: "aluEI", args: ["op"], ...flags, lock, fast: "register", fastHandler: "fastAluEvImmReg", fastArgs: ["op"], jit: "aluEI", jitArgs: [op, "SIZE_32"] });
   add({ opcode: 0x82, digit: i, mnemonic: mn, operands: "Eb,Ib", handler: "aluEI", args: ["op"], ...flags, lock, note: "80's alias in 32-bit code (SDM Vol. 2 Appendix A, Table A-2)" });
-  add({ opcode: 0x83, digit: i, mnemonic: mn, operands: "Ev,Ib", handler: "aluEI", args: ["op"], ...flags, lock, fast: "register", fastHandler: "fastAluEvImmReg", fastArgs: ["op"] });
+  add({ opcode: 0x83, digit: i, mnemonic: mn, operands: "Ev,Ib", handler: "aluEI", args: ["op"], ...flags, lock, fast: "register", fastHandler: "fastAluEvImmReg", fastArgs: ["op"], jit: "aluEI", jitArgs: [op, "SIZE_32"] });
 });
 
 for (const [seg, name] of [[0x06, "ES"], [0x0e, "CS"], [0x16, "SS"], [0x1e, "DS"]] as const) {
@@ -187,38 +197,38 @@ add({ opcode: 0x37, mnemonic: "aaa", operands: "", handler: "aaa", args: ["false
 add({ opcode: 0x3f, mnemonic: "aas", operands: "", handler: "aaa", args: ["true"], reads: "A", writes: "AC", undefinedFlags: { flags: "OSZP", sdm: "SDM Vol. 2A AAS: AF CF defined; OF SF ZF PF undefined" } });
 
 const INC_DEC_FLAGS = { writes: "OSZAP", undefinedFlags: { flags: "", sdm: "SDM Vol. 2A INC/DEC: CF unaffected, the others by the result" } };
-add({ opcode: 0x40, span: 8, mnemonic: "inc", operands: "Zv", handler: "incDecReg", args: ["op"], ...INC_DEC_FLAGS, fast: "32-bit", fastHandler: "fastIncDecReg", fastArgs: ["op"] });
-add({ opcode: 0x48, span: 8, mnemonic: "dec", operands: "Zv", handler: "incDecReg", args: ["op"], ...INC_DEC_FLAGS, fast: "32-bit", fastHandler: "fastIncDecReg", fastArgs: ["op"] });
-add({ opcode: 0x50, span: 8, mnemonic: "push", operands: "Zv", handler: "pushReg", args: ["op"], fast: "32-bit", fastHandler: "fastPushReg", fastArgs: ["op"] });
-add({ opcode: 0x58, span: 8, mnemonic: "pop", operands: "Zv", handler: "popReg", args: ["op"], fast: "32-bit", fastHandler: "fastPopReg", fastArgs: ["op"] });
+add({ opcode: 0x40, span: 8, mnemonic: "inc", operands: "Zv", handler: "incDecReg", args: ["op"], ...INC_DEC_FLAGS, fast: "32-bit", fastHandler: "fastIncDecReg", fastArgs: ["op"], jit: "incDecReg", jitArgs: ["op", "INC"] });
+add({ opcode: 0x48, span: 8, mnemonic: "dec", operands: "Zv", handler: "incDecReg", args: ["op"], ...INC_DEC_FLAGS, fast: "32-bit", fastHandler: "fastIncDecReg", fastArgs: ["op"], jit: "incDecReg", jitArgs: ["op", "DEC"] });
+add({ opcode: 0x50, span: 8, mnemonic: "push", operands: "Zv", handler: "pushReg", args: ["op"], fast: "32-bit", fastHandler: "fastPushReg", fastArgs: ["op"], jit: "pushReg", jitArgs: ["op"] });
+add({ opcode: 0x58, span: 8, mnemonic: "pop", operands: "Zv", handler: "popReg", args: ["op"], fast: "32-bit", fastHandler: "fastPopReg", fastArgs: ["op"], jit: "popReg", jitArgs: ["op"] });
 add({ opcode: 0x60, mnemonic: "pusha", operands: "", handler: "pusha" });
 add({ opcode: 0x61, mnemonic: "popa", operands: "", handler: "popa" });
 add({ opcode: 0x62, mnemonic: "bound", operands: "Gv,Ma", handler: "bound" });
 add({ opcode: 0x63, mnemonic: "arpl", operands: "Ew,Gw", handler: "arpl", writes: "Z", privilege: "protected" });
-add({ opcode: 0x68, mnemonic: "push", operands: "Iz", handler: "pushImm" });
-add({ opcode: 0x69, mnemonic: "imul", operands: "Gv,Ev,Iz", handler: "imulGEI", args: ["op"], writes: "OC", undefinedFlags: MUL_UNDEFINED, fast: "32-bit", fastHandler: "fastImulGEI", fastArgs: ["op"] });
-add({ opcode: 0x6a, mnemonic: "push", operands: "Ib", handler: "pushImm8" });
-add({ opcode: 0x6b, mnemonic: "imul", operands: "Gv,Ev,Ib", handler: "imulGEI", args: ["op"], writes: "OC", undefinedFlags: MUL_UNDEFINED, fast: "32-bit", fastHandler: "fastImulGEI", fastArgs: ["op"] });
+add({ opcode: 0x68, mnemonic: "push", operands: "Iz", handler: "pushImm", jit: "pushImm" });
+add({ opcode: 0x69, mnemonic: "imul", operands: "Gv,Ev,Iz", handler: "imulGEI", args: ["op"], writes: "OC", undefinedFlags: MUL_UNDEFINED, fast: "32-bit", fastHandler: "fastImulGEI", fastArgs: ["op"], jit: "imulGEI" });
+add({ opcode: 0x6a, mnemonic: "push", operands: "Ib", handler: "pushImm8", jit: "pushImm" });
+add({ opcode: 0x6b, mnemonic: "imul", operands: "Gv,Ev,Ib", handler: "imulGEI", args: ["op"], writes: "OC", undefinedFlags: MUL_UNDEFINED, fast: "32-bit", fastHandler: "fastImulGEI", fastArgs: ["op"], jit: "imulGEI" });
 add({ opcode: 0x6c, mnemonic: "ins", operands: "Yb,DX", handler: "stringInOut", args: ["op"], reads: "D", privilege: "io" });
 add({ opcode: 0x6d, mnemonic: "ins", operands: "Yz,DX", handler: "stringInOut", args: ["op"], reads: "D", privilege: "io" });
 add({ opcode: 0x6e, mnemonic: "outs", operands: "DX,Xb", handler: "stringInOut", args: ["op"], reads: "D", privilege: "io" });
 add({ opcode: 0x6f, mnemonic: "outs", operands: "DX,Xz", handler: "stringInOut", args: ["op"], reads: "D", privilege: "io" });
-add({ opcode: 0x70, span: 16, mnemonic: "jcc", operands: "Jb", handler: "jccRel8", args: ["op"], reads: "OSZPC", jump: true, fast: true, fastHandler: "fastJccRel8", fastArgs: ["cc"] });
+add({ opcode: 0x70, span: 16, mnemonic: "jcc", operands: "Jb", handler: "jccRel8", args: ["op"], reads: "OSZPC", jump: true, fast: true, fastHandler: "fastJccRel8", fastArgs: ["cc"], jit: "jcc", jitArgs: ["cc"] });
 
 const TEST_FLAGS = { writes: "OSZAPC", undefinedFlags: LOGIC_UNDEFINED };
-add({ opcode: 0x84, mnemonic: "test", operands: "Eb,Gb", handler: "testEG", args: ["SIZE_8"], ...TEST_FLAGS, fast: true, fastHandler: "fastTestEbGb" });
-add({ opcode: 0x85, mnemonic: "test", operands: "Ev,Gv", handler: "testEG", args: ["opsz"], ...TEST_FLAGS, fast: "32-bit", fastHandler: "fastTestEvGv" });
+add({ opcode: 0x84, mnemonic: "test", operands: "Eb,Gb", handler: "testEG", args: ["SIZE_8"], ...TEST_FLAGS, fast: true, fastHandler: "fastTestEbGb", jit: "aluEG", jitArgs: ["ALU_TEST", "SIZE_8"] });
+add({ opcode: 0x85, mnemonic: "test", operands: "Ev,Gv", handler: "testEG", args: ["opsz"], ...TEST_FLAGS, fast: "32-bit", fastHandler: "fastTestEvGv", jit: "aluEG", jitArgs: ["ALU_TEST", "SIZE_32"] });
 add({ opcode: 0x86, mnemonic: "xchg", operands: "Eb,Gb", handler: "xchgEG", args: ["SIZE_8"], lock: true, note: "locked whether or not LOCK is given" });
 add({ opcode: 0x87, mnemonic: "xchg", operands: "Ev,Gv", handler: "xchgEG", args: ["opsz"], lock: true });
-add({ opcode: 0x88, mnemonic: "mov", operands: "Eb,Gb", handler: "movEG", args: ["SIZE_8"], fast: true, fastHandler: "fastMovEbGb" });
-add({ opcode: 0x89, mnemonic: "mov", operands: "Ev,Gv", handler: "movEG", args: ["opsz"], fast: "32-bit", fastHandler: "fastMovEvGv", fastHandler16: "fastMovEwGw" });
-add({ opcode: 0x8a, mnemonic: "mov", operands: "Gb,Eb", handler: "movGE", args: ["SIZE_8"], fast: true, fastHandler: "fastMovGbEb" });
-add({ opcode: 0x8b, mnemonic: "mov", operands: "Gv,Ev", handler: "movGE", args: ["opsz"], fast: "32-bit", fastHandler: "fastMovGvEv", fastHandler16: "fastMovGwEw" });
+add({ opcode: 0x88, mnemonic: "mov", operands: "Eb,Gb", handler: "movEG", args: ["SIZE_8"], fast: true, fastHandler: "fastMovEbGb", jit: "movEG", jitArgs: ["SIZE_8"] });
+add({ opcode: 0x89, mnemonic: "mov", operands: "Ev,Gv", handler: "movEG", args: ["opsz"], fast: "32-bit", fastHandler: "fastMovEvGv", fastHandler16: "fastMovEwGw", jit: "movEG", jitArgs: ["SIZE_32"] });
+add({ opcode: 0x8a, mnemonic: "mov", operands: "Gb,Eb", handler: "movGE", args: ["SIZE_8"], fast: true, fastHandler: "fastMovGbEb", jit: "movGE", jitArgs: ["SIZE_8"] });
+add({ opcode: 0x8b, mnemonic: "mov", operands: "Gv,Ev", handler: "movGE", args: ["opsz"], fast: "32-bit", fastHandler: "fastMovGvEv", fastHandler16: "fastMovGwEw", jit: "movGE", jitArgs: ["SIZE_32"] });
 add({ opcode: 0x8c, mnemonic: "mov", operands: "Ew,Sw", handler: "movESreg" });
-add({ opcode: 0x8d, mnemonic: "lea", operands: "Gv,M", handler: "lea", fast: "32-bit", fastHandler: "fastLea" });
+add({ opcode: 0x8d, mnemonic: "lea", operands: "Gv,M", handler: "lea", fast: "32-bit", fastHandler: "fastLea", jit: "lea" });
 add({ opcode: 0x8e, mnemonic: "mov", operands: "Sw,Ew", handler: "movSregE", note: "MOV SS holds interrupts off for one instruction" });
 add({ opcode: 0x8f, digit: 0, mnemonic: "pop", operands: "Ev", handler: "popE" });
-add({ opcode: 0x90, mnemonic: "nop", operands: "", handler: "nop", fast: true, fastHandler: "fastNop", note: "PAUSE with F3" });
+add({ opcode: 0x90, mnemonic: "nop", operands: "", handler: "nop", fast: true, fastHandler: "fastNop", jit: "nop", note: "PAUSE with F3" });
 add({ opcode: 0x91, span: 7, mnemonic: "xchg", operands: "Zv,eAX", handler: "xchgAxReg", args: ["op"], note: "91–97: 90 (XCHG eAX, eAX) is NOP" });
 add({ opcode: 0x98, mnemonic: "cbw", operands: "", handler: "cbw" });
 add({ opcode: 0x99, mnemonic: "cwd", operands: "", handler: "cwd" });
@@ -229,9 +239,9 @@ add({ opcode: 0x9d, mnemonic: "popf", operands: "", handler: "popf", writes: "OS
 add({ opcode: 0x9e, mnemonic: "sahf", operands: "", handler: "sahf", writes: "SZAPC" });
 add({ opcode: 0x9f, mnemonic: "lahf", operands: "", handler: "lahf", reads: "SZAPC" });
 add({ opcode: 0xa0, mnemonic: "mov", operands: "AL,Ob", handler: "movAccMoffs", args: ["SIZE_8"] });
-add({ opcode: 0xa1, mnemonic: "mov", operands: "eAX,Ov", handler: "movAccMoffs", args: ["opsz"] });
+add({ opcode: 0xa1, mnemonic: "mov", operands: "eAX,Ov", handler: "movAccMoffs", args: ["opsz"], jit: "movAccMoffs" });
 add({ opcode: 0xa2, mnemonic: "mov", operands: "Ob,AL", handler: "movMoffsAcc", args: ["SIZE_8"] });
-add({ opcode: 0xa3, mnemonic: "mov", operands: "Ov,eAX", handler: "movMoffsAcc", args: ["opsz"] });
+add({ opcode: 0xa3, mnemonic: "mov", operands: "Ov,eAX", handler: "movMoffsAcc", args: ["opsz"], jit: "movMoffsAcc" });
 for (const [op, mn, operands] of [
   [0xa4, "movs", "Yb,Xb"], [0xa5, "movs", "Yv,Xv"], [0xa6, "cmps", "Xb,Yb"], [0xa7, "cmps", "Xv,Yv"],
   [0xaa, "stos", "Yb,AL"], [0xab, "stos", "Yv,eAX"], [0xac, "lods", "AL,Xb"], [0xad, "lods", "eAX,Xv"],
@@ -241,9 +251,9 @@ for (const [op, mn, operands] of [
   add({ opcode: op, mnemonic: mn, operands, handler: "stringMove", args: ["op"], reads: compares ? "D" : "D", writes: compares ? "OSZAPC" : undefined, undefinedFlags: compares ? NONE : undefined });
 }
 add({ opcode: 0xa8, mnemonic: "test", operands: "AL,Ib", handler: "testAI", args: ["SIZE_8"], ...TEST_FLAGS });
-add({ opcode: 0xa9, mnemonic: "test", operands: "eAX,Iz", handler: "testAI", args: ["opsz"], ...TEST_FLAGS });
+add({ opcode: 0xa9, mnemonic: "test", operands: "eAX,Iz", handler: "testAI", args: ["opsz"], ...TEST_FLAGS, jit: "aluAI", jitArgs: ["ALU_TEST"] });
 add({ opcode: 0xb0, span: 8, mnemonic: "mov", operands: "Zb,Ib", handler: "movRegImm8", args: ["op"] });
-add({ opcode: 0xb8, span: 8, mnemonic: "mov", operands: "Zv,Iv", handler: "movRegImm", args: ["op"], fast: "32-bit", fastHandler: "fastMovRegImm", fastArgs: ["op"] });
+add({ opcode: 0xb8, span: 8, mnemonic: "mov", operands: "Zv,Iv", handler: "movRegImm", args: ["op"], fast: "32-bit", fastHandler: "fastMovRegImm", fastArgs: ["op"], jit: "movRegImm", jitArgs: ["op"] });
 
 const SHIFTS = [["rol", 0], ["ror", 1], ["rcl", 2], ["rcr", 3], ["shl", 4], ["shr", 5], ["sal", 6], ["sar", 7]] as const;
 for (const [mn, digit] of SHIFTS) {
@@ -260,15 +270,20 @@ for (const [mn, digit] of SHIFTS) {
   ] as const) {
     const fast = op === 0xc1 || op === 0xd1 || op === 0xd3 ? ("register" as const) : undefined;
     const fastHandler = fast && (op === 0xc1 ? { fastHandler: "fastShiftRegImm", fastHandler16: "fastShiftReg16Imm" } : { fastHandler: "fastShiftReg", fastArgs: ["op"] });
-    add({ opcode: op, digit, mnemonic: mn, operands, handler: "shiftGroup", args: ["op"], ...flags, fast, ...fastHandler });
+    // The JIT compiles SHL/SAL, SHR, SAR, ROL and ROR of a 32-bit register (RCL and RCR are the interpreter's).
+    const jitEmitter = ({ 0xc1: "shiftImm", 0xd1: "shiftOne", 0xd3: "shiftCl" } as Record<number, string>)[op];
+    const jit = jitEmitter && digit !== 2 && digit !== 3
+      ? { jit: jitEmitter, jitArgs: [`SHIFT_${mn === "sal" ? "SHL" : mn.toUpperCase()}`], jitForm: "register" as const }
+      : {};
+    add({ opcode: op, digit, mnemonic: mn, operands, handler: "shiftGroup", args: ["op"], ...flags, fast, ...fastHandler, ...jit });
   }
 }
 add({ opcode: 0xc2, mnemonic: "ret", operands: "Iw", handler: "retImm", jump: true });
-add({ opcode: 0xc3, mnemonic: "ret", operands: "", handler: "ret", jump: true, fast: "32-bit", fastHandler: "fastRet" });
+add({ opcode: 0xc3, mnemonic: "ret", operands: "", handler: "ret", jump: true, fast: "32-bit", fastHandler: "fastRet", jit: "ret" });
 add({ opcode: 0xc4, mnemonic: "les", operands: "Gz,Mp", handler: "lesLds", args: ["op"] });
 add({ opcode: 0xc5, mnemonic: "lds", operands: "Gz,Mp", handler: "lesLds", args: ["op"] });
-add({ opcode: 0xc6, digit: 0, mnemonic: "mov", operands: "Eb,Ib", handler: "movEI", args: ["SIZE_8"], fast: true, fastHandler: "fastMovEbIb" });
-add({ opcode: 0xc7, digit: 0, mnemonic: "mov", operands: "Ev,Iz", handler: "movEI", args: ["opsz"], fast: "32-bit", fastHandler: "fastMovEvIz", fastHandler16: "fastMovEwIw" });
+add({ opcode: 0xc6, digit: 0, mnemonic: "mov", operands: "Eb,Ib", handler: "movEI", args: ["SIZE_8"], fast: true, fastHandler: "fastMovEbIb", jit: "movEI", jitArgs: ["SIZE_8"] });
+add({ opcode: 0xc7, digit: 0, mnemonic: "mov", operands: "Ev,Iz", handler: "movEI", args: ["opsz"], fast: "32-bit", fastHandler: "fastMovEvIz", fastHandler16: "fastMovEwIw", jit: "movEI", jitArgs: ["SIZE_32"] });
 add({ opcode: 0xc8, mnemonic: "enter", operands: "Iw,Ib", handler: "enter" });
 add({ opcode: 0xc9, mnemonic: "leave", operands: "", handler: "leave" });
 add({ opcode: 0xca, mnemonic: "retf", operands: "Iw", handler: "retFarImm", jump: true });
@@ -291,10 +306,10 @@ add({ opcode: 0xe4, mnemonic: "in", operands: "AL,Ib", handler: "inImm", args: [
 add({ opcode: 0xe5, mnemonic: "in", operands: "eAX,Ib", handler: "inImm", args: ["opsz"], privilege: "io" });
 add({ opcode: 0xe6, mnemonic: "out", operands: "Ib,AL", handler: "outImm", args: ["SIZE_8"], privilege: "io" });
 add({ opcode: 0xe7, mnemonic: "out", operands: "Ib,eAX", handler: "outImm", args: ["opsz"], privilege: "io" });
-add({ opcode: 0xe8, mnemonic: "call", operands: "Jz", handler: "callRel", jump: true, fast: "32-bit", fastHandler: "fastCallRel" });
-add({ opcode: 0xe9, mnemonic: "jmp", operands: "Jz", handler: "jmpRel", jump: true, fast: "32-bit", fastHandler: "fastJmpRel" });
+add({ opcode: 0xe8, mnemonic: "call", operands: "Jz", handler: "callRel", jump: true, fast: "32-bit", fastHandler: "fastCallRel", jit: "callRel" });
+add({ opcode: 0xe9, mnemonic: "jmp", operands: "Jz", handler: "jmpRel", jump: true, fast: "32-bit", fastHandler: "fastJmpRel", jit: "jmpRel" });
 add({ opcode: 0xea, mnemonic: "jmp", operands: "Ap", handler: "jmpFarImm", jump: true });
-add({ opcode: 0xeb, mnemonic: "jmp", operands: "Jb", handler: "jmpRel8", jump: true, fast: true, fastHandler: "fastJmpRel8" });
+add({ opcode: 0xeb, mnemonic: "jmp", operands: "Jb", handler: "jmpRel8", jump: true, fast: true, fastHandler: "fastJmpRel8", jit: "jmpRel" });
 add({ opcode: 0xec, mnemonic: "in", operands: "AL,DX", handler: "inDx", args: ["SIZE_8"], privilege: "io" });
 add({ opcode: 0xed, mnemonic: "in", operands: "eAX,DX", handler: "inDx", args: ["opsz"], privilege: "io" });
 add({ opcode: 0xee, mnemonic: "out", operands: "DX,AL", handler: "outDx", args: ["SIZE_8"], privilege: "io" });
@@ -315,7 +330,9 @@ const GROUP3: [number, string, string, string, Partial<InstructionRow>][] = [
 ];
 for (const [digit, mn, imm, handler, extra] of GROUP3) {
   add({ opcode: 0xf6, digit, mnemonic: mn, operands: imm ? "Eb,Ib" : "Eb", handler, args: ["SIZE_8"], ...extra });
-  add({ opcode: 0xf7, digit, mnemonic: mn, operands: imm ? "Ev,Iz" : "Ev", handler, args: ["opsz"], ...extra, fast: "32-bit", fastHandler: "fastGroup3" });
+  // The JIT compiles NOT, NEG and MUL of a 32-bit operand.
+  const jit = ({ 2: "notE", 3: "negE", 4: "mulE" } as Record<number, string>)[digit];
+  add({ opcode: 0xf7, digit, mnemonic: mn, operands: imm ? "Ev,Iz" : "Ev", handler, args: ["opsz"], ...extra, fast: "32-bit", fastHandler: "fastGroup3", ...(jit ? { jit } : {}) });
 }
 add({ opcode: 0xf8, mnemonic: "clc", operands: "", handler: "clc", writes: "C" });
 add({ opcode: 0xf9, mnemonic: "stc", operands: "", handler: "stc", writes: "C" });
@@ -325,8 +342,8 @@ add({ opcode: 0xfc, mnemonic: "cld", operands: "", handler: "cld", writes: "D" }
 add({ opcode: 0xfd, mnemonic: "std", operands: "", handler: "std", writes: "D" });
 add({ opcode: 0xfe, digit: 0, mnemonic: "inc", operands: "Eb", handler: "incDecEb", ...INC_DEC_FLAGS, lock: true });
 add({ opcode: 0xfe, digit: 1, mnemonic: "dec", operands: "Eb", handler: "incDecEb", ...INC_DEC_FLAGS, lock: true });
-add({ opcode: 0xff, digit: 0, mnemonic: "inc", operands: "Ev", handler: "incDecE", args: ["opsz"], ...INC_DEC_FLAGS, lock: true, fast: "32-bit", fastHandler: "fastGroup5" });
-add({ opcode: 0xff, digit: 1, mnemonic: "dec", operands: "Ev", handler: "incDecE", args: ["opsz"], ...INC_DEC_FLAGS, lock: true, fast: "32-bit", fastHandler: "fastGroup5" });
+add({ opcode: 0xff, digit: 0, mnemonic: "inc", operands: "Ev", handler: "incDecE", args: ["opsz"], ...INC_DEC_FLAGS, lock: true, fast: "32-bit", fastHandler: "fastGroup5", jit: "incDecE", jitArgs: ["INC"] });
+add({ opcode: 0xff, digit: 1, mnemonic: "dec", operands: "Ev", handler: "incDecE", args: ["opsz"], ...INC_DEC_FLAGS, lock: true, fast: "32-bit", fastHandler: "fastGroup5", jit: "incDecE", jitArgs: ["DEC"] });
 add({ opcode: 0xff, digit: 2, mnemonic: "call", operands: "Ev", handler: "callNearE", jump: true, fast: "32-bit", fastHandler: "fastGroup5" });
 add({ opcode: 0xff, digit: 3, mnemonic: "call", operands: "Mp", handler: "callJmpFarM", jump: true });
 add({ opcode: 0xff, digit: 4, mnemonic: "jmp", operands: "Ev", handler: "jmpNearE", jump: true, fast: "32-bit", fastHandler: "fastGroup5" });
@@ -370,7 +387,7 @@ add({ opcode: T | 0x33, mnemonic: "rdpmc", operands: "", handler: "rdpmc", note:
 add({ opcode: T | 0x34, mnemonic: "sysenter", operands: "", handler: "sysenter", jump: true });
 add({ opcode: T | 0x35, mnemonic: "sysexit", operands: "", handler: "sysexit", jump: true, privilege: "cpl0" });
 add({ opcode: T | 0x40, span: 16, mnemonic: "cmovcc", operands: "Gv,Ev", handler: "cmov", args: ["op"], reads: "OSZPC" });
-add({ opcode: T | 0x80, span: 16, mnemonic: "jcc", operands: "Jz", handler: "jccRel", args: ["op"], reads: "OSZPC", jump: true, fast: "32-bit", fastHandler: "fastJccRel32", fastArgs: ["cc"] });
+add({ opcode: T | 0x80, span: 16, mnemonic: "jcc", operands: "Jz", handler: "jccRel", args: ["op"], reads: "OSZPC", jump: true, fast: "32-bit", fastHandler: "fastJccRel32", fastArgs: ["cc"], jit: "jcc", jitArgs: ["cc"] });
 add({ opcode: T | 0x90, span: 16, mnemonic: "setcc", operands: "Eb", handler: "setcc", args: ["op"], reads: "OSZPC" });
 add({ opcode: T | 0xa0, mnemonic: "push", operands: "FS", handler: "pushFsGs", args: ["op"] });
 add({ opcode: T | 0xa1, mnemonic: "pop", operands: "FS", handler: "popFsGs", args: ["op"] });
@@ -389,14 +406,14 @@ for (const [op, mn, operands] of [[0xa4, "shld", "Ev,Gv,Ib"], [0xa5, "shld", "Ev
 }
 add({ opcode: T | 0xae, digit: 0, mnemonic: "fxsave", operands: "M", handler: "fxsaveRestore" });
 add({ opcode: T | 0xae, digit: 1, mnemonic: "fxrstor", operands: "M", handler: "fxsaveRestore" });
-add({ opcode: T | 0xaf, mnemonic: "imul", operands: "Gv,Ev", handler: "imulGE", writes: "OC", undefinedFlags: MUL_UNDEFINED, fast: "32-bit", fastHandler: "fastImulGE" });
+add({ opcode: T | 0xaf, mnemonic: "imul", operands: "Gv,Ev", handler: "imulGE", writes: "OC", undefinedFlags: MUL_UNDEFINED, fast: "32-bit", fastHandler: "fastImulGE", jit: "imulGE" });
 add({ opcode: T | 0xb0, mnemonic: "cmpxchg", operands: "Eb,Gb", handler: "cmpxchg", args: ["SIZE_8"], writes: "OSZAPC", undefinedFlags: NONE, lock: true });
 add({ opcode: T | 0xb1, mnemonic: "cmpxchg", operands: "Ev,Gv", handler: "cmpxchg", args: ["opsz"], writes: "OSZAPC", undefinedFlags: NONE, lock: true });
 add({ opcode: T | 0xb2, mnemonic: "lss", operands: "Gz,Mp", handler: "lssLfsLgs", args: ["op"] });
 add({ opcode: T | 0xb4, mnemonic: "lfs", operands: "Gz,Mp", handler: "lssLfsLgs", args: ["op"] });
 add({ opcode: T | 0xb5, mnemonic: "lgs", operands: "Gz,Mp", handler: "lssLfsLgs", args: ["op"] });
-add({ opcode: T | 0xb6, mnemonic: "movzx", operands: "Gv,Eb", handler: "movx", args: ["op"], fast: "32-bit", fastHandler: "fastMovzxB" });
-add({ opcode: T | 0xb7, mnemonic: "movzx", operands: "Gv,Ew", handler: "movx", args: ["op"], fast: "32-bit", fastHandler: "fastMovzxW" });
+add({ opcode: T | 0xb6, mnemonic: "movzx", operands: "Gv,Eb", handler: "movx", args: ["op"], fast: "32-bit", fastHandler: "fastMovzxB", jit: "movzx", jitArgs: ["SIZE_8"] });
+add({ opcode: T | 0xb7, mnemonic: "movzx", operands: "Gv,Ew", handler: "movx", args: ["op"], fast: "32-bit", fastHandler: "fastMovzxW", jit: "movzx", jitArgs: ["SIZE_16"] });
 add({ opcode: T | 0xbe, mnemonic: "movsx", operands: "Gv,Eb", handler: "movx", args: ["op"] });
 add({ opcode: T | 0xbf, mnemonic: "movsx", operands: "Gv,Ew", handler: "movx", args: ["op"] });
 add({ opcode: T | 0xbc, mnemonic: "bsf", operands: "Gv,Ev", handler: "bitScanE", args: ["op"], writes: "Z", undefinedFlags: BSF_UNDEFINED, fast: "32-bit", fastHandler: "fastBitScan", fastArgs: ["op"] });

@@ -1,15 +1,21 @@
-// What the JIT knows about each x86 instruction it compiles, keyed by opcode: how long it is,
-// whether it ends a unit, and the WebAssembly it becomes (through UnitBuilder's helpers).
-// Semantics follow the core's fast path and operation helpers (assembly/fastpath.ts,
-// assembly/ops/alu.ts, assembly/flags.ts): the same lazy-flag records, the same TLB test, the
-// same cases left to the interpreter. Everything here is 32-bit code without prefixes, with flat
-// DS and SS (the core enters units only then). An opcode missing here ends the unit before it.
+// The WebAssembly each kind of x86 instruction becomes in a compiled unit (the emitters, through
+// UnitBuilder's helpers), and the decoding the instruction table leaves to the JIT: ModRM and SIB
+// operands. Which opcode is which emitter, with what arguments, how long it is and whether it
+// ends a unit comes from the table (gen/x86-table.ts, the `jit` column) through the generated
+// map in generated/decode.ts, so that the JIT cannot disagree with the interpreter about what
+// an instruction is. Semantics follow the core's fast path and operation helpers
+// (assembly/fastpath.ts, assembly/ops/alu.ts, assembly/flags.ts): the same lazy-flag records,
+// the same TLB test, the same cases left to the interpreter. Everything here is 32-bit code
+// without prefixes, with flat DS and SS (the core enters units only then). A form the map does
+// not have ends the unit before it.
 
 import { OP } from "./wasm-encoder.js";
 import {
   UnitBuilder, L_A, L_B, L_R, L_C, L_HOST, L_KIND, L_T,
   LAZY_ADD, LAZY_ADC, LAZY_SUB, LAZY_SBB, LAZY_LOGIC, LAZY_INC, LAZY_DEC, FLAGS_ARITH, G_FLAGS, G_EIP_DELTA,
 } from "./unit.js";
+import { ALU_ADC, ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SBB, ALU_SUB, ALU_TEST, ALU_XOR, DEC, SHIFT_ROL, SHIFT_ROR, SHIFT_SAR, SHIFT_SHR, SIZE_8 } from "./emitter-args.js";
+import { JIT_ONE_BYTE, JIT_TWO_BYTE, TWO_BYTE_ESCAPE, type JitEmitter, type JitForm, type JitOpcode } from "./generated/decode.js";
 
 export interface Instruction {
   length: number;
@@ -18,7 +24,7 @@ export interface Instruction {
   next?: number;
   /** A JMP or CALL whose target the unit goes on with (decodeUnit). */
   follow?: boolean;
-  /** Control never falls through to the next instruction (JMP, CALL, RET). */
+  /** Control never falls through to the next instruction (a row marked `jump` with no condition: JMP, CALL, RET). */
   ends: boolean;
   /** A relative jump's host target (0 is left to the interpreter), else undefined. */
   target?: number;
@@ -122,10 +128,26 @@ function storeHost(u: UnitBuilder, sz: number, value: () => void): void {
   u.c.mem(STORE[sz], sz);
 }
 
+/** What decodeInstruction read of an instruction, by the layout its form has in the table. */
+export interface Operands {
+  /** The ModRM operand (NO_MODRM when the form has none). */
+  m: ModRM;
+  /** The immediate: 1 byte sign-extended, 2 zero-extended, 4 as an i32; 0 when there is none. */
+  imm: number;
+  /** Host address of the next instruction. */
+  next: number;
+  /** A relative jump's host target, (next + imm) >>> 0; 0 when the form has none. */
+  target: number;
+}
+
+/** The code an instruction becomes, emitted where the unit reaches it. */
+type Emit = (u: UnitBuilder) => void;
+/** An emitter: the code for one decoded instruction of its kind, with the form's constant arguments. */
+type Emitter = (o: Operands, args: readonly number[]) => Emit;
+
+const NO_MODRM: ModRM = { reg: 0, rm: 0, mem: null, length: 0 };
+
 // ---- ALU ------------------------------------------------------------------------------------
-const ALU_ADD = 0, ALU_OR = 1, ALU_ADC = 2, ALU_SBB = 3, ALU_AND = 4, ALU_SUB = 5, ALU_XOR = 6, ALU_CMP = 7;
-/** TEST: AND without a result. */
-const ALU_TEST = 8;
 
 /**
  * ALU operation `aop` of size sz on what `a` and `b` push; `store` writes the result (pushed by
@@ -168,107 +190,100 @@ function alu(u: UnitBuilder, aop: number, sz: number, a: () => void, b: () => vo
   }
 }
 
-/** ALU Ev,Gv / Gv,Ev / Eb,Gb / Gb,Eb (opcodes 00-3B, TEST 84/85), any operand form. */
-function aluModrm(mem: Uint8Array, p: number, aop: number, sz: number, toE: boolean): Instruction {
-  const m = modrm(mem, p);
-  return {
-    length: 1 + m.length,
-    ends: false,
-    emit(u) {
-      const g = () => u.regSized(sz, m.reg);
-      if (m.mem === null) {
-        const e = () => u.regSized(sz, m.rm);
-        const dst = toE ? m.rm : m.reg;
-        alu(u, aop, sz, toE ? e : g, toE ? g : e, (v) => u.setRegSized(sz, dst, v));
-        return;
-      }
-      const writes = toE && aop !== ALU_CMP && aop !== ALU_TEST;
-      access(u, m.mem, sz, writes);
-      const e = () => loadHost(u, sz);
-      if (toE) alu(u, aop, sz, e, g, (v) => storeHost(u, sz, v));
-      else alu(u, aop, sz, g, e, (v) => u.setRegSized(sz, m.reg, v));
-    },
+/** ALU Ev,Gv / Eb,Gb (toE) or Gv,Ev / Gb,Eb, and TEST Ev,Gv / Eb,Gb, any operand form. */
+function aluModrm(m: ModRM, aop: number, sz: number, toE: boolean): Emit {
+  return (u) => {
+    const g = () => u.regSized(sz, m.reg);
+    if (m.mem === null) {
+      const e = () => u.regSized(sz, m.rm);
+      const dst = toE ? m.rm : m.reg;
+      alu(u, aop, sz, toE ? e : g, toE ? g : e, (v) => u.setRegSized(sz, dst, v));
+      return;
+    }
+    const writes = toE && aop !== ALU_CMP && aop !== ALU_TEST;
+    access(u, m.mem, sz, writes);
+    const e = () => loadHost(u, sz);
+    if (toE) alu(u, aop, sz, e, g, (v) => storeHost(u, sz, v));
+    else alu(u, aop, sz, g, e, (v) => u.setRegSized(sz, m.reg, v));
   };
 }
 
-/** Group 1 (80, 81, 83): ALU Eb/Ev with an immediate. */
-function aluImm(mem: Uint8Array, p: number, sz: number, immBytes: number): Instruction {
-  const m = modrm(mem, p);
-  const at = p + m.length;
-  const imm = immBytes === 4 ? u32(mem, at) : sz === 0 ? mem[at] : i8(mem[at]);
-  const aop = m.reg;
-  return {
-    length: 1 + m.length + immBytes,
-    ends: false,
-    emit(u) {
-      const b = () => u.c.i32(imm);
-      if (m.mem === null) {
-        alu(u, aop, sz, () => u.regSized(sz, m.rm), b, (v) => u.setRegSized(sz, m.rm, v));
-        return;
-      }
-      access(u, m.mem, sz, aop !== ALU_CMP);
-      alu(u, aop, sz, () => loadHost(u, sz), b, (v) => storeHost(u, sz, v));
-    },
+/** Group 1: ALU Eb/Ev with an immediate (of the operand size, or a sign-extended byte). */
+const aluEI: Emitter = ({ m, imm: raw }, [aop, sz]) => {
+  const imm = sz === SIZE_8 ? raw & 0xff : raw;
+  return (u) => {
+    const b = () => u.c.i32(imm);
+    if (m.mem === null) {
+      alu(u, aop, sz, () => u.regSized(sz, m.rm), b, (v) => u.setRegSized(sz, m.rm, v));
+      return;
+    }
+    access(u, m.mem, sz, aop !== ALU_CMP);
+    alu(u, aop, sz, () => loadHost(u, sz), b, (v) => storeHost(u, sz, v));
   };
-}
+};
+
+/** ALU (or TEST) EAX, imm32. */
+const aluAI: Emitter = ({ imm }, [aop]) => (u) => alu(u, aop, 2, () => u.reg(0), () => u.c.i32(imm), (v) => { v(); u.setReg(0); });
 
 // ---- moves ----------------------------------------------------------------------------------
-/** MOV Ev,Gv / Gv,Ev / Eb,Gb / Gb,Eb (88-8B). */
-function mov(mem: Uint8Array, p: number, sz: number, toE: boolean): Instruction {
-  const m = modrm(mem, p);
-  return {
-    length: 1 + m.length,
-    ends: false,
-    emit(u) {
-      if (m.mem === null) {
-        const [dst, src] = toE ? [m.rm, m.reg] : [m.reg, m.rm];
-        u.setRegSized(sz, dst, () => u.regSized(sz, src));
-      } else if (toE) {
-        access(u, m.mem, sz, true);
-        storeHost(u, sz, () => u.regSized(sz, m.reg));
-      } else {
-        access(u, m.mem, sz, false);
-        u.setRegSized(sz, m.reg, () => loadHost(u, sz));
-      }
-    },
+/** MOV Ev,Gv / Eb,Gb (toE) or Gv,Ev / Gb,Eb. */
+function mov(m: ModRM, sz: number, toE: boolean): Emit {
+  return (u) => {
+    if (m.mem === null) {
+      const [dst, src] = toE ? [m.rm, m.reg] : [m.reg, m.rm];
+      u.setRegSized(sz, dst, () => u.regSized(sz, src));
+    } else if (toE) {
+      access(u, m.mem, sz, true);
+      storeHost(u, sz, () => u.regSized(sz, m.reg));
+    } else {
+      access(u, m.mem, sz, false);
+      u.setRegSized(sz, m.reg, () => loadHost(u, sz));
+    }
   };
 }
 
-/** MOV Eb,imm8 / Ev,imm32 (C6 /0, C7 /0). */
-function movImm(mem: Uint8Array, p: number, sz: number): Instruction | null {
-  const m = modrm(mem, p);
-  if (m.reg !== 0) return null;
-  const bytes = sz === 2 ? 4 : 1;
-  const imm = sz === 2 ? u32(mem, p + m.length) : mem[p + m.length];
-  return {
-    length: 1 + m.length + bytes,
-    ends: false,
-    emit(u) {
-      if (m.mem === null) u.setRegSized(sz, m.rm, () => u.c.i32(imm));
-      else {
-        access(u, m.mem, sz, true);
-        storeHost(u, sz, () => u.c.i32(imm));
-      }
-    },
+/** MOV Eb,imm8 / Ev,imm32. */
+const movEI: Emitter = ({ m, imm: raw }, [sz]) => {
+  const imm = sz === SIZE_8 ? raw & 0xff : raw;
+  return (u) => {
+    if (m.mem === null) u.setRegSized(sz, m.rm, () => u.c.i32(imm));
+    else {
+      access(u, m.mem, sz, true);
+      storeHost(u, sz, () => u.c.i32(imm));
+    }
   };
-}
+};
 
-/** MOVZX Gv, Eb / Ew (0F B6, 0F B7; `p` at the ModRM). */
-function movzx(mem: Uint8Array, p: number, sz: number): Instruction {
-  const m = modrm(mem, p);
-  return {
-    length: 2 + m.length,
-    ends: false,
-    emit(u) {
-      if (m.mem === null) {
-        if (sz === 0) u.reg8(m.rm);
-        else u.reg(m.rm), u.c.i32(0xffff).op(OP.i32And);
-      } else {
-        access(u, m.mem, sz, false);
-        loadHost(u, sz);
-      }
-      u.setReg(m.reg);
-    },
+/** MOVZX Gv, Eb / Ew. */
+const movzx: Emitter = ({ m }, [sz]) => (u) => {
+  if (m.mem === null) {
+    if (sz === SIZE_8) u.reg8(m.rm);
+    else u.reg(m.rm), u.c.i32(0xffff).op(OP.i32And);
+  } else {
+    access(u, m.mem, sz, false);
+    loadHost(u, sz);
+  }
+  u.setReg(m.reg);
+};
+
+/** LEA Gv, M (the table gives it memory forms only: the register form is #UD, the interpreter's). */
+const lea: Emitter = ({ m }) => {
+  const ea = m.mem!;
+  return (u) => {
+    address(u, ea);
+    u.setReg(m.reg);
+  };
+};
+
+/** MOV EAX, moffs32 (load) or moffs32, EAX. */
+function movMoffs(lin: number, load: boolean): Emit {
+  const ea: Mem = { base: -1, index: -1, scale: 0, disp: lin };
+  return (u) => {
+    access(u, ea, 2, !load);
+    if (load) {
+      loadHost(u, 2);
+      u.setReg(0);
+    } else storeHost(u, 2, () => u.reg(0));
   };
 }
 
@@ -298,69 +313,61 @@ function dropSlot(u: UnitBuilder): void {
   u.c.i32(4).op(OP.i32Add);
   u.setReg(ESP);
 }
-
 // ---- shifts ---------------------------------------------------------------------------------
 /**
- * SHL/SAL, SHR, SAR of a 32-bit register (C1, D1, D3; rotates are the interpreter's) by an
- * immediate `count`, or by CL (count null). A zero count changes nothing, flags included: for
- * CL the unit leaves before the instruction then, so its flag record stays what it knew.
+ * SHL/SAL, SHR, SAR, ROL, ROR (`sub`: group 2's /digit) of a 32-bit register by an immediate
+ * `count`, or by CL (count null). A zero count changes nothing, flags included: for CL the unit
+ * leaves before the instruction then, so its flag record stays what it knew.
  */
-function shiftReg(mem: Uint8Array, p: number, immAt: number | null, count: number | null): Instruction | null {
-  const m = modrm(mem, p);
-  const sub = m.reg;
-  if (m.mem !== null || sub === 2 || sub === 3) return null; // RCL, RCR: the interpreter's
-  const imm = immAt === null ? (count ?? 0) & 31 : mem[immAt] & 31;
-  const byCl = immAt === null && count === null;
-  return {
-    length: 1 + m.length + (immAt === null ? 0 : 1),
-    ends: false,
-    emit(u) {
-      if (!byCl && imm === 0) return;
-      const c = u.c;
-      const n = () => (byCl ? c.get(L_T) : c.i32(imm));
-      const nMinus1 = () => (byCl ? c.get(L_T).i32(1).op(OP.i32Sub) : c.i32(imm - 1));
-      if (byCl) {
-        u.reg(1);
-        c.i32(31).op(OP.i32And).tee(L_T).op(OP.i32Eqz);
-        u.ifTrue();
-        u.exitBefore();
-        u.endIf();
-      }
-      u.reg(m.rm);
-      u.c.set(L_A);
-      if (sub < 2) {
-        // ROL, ROR: CF and OF only (assembly/ops/shift.ts), the other flags stay.
-        c.get(L_A); n(); c.op(sub === 0 ? OP.i32Rotl : OP.i32Rotr).tee(L_R);
-        u.setReg(m.rm);
-        if (sub === 0) {
-          c.get(L_R).i32(1).op(OP.i32And).set(L_B);
-          c.get(L_R).i32(31).op(OP.i32ShrU).get(L_B).op(OP.i32Xor).set(L_C);
-        } else {
-          c.get(L_R).i32(31).op(OP.i32ShrU).set(L_B);
-          c.get(L_R).i32(30).op(OP.i32ShrU).i32(1).op(OP.i32And).get(L_B).op(OP.i32Xor).set(L_C);
-        }
-        c.get(L_B).get(L_C).i32(11).op(OP.i32Shl).op(OP.i32Or);
-        u.writeFlagBits(0x801);
-        return;
-      }
-      // L_R = result, L_B = CF, L_C = OF (SDM Vol. 2B SAL/SAR/SHL/SHR).
-      if (sub === 5) {
-        c.get(L_A); n(); c.op(OP.i32ShrU).set(L_R);
-        c.get(L_A); nMinus1(); c.op(OP.i32ShrU).i32(1).op(OP.i32And).set(L_B);
-        c.get(L_A).i32(31).op(OP.i32ShrU).set(L_C);
-      } else if (sub === 7) {
-        c.get(L_A); n(); c.op(OP.i32ShrS).set(L_R);
-        c.get(L_A); nMinus1(); c.op(OP.i32ShrS).i32(1).op(OP.i32And).set(L_B);
-        c.i32(0).set(L_C);
-      } else {
-        c.get(L_A); n(); c.op(OP.i32Shl).set(L_R);
-        c.get(L_A).i32(32); n(); c.op(OP.i32Sub).op(OP.i32ShrU).i32(1).op(OP.i32And).set(L_B);
-        c.get(L_R).i32(31).op(OP.i32ShrU).get(L_B).op(OP.i32Xor).set(L_C);
-      }
-      u.c.get(L_R);
+function shiftReg(m: ModRM, sub: number, count: number | null): Emit {
+  const imm = (count ?? 0) & 31;
+  const byCl = count === null;
+  return (u) => {
+    if (!byCl && imm === 0) return;
+    const c = u.c;
+    const n = () => (byCl ? c.get(L_T) : c.i32(imm));
+    const nMinus1 = () => (byCl ? c.get(L_T).i32(1).op(OP.i32Sub) : c.i32(imm - 1));
+    if (byCl) {
+      u.reg(1);
+      c.i32(31).op(OP.i32And).tee(L_T).op(OP.i32Eqz);
+      u.ifTrue();
+      u.exitBefore();
+      u.endIf();
+    }
+    u.reg(m.rm);
+    u.c.set(L_A);
+    if (sub === SHIFT_ROL || sub === SHIFT_ROR) {
+      // ROL, ROR: CF and OF only (assembly/ops/shift.ts), the other flags stay.
+      c.get(L_A); n(); c.op(sub === SHIFT_ROL ? OP.i32Rotl : OP.i32Rotr).tee(L_R);
       u.setReg(m.rm);
-      szpFlags(u);
-    },
+      if (sub === SHIFT_ROL) {
+        c.get(L_R).i32(1).op(OP.i32And).set(L_B);
+        c.get(L_R).i32(31).op(OP.i32ShrU).get(L_B).op(OP.i32Xor).set(L_C);
+      } else {
+        c.get(L_R).i32(31).op(OP.i32ShrU).set(L_B);
+        c.get(L_R).i32(30).op(OP.i32ShrU).i32(1).op(OP.i32And).get(L_B).op(OP.i32Xor).set(L_C);
+      }
+      c.get(L_B).get(L_C).i32(11).op(OP.i32Shl).op(OP.i32Or);
+      u.writeFlagBits(0x801);
+      return;
+    }
+    // L_R = result, L_B = CF, L_C = OF (SDM Vol. 2B SAL/SAR/SHL/SHR).
+    if (sub === SHIFT_SHR) {
+      c.get(L_A); n(); c.op(OP.i32ShrU).set(L_R);
+      c.get(L_A); nMinus1(); c.op(OP.i32ShrU).i32(1).op(OP.i32And).set(L_B);
+      c.get(L_A).i32(31).op(OP.i32ShrU).set(L_C);
+    } else if (sub === SHIFT_SAR) {
+      c.get(L_A); n(); c.op(OP.i32ShrS).set(L_R);
+      c.get(L_A); nMinus1(); c.op(OP.i32ShrS).i32(1).op(OP.i32And).set(L_B);
+      c.i32(0).set(L_C);
+    } else {
+      c.get(L_A); n(); c.op(OP.i32Shl).set(L_R);
+      c.get(L_A).i32(32); n(); c.op(OP.i32Sub).op(OP.i32ShrU).i32(1).op(OP.i32And).set(L_B);
+      c.get(L_R).i32(31).op(OP.i32ShrU).get(L_B).op(OP.i32Xor).set(L_C);
+    }
+    u.c.get(L_R);
+    u.setReg(m.rm);
+    szpFlags(u);
   };
 }
 
@@ -379,77 +386,55 @@ function readE32(u: UnitBuilder, m: ModRM): void {
   }
 }
 
-/** IMUL Gv, Ev (0F AF) and Gv, Ev, imm (69, 6B): the low half, CF = OF = the product did not fit. */
-function imul(mem: Uint8Array, p: number, prefix: number, immBytes: number): Instruction {
-  const m = modrm(mem, p);
-  const at = p + m.length;
-  const imm = immBytes === 4 ? u32(mem, at) : immBytes === 1 ? i8(mem[at]) : 0;
-  return {
-    length: prefix + m.length + immBytes,
-    ends: false,
-    emit(u) {
-      const c = u.c;
-      readE32(u, m);
-      c.set(L_A);
-      if (immBytes) c.i32(imm);
-      else u.reg(m.reg);
-      c.set(L_B);
-      const product = () => c.get(L_A).op(OP.i64ExtendI32S).get(L_B).op(OP.i64ExtendI32S).op(OP.i64Mul);
-      product();
-      c.op(OP.i32WrapI64).set(L_R);
-      product();
-      c.get(L_R).op(OP.i64ExtendI32S).op(OP.i64Ne).tee(L_B).set(L_C);
-      c.get(L_R);
-      u.setReg(m.reg);
-      szpFlags(u);
-    },
+/** IMUL Gv, Ev (imm null) or Gv, Ev, imm: the low half, CF = OF = the product did not fit. */
+function imul(m: ModRM, imm: number | null): Emit {
+  return (u) => {
+    const c = u.c;
+    readE32(u, m);
+    c.set(L_A);
+    if (imm !== null) c.i32(imm);
+    else u.reg(m.reg);
+    c.set(L_B);
+    const product = () => c.get(L_A).op(OP.i64ExtendI32S).get(L_B).op(OP.i64ExtendI32S).op(OP.i64Mul);
+    product();
+    c.op(OP.i32WrapI64).set(L_R);
+    product();
+    c.get(L_R).op(OP.i64ExtendI32S).op(OP.i64Ne).tee(L_B).set(L_C);
+    c.get(L_R);
+    u.setReg(m.reg);
+    szpFlags(u);
   };
 }
 
-/** MUL Ev (F7 /4): EDX:EAX = EAX * Ev unsigned; CF = OF = EDX != 0, ZF SF PF lazy on EAX (assembly/ops/muldiv.ts). */
-function mul32(m: ModRM): Instruction {
-  return {
-    length: 1 + m.length,
-    ends: false,
-    emit(u) {
-      const c = u.c;
-      readE32(u, m);
-      c.set(L_B);
-      const product = () => {
-        u.reg(0);
-        c.op(OP.i64ExtendI32U).get(L_B).op(OP.i64ExtendI32U).op(OP.i64Mul);
-      };
-      product();
-      c.op(OP.i32WrapI64).set(L_R);
-      product();
-      c.byte(OP.i64Const).s32(32).op(OP.i64ShrU).op(OP.i32WrapI64).tee(L_C);
-      u.setReg(2);
-      c.get(L_R);
-      u.setReg(0);
-      c.get(L_C).i32(0).op(OP.i32Ne).tee(L_B).set(L_C);
-      szpFlags(u);
-    },
+/** MUL Ev: EDX:EAX = EAX * Ev unsigned; CF = OF = EDX != 0, ZF SF PF lazy on EAX (assembly/ops/muldiv.ts). */
+const mulE: Emitter = ({ m }) => (u) => {
+  const c = u.c;
+  readE32(u, m);
+  c.set(L_B);
+  const product = () => {
+    u.reg(0);
+    c.op(OP.i64ExtendI32U).get(L_B).op(OP.i64ExtendI32U).op(OP.i64Mul);
   };
-}
+  product();
+  c.op(OP.i32WrapI64).set(L_R);
+  product();
+  c.byte(OP.i64Const).s32(32).op(OP.i64ShrU).op(OP.i32WrapI64).tee(L_C);
+  u.setReg(2);
+  c.get(L_R);
+  u.setReg(0);
+  c.get(L_C).i32(0).op(OP.i32Ne).tee(L_B).set(L_C);
+  szpFlags(u);
+};
 
-// ---- control transfers ----------------------------------------------------------------------
-function jcc(cc: number, next: number, rel: number): Instruction & { target: number } {
-  const target = (next + rel) >>> 0;
-  return {
-    length: 0, // set by the caller
-    ends: false,
-    target,
-    emit(u) {
-      u.condition(cc);
-      u.ifTrue();
-      u.jumpTo(target);
-      u.endIf();
-    },
+/** NOT Ev (neg false) or NEG Ev. */
+function notNeg(m: ModRM, neg: boolean): Emit {
+  return (u) => {
+    const operand = () => (m.mem === null ? u.reg(m.rm) : loadHost(u, 2));
+    const store = (v: () => void) => (m.mem === null ? (v(), u.setReg(m.rm)) : storeHost(u, 2, v));
+    if (m.mem !== null) access(u, m.mem, 2, true);
+    if (neg) alu(u, ALU_SUB, 2, () => u.c.i32(0), operand, store);
+    else store(() => { operand(); u.c.i32(-1).op(OP.i32Xor); });
   };
-}
-
-function jmp(target: number): Instruction {
-  return { length: 0, ends: true, target, emit: (u) => { if (!u.follow) u.jumpTo(target); } };
 }
 
 /** INC/DEC of a 32-bit value on the stack into L_R, record set (CF kept). */
@@ -459,193 +444,164 @@ function incDec(u: UnitBuilder, dec: boolean): void {
   c.set(L_A).i32(1).set(L_B).get(L_A).i32(1).op(dec ? OP.i32Sub : OP.i32Add).set(L_R);
 }
 
+/** INC/DEC r32 (`op`: the opcode, its low bits the register). */
+const incDecReg: Emitter = (_, [op, kind]) => {
+  const r = op & 7;
+  const dec = kind === DEC;
+  return (u) => {
+    u.reg(r);
+    incDec(u, dec);
+    u.c.get(L_R);
+    u.setReg(r);
+    u.setLazy(((dec ? LAZY_DEC : LAZY_INC) << 2) | 2);
+  };
+};
+
+/** INC/DEC Ev. */
+const incDecE: Emitter = ({ m }, [kind]) => {
+  const dec = kind === DEC;
+  return (u) => {
+    if (m.mem === null) {
+      u.reg(m.rm);
+      incDec(u, dec);
+      u.c.get(L_R);
+      u.setReg(m.rm);
+    } else {
+      access(u, m.mem, 2, true);
+      loadHost(u, 2);
+      incDec(u, dec);
+      storeHost(u, 2, () => u.c.get(L_R));
+    }
+    u.setLazy(((dec ? LAZY_DEC : LAZY_INC) << 2) | 2);
+  };
+};
+
+// ---- control transfers ----------------------------------------------------------------------
+/** Jcc: the taken side jumps to the target (the unit's helpers decide: loop back or leave). */
+const jcc: Emitter = ({ target }, [cc]) => (u) => {
+  u.condition(cc);
+  u.ifTrue();
+  u.jumpTo(target);
+  u.endIf();
+};
+
+/** JMP rel: nothing when the unit follows it, else a jump to the target. */
+const jmpRel: Emitter = ({ target }) => (u) => {
+  if (!u.follow) u.jumpTo(target);
+};
+
+/** CALL rel32: push the return address (guest EIP of the next instruction), then as JMP. */
+const callRel: Emitter = ({ next, target }) => (u) => {
+  push(u, () => u.c.i32(next).gget(G_EIP_DELTA).op(OP.i32Sub));
+  if (!u.follow) u.jumpTo(target);
+};
+
+/** RET. */
+const ret: Emitter = () => (u) => {
+  peek(u);
+  // The target's host address on this mapping; 0 is the interpreter's case (see fastpath's landAt).
+  u.c.get(L_T).gget(G_EIP_DELTA).op(OP.i32Add).tee(L_T).op(OP.i32Eqz);
+  u.ifTrue();
+  u.exitBefore();
+  u.endIf();
+  dropSlot(u);
+  u.exit(u.index + 1, () => u.c.get(L_T));
+};
+
+/** Every emitter the table may name in its `jit` column; the generated JitEmitter type lists those it does name. */
+export const EMITTERS: Record<JitEmitter, Emitter> = {
+  aluEG: ({ m }, [aop, sz]) => aluModrm(m, aop, sz, true),
+  aluGE: ({ m }, [aop, sz]) => aluModrm(m, aop, sz, false),
+  aluEI,
+  aluAI,
+  movEG: ({ m }, [sz]) => mov(m, sz, true),
+  movGE: ({ m }, [sz]) => mov(m, sz, false),
+  movEI,
+  movRegImm: ({ imm }, [op]) => (u) => { u.c.i32(imm); u.setReg(op & 7); },
+  movAccMoffs: ({ imm }) => movMoffs(imm, true),
+  movMoffsAcc: ({ imm }) => movMoffs(imm, false),
+  movzx,
+  lea,
+  nop: () => () => {},
+  pushReg: (_, [op]) => (u) => push(u, () => u.reg(op & 7)),
+  popReg: (_, [op]) => (u) => {
+    peek(u);
+    dropSlot(u);
+    u.c.get(L_T);
+    u.setReg(op & 7); // POP ESP loads the popped value last
+  },
+  pushImm: ({ imm }) => (u) => push(u, () => u.c.i32(imm)),
+  incDecReg,
+  incDecE,
+  notE: ({ m }) => notNeg(m, false),
+  negE: ({ m }) => notNeg(m, true),
+  mulE,
+  imulGE: ({ m }) => imul(m, null),
+  imulGEI: ({ m, imm }) => imul(m, imm),
+  shiftImm: ({ m, imm }, [sub]) => shiftReg(m, sub, imm),
+  shiftOne: ({ m }, [sub]) => shiftReg(m, sub, 1),
+  shiftCl: ({ m }, [sub]) => shiftReg(m, sub, null),
+  jcc,
+  jmpRel,
+  callRel,
+  ret,
+};
+
+// ---- decoding through the table's map -------------------------------------------------------
+/** A form of the generated map with its emitter resolved. */
+interface CompiledForm extends JitForm {
+  emit: Emitter;
+}
+
+/**
+ * A map's forms flattened to one array indexed by opcode << 3 | ModRM.reg, so that a decode is
+ * one lookup: a form that does not depend on ModRM.reg (or has no ModRM) fills all eight.
+ */
+function flatten(map: readonly JitOpcode[]): (CompiledForm | null)[] {
+  const out: (CompiledForm | null)[] = new Array(256 * 8).fill(null);
+  const compiled = (f: JitForm | null): CompiledForm | null => {
+    if (f === null) return null;
+    const emit = EMITTERS[f.emitter];
+    if (emit === undefined) throw new Error(`the instruction table names the JIT emitter ${f.emitter}, which EMITTERS does not have`);
+    return { ...f, emit };
+  };
+  map.forEach((entry, op) => {
+    for (let digit = 0; digit < 8; digit++) {
+      out[(op << 3) | digit] = compiled(entry === null || !Array.isArray(entry) ? (entry as JitForm | null) : entry[digit]);
+    }
+  });
+  return out;
+}
+const ONE_BYTE = flatten(JIT_ONE_BYTE);
+const TWO_BYTE = flatten(JIT_TWO_BYTE);
+
 /** The instruction at host address `p` of `mem`, or null when the JIT leaves it to the interpreter. */
 export function decodeInstruction(mem: Uint8Array, p: number): Instruction | null {
-  const op = mem[p];
-  const q = p + 1;
-  const withLength = (insn: Instruction | null, length: number): Instruction | null => {
-    if (insn) insn.length = length;
-    return insn;
+  let forms = ONE_BYTE;
+  let op = mem[p];
+  let q = p + 1;
+  if (op === TWO_BYTE_ESCAPE) {
+    forms = TWO_BYTE;
+    op = mem[q++];
+  }
+  // ModRM.reg picks the form of a group opcode; for any other the eight entries are the same.
+  const form = forms[(op << 3) | ((mem[q] >> 3) & 7)];
+  if (form === null) return null;
+  let m = NO_MODRM;
+  let at = q;
+  if (form.modrm) {
+    m = modrm(mem, q);
+    if (m.mem === null ? !form.register : !form.memory) return null;
+    at += m.length;
+  }
+  const size = form.imm;
+  const imm = size === 4 ? u32(mem, at) : size === 1 ? i8(mem[at]) : size === 2 ? mem[at] | (mem[at + 1] << 8) : 0;
+  const next = at + size;
+  const target = form.relative ? (next + imm) >>> 0 : 0;
+  return {
+    length: next - p,
+    ends: form.ends,
+    target: form.relative ? target : undefined,
+    emit: form.emit({ m, imm, next, target }, form.args),
   };
-  if (op < 0x40 && (op & 7) < 4) {
-    // ALU Eb,Gb (0) / Ev,Gv (1) / Gb,Eb (2) / Gv,Ev (3)
-    return aluModrm(mem, q, op >> 3, op & 1 ? 2 : 0, (op & 2) === 0);
-  }
-  if (op < 0x40 && (op & 7) === 5) {
-    // ALU EAX, imm32
-    const imm = u32(mem, q);
-    const aop = op >> 3;
-    return {
-      length: 5,
-      ends: false,
-      emit: (u) => alu(u, aop, 2, () => u.reg(0), () => u.c.i32(imm), (v) => { v(); u.setReg(0); }),
-    };
-  }
-  if (op >= 0x40 && op <= 0x4f) {
-    const r = op & 7;
-    const dec = op >= 0x48;
-    return {
-      length: 1,
-      ends: false,
-      emit(u) {
-        u.reg(r);
-        incDec(u, dec);
-        u.c.get(L_R);
-        u.setReg(r);
-        u.setLazy(((dec ? LAZY_DEC : LAZY_INC) << 2) | 2);
-      },
-    };
-  }
-  if (op >= 0x50 && op <= 0x57) {
-    const r = op & 7;
-    return { length: 1, ends: false, emit: (u) => push(u, () => u.reg(r)) };
-  }
-  if (op >= 0x58 && op <= 0x5f) {
-    const r = op & 7;
-    return {
-      length: 1,
-      ends: false,
-      emit(u) {
-        peek(u);
-        dropSlot(u);
-        u.c.get(L_T);
-        u.setReg(r); // POP ESP loads the popped value last
-      },
-    };
-  }
-  if (op >= 0xb8 && op <= 0xbf) {
-    const r = op & 7;
-    const imm = u32(mem, q);
-    return { length: 5, ends: false, emit: (u) => { u.c.i32(imm); u.setReg(r); } };
-  }
-  if (op === 0x68 || op === 0x6a) {
-    const imm = op === 0x68 ? u32(mem, q) : i8(mem[q]);
-    return { length: op === 0x68 ? 5 : 2, ends: false, emit: (u) => push(u, () => u.c.i32(imm)) };
-  }
-  if (op >= 0x70 && op <= 0x7f) return withLength(jcc(op & 15, p + 2, i8(mem[q])), 2);
-  switch (op) {
-    case 0x80: return aluImm(mem, q, 0, 1);
-    case 0x81: return aluImm(mem, q, 2, 4);
-    case 0x83: return aluImm(mem, q, 2, 1);
-    case 0x84: return aluModrm(mem, q, ALU_TEST, 0, true);
-    case 0x85: return aluModrm(mem, q, ALU_TEST, 2, true);
-    case 0x88: return mov(mem, q, 0, true);
-    case 0x89: return mov(mem, q, 2, true);
-    case 0x8a: return mov(mem, q, 0, false);
-    case 0x8b: return mov(mem, q, 2, false);
-    case 0x8d: { // LEA Gv, M (the register form is #UD: the interpreter's)
-      const m = modrm(mem, q);
-      if (m.mem === null) return null;
-      const ea = m.mem;
-      return { length: 1 + m.length, ends: false, emit: (u) => { address(u, ea); u.setReg(m.reg); } };
-    }
-    case 0x90: return { length: 1, ends: false, emit: () => {} };
-    case 0xa9: { // TEST EAX, imm32
-      const imm = u32(mem, q);
-      return { length: 5, ends: false, emit: (u) => alu(u, ALU_TEST, 2, () => u.reg(0), () => u.c.i32(imm), () => {}) };
-    }
-    case 0xc1: return shiftReg(mem, q, q + modrm(mem, q).length, null);
-    case 0xd1: return shiftReg(mem, q, null, 1);
-    case 0xd3: return shiftReg(mem, q, null, null);
-    case 0x69: return imul(mem, q, 1, 4);
-    case 0x6b: return imul(mem, q, 1, 1);
-    case 0xa1: case 0xa3: { // MOV EAX, moffs32 / moffs32, EAX
-      const lin = u32(mem, q);
-      const load = op === 0xa1;
-      const ea: Mem = { base: -1, index: -1, scale: 0, disp: lin };
-      return {
-        length: 5,
-        ends: false,
-        emit(u) {
-          access(u, ea, 2, !load);
-          if (load) {
-            loadHost(u, 2);
-            u.setReg(0);
-          } else storeHost(u, 2, () => u.reg(0));
-        },
-      };
-    }
-    case 0xf7: { // NOT, NEG, MUL Ev
-      const m = modrm(mem, q);
-      if (m.reg === 4) return mul32(m);
-      if (m.reg !== 2 && m.reg !== 3) return null;
-      const neg = m.reg === 3;
-      return {
-        length: 1 + m.length,
-        ends: false,
-        emit(u) {
-          const operand = () => (m.mem === null ? u.reg(m.rm) : loadHost(u, 2));
-          const store = (v: () => void) => (m.mem === null ? (v(), u.setReg(m.rm)) : storeHost(u, 2, v));
-          if (m.mem !== null) access(u, m.mem, 2, true);
-          if (neg) alu(u, ALU_SUB, 2, () => u.c.i32(0), operand, store);
-          else store(() => { operand(); u.c.i32(-1).op(OP.i32Xor); });
-        },
-      };
-    }
-    case 0xc6: return movImm(mem, q, 0);
-    case 0xc7: return movImm(mem, q, 2);
-    case 0xc3: // RET
-      return {
-        length: 1,
-        ends: true,
-        emit(u) {
-          peek(u);
-          // The target's host address on this mapping; 0 is the interpreter's case (see fastpath's landAt).
-          u.c.get(L_T).gget(G_EIP_DELTA).op(OP.i32Add).tee(L_T).op(OP.i32Eqz);
-          u.ifTrue();
-          u.exitBefore();
-          u.endIf();
-          dropSlot(u);
-          u.exit(u.index + 1, () => u.c.get(L_T));
-        },
-      };
-    case 0xe8: { // CALL rel32
-      const next = p + 5;
-      const target = (next + u32(mem, q)) >>> 0;
-      return {
-        length: 5,
-        ends: true,
-        target,
-        emit(u) {
-          push(u, () => u.c.i32(next).gget(G_EIP_DELTA).op(OP.i32Sub));
-          if (!u.follow) u.jumpTo(target);
-        },
-      };
-    }
-    case 0xe9: return withLength(jmp((p + 5 + u32(mem, q)) >>> 0), 5);
-    case 0xeb: return withLength(jmp((p + 2 + i8(mem[q])) >>> 0), 2);
-    case 0xff: { // INC/DEC Ev
-      const m = modrm(mem, q);
-      if (m.reg > 1) return null;
-      const dec = m.reg === 1;
-      return {
-        length: 1 + m.length,
-        ends: false,
-        emit(u) {
-          if (m.mem === null) {
-            u.reg(m.rm);
-            incDec(u, dec);
-            u.c.get(L_R);
-            u.setReg(m.rm);
-          } else {
-            access(u, m.mem, 2, true);
-            loadHost(u, 2);
-            incDec(u, dec);
-            storeHost(u, 2, () => u.c.get(L_R));
-          }
-          u.setLazy(((dec ? LAZY_DEC : LAZY_INC) << 2) | 2);
-        },
-      };
-    }
-    case 0x0f: {
-      const op2 = mem[q];
-      if (op2 >= 0x80 && op2 <= 0x8f) return withLength(jcc(op2 & 15, p + 6, u32(mem, q + 1)), 6);
-      if (op2 === 0xaf) return imul(mem, q + 1, 2, 0);
-      if (op2 === 0xb6) return movzx(mem, q + 1, 0);
-      if (op2 === 0xb7) return movzx(mem, q + 1, 1);
-      return null;
-    }
-    default:
-      return null;
-  }
 }

@@ -1,0 +1,30 @@
+// The constants the instruction table's `jitArgs` name (gen/x86-table.ts): the generated map
+// (generated/decode.ts) passes them to the emitters (instructions.ts) as a form's arguments. The
+// generator reads this module, so a row naming a constant that is not here stops it.
+
+/** ALU operations, numbered as the opcode map numbers them (00 ADD .. 38 CMP; group 1's /digit). */
+export const ALU_ADD = 0;
+export const ALU_OR = 1;
+export const ALU_ADC = 2;
+export const ALU_SBB = 3;
+export const ALU_AND = 4;
+export const ALU_SUB = 5;
+export const ALU_XOR = 6;
+export const ALU_CMP = 7;
+/** TEST: AND without a result. */
+export const ALU_TEST = 8;
+
+/** Operand sizes as log2 of their bytes (the index UnitBuilder's sized helpers take). */
+export const SIZE_8 = 0;
+export const SIZE_16 = 1;
+export const SIZE_32 = 2;
+
+/** Shifts and rotates, numbered as group 2's /digit (SAL, /6, is SHL). */
+export const SHIFT_ROL = 0;
+export const SHIFT_ROR = 1;
+export const SHIFT_SHL = 4;
+export const SHIFT_SHR = 5;
+export const SHIFT_SAR = 7;
+
+export const INC = 0;
+export const DEC = 1;
