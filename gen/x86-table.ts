@@ -1,8 +1,8 @@
 // The i386 instruction set as this emulator implements it: one row per instruction form, in the
 // notation of the SDM's opcode map (Vol. 2 Appendix A: Eb, Gv, Iz, Jb, ...). gen/generate.ts
-// derives from these rows the core's length, block-end, LOCK and prefix tables and the oracle's
-// encodings and undefined-flag masks (docs/instruction-table.md). Plain data, so that any
-// TypeScript consumer (a JIT tier, a disassembler) can import it as it is.
+// derives from these rows the core's length, block-end, LOCK and prefix tables, the JIT's map
+// and the oracle's encodings and undefined-flag masks (docs/instruction-table.md). Plain data, so
+// that any TypeScript consumer (a JIT tier, a disassembler) can import it as it is.
 
 /** The six status flags by letter (SDM Vol. 1 §3.4.3.1), plus DF and IF. */
 export const FLAG_BITS: Record<string, number> = { C: 0x1, P: 0x4, A: 0x10, Z: 0x40, S: 0x80, I: 0x200, D: 0x400, O: 0x800 };
