@@ -8,7 +8,7 @@
 import { writeFileSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { INSTRUCTIONS, PREFIXES, flagMask, type InstructionRow } from "./x86-table.js";
+import { INSTRUCTIONS, PREFIXES, flagMask, type InstructionRow, type OracleSkip } from "./x86-table.js";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -153,6 +153,15 @@ function coreTables(): string {
   return out.join("\n");
 }
 
+/**
+ * Why the oracle's table sweep leaves row `r` out (an ORACLE_SKIP category), or undefined when it
+ * sweeps it: the row's own `oracle.skip`, else `privileged` for a row with a privilege rule other
+ * than v86-iopl (which outside virtual-8086 mode changes nothing).
+ */
+export function oracleSkip(r: InstructionRow): OracleSkip | undefined {
+  return r.oracle?.skip ?? (r.privilege !== undefined && r.privilege !== "v86-iopl" ? "privileged" : undefined);
+}
+
 function oracleInstructions(): string {
   const encodings = INSTRUCTIONS.map((r) => {
     const e: Record<string, unknown> = {
@@ -163,6 +172,10 @@ function oracleInstructions(): string {
     if (r.digit !== undefined) e.digit = r.digit;
     if (r.span !== undefined) e.span = r.span;
     if (r.oracle?.counts) e.counts = r.oracle.counts;
+    if (r.oracle?.offsets) e.offsets = r.oracle.offsets;
+    const skip = oracleSkip(r);
+    if (skip) e.skip = skip;
+    if (r.oracle?.skipRegister) e.skipRegister = r.oracle.skipRegister;
     return e;
   });
   const rules = new Map<string, { json: string; sdm: string }>();
@@ -190,6 +203,12 @@ function oracleInstructions(): string {
     "  span?: number;",
     "  /** Shift and rotate counts to try. */",
     "  counts?: number[];",
+    "  /** Bit offsets for the register operand (BT and its kin). */",
+    "  offsets?: number[];",
+    "  /** Why the table sweep leaves the form out (ORACLE_SKIP in gen/x86-table.ts); absent: swept. */",
+    "  skip?: string;",
+    "  /** Why the table sweep runs only the memory form of its E operand. */",
+    "  skipRegister?: string;",
     "}",
     "",
     "export const ENCODINGS: readonly OracleEncoding[] = [",
