@@ -14,10 +14,10 @@
 import { SEG_DS, SEG_SS, TLB_BASE } from "./layout";
 import * as cpu from "./cpu";
 import { reg32, setReg32, reg16, setReg16, reg8, setReg8 } from "./cpu";
-import { shift, shiftDouble, commitShiftFlags } from "./ops/shift";
+import { shift, shiftArith, shiftDouble, commitShiftFlags } from "./ops/shift";
 import { bitScan } from "./ops/bits";
-import { imulTrunc, mul, imul1 } from "./ops/muldiv";
-import { testCondition, setSzpFlags } from "./flags";
+import { imulTrunc, mul, imul1, divide } from "./ops/muldiv";
+import { testCondition } from "./flags";
 import {
   aluResult, aluSetFlags, incDecNow, neg, commitFlags,
   ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP,
@@ -351,7 +351,7 @@ let fastVal: u32 = 0;
   const g = reg8(<i32>((m >> 3) & 7));
   const a = op == 0x38 ? e : g;
   const b = op == 0x38 ? g : e;
-  aluSetFlags(ALU_CMP, 0, a, b, (a - b) & 0xff);
+  aluSetFlags(ALU_CMP, 0, a, b, aluResult(ALU_CMP, 0, a, b));
   return p + fastLen;
 }
 
@@ -373,7 +373,7 @@ let fastVal: u32 = 0;
   if (h == 0) return 0;
   const a = <u32>load<u8>(h);
   const b = <u32>load<u8>(p + fastLen);
-  aluSetFlags(ALU_CMP, 0, a, b, (a - b) & 0xff);
+  aluSetFlags(ALU_CMP, 0, a, b, aluResult(ALU_CMP, 0, a, b));
   return p + fastLen + 1;
 }
 
@@ -540,8 +540,8 @@ let fastVal: u32 = 0;
 }
 
 /**
- * Group-2 operation `sub` on 32-bit register `e` by `count`: SHL/SAL, SHR and SAR inline with
- * the flags shift() gives them; the rotates through shift() itself.
+ * Group-2 operation `sub` on 32-bit register `e` by `count`: the rotates through shift(), SHL/SAL,
+ * SHR and SAR through their body shiftArith(), inlined, with the flags set at once.
  */
 @inline function shiftReg32(sub: i32, e: i32, count: u32): void {
   const c = count & 31;
@@ -551,25 +551,7 @@ let fastVal: u32 = 0;
     return;
   }
   if (c == 0) return; // nothing changes, flags included
-  const a = reg32(e);
-  let r: u32;
-  let cf: bool;
-  let ovf: bool;
-  if (sub == 5) { // SHR: OF is the operand's sign
-    r = a >>> c;
-    cf = ((a >>> (c - 1)) & 1) != 0;
-    ovf = <i32>a < 0;
-  } else if (sub == 7) { // SAR: OF = 0
-    r = <u32>(<i32>a >> c);
-    cf = ((<i32>a >> (c - 1)) & 1) != 0;
-    ovf = false;
-  } else { // SHL/SAL: CF is the last bit out, OF is CF != the result's sign
-    r = a << c;
-    cf = ((a >>> (32 - c)) & 1) != 0;
-    ovf = (<i32>r < 0) != cf;
-  }
-  setReg32(e, r);
-  setSzpFlags(2, r, cf, ovf);
+  setReg32(e, shiftArith(sub, 2, reg32(e), c, true));
 }
 
 /** ALU operation `aop` on register `e` and `b`, one case per operation so each folds. */
@@ -658,32 +640,8 @@ let fastVal: u32 = 0;
   }
   if (sub == 4) mul(2, src);
   else if (sub == 5) imul1(2, src);
-  else if (!fastDivide(sub == 7, src)) return 0;
+  else if (!divide(sub == 7, 2, src)) return 0;
   return p + fastLen;
-}
-
-/**
- * DIV / IDIV of EDX:EAX by `src`, unless it must raise #DE (then false, nothing changed). The
- * flags are kept: the SDM leaves them undefined, and execute()'s div() and idiv() keep them too.
- */
-@inline function fastDivide(signed: bool, src: u32): bool {
-  if (src == 0) return false;
-  const hi = reg32(2);
-  const n = (<u64>hi << 32) | <u64>reg32(0);
-  if (!signed) {
-    if (hi >= src) return false; // the quotient needs more than 32 bits
-    setReg32(0, <u32>(n / <u64>src));
-    setReg32(2, <u32>(n % <u64>src));
-    return true;
-  }
-  const d = <i64>(<i32>src);
-  const sn = <i64>n;
-  if (sn == i64.MIN_VALUE && d == -1) return false; // would trap in wasm; #DE on x86
-  const q = sn / d;
-  if (q > <i64>i32.MAX_VALUE || q < <i64>i32.MIN_VALUE) return false;
-  setReg32(0, <u32>q);
-  setReg32(2, <u32>(sn % d));
-  return true;
 }
 
 /** FF group 5, 32-bit: INC/DEC Ev, CALL and JMP near Ev, PUSH Ev (the far forms: not here). */
