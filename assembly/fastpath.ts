@@ -8,8 +8,9 @@
 // instructions leave the loop. Each handler gets `p`, the host address of the byte after the
 // opcode, and returns the next instruction's; anything unusual (another form, a prefix, 16-bit
 // code, a non-flat segment, a TLB miss, a #DE to raise) returns 0 before consuming a byte or
-// changing state, and execute() does the full job. Why these are not execute.ts's handlers:
-// docs/instruction-table.md.
+// changing state, and execute() does the full job. Each operation's body is the one in ops/
+// that execute.ts's handlers call too; these handlers only reach the operands, their own way
+// (docs/instruction-table.md, "One body per instruction, two ways to reach its operands").
 
 import { SEG_DS, SEG_SS, TLB_BASE } from "./layout";
 import * as cpu from "./cpu";
