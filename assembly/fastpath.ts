@@ -1,9 +1,10 @@
 // The fast path's handlers, inlined into the run loop through the generated dispatch
 // (generated/fast-dispatch.ts, from the rows of gen/x86-table.ts that name a `fastHandler`):
 // the unprefixed 32-bit instructions that make up most of compiled code (register ALU ops,
-// MOV/MOVZX/LEA with a register or flat memory operand, MOV r32, imm32, CMP on bytes, INC/DEC,
+// MOV/LEA with a register or flat memory operand, MOV r32, imm32, CMP on bytes, INC/DEC,
 // PUSH/POP, CALL/RET/JMP/Jcc, shifts by an immediate, SHLD/SHRD on registers, BSF/BSR,
-// MUL/IMUL/DIV/IDIV). Measured in V8, the call into execute() costs more than one of these
+// MUL/IMUL/DIV/IDIV); the forms whose rows give their `operation` (IMUL Gv,Ev, MOVZX, MOVSX)
+// have generated handlers (generated/handlers.ts) built on fastMemHost. Measured in V8, the call into execute() costs more than one of these
 // instructions' work, so they skip it: on the cpu-bound guest 37 thousand of 331 million
 // instructions leave the loop. Each handler gets `p`, the host address of the byte after the
 // opcode, and returns the next instruction's; anything unusual (another form, a prefix, 16-bit
@@ -17,7 +18,7 @@ import * as cpu from "./cpu";
 import { reg32, setReg32, reg16, setReg16, reg8, setReg8 } from "./cpu";
 import { shift, shiftArith, shiftDouble, commitShiftFlags } from "./ops/shift";
 import { bitScan } from "./ops/bits";
-import { imulTrunc, mul, imul1, divide } from "./ops/muldiv";
+import { mul, imul1, divide } from "./ops/muldiv";
 import { testCondition } from "./flags";
 import {
   aluResult, aluSetFlags, incDecNow, neg, commitFlags,
@@ -100,8 +101,23 @@ let fastLen: u32 = 0;
   return <usize>((e & ~0xfff) ^ lin);
 }
 
-/** The value read from a 32-bit r/m operand: fastReadE32 sets it. */
+/** The value read from an r/m operand: fastReadE32 (E16, E8) sets it. */
 let fastVal: u32 = 0;
+
+/**
+ * The host address of the memory operand of ModRM `m` (at `p`, not a register form), of `bits`
+ * bits, for a read or a write; 0 when the access needs the full path. fastOperandLength() then
+ * gives its ModRM + SIB + displacement length. For the generated handlers (generated/handlers.ts).
+ */
+@inline export function fastMemHost(p: usize, m: u32, bits: i32, write: bool): usize {
+  if (!fastMemOperand(p, m, write)) return 0;
+  return bits == 8 ? tlbHost8(fastLin, write) : bits == 16 ? tlbHost16(fastLin, write) : tlbHost32(fastLin, write);
+}
+
+/** The ModRM + SIB + displacement length of the operand fastMemHost decoded. */
+@inline export function fastOperandLength(): u32 {
+  return fastLen;
+}
 
 /**
  * Read the 32-bit register or memory operand of ModRM `m` (at `p`) into fastVal, its ModRM +
@@ -386,24 +402,6 @@ let fastVal: u32 = 0;
   return p + 1;
 }
 
-/** IMUL Gv, Ev, imm32 (0x69) / imm8 (0x6b). */
-@inline export function fastImulGEI(p: usize, op: u32): usize {
-  const m = <u32>load<u8>(p);
-  let a: u32;
-  let len: u32 = 1;
-  if (m >= 0xc0) a = reg32(<i32>(m & 7));
-  else {
-    if (!fastMemOperand(p, m, false)) return 0;
-    const h = tlbHost32(fastLin, false);
-    if (h == 0) return 0;
-    a = load<u32>(h);
-    len = fastLen;
-  }
-  const b = op == 0x6b ? <u32>(<i32>load<i8>(p + len)) : load<u32>(p + len);
-  setReg32(<i32>((m >> 3) & 7), imulTrunc(2, a, b));
-  return p + len + (op == 0x6b ? 1 : 4);
-}
-
 /** Shift group Ev, imm8, register form. */
 @inline export function fastShiftRegImm(p: usize): usize {
   const m = <u32>load<u8>(p);
@@ -456,24 +454,6 @@ let fastVal: u32 = 0;
 
 // The two-byte opcodes: `p` at the second byte (the one after 0x0f), as the dispatch reads it.
 
-/** IMUL Gv, Ev. */
-@inline export function fastImulGE(p: usize): usize {
-  const m = <u32>load<u8>(p + 1);
-  let b: u32;
-  let len: u32 = 1;
-  if (m >= 0xc0) b = reg32(<i32>(m & 7));
-  else {
-    if (!fastMemOperand(p + 1, m, false)) return 0;
-    const h = tlbHost32(fastLin, false);
-    if (h == 0) return 0;
-    b = load<u32>(h);
-    len = fastLen;
-  }
-  const g = <i32>((m >> 3) & 7);
-  setReg32(g, imulTrunc(2, reg32(g), b));
-  return p + 1 + len;
-}
-
 /** SHLD (0xa4) / SHRD (0xac) Ev, Gv, imm8, register form. */
 @inline export function fastShiftDouble(p: usize, op: u32): usize {
   const m = <u32>load<u8>(p + 1);
@@ -489,36 +469,6 @@ let fastVal: u32 = 0;
   const m = <u32>load<u8>(p + 1);
   if (!fastReadE32(p + 1, m)) return 0;
   bitScan(op == 0xbd, 2, fastVal, <i32>((m >> 3) & 7));
-  return p + 1 + fastLen;
-}
-
-/** MOVZX Gv, Ew. */
-@inline export function fastMovzxW(p: usize): usize {
-  const m = <u32>load<u8>(p + 1);
-  const g = <i32>((m >> 3) & 7);
-  if (m >= 0xc0) {
-    setReg32(g, reg32(<i32>(m & 7)) & 0xffff);
-    return p + 2;
-  }
-  if (!fastMemOperand(p + 1, m, false)) return 0;
-  const h = tlbHost16(fastLin, false);
-  if (h == 0) return 0;
-  setReg32(g, <u32>load<u16>(h));
-  return p + 1 + fastLen;
-}
-
-/** MOVZX Gv, Eb. */
-@inline export function fastMovzxB(p: usize): usize {
-  const m = <u32>load<u8>(p + 1);
-  const g = <i32>((m >> 3) & 7);
-  if (m >= 0xc0) {
-    setReg32(g, cpu.reg8(<i32>(m & 7)));
-    return p + 2;
-  }
-  if (!fastMemOperand(p + 1, m, false)) return 0;
-  const h = tlbHost8(fastLin, false);
-  if (h == 0) return 0;
-  setReg32(g, <u32>load<u8>(h));
   return p + 1 + fastLen;
 }
 

@@ -65,6 +65,15 @@ export interface InstructionRow {
   /** The executor's function for this form, and its constant arguments. */
   handler: string;
   args?: string[];
+  /**
+   * The form's operation as one expression, for a form whose shape has an operand-access
+   * template (OPERATION_TEMPLATES in gen/generate.ts: `Gv,Ev`, `Gv,Eb`, `Gv,Ew`, `Gv,Ev,Ib`,
+   * `Gv,Ev,Iz`): over `e` (the E operand), `g` (the G register before), `i` (the immediate, Ib
+   * sign-extended) and `sz` (the operand size); its value goes to G, its flags (if any) through
+   * the operation's lazy record. The generator then writes `handler` and `fastHandler` themselves
+   * (assembly/generated/handlers.ts), both around this one expression.
+   */
+  operation?: string;
   /** Flags by letter (OSZAPC, D, I): read, written (defined), undefined. */
   reads?: string;
   writes?: string;
@@ -226,9 +235,9 @@ add({ opcode: 0x61, mnemonic: "popa", operands: "", handler: "popa" });
 add({ opcode: 0x62, mnemonic: "bound", operands: "Gv,Ma", handler: "bound" });
 add({ opcode: 0x63, mnemonic: "arpl", operands: "Ew,Gw", handler: "arpl", writes: "Z", privilege: "protected" });
 add({ opcode: 0x68, mnemonic: "push", operands: "Iz", handler: "pushImm" });
-add({ opcode: 0x69, mnemonic: "imul", operands: "Gv,Ev,Iz", handler: "imulGEI", args: ["op"], writes: "OC", undefinedFlags: MUL_UNDEFINED, fast: "32-bit", fastHandler: "fastImulGEI", fastArgs: ["op"] });
+add({ opcode: 0x69, mnemonic: "imul", operands: "Gv,Ev,Iz", handler: "imulGvEvIz", operation: "imulTrunc(sz, e, i)", writes: "OC", undefinedFlags: MUL_UNDEFINED, fast: "32-bit", fastHandler: "fastImulGvEvIz" });
 add({ opcode: 0x6a, mnemonic: "push", operands: "Ib", handler: "pushImm8" });
-add({ opcode: 0x6b, mnemonic: "imul", operands: "Gv,Ev,Ib", handler: "imulGEI", args: ["op"], writes: "OC", undefinedFlags: MUL_UNDEFINED, fast: "32-bit", fastHandler: "fastImulGEI", fastArgs: ["op"] });
+add({ opcode: 0x6b, mnemonic: "imul", operands: "Gv,Ev,Ib", handler: "imulGvEvIb", operation: "imulTrunc(sz, e, i)", writes: "OC", undefinedFlags: MUL_UNDEFINED, fast: "32-bit", fastHandler: "fastImulGvEvIb" });
 add({ opcode: 0x6c, mnemonic: "ins", operands: "Yb,DX", handler: "stringInOut", args: ["op"], reads: "D", privilege: "io" });
 add({ opcode: 0x6d, mnemonic: "ins", operands: "Yz,DX", handler: "stringInOut", args: ["op"], reads: "D", privilege: "io" });
 add({ opcode: 0x6e, mnemonic: "outs", operands: "DX,Xb", handler: "stringInOut", args: ["op"], reads: "D", privilege: "io" });
@@ -423,16 +432,16 @@ for (const [op, mn, operands] of [[0xa4, "shld", "Ev,Gv,Ib"], [0xa5, "shld", "Ev
 }
 add({ opcode: T | 0xae, digit: 0, mnemonic: "fxsave", operands: "M", handler: "fxsaveRestore", oracle: { skip: "x87" } });
 add({ opcode: T | 0xae, digit: 1, mnemonic: "fxrstor", operands: "M", handler: "fxsaveRestore", oracle: { skip: "x87" } });
-add({ opcode: T | 0xaf, mnemonic: "imul", operands: "Gv,Ev", handler: "imulGE", writes: "OC", undefinedFlags: MUL_UNDEFINED, fast: "32-bit", fastHandler: "fastImulGE" });
+add({ opcode: T | 0xaf, mnemonic: "imul", operands: "Gv,Ev", handler: "imulGvEv", operation: "imulTrunc(sz, g, e)", writes: "OC", undefinedFlags: MUL_UNDEFINED, fast: "32-bit", fastHandler: "fastImulGvEv" });
 add({ opcode: T | 0xb0, mnemonic: "cmpxchg", operands: "Eb,Gb", handler: "cmpxchg", args: ["SIZE_8"], writes: "OSZAPC", undefinedFlags: NONE, lock: true });
 add({ opcode: T | 0xb1, mnemonic: "cmpxchg", operands: "Ev,Gv", handler: "cmpxchg", args: ["opsz"], writes: "OSZAPC", undefinedFlags: NONE, lock: true });
 add({ opcode: T | 0xb2, mnemonic: "lss", operands: "Gz,Mp", handler: "lssLfsLgs", args: ["op"], oracle: { skip: "segment" } });
 add({ opcode: T | 0xb4, mnemonic: "lfs", operands: "Gz,Mp", handler: "lssLfsLgs", args: ["op"], oracle: { skip: "segment" } });
 add({ opcode: T | 0xb5, mnemonic: "lgs", operands: "Gz,Mp", handler: "lssLfsLgs", args: ["op"], oracle: { skip: "segment" } });
-add({ opcode: T | 0xb6, mnemonic: "movzx", operands: "Gv,Eb", handler: "movx", args: ["op"], fast: "32-bit", fastHandler: "fastMovzxB" });
-add({ opcode: T | 0xb7, mnemonic: "movzx", operands: "Gv,Ew", handler: "movx", args: ["op"], fast: "32-bit", fastHandler: "fastMovzxW" });
-add({ opcode: T | 0xbe, mnemonic: "movsx", operands: "Gv,Eb", handler: "movx", args: ["op"] });
-add({ opcode: T | 0xbf, mnemonic: "movsx", operands: "Gv,Ew", handler: "movx", args: ["op"] });
+add({ opcode: T | 0xb6, mnemonic: "movzx", operands: "Gv,Eb", handler: "movzxGvEb", operation: "e", fast: "32-bit", fastHandler: "fastMovzxGvEb" });
+add({ opcode: T | 0xb7, mnemonic: "movzx", operands: "Gv,Ew", handler: "movzxGvEw", operation: "e", fast: "32-bit", fastHandler: "fastMovzxGvEw" });
+add({ opcode: T | 0xbe, mnemonic: "movsx", operands: "Gv,Eb", handler: "movsxGvEb", operation: "signExtend(e, SIZE_8)", fast: "32-bit", fastHandler: "fastMovsxGvEb" });
+add({ opcode: T | 0xbf, mnemonic: "movsx", operands: "Gv,Ew", handler: "movsxGvEw", operation: "signExtend(e, SIZE_16)", fast: "32-bit", fastHandler: "fastMovsxGvEw" });
 add({ opcode: T | 0xbc, mnemonic: "bsf", operands: "Gv,Ev", handler: "bitScanE", args: ["op"], writes: "Z", undefinedFlags: BSF_UNDEFINED, fast: "32-bit", fastHandler: "fastBitScan", fastArgs: ["op"] });
 add({ opcode: T | 0xbd, mnemonic: "bsr", operands: "Gv,Ev", handler: "bitScanE", args: ["op"], writes: "Z", undefinedFlags: BSF_UNDEFINED, fast: "32-bit", fastHandler: "fastBitScan", fastArgs: ["op"] });
 add({ opcode: T | 0xc0, mnemonic: "xadd", operands: "Eb,Gb", handler: "xadd", args: ["SIZE_8"], writes: "OSZAPC", undefinedFlags: NONE, lock: true });
