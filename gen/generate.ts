@@ -156,7 +156,7 @@ function coreTables(): string {
 
 /**
  * Why the oracle's table sweep leaves row `r` out (an ORACLE_SKIP category), or undefined when it
- * sweeps it: the row's own `oracle.skip`, else `privileged` for a row with a privilege rule other
+ * sweeps it: the row's `oracle.skip` (SWEEP_SKIPS in gen/x86-table.ts), else `privileged` for a row with a privilege rule other
  * than v86-iopl (which outside virtual-8086 mode changes nothing).
  */
 export function oracleSkip(r: InstructionRow): OracleSkip | undefined {

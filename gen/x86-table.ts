@@ -100,7 +100,7 @@ export interface InstructionRow {
    * `offsets` for a bit-offset register operand (kept near the memory operand, which it moves),
    * `skip`, a category of ORACLE_SKIP when the table sweep cannot run the row under qemu-i386
    * (privileged rows are skipped by their `privilege` alone), and `skipRegister`, one when only
-   * the register form of an E operand cannot be run.
+   * the register form of an E operand cannot be run. SWEEP_SKIPS below sets the last three.
    */
   oracle?: { counts?: number[]; offsets?: number[]; skip?: OracleSkip; skipRegister?: OracleSkip };
   /** Why the row is as it is, when the SDM alone does not say. */
@@ -215,10 +215,10 @@ ALU.forEach((mn, i) => {
 });
 
 for (const [seg, name] of [[0x06, "ES"], [0x0e, "CS"], [0x16, "SS"], [0x1e, "DS"]] as const) {
-  add({ opcode: seg, mnemonic: "push", operands: name, handler: "pushSreg", args: ["op"], oracle: { skip: "segment" } });
+  add({ opcode: seg, mnemonic: "push", operands: name, handler: "pushSreg", args: ["op"] });
 }
 for (const [seg, name] of [[0x07, "ES"], [0x17, "SS"], [0x1f, "DS"]] as const) {
-  add({ opcode: seg, mnemonic: "pop", operands: name, handler: "popSreg", args: ["op"], note: seg === 0x17 ? "POP SS holds interrupts off for one instruction" : undefined, oracle: { skip: "segment" } });
+  add({ opcode: seg, mnemonic: "pop", operands: name, handler: "popSreg", args: ["op"], note: seg === 0x17 ? "POP SS holds interrupts off for one instruction" : undefined });
 }
 add({ opcode: 0x27, mnemonic: "daa", operands: "", handler: "decimalAdjust", args: ["false"], reads: "AC", writes: "SZAPC", undefinedFlags: { flags: "O", sdm: "SDM Vol. 2A DAA: OF undefined" } });
 add({ opcode: 0x2f, mnemonic: "das", operands: "", handler: "decimalAdjust", args: ["true"], reads: "AC", writes: "SZAPC", undefinedFlags: { flags: "O", sdm: "SDM Vol. 2A DAS: OF undefined" } });
@@ -253,18 +253,18 @@ add({ opcode: 0x88, mnemonic: "mov", operands: "Eb,Gb", handler: "movEG", args: 
 add({ opcode: 0x89, mnemonic: "mov", operands: "Ev,Gv", handler: "movEG", args: ["opsz"], fast: "32-bit", fastHandler: "fastMovEvGv", fastHandler16: "fastMovEwGw" });
 add({ opcode: 0x8a, mnemonic: "mov", operands: "Gb,Eb", handler: "movGE", args: ["SIZE_8"], fast: true, fastHandler: "fastMovGbEb" });
 add({ opcode: 0x8b, mnemonic: "mov", operands: "Gv,Ev", handler: "movGE", args: ["opsz"], fast: "32-bit", fastHandler: "fastMovGvEv", fastHandler16: "fastMovGwEw" });
-add({ opcode: 0x8c, mnemonic: "mov", operands: "Ew,Sw", handler: "movESreg", oracle: { skip: "segment" } });
+add({ opcode: 0x8c, mnemonic: "mov", operands: "Ew,Sw", handler: "movESreg" });
 add({ opcode: 0x8d, mnemonic: "lea", operands: "Gv,M", handler: "lea", fast: "32-bit", fastHandler: "fastLea" });
-add({ opcode: 0x8e, mnemonic: "mov", operands: "Sw,Ew", handler: "movSregE", note: "MOV SS holds interrupts off for one instruction", oracle: { skip: "segment" } });
+add({ opcode: 0x8e, mnemonic: "mov", operands: "Sw,Ew", handler: "movSregE", note: "MOV SS holds interrupts off for one instruction" });
 add({ opcode: 0x8f, digit: 0, mnemonic: "pop", operands: "Ev", handler: "popE" });
 add({ opcode: 0x90, mnemonic: "nop", operands: "", handler: "nop", fast: true, fastHandler: "fastNop", note: "PAUSE with F3" });
 add({ opcode: 0x91, span: 7, mnemonic: "xchg", operands: "Zv,eAX", handler: "xchgAxReg", args: ["op"], note: "91–97: 90 (XCHG eAX, eAX) is NOP" });
 add({ opcode: 0x98, mnemonic: "cbw", operands: "", handler: "cbw" });
 add({ opcode: 0x99, mnemonic: "cwd", operands: "", handler: "cwd" });
-add({ opcode: 0x9a, mnemonic: "call", operands: "Ap", handler: "callFarImm", jump: true, oracle: { skip: "far" } });
+add({ opcode: 0x9a, mnemonic: "call", operands: "Ap", handler: "callFarImm", jump: true });
 add({ opcode: 0x9b, mnemonic: "wait", operands: "", handler: "fpuWait" });
 add({ opcode: 0x9c, mnemonic: "pushf", operands: "", handler: "pushf", reads: "OSZAPCDI", privilege: "v86-iopl" });
-add({ opcode: 0x9d, mnemonic: "popf", operands: "", handler: "popf", writes: "OSZAPCDI", privilege: "v86-iopl", oracle: { skip: "prepared" } });
+add({ opcode: 0x9d, mnemonic: "popf", operands: "", handler: "popf", writes: "OSZAPCDI", privilege: "v86-iopl" });
 add({ opcode: 0x9e, mnemonic: "sahf", operands: "", handler: "sahf", writes: "SZAPC" });
 add({ opcode: 0x9f, mnemonic: "lahf", operands: "", handler: "lahf", reads: "SZAPC" });
 add({ opcode: 0xa0, mnemonic: "mov", operands: "AL,Ob", handler: "movAccMoffs", args: ["SIZE_8"] });
@@ -302,26 +302,26 @@ for (const [mn, digit] of SHIFTS) {
     add({ opcode: op, digit, mnemonic: mn, operands, handler: "shiftGroup", args: ["op"], ...flags, fast, ...fastHandler });
   }
 }
-add({ opcode: 0xc2, mnemonic: "ret", operands: "Iw", handler: "retImm", jump: true, oracle: { skip: "indirect" } });
-add({ opcode: 0xc3, mnemonic: "ret", operands: "", handler: "ret", jump: true, fast: "32-bit", fastHandler: "fastRet", oracle: { skip: "indirect" } });
-add({ opcode: 0xc4, mnemonic: "les", operands: "Gz,Mp", handler: "lesLds", args: ["op"], oracle: { skip: "segment" } });
-add({ opcode: 0xc5, mnemonic: "lds", operands: "Gz,Mp", handler: "lesLds", args: ["op"], oracle: { skip: "segment" } });
+add({ opcode: 0xc2, mnemonic: "ret", operands: "Iw", handler: "retImm", jump: true });
+add({ opcode: 0xc3, mnemonic: "ret", operands: "", handler: "ret", jump: true, fast: "32-bit", fastHandler: "fastRet" });
+add({ opcode: 0xc4, mnemonic: "les", operands: "Gz,Mp", handler: "lesLds", args: ["op"] });
+add({ opcode: 0xc5, mnemonic: "lds", operands: "Gz,Mp", handler: "lesLds", args: ["op"] });
 add({ opcode: 0xc6, digit: 0, mnemonic: "mov", operands: "Eb,Ib", handler: "movEI", args: ["SIZE_8"], fast: true, fastHandler: "fastMovEbIb" });
 add({ opcode: 0xc7, digit: 0, mnemonic: "mov", operands: "Ev,Iz", handler: "movEI", args: ["opsz"], fast: "32-bit", fastHandler: "fastMovEvIz", fastHandler16: "fastMovEwIw" });
-add({ opcode: 0xc8, mnemonic: "enter", operands: "Iw,Ib", handler: "enter", oracle: { skip: "prepared" } });
-add({ opcode: 0xc9, mnemonic: "leave", operands: "", handler: "leave", oracle: { skip: "prepared" } });
-add({ opcode: 0xca, mnemonic: "retf", operands: "Iw", handler: "retFarImm", jump: true, oracle: { skip: "far" } });
-add({ opcode: 0xcb, mnemonic: "retf", operands: "", handler: "retFar", jump: true, oracle: { skip: "far" } });
+add({ opcode: 0xc8, mnemonic: "enter", operands: "Iw,Ib", handler: "enter" });
+add({ opcode: 0xc9, mnemonic: "leave", operands: "", handler: "leave" });
+add({ opcode: 0xca, mnemonic: "retf", operands: "Iw", handler: "retFarImm", jump: true });
+add({ opcode: 0xcb, mnemonic: "retf", operands: "", handler: "retFar", jump: true });
 add({ opcode: 0xcc, mnemonic: "int3", operands: "", handler: "int3", jump: true });
-add({ opcode: 0xcd, mnemonic: "int", operands: "Ib", handler: "intImm", jump: true, privilege: "v86-iopl", oracle: { skip: "far" } });
+add({ opcode: 0xcd, mnemonic: "int", operands: "Ib", handler: "intImm", jump: true, privilege: "v86-iopl" });
 add({ opcode: 0xce, mnemonic: "into", operands: "", handler: "into", reads: "O", jump: true });
-add({ opcode: 0xcf, mnemonic: "iret", operands: "", handler: "iret", writes: "OSZAPCDI", jump: true, oracle: { skip: "far" } });
+add({ opcode: 0xcf, mnemonic: "iret", operands: "", handler: "iret", writes: "OSZAPCDI", jump: true });
 const ASCII_FLAGS = { writes: "SZP", undefinedFlags: { flags: "OAC", sdm: "SDM Vol. 2A AAM/AAD: SF ZF PF by AL; OF AF CF undefined" } };
 add({ opcode: 0xd4, mnemonic: "aam", operands: "Ib", handler: "aam", ...ASCII_FLAGS });
 add({ opcode: 0xd5, mnemonic: "aad", operands: "Ib", handler: "aad", ...ASCII_FLAGS });
 add({ opcode: 0xd6, mnemonic: "salc", operands: "", handler: "salc", reads: "C", note: "undocumented: AL = CF ? 0xFF : 0" });
-add({ opcode: 0xd7, mnemonic: "xlat", operands: "", handler: "xlat", oracle: { skip: "prepared" } });
-add({ opcode: 0xd8, span: 8, mnemonic: "fpu", operands: "", modrm: true, handler: "fpuEscape", args: ["op"], note: "x87 escapes: assembly/fpu/ decodes them", oracle: { skip: "x87" } });
+add({ opcode: 0xd7, mnemonic: "xlat", operands: "", handler: "xlat" });
+add({ opcode: 0xd8, span: 8, mnemonic: "fpu", operands: "", modrm: true, handler: "fpuEscape", args: ["op"], note: "x87 escapes: assembly/fpu/ decodes them" });
 add({ opcode: 0xe0, mnemonic: "loopne", operands: "Jb", handler: "loop", args: ["op"], reads: "Z", jump: true });
 add({ opcode: 0xe1, mnemonic: "loope", operands: "Jb", handler: "loop", args: ["op"], reads: "Z", jump: true });
 add({ opcode: 0xe2, mnemonic: "loop", operands: "Jb", handler: "loop", args: ["op"], jump: true });
@@ -332,19 +332,19 @@ add({ opcode: 0xe6, mnemonic: "out", operands: "Ib,AL", handler: "outImm", args:
 add({ opcode: 0xe7, mnemonic: "out", operands: "Ib,eAX", handler: "outImm", args: ["opsz"], privilege: "io" });
 add({ opcode: 0xe8, mnemonic: "call", operands: "Jz", handler: "callRel", jump: true, fast: "32-bit", fastHandler: "fastCallRel" });
 add({ opcode: 0xe9, mnemonic: "jmp", operands: "Jz", handler: "jmpRel", jump: true, fast: "32-bit", fastHandler: "fastJmpRel" });
-add({ opcode: 0xea, mnemonic: "jmp", operands: "Ap", handler: "jmpFarImm", jump: true, oracle: { skip: "far" } });
+add({ opcode: 0xea, mnemonic: "jmp", operands: "Ap", handler: "jmpFarImm", jump: true });
 add({ opcode: 0xeb, mnemonic: "jmp", operands: "Jb", handler: "jmpRel8", jump: true, fast: true, fastHandler: "fastJmpRel8" });
 add({ opcode: 0xec, mnemonic: "in", operands: "AL,DX", handler: "inDx", args: ["SIZE_8"], privilege: "io" });
 add({ opcode: 0xed, mnemonic: "in", operands: "eAX,DX", handler: "inDx", args: ["opsz"], privilege: "io" });
 add({ opcode: 0xee, mnemonic: "out", operands: "DX,AL", handler: "outDx", args: ["SIZE_8"], privilege: "io" });
 add({ opcode: 0xef, mnemonic: "out", operands: "DX,eAX", handler: "outDx", args: ["opsz"], privilege: "io" });
-add({ opcode: 0xf1, mnemonic: "int1", operands: "", handler: "int1", jump: true, note: "ICEBP", oracle: { skip: "far" } });
+add({ opcode: 0xf1, mnemonic: "int1", operands: "", handler: "int1", jump: true, note: "ICEBP" });
 add({ opcode: 0xf4, mnemonic: "hlt", operands: "", handler: "hlt", jump: true, privilege: "cpl0" });
 add({ opcode: 0xf5, mnemonic: "cmc", operands: "", handler: "cmc", reads: "C", writes: "C" });
 
 const GROUP3: [number, string, string, string, Partial<InstructionRow>][] = [
   [0, "test", "I", "testEI", { writes: "OSZAPC", undefinedFlags: LOGIC_UNDEFINED }],
-  [1, "test", "I", "testEI", { writes: "OSZAPC", undefinedFlags: LOGIC_UNDEFINED, note: "/1 is /0's alias (undocumented; SDM Vol. 2 Appendix A, Table A-6)", oracle: { skip: "qemu" } }],
+  [1, "test", "I", "testEI", { writes: "OSZAPC", undefinedFlags: LOGIC_UNDEFINED, note: "/1 is /0's alias (undocumented; SDM Vol. 2 Appendix A, Table A-6)" }],
   [2, "not", "", "notE", { lock: true }],
   [3, "neg", "", "negE", { writes: "OSZAPC", undefinedFlags: NONE, lock: true }],
   [4, "mul", "", "mulDivE", { writes: "OC", undefinedFlags: MUL_UNDEFINED }],
@@ -366,10 +366,10 @@ add({ opcode: 0xfe, digit: 0, mnemonic: "inc", operands: "Eb", handler: "incDecE
 add({ opcode: 0xfe, digit: 1, mnemonic: "dec", operands: "Eb", handler: "incDecEb", ...INC_DEC_FLAGS, lock: true });
 add({ opcode: 0xff, digit: 0, mnemonic: "inc", operands: "Ev", handler: "incDecE", args: ["opsz"], ...INC_DEC_FLAGS, lock: true, fast: "32-bit", fastHandler: "fastGroup5" });
 add({ opcode: 0xff, digit: 1, mnemonic: "dec", operands: "Ev", handler: "incDecE", args: ["opsz"], ...INC_DEC_FLAGS, lock: true, fast: "32-bit", fastHandler: "fastGroup5" });
-add({ opcode: 0xff, digit: 2, mnemonic: "call", operands: "Ev", handler: "callNearE", jump: true, fast: "32-bit", fastHandler: "fastGroup5", oracle: { skip: "indirect" } });
-add({ opcode: 0xff, digit: 3, mnemonic: "call", operands: "Mp", handler: "callJmpFarM", jump: true, oracle: { skip: "far" } });
-add({ opcode: 0xff, digit: 4, mnemonic: "jmp", operands: "Ev", handler: "jmpNearE", jump: true, fast: "32-bit", fastHandler: "fastGroup5", oracle: { skip: "indirect" } });
-add({ opcode: 0xff, digit: 5, mnemonic: "jmp", operands: "Mp", handler: "callJmpFarM", jump: true, oracle: { skip: "far" } });
+add({ opcode: 0xff, digit: 2, mnemonic: "call", operands: "Ev", handler: "callNearE", jump: true, fast: "32-bit", fastHandler: "fastGroup5" });
+add({ opcode: 0xff, digit: 3, mnemonic: "call", operands: "Mp", handler: "callJmpFarM", jump: true });
+add({ opcode: 0xff, digit: 4, mnemonic: "jmp", operands: "Ev", handler: "jmpNearE", jump: true, fast: "32-bit", fastHandler: "fastGroup5" });
+add({ opcode: 0xff, digit: 5, mnemonic: "jmp", operands: "Mp", handler: "callJmpFarM", jump: true });
 add({ opcode: 0xff, digit: 6, mnemonic: "push", operands: "Ev", handler: "pushE", fast: "32-bit", fastHandler: "fastGroup5" });
 
 // ---- the 0F map ------------------------------------------------------------------------------
@@ -385,59 +385,55 @@ for (const [digit, mn, operands, extra] of [
   [0, "sgdt", "Ms", {}], [1, "sidt", "Ms", {}], [2, "lgdt", "Ms", { privilege: "cpl0" }], [3, "lidt", "Ms", { privilege: "cpl0" }],
   [4, "smsw", "Ew", {}], [6, "lmsw", "Ew", { privilege: "cpl0" }], [7, "invlpg", "M", { privilege: "cpl0" }],
 ] as const) {
-  add({ opcode: T | 0x01, digit, mnemonic: mn, operands, handler: "group7", oracle: { skip: "system" }, ...(extra as Partial<InstructionRow>) });
+  add({ opcode: T | 0x01, digit, mnemonic: mn, operands, handler: "group7", ...(extra as Partial<InstructionRow>) });
 }
-add({ opcode: T | 0x01, digit: 0, mnemonic: "vmcall", operands: "", handler: "group7", note: "ModRM C1 exactly: the VMI hypercall (docs/vmi.md)", oracle: { skip: "system" } });
+add({ opcode: T | 0x01, digit: 0, mnemonic: "vmcall", operands: "", handler: "group7", note: "ModRM C1 exactly: the VMI hypercall (docs/vmi.md)" });
 add({ opcode: T | 0x02, mnemonic: "lar", operands: "Gv,Ew", handler: "larLsl", args: ["op"], writes: "Z", privilege: "protected" });
 add({ opcode: T | 0x03, mnemonic: "lsl", operands: "Gv,Ew", handler: "larLsl", args: ["op"], writes: "Z", privilege: "protected" });
-add({ opcode: T | 0x05, mnemonic: "syscall", operands: "", handler: "raiseUD", jump: true, note: "AMD's; #UD here, but a block ends at it as it would where it exists", oracle: { skip: "system" } });
+add({ opcode: T | 0x05, mnemonic: "syscall", operands: "", handler: "raiseUD", jump: true, note: "AMD's; #UD here, but a block ends at it as it would where it exists" });
 add({ opcode: T | 0x06, mnemonic: "clts", operands: "", handler: "clts", privilege: "cpl0" });
-add({ opcode: T | 0x07, mnemonic: "sysret", operands: "", handler: "raiseUD", jump: true, note: "AMD's; #UD here, but a block ends at it as it would where it exists", oracle: { skip: "system" } });
+add({ opcode: T | 0x07, mnemonic: "sysret", operands: "", handler: "raiseUD", jump: true, note: "AMD's; #UD here, but a block ends at it as it would where it exists" });
 add({ opcode: T | 0x08, mnemonic: "invd", operands: "", handler: "invd", privilege: "cpl0" });
 add({ opcode: T | 0x09, mnemonic: "wbinvd", operands: "", handler: "invd", privilege: "cpl0" });
 add({ opcode: T | 0x0b, mnemonic: "ud2", operands: "", handler: "raiseUD", jump: true });
-add({ opcode: T | 0x0d, mnemonic: "nop", operands: "Ev", handler: "hintNop", note: "prefetch hint (3DNow!): a NOP here", oracle: { skipRegister: "qemu" } });
-add({ opcode: T | 0x18, span: 8, mnemonic: "nop", operands: "Ev", handler: "hintNop", note: "prefetch hints and multi-byte NOP (P6)", oracle: { skipRegister: "qemu" } });
+add({ opcode: T | 0x0d, mnemonic: "nop", operands: "Ev", handler: "hintNop", note: "prefetch hint (3DNow!): a NOP here" });
+add({ opcode: T | 0x18, span: 8, mnemonic: "nop", operands: "Ev", handler: "hintNop", note: "prefetch hints and multi-byte NOP (P6)" });
 add({ opcode: T | 0x20, mnemonic: "mov", operands: "Rd,Cd", handler: "movControl", args: ["op"], privilege: "cpl0", note: "ModRM.mod is ignored: always a register" });
 add({ opcode: T | 0x21, mnemonic: "mov", operands: "Rd,Dd", handler: "movControl", args: ["op"], privilege: "cpl0" });
 add({ opcode: T | 0x22, mnemonic: "mov", operands: "Cd,Rd", handler: "movControl", args: ["op"], privilege: "cpl0" });
 add({ opcode: T | 0x23, mnemonic: "mov", operands: "Dd,Rd", handler: "movControl", args: ["op"], privilege: "cpl0" });
 add({ opcode: T | 0x30, mnemonic: "wrmsr", operands: "", handler: "wrmsr", privilege: "cpl0" });
-add({ opcode: T | 0x31, mnemonic: "rdtsc", operands: "", handler: "rdtsc", note: "CPL 0 only when CR4.TSD", oracle: { skip: "system" } });
+add({ opcode: T | 0x31, mnemonic: "rdtsc", operands: "", handler: "rdtsc", note: "CPL 0 only when CR4.TSD" });
 add({ opcode: T | 0x32, mnemonic: "rdmsr", operands: "", handler: "rdmsr", privilege: "cpl0" });
-add({ opcode: T | 0x33, mnemonic: "rdpmc", operands: "", handler: "rdpmc", note: "CPL 0 only unless CR4.PCE", oracle: { skip: "system" } });
-add({ opcode: T | 0x34, mnemonic: "sysenter", operands: "", handler: "sysenter", jump: true, oracle: { skip: "system" } });
+add({ opcode: T | 0x33, mnemonic: "rdpmc", operands: "", handler: "rdpmc", note: "CPL 0 only unless CR4.PCE" });
+add({ opcode: T | 0x34, mnemonic: "sysenter", operands: "", handler: "sysenter", jump: true });
 add({ opcode: T | 0x35, mnemonic: "sysexit", operands: "", handler: "sysexit", jump: true, privilege: "cpl0" });
 add({ opcode: T | 0x40, span: 16, mnemonic: "cmovcc", operands: "Gv,Ev", handler: "cmov", args: ["op"], reads: "OSZPC" });
 add({ opcode: T | 0x80, span: 16, mnemonic: "jcc", operands: "Jz", handler: "jccRel", args: ["op"], reads: "OSZPC", jump: true, fast: "32-bit", fastHandler: "fastJccRel32", fastArgs: ["cc"] });
 add({ opcode: T | 0x90, span: 16, mnemonic: "setcc", operands: "Eb", handler: "setcc", args: ["op"], reads: "OSZPC" });
-add({ opcode: T | 0xa0, mnemonic: "push", operands: "FS", handler: "pushFsGs", args: ["op"], oracle: { skip: "segment" } });
-add({ opcode: T | 0xa1, mnemonic: "pop", operands: "FS", handler: "popFsGs", args: ["op"], oracle: { skip: "segment" } });
-add({ opcode: T | 0xa2, mnemonic: "cpuid", operands: "", handler: "cpuid", oracle: { skip: "system" } });
-add({ opcode: T | 0xa8, mnemonic: "push", operands: "GS", handler: "pushFsGs", args: ["op"], oracle: { skip: "segment" } });
-add({ opcode: T | 0xa9, mnemonic: "pop", operands: "GS", handler: "popFsGs", args: ["op"], oracle: { skip: "segment" } });
-/** Bit offsets within a few bytes either side of the operand, signed as the SDM reads them. */
-const BIT_OFFSETS = [0, 1, 7, 8, 15, 16, 31, 32, 33, 63, -1, -8, -16, -17, -32, -33, 100, -100];
+add({ opcode: T | 0xa0, mnemonic: "push", operands: "FS", handler: "pushFsGs", args: ["op"] });
+add({ opcode: T | 0xa1, mnemonic: "pop", operands: "FS", handler: "popFsGs", args: ["op"] });
+add({ opcode: T | 0xa2, mnemonic: "cpuid", operands: "", handler: "cpuid" });
+add({ opcode: T | 0xa8, mnemonic: "push", operands: "GS", handler: "pushFsGs", args: ["op"] });
+add({ opcode: T | 0xa9, mnemonic: "pop", operands: "GS", handler: "popFsGs", args: ["op"] });
 for (const [op, mn] of [[0xa3, "bt"], [0xab, "bts"], [0xb3, "btr"], [0xbb, "btc"]] as const) {
-  add({ opcode: T | op, mnemonic: mn, operands: "Ev,Gv", handler: "bitTestG", args: ["op"], writes: "C", undefinedFlags: BT_UNDEFINED, lock: mn === "bt" ? undefined : true, oracle: { offsets: BIT_OFFSETS } });
+  add({ opcode: T | op, mnemonic: mn, operands: "Ev,Gv", handler: "bitTestG", args: ["op"], writes: "C", undefinedFlags: BT_UNDEFINED, lock: mn === "bt" ? undefined : true });
 }
 for (const [digit, mn] of [[4, "bt"], [5, "bts"], [6, "btr"], [7, "btc"]] as const) {
   add({ opcode: T | 0xba, digit, mnemonic: mn, operands: "Ev,Ib", handler: "bitTestI", writes: "C", undefinedFlags: BT_UNDEFINED, lock: mn === "bt" ? undefined : true });
 }
 for (const [op, mn, operands] of [[0xa4, "shld", "Ev,Gv,Ib"], [0xa5, "shld", "Ev,Gv,CL"], [0xac, "shrd", "Ev,Gv,Ib"], [0xad, "shrd", "Ev,Gv,CL"]] as const) {
   const fast = operands.endsWith("Ib") ? { fast: "register" as const, fastHandler: "fastShiftDouble", fastArgs: ["op"] } : {};
-  // Counts up to 16 and their images above 31: a 16-bit count above 16 leaves the result undefined.
-  const oracle = { counts: [0, 1, 2, 3, 7, 8, 9, 15, 16, 32, 33, 48] };
-  add({ opcode: T | op, mnemonic: mn, operands, handler: "shiftDoubleE", args: ["op"], writes: "OSZAPC", undefinedFlags: DOUBLE_SHIFT_UNDEFINED, oracle, ...fast });
+  add({ opcode: T | op, mnemonic: mn, operands, handler: "shiftDoubleE", args: ["op"], writes: "OSZAPC", undefinedFlags: DOUBLE_SHIFT_UNDEFINED, ...fast });
 }
-add({ opcode: T | 0xae, digit: 0, mnemonic: "fxsave", operands: "M", handler: "fxsaveRestore", oracle: { skip: "x87" } });
-add({ opcode: T | 0xae, digit: 1, mnemonic: "fxrstor", operands: "M", handler: "fxsaveRestore", oracle: { skip: "x87" } });
+add({ opcode: T | 0xae, digit: 0, mnemonic: "fxsave", operands: "M", handler: "fxsaveRestore" });
+add({ opcode: T | 0xae, digit: 1, mnemonic: "fxrstor", operands: "M", handler: "fxsaveRestore" });
 add({ opcode: T | 0xaf, mnemonic: "imul", operands: "Gv,Ev", handler: "imulGvEv", operation: "imulTrunc(sz, g, e)", writes: "OC", undefinedFlags: MUL_UNDEFINED, fast: "32-bit", fastHandler: "fastImulGvEv" });
 add({ opcode: T | 0xb0, mnemonic: "cmpxchg", operands: "Eb,Gb", handler: "cmpxchg", args: ["SIZE_8"], writes: "OSZAPC", undefinedFlags: NONE, lock: true });
 add({ opcode: T | 0xb1, mnemonic: "cmpxchg", operands: "Ev,Gv", handler: "cmpxchg", args: ["opsz"], writes: "OSZAPC", undefinedFlags: NONE, lock: true });
-add({ opcode: T | 0xb2, mnemonic: "lss", operands: "Gz,Mp", handler: "lssLfsLgs", args: ["op"], oracle: { skip: "segment" } });
-add({ opcode: T | 0xb4, mnemonic: "lfs", operands: "Gz,Mp", handler: "lssLfsLgs", args: ["op"], oracle: { skip: "segment" } });
-add({ opcode: T | 0xb5, mnemonic: "lgs", operands: "Gz,Mp", handler: "lssLfsLgs", args: ["op"], oracle: { skip: "segment" } });
+add({ opcode: T | 0xb2, mnemonic: "lss", operands: "Gz,Mp", handler: "lssLfsLgs", args: ["op"] });
+add({ opcode: T | 0xb4, mnemonic: "lfs", operands: "Gz,Mp", handler: "lssLfsLgs", args: ["op"] });
+add({ opcode: T | 0xb5, mnemonic: "lgs", operands: "Gz,Mp", handler: "lssLfsLgs", args: ["op"] });
 add({ opcode: T | 0xb6, mnemonic: "movzx", operands: "Gv,Eb", handler: "movzxGvEb", operation: "e", fast: "32-bit", fastHandler: "fastMovzxGvEb" });
 add({ opcode: T | 0xb7, mnemonic: "movzx", operands: "Gv,Ew", handler: "movzxGvEw", operation: "e", fast: "32-bit", fastHandler: "fastMovzxGvEw" });
 add({ opcode: T | 0xbe, mnemonic: "movsx", operands: "Gv,Eb", handler: "movsxGvEb", operation: "signExtend(e, SIZE_8)", fast: "32-bit", fastHandler: "fastMovsxGvEb" });
@@ -448,5 +444,50 @@ add({ opcode: T | 0xc0, mnemonic: "xadd", operands: "Eb,Gb", handler: "xadd", ar
 add({ opcode: T | 0xc1, mnemonic: "xadd", operands: "Ev,Gv", handler: "xadd", args: ["opsz"], writes: "OSZAPC", undefinedFlags: NONE, lock: true });
 add({ opcode: T | 0xc7, digit: 1, mnemonic: "cmpxchg8b", operands: "Mq", handler: "cmpxchg8b", writes: "Z", undefinedFlags: { flags: "", sdm: "SDM Vol. 2A CMPXCHG8B: ZF defined, the others unaffected" }, lock: true });
 add({ opcode: T | 0xc8, span: 8, mnemonic: "bswap", operands: "Zd", handler: "bswapReg", args: ["op"] });
+
+// ---- the oracle's table sweep ---------------------------------------------------------------
+
+/**
+ * The forms the oracle's table sweep leaves out beyond the privileged ones, by ORACLE_SKIP
+ * category: `mnemonic operands`, with `/digit` where that alone tells two forms apart.
+ */
+const SWEEP_SKIPS: Record<OracleSkip, string[]> = {
+  privileged: [],
+  segment: [
+    "push ES", "push CS", "push SS", "push DS", "pop ES", "pop SS", "pop DS", "mov Ew,Sw", "mov Sw,Ew",
+    "les Gz,Mp", "lds Gz,Mp", "lss Gz,Mp", "lfs Gz,Mp", "lgs Gz,Mp", "push FS", "pop FS", "push GS", "pop GS",
+  ],
+  far: ["call Ap", "jmp Ap", "retf Iw", "retf", "int Ib", "iret", "int1", "call Mp", "jmp Mp"],
+  indirect: ["ret Iw", "ret", "call Ev", "jmp Ev"],
+  prepared: ["popf", "enter Iw,Ib", "leave", "xlat"],
+  system: ["sgdt Ms", "sidt Ms", "smsw Ew", "vmcall", "syscall", "sysret", "rdtsc", "rdpmc", "sysenter", "cpuid"],
+  qemu: ["test Eb,Ib /1", "test Ev,Iz /1"],
+  x87: ["fpu", "fxsave M", "fxrstor M"],
+};
+/** Forms whose E operand the sweep takes from memory only, by category: the prefetch hints. */
+const SWEEP_SKIP_REGISTER: [string, OracleSkip][] = [["nop Ev", "qemu"]];
+/** Bit offsets within a few bytes either side of the operand, signed as the SDM reads them. */
+const BIT_OFFSETS = [0, 1, 7, 8, 15, 16, 31, 32, 33, 63, -1, -8, -16, -17, -32, -33, 100, -100];
+/** Counts up to 16 and their images above 31: a 16-bit count above 16 leaves the result undefined. */
+const DOUBLE_SHIFT_COUNTS = [0, 1, 2, 3, 7, 8, 9, 15, 16, 32, 33, 48];
+const SWEEP_VALUES: [string, NonNullable<InstructionRow["oracle"]>][] = [
+  ...["bt", "bts", "btr", "btc"].map((mn): [string, { offsets: number[] }] => [`${mn} Ev,Gv`, { offsets: BIT_OFFSETS }]),
+  ...["shld", "shrd"].flatMap((mn) => ["Ib", "CL"].map((c): [string, { counts: number[] }] => [`${mn} Ev,Gv,${c}`, { counts: DOUBLE_SHIFT_COUNTS }])),
+];
+
+{
+  const forms = (r: InstructionRow): string[] => {
+    const plain = `${r.mnemonic} ${r.operands}`.trim();
+    return r.digit === undefined ? [plain] : [plain, `${plain} /${r.digit}`];
+  };
+  const apply = (form: string, oracle: NonNullable<InstructionRow["oracle"]>): void => {
+    const hit = rows.filter((r) => forms(r).includes(form));
+    if (hit.length === 0) throw new Error(`the oracle's sweep names "${form}", which no row is`);
+    for (const r of hit) r.oracle = { ...r.oracle, ...oracle };
+  };
+  for (const [skip, list] of Object.entries(SWEEP_SKIPS) as [OracleSkip, string[]][]) for (const form of list) apply(form, { skip });
+  for (const [form, skipRegister] of SWEEP_SKIP_REGISTER) apply(form, { skipRegister });
+  for (const [form, values] of SWEEP_VALUES) apply(form, values);
+}
 
 export const INSTRUCTIONS: readonly InstructionRow[] = rows;

@@ -57,7 +57,7 @@ export function sweepVariants(e: OracleEncoding): SweepVariant[] {
   if (e.skip) return [];
   const bad = operandTokens(e).filter((o) => !SWEEPABLE.test(o));
   if (bad.length) {
-    throw new Error(`${e.mnemonic} ${e.operands}: the sweep cannot set up ${bad.join(", ")}; give the row an oracle.skip category (gen/x86-table.ts ORACLE_SKIP)`);
+    throw new Error(`${e.mnemonic} ${e.operands}: the sweep cannot set up ${bad.join(", ")}; list the form under its category in SWEEP_SKIPS (gen/x86-table.ts)`);
   }
   const out: SweepVariant[] = [];
   for (let n = 0; n < (e.span ?? 1); n++) {
