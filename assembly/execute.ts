@@ -31,7 +31,7 @@ import { mul, imul1, div, idiv } from "./ops/muldiv";
 import { push, pop, stackRead, stackWrite, sp, setSp, spMask, spAdd } from "./ops/stack";
 import { stringOp } from "./ops/string";
 import { aam as asciiAdjustMultiply, aad as asciiAdjustDivide } from "./ops/bcd";
-import { bitTest, bitScan } from "./ops/bits";
+import { bitTest } from "./ops/bits";
 import { farJump, farCall, farReturn, iret as returnFromInterrupt, softwareInterrupt, writableFlagsMask, sysenter, sysexit } from "./ops/control";
 import { portIn, portOut, ioAllowed } from "./ops/io";
 import {
@@ -1211,15 +1211,6 @@ function enterFrame(size: u32, level: u32): void {
   decodeModrm();
   loadFarPointer(op == 0xb2 ? SEG_SS : op == 0xb4 ? SEG_FS : SEG_GS);
   if (cpu.faulted) return;
-}
-
-/** BSF/BSR. */
-@inline export function bitScanE(op: u32): void {
-  const sz = cpu.opsz;
-  decodeModrm();
-  const v = readRM(sz);
-  if (cpu.faulted) return;
-  bitScan(op == 0xbd, sz, v, modrmReg());
 }
 
 /** XADD Ev, Gv. */

@@ -2,8 +2,9 @@
 // (generated/fast-dispatch.ts, from the rows of gen/x86-table.ts that name a `fastHandler`):
 // the unprefixed 32-bit instructions that make up most of compiled code (register ALU ops,
 // MOV/LEA with a register or flat memory operand, MOV r32, imm32, CMP on bytes, INC/DEC,
-// PUSH/POP, CALL/RET/JMP/Jcc, shifts by an immediate, SHLD/SHRD on registers, BSF/BSR,
-// MUL/IMUL/DIV/IDIV); the forms whose rows give their `operation` (IMUL Gv,Ev, MOVZX, MOVSX)
+// PUSH/POP, CALL/RET/JMP/Jcc, shifts by an immediate, SHLD/SHRD on registers,
+// MUL/IMUL/DIV/IDIV); the forms whose rows give their `operation` (IMUL Gv,Ev, MOVZX, MOVSX,
+// BSF, BSR)
 // have generated handlers (generated/handlers.ts) built on fastMemHost. Measured in V8, the call into execute() costs more than one of these
 // instructions' work, so they skip it: on the cpu-bound guest 37 thousand of 331 million
 // instructions leave the loop. Each handler gets `p`, the host address of the byte after the
@@ -17,7 +18,6 @@ import { SEG_DS, SEG_SS, TLB_BASE } from "./layout";
 import * as cpu from "./cpu";
 import { reg32, setReg32, reg16, setReg16, reg8, setReg8 } from "./cpu";
 import { shift, shiftArith, shiftDouble, commitShiftFlags } from "./ops/shift";
-import { bitScan } from "./ops/bits";
 import { mul, imul1, divide } from "./ops/muldiv";
 import { testCondition } from "./flags";
 import {
@@ -101,7 +101,7 @@ let fastLen: u32 = 0;
   return <usize>((e & ~0xfff) ^ lin);
 }
 
-/** The value read from an r/m operand: fastReadE32 (E16, E8) sets it. */
+/** The value read from an r/m operand: fastReadE32 (or fastReadE8) sets it. */
 let fastVal: u32 = 0;
 
 /**
@@ -462,14 +462,6 @@ let fastVal: u32 = 0;
   setReg32(e, shiftDouble(op == 0xa4, 2, reg32(e), reg32(<i32>((m >> 3) & 7)), <u32>load<u8>(p + 2)));
   commitShiftFlags();
   return p + 3;
-}
-
-/** BSF (0xbc) / BSR (0xbd) Gv, Ev. */
-@inline export function fastBitScan(p: usize, op: u32): usize {
-  const m = <u32>load<u8>(p + 1);
-  if (!fastReadE32(p + 1, m)) return 0;
-  bitScan(op == 0xbd, 2, fastVal, <i32>((m >> 3) & 7));
-  return p + 1 + fastLen;
 }
 
 /** Jcc rel8 (0x70 + cc). */

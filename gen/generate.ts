@@ -430,7 +430,7 @@ function fastDispatch(): string {
 const OPERATION_SHAPE = /^G[vz],E([bwv])(?:,(I[bz]))?$/;
 /** Where an identifier an operation may use comes from (the operands e, g, i, sz are the template's). */
 const OPERATION_MODULES: Record<string, string> = {
-  imulTrunc: "../ops/muldiv", signExtend: "../cpu", SIZE_8: "../cpu", SIZE_16: "../cpu", SIZE_32: "../cpu",
+  imulTrunc: "../ops/muldiv", bitScan: "../ops/bits", signExtend: "../cpu", SIZE_8: "../cpu", SIZE_16: "../cpu", SIZE_32: "../cpu",
 };
 
 function operationRows(): InstructionRow[] {
@@ -455,7 +455,7 @@ function operationHandlers(): string {
     const [, eLetter, imm] = shape;
     const expr = r.operation!;
     for (const id of expr.match(/[A-Za-z_]\w*/g) ?? []) {
-      if (["e", "g", "i", "sz"].includes(id)) continue;
+      if (["e", "g", "i", "sz", "true", "false"].includes(id)) continue;
       const m = OPERATION_MODULES[id];
       if (!m) throw new Error(`${describe(r)}: operation uses ${id}, which OPERATION_MODULES does not place`);
       need(m, id);

@@ -69,7 +69,7 @@ export interface InstructionRow {
    * The form's operation as one expression, for a form whose shape has an operand-access
    * template (OPERATION_TEMPLATES in gen/generate.ts: `Gv,Ev`, `Gv,Eb`, `Gv,Ew`, `Gv,Ev,Ib`,
    * `Gv,Ev,Iz`): over `e` (the E operand), `g` (the G register before), `i` (the immediate, Ib
-   * sign-extended) and `sz` (the operand size); its value goes to G, its flags (if any) through
+   * sign-extended) and `sz` (the operand size); its value goes to G (`g` to leave it as it was), its flags (if any) through
    * the operation's lazy record. The generator then writes `handler` and `fastHandler` themselves
    * (assembly/generated/handlers.ts), both around this one expression.
    */
@@ -438,8 +438,8 @@ add({ opcode: T | 0xb6, mnemonic: "movzx", operands: "Gv,Eb", handler: "movzxGvE
 add({ opcode: T | 0xb7, mnemonic: "movzx", operands: "Gv,Ew", handler: "movzxGvEw", operation: "e", fast: "32-bit", fastHandler: "fastMovzxGvEw" });
 add({ opcode: T | 0xbe, mnemonic: "movsx", operands: "Gv,Eb", handler: "movsxGvEb", operation: "signExtend(e, SIZE_8)", fast: "32-bit", fastHandler: "fastMovsxGvEb" });
 add({ opcode: T | 0xbf, mnemonic: "movsx", operands: "Gv,Ew", handler: "movsxGvEw", operation: "signExtend(e, SIZE_16)", fast: "32-bit", fastHandler: "fastMovsxGvEw" });
-add({ opcode: T | 0xbc, mnemonic: "bsf", operands: "Gv,Ev", handler: "bitScanE", args: ["op"], writes: "Z", undefinedFlags: BSF_UNDEFINED, fast: "32-bit", fastHandler: "fastBitScan", fastArgs: ["op"] });
-add({ opcode: T | 0xbd, mnemonic: "bsr", operands: "Gv,Ev", handler: "bitScanE", args: ["op"], writes: "Z", undefinedFlags: BSF_UNDEFINED, fast: "32-bit", fastHandler: "fastBitScan", fastArgs: ["op"] });
+add({ opcode: T | 0xbc, mnemonic: "bsf", operands: "Gv,Ev", handler: "bsfGvEv", operation: "bitScan(false, sz, e, g)", writes: "Z", undefinedFlags: BSF_UNDEFINED, fast: "32-bit", fastHandler: "fastBsfGvEv" });
+add({ opcode: T | 0xbd, mnemonic: "bsr", operands: "Gv,Ev", handler: "bsrGvEv", operation: "bitScan(true, sz, e, g)", writes: "Z", undefinedFlags: BSF_UNDEFINED, fast: "32-bit", fastHandler: "fastBsrGvEv" });
 add({ opcode: T | 0xc0, mnemonic: "xadd", operands: "Eb,Gb", handler: "xadd", args: ["SIZE_8"], writes: "OSZAPC", undefinedFlags: NONE, lock: true });
 add({ opcode: T | 0xc1, mnemonic: "xadd", operands: "Ev,Gv", handler: "xadd", args: ["opsz"], writes: "OSZAPC", undefinedFlags: NONE, lock: true });
 add({ opcode: T | 0xc7, digit: 1, mnemonic: "cmpxchg8b", operands: "Mq", handler: "cmpxchg8b", writes: "Z", undefinedFlags: { flags: "", sdm: "SDM Vol. 2A CMPXCHG8B: ZF defined, the others unaffected" }, lock: true });

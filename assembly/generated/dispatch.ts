@@ -8,13 +8,13 @@ import * as cpu from "../cpu";
 import { SIZE_8 } from "../cpu";
 import { decodeModrm, fetch8, modrmReg } from "../decode";
 import { raiseUD } from "../exceptions";
-import { aad, aam, aluAI, aluEG, aluEI, aluGE, arpl, bitScanE, bitTestG, bitTestI, bound, bswapReg, callFarImm, callJmpFarM, callNearE, callRel, cbw, clc, cld, cli, clts, cmc, cmov, cmpxchg, cmpxchg8b, cwd, enter, group6, group7, hintNop, hlt, inDx, inImm, incDecE, incDecEb, incDecReg, int1, int3, intImm, into, invd, iret, jccRel, jccRel8, jecxz, jmpFarImm, jmpNearE, jmpRel, jmpRel8, lahf, larLsl, lea, leave, lesLds, loop, lssLfsLgs, movAccMoffs, movControl, movEG, movEI, movESreg, movGE, movMoffsAcc, movRegImm, movRegImm8, movSregE, mulDivE, negE, nop, notE, outDx, outImm, popE, popFsGs, popReg, popSreg, popa, popf, pushE, pushFsGs, pushImm, pushImm8, pushReg, pushSreg, pusha, pushf, ret, retFar, retFarImm, retImm, sahf, salc, setcc, shiftDoubleE, shiftGroup, stc, std, sti, stringInOut, stringMove, testAI, testEG, testEI, xadd, xchgAxReg, xchgEG, xlat } from "../execute";
+import { aad, aam, aluAI, aluEG, aluEI, aluGE, arpl, bitTestG, bitTestI, bound, bswapReg, callFarImm, callJmpFarM, callNearE, callRel, cbw, clc, cld, cli, clts, cmc, cmov, cmpxchg, cmpxchg8b, cwd, enter, group6, group7, hintNop, hlt, inDx, inImm, incDecE, incDecEb, incDecReg, int1, int3, intImm, into, invd, iret, jccRel, jccRel8, jecxz, jmpFarImm, jmpNearE, jmpRel, jmpRel8, lahf, larLsl, lea, leave, lesLds, loop, lssLfsLgs, movAccMoffs, movControl, movEG, movEI, movESreg, movGE, movMoffsAcc, movRegImm, movRegImm8, movSregE, mulDivE, negE, nop, notE, outDx, outImm, popE, popFsGs, popReg, popSreg, popa, popf, pushE, pushFsGs, pushImm, pushImm8, pushReg, pushSreg, pusha, pushf, ret, retFar, retFarImm, retImm, sahf, salc, setcc, shiftDoubleE, shiftGroup, stc, std, sti, stringInOut, stringMove, testAI, testEG, testEI, xadd, xchgAxReg, xchgEG, xlat } from "../execute";
 import { fpuEscape, fpuWait, fxsaveRestore } from "../fpu/execute-fpu";
 import { ALU_ADC, ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SBB, ALU_SUB, ALU_XOR } from "../ops/alu";
 import { aaa, decimalAdjust } from "../ops/bcd";
 import { sysenter, sysexit } from "../ops/control";
 import { cpuid, rdmsr, rdpmc, rdtsc, wrmsr } from "../ops/system";
-import { imulGvEv, imulGvEvIb, imulGvEvIz, movsxGvEb, movsxGvEw, movzxGvEb, movzxGvEw } from "./handlers";
+import { bsfGvEv, bsrGvEv, imulGvEv, imulGvEvIb, imulGvEvIz, movsxGvEb, movsxGvEw, movzxGvEb, movzxGvEw } from "./handlers";
 
 /** Execute the instruction whose first opcode byte (after prefixes) is `op`. */
 export function execute(op: u32): void {
@@ -237,7 +237,8 @@ function execute0F(op: u32): void {
     case 0xb6: movzxGvEb(); return;
     case 0xb7: movzxGvEw(); return;
     case 0xba: bitTestI(); return;
-    case 0xbc: case 0xbd: bitScanE(op); return;
+    case 0xbc: bsfGvEv(); return;
+    case 0xbd: bsrGvEv(); return;
     case 0xbe: movsxGvEb(); return;
     case 0xbf: movsxGvEw(); return;
     case 0xc0: xadd(SIZE_8); return;

@@ -6,8 +6,8 @@
 // full decoder, having consumed and changed nothing.
 
 import { ALU_ADC, ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SBB, ALU_SUB, ALU_XOR } from "../ops/alu";
-import { fastAlu32, fastAlu8Reg, fastAluEaxImm, fastAluEvImmReg, fastBitScan, fastCallRel, fastCmp8, fastGroup1Eb, fastGroup3, fastGroup5, fastIncDecReg, fastJccRel32, fastJccRel8, fastJmpRel, fastJmpRel8, fastLea, fastMovEbGb, fastMovEbIb, fastMovEvGv, fastMovEvIz, fastMovEwGw, fastMovEwIw, fastMovGbEb, fastMovGvEv, fastMovGwEw, fastMovRegImm, fastNop, fastPopReg, fastPushReg, fastRet, fastShiftDouble, fastShiftReg, fastShiftReg16Imm, fastShiftRegImm, fastTestEbGb, fastTestEvGv } from "../fastpath";
-import { fastImulGvEv, fastImulGvEvIb, fastImulGvEvIz, fastMovsxGvEb, fastMovsxGvEw, fastMovzxGvEb, fastMovzxGvEw } from "./handlers";
+import { fastAlu32, fastAlu8Reg, fastAluEaxImm, fastAluEvImmReg, fastCallRel, fastCmp8, fastGroup1Eb, fastGroup3, fastGroup5, fastIncDecReg, fastJccRel32, fastJccRel8, fastJmpRel, fastJmpRel8, fastLea, fastMovEbGb, fastMovEbIb, fastMovEvGv, fastMovEvIz, fastMovEwGw, fastMovEwIw, fastMovGbEb, fastMovGvEv, fastMovGwEw, fastMovRegImm, fastNop, fastPopReg, fastPushReg, fastRet, fastShiftDouble, fastShiftReg, fastShiftReg16Imm, fastShiftRegImm, fastTestEbGb, fastTestEvGv } from "../fastpath";
+import { fastBsfGvEv, fastBsrGvEv, fastImulGvEv, fastImulGvEvIb, fastImulGvEvIz, fastMovsxGvEb, fastMovsxGvEw, fastMovzxGvEb, fastMovzxGvEw } from "./handlers";
 
 /**
  * Execute `op`, whose remaining bytes start at `p`, on the fast path. Returns the address of
@@ -109,7 +109,8 @@ import { fastImulGvEv, fastImulGvEvIb, fastImulGvEvIz, fastMovsxGvEb, fastMovsxG
     case 0xaf: return fastImulGvEv(p + 1);
     case 0xb6: return fastMovzxGvEb(p + 1);
     case 0xb7: return fastMovzxGvEw(p + 1);
-    case 0xbc: case 0xbd: return fastBitScan(p, op);
+    case 0xbc: return fastBsfGvEv(p + 1);
+    case 0xbd: return fastBsrGvEv(p + 1);
     case 0xbe: return fastMovsxGvEb(p + 1);
     case 0xbf: return fastMovsxGvEw(p + 1);
     default: return 0;

@@ -9,6 +9,7 @@ import * as cpu from "../cpu";
 import { SIZE_16, SIZE_32, SIZE_8, reg16, reg32, reg8, regRead, regWrite, setReg32, signExtend } from "../cpu";
 import { decodeModrm, fetchImm, fetchSimm8, modrmReg, readRM } from "../decode";
 import { fastMemHost, fastOperandLength } from "../fastpath";
+import { bitScan } from "../ops/bits";
 import { imulTrunc } from "../ops/muldiv";
 
 /** IMUL Gv,Ev,Iz (69): G = imulTrunc(sz, e, i). */
@@ -205,5 +206,67 @@ import { imulTrunc } from "../ops/muldiv";
   const e = <u32>load<u16>(h);
   const len = fastOperandLength();
   setReg32(gr, signExtend(e, SIZE_16));
+  return p + len;
+}
+
+/** BSF Gv,Ev (0F BC): G = bitScan(false, sz, e, g). */
+@inline export function bsfGvEv(): void {
+  const sz = cpu.opsz;
+  decodeModrm();
+  const e = readRM(sz);
+  if (cpu.faulted) return;
+  const g = regRead(sz, modrmReg());
+  regWrite(sz, modrmReg(), bitScan(false, sz, e, g));
+}
+
+/** BSF Gv,Ev (0F BC) on the fast path (32-bit operand size): `p` at ModRM. */
+@inline export function fastBsfGvEv(p: usize): usize {
+  const m = <u32>load<u8>(p);
+  const gr = <i32>((m >> 3) & 7);
+  if (m >= 0xc0) {
+    const e = reg32(<i32>(m & 7));
+    const sz = SIZE_32;
+    const g = reg32(gr);
+    setReg32(gr, bitScan(false, sz, e, g));
+    return p + 1;
+  }
+  const h = fastMemHost(p, m, 32, false);
+  if (h == 0) return 0;
+  const e = <u32>load<u32>(h);
+  const len = fastOperandLength();
+  const sz = SIZE_32;
+  const g = reg32(gr);
+  setReg32(gr, bitScan(false, sz, e, g));
+  return p + len;
+}
+
+/** BSR Gv,Ev (0F BD): G = bitScan(true, sz, e, g). */
+@inline export function bsrGvEv(): void {
+  const sz = cpu.opsz;
+  decodeModrm();
+  const e = readRM(sz);
+  if (cpu.faulted) return;
+  const g = regRead(sz, modrmReg());
+  regWrite(sz, modrmReg(), bitScan(true, sz, e, g));
+}
+
+/** BSR Gv,Ev (0F BD) on the fast path (32-bit operand size): `p` at ModRM. */
+@inline export function fastBsrGvEv(p: usize): usize {
+  const m = <u32>load<u8>(p);
+  const gr = <i32>((m >> 3) & 7);
+  if (m >= 0xc0) {
+    const e = reg32(<i32>(m & 7));
+    const sz = SIZE_32;
+    const g = reg32(gr);
+    setReg32(gr, bitScan(true, sz, e, g));
+    return p + 1;
+  }
+  const h = fastMemHost(p, m, 32, false);
+  if (h == 0) return 0;
+  const e = <u32>load<u32>(h);
+  const len = fastOperandLength();
+  const sz = SIZE_32;
+  const g = reg32(gr);
+  setReg32(gr, bitScan(true, sz, e, g));
   return p + len;
 }
