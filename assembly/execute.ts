@@ -27,11 +27,11 @@ import { fpuEscape, fpuWait, fxsaveRestore } from "./fpu/execute-fpu";
 import { raise, raiseUD, raiseGP, EXC_DE, EXC_BP, EXC_OF, EXC_BR, EXC_GP, EXC_UD, EXC_NM, pauseRepeat, endRepeat } from "./exceptions";
 import { alu, commitFlags, incDec, commitIncDecFlags, neg, aluResult, aluSetFlags, ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP } from "./ops/alu";
 import { shift, shiftDouble, commitShiftFlags } from "./ops/shift";
-import { mul, imul1, imulTrunc, div, idiv } from "./ops/muldiv";
+import { mul, imul1, div, idiv } from "./ops/muldiv";
 import { push, pop, stackRead, stackWrite, sp, setSp, spMask, spAdd } from "./ops/stack";
 import { stringOp } from "./ops/string";
 import { aam as asciiAdjustMultiply, aad as asciiAdjustDivide } from "./ops/bcd";
-import { bitTest, bitScan } from "./ops/bits";
+import { bitTest } from "./ops/bits";
 import { farJump, farCall, farReturn, iret as returnFromInterrupt, softwareInterrupt, writableFlagsMask, sysenter, sysexit } from "./ops/control";
 import { portIn, portOut, ioAllowed } from "./ops/io";
 import {
@@ -210,16 +210,6 @@ export let stepResult: i32 = STEP_OK;
 /** PUSH Ib, sign-extended. */
 @inline export function pushImm8(): void {
   push(cpu.opsz, fetchSimm8());
-}
-
-/** IMUL Gv, Ev, imm. */
-@inline export function imulGEI(op: u32): void {
-  const sz = cpu.opsz;
-  decodeModrm();
-  const a = readRM(sz);
-  if (cpu.faulted) return;
-  const b = op == 0x6b ? fetchSimm8() : fetchImm(sz);
-  regWrite(sz, modrmReg(), imulTrunc(sz, a, b));
 }
 
 /** INS/OUTS. */
@@ -1198,15 +1188,6 @@ function enterFrame(size: u32, level: u32): void {
   commitShiftFlags();
 }
 
-/** IMUL Gv, Ev. */
-@inline export function imulGE(): void {
-  const sz = cpu.opsz;
-  decodeModrm();
-  const b = readRM(sz);
-  if (cpu.faulted) return;
-  regWrite(sz, modrmReg(), imulTrunc(sz, regRead(sz, modrmReg()), b));
-}
-
 /** CMPXCHG Ev, Gv: the destination is written in either case. */
 @inline export function cmpxchg(sz: i32): void {
   decodeModrm();
@@ -1230,24 +1211,6 @@ function enterFrame(size: u32, level: u32): void {
   decodeModrm();
   loadFarPointer(op == 0xb2 ? SEG_SS : op == 0xb4 ? SEG_FS : SEG_GS);
   if (cpu.faulted) return;
-}
-
-/** MOVZX/MOVSX Gv, Eb/Ew. */
-@inline export function movx(op: u32): void {
-  const srcSz = (op & 1) != 0 ? SIZE_16 : SIZE_8;
-  decodeModrm();
-  const v = readRM(srcSz);
-  if (cpu.faulted) return;
-  regWrite(cpu.opsz, modrmReg(), op >= 0xbe ? signExtend(v, srcSz) : v);
-}
-
-/** BSF/BSR. */
-@inline export function bitScanE(op: u32): void {
-  const sz = cpu.opsz;
-  decodeModrm();
-  const v = readRM(sz);
-  if (cpu.faulted) return;
-  bitScan(op == 0xbd, sz, v, modrmReg());
 }
 
 /** XADD Ev, Gv. */

@@ -1,23 +1,25 @@
 // The fast path's handlers, inlined into the run loop through the generated dispatch
 // (generated/fast-dispatch.ts, from the rows of gen/x86-table.ts that name a `fastHandler`):
 // the unprefixed 32-bit instructions that make up most of compiled code (register ALU ops,
-// MOV/MOVZX/LEA with a register or flat memory operand, MOV r32, imm32, CMP on bytes, INC/DEC,
-// PUSH/POP, CALL/RET/JMP/Jcc, shifts by an immediate, SHLD/SHRD on registers, BSF/BSR,
-// MUL/IMUL/DIV/IDIV). Measured in V8, the call into execute() costs more than one of these
+// MOV/LEA with a register or flat memory operand, MOV r32, imm32, CMP on bytes, INC/DEC,
+// PUSH/POP, CALL/RET/JMP/Jcc, shifts by an immediate, SHLD/SHRD on registers,
+// MUL/IMUL/DIV/IDIV); the forms whose rows give their `operation` (IMUL Gv,Ev, MOVZX, MOVSX,
+// BSF, BSR)
+// have generated handlers (generated/handlers.ts) built on fastMemHost. Measured in V8, the call into execute() costs more than one of these
 // instructions' work, so they skip it: on the cpu-bound guest 37 thousand of 331 million
 // instructions leave the loop. Each handler gets `p`, the host address of the byte after the
 // opcode, and returns the next instruction's; anything unusual (another form, a prefix, 16-bit
 // code, a non-flat segment, a TLB miss, a #DE to raise) returns 0 before consuming a byte or
-// changing state, and execute() does the full job. Why these are not execute.ts's handlers:
-// docs/instruction-table.md.
+// changing state, and execute() does the full job. Each operation's body is the one in ops/
+// that execute.ts's handlers call too; these handlers only reach the operands, their own way
+// (docs/instruction-table.md, "One body per instruction, two ways to reach its operands").
 
 import { SEG_DS, SEG_SS, TLB_BASE } from "./layout";
 import * as cpu from "./cpu";
 import { reg32, setReg32, reg16, setReg16, reg8, setReg8 } from "./cpu";
-import { shift, shiftDouble, commitShiftFlags } from "./ops/shift";
-import { bitScan } from "./ops/bits";
-import { imulTrunc, mul, imul1 } from "./ops/muldiv";
-import { testCondition, setSzpFlags } from "./flags";
+import { shift, shiftArith, shiftDouble, commitShiftFlags } from "./ops/shift";
+import { mul, imul1, divide } from "./ops/muldiv";
+import { testCondition } from "./flags";
 import {
   aluResult, aluSetFlags, incDecNow, neg, commitFlags,
   ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP,
@@ -99,8 +101,23 @@ let fastLen: u32 = 0;
   return <usize>((e & ~0xfff) ^ lin);
 }
 
-/** The value read from a 32-bit r/m operand: fastReadE32 sets it. */
+/** The value read from an r/m operand: fastReadE32 (or fastReadE8) sets it. */
 let fastVal: u32 = 0;
+
+/**
+ * The host address of the memory operand of ModRM `m` (at `p`, not a register form), of `bits`
+ * bits, for a read or a write; 0 when the access needs the full path. fastOperandLength() then
+ * gives its ModRM + SIB + displacement length. For the generated handlers (generated/handlers.ts).
+ */
+@inline export function fastMemHost(p: usize, m: u32, bits: i32, write: bool): usize {
+  if (!fastMemOperand(p, m, write)) return 0;
+  return bits == 8 ? tlbHost8(fastLin, write) : bits == 16 ? tlbHost16(fastLin, write) : tlbHost32(fastLin, write);
+}
+
+/** The ModRM + SIB + displacement length of the operand fastMemHost decoded. */
+@inline export function fastOperandLength(): u32 {
+  return fastLen;
+}
 
 /**
  * Read the 32-bit register or memory operand of ModRM `m` (at `p`) into fastVal, its ModRM +
@@ -351,7 +368,7 @@ let fastVal: u32 = 0;
   const g = reg8(<i32>((m >> 3) & 7));
   const a = op == 0x38 ? e : g;
   const b = op == 0x38 ? g : e;
-  aluSetFlags(ALU_CMP, 0, a, b, (a - b) & 0xff);
+  aluSetFlags(ALU_CMP, 0, a, b, aluResult(ALU_CMP, 0, a, b));
   return p + fastLen;
 }
 
@@ -373,7 +390,7 @@ let fastVal: u32 = 0;
   if (h == 0) return 0;
   const a = <u32>load<u8>(h);
   const b = <u32>load<u8>(p + fastLen);
-  aluSetFlags(ALU_CMP, 0, a, b, (a - b) & 0xff);
+  aluSetFlags(ALU_CMP, 0, a, b, aluResult(ALU_CMP, 0, a, b));
   return p + fastLen + 1;
 }
 
@@ -383,24 +400,6 @@ let fastVal: u32 = 0;
   if (m < 0xc0) return 0;
   shiftReg32(<i32>((m >> 3) & 7), <i32>(m & 7), op == 0xd1 ? 1 : reg8(1));
   return p + 1;
-}
-
-/** IMUL Gv, Ev, imm32 (0x69) / imm8 (0x6b). */
-@inline export function fastImulGEI(p: usize, op: u32): usize {
-  const m = <u32>load<u8>(p);
-  let a: u32;
-  let len: u32 = 1;
-  if (m >= 0xc0) a = reg32(<i32>(m & 7));
-  else {
-    if (!fastMemOperand(p, m, false)) return 0;
-    const h = tlbHost32(fastLin, false);
-    if (h == 0) return 0;
-    a = load<u32>(h);
-    len = fastLen;
-  }
-  const b = op == 0x6b ? <u32>(<i32>load<i8>(p + len)) : load<u32>(p + len);
-  setReg32(<i32>((m >> 3) & 7), imulTrunc(2, a, b));
-  return p + len + (op == 0x6b ? 1 : 4);
 }
 
 /** Shift group Ev, imm8, register form. */
@@ -455,24 +454,6 @@ let fastVal: u32 = 0;
 
 // The two-byte opcodes: `p` at the second byte (the one after 0x0f), as the dispatch reads it.
 
-/** IMUL Gv, Ev. */
-@inline export function fastImulGE(p: usize): usize {
-  const m = <u32>load<u8>(p + 1);
-  let b: u32;
-  let len: u32 = 1;
-  if (m >= 0xc0) b = reg32(<i32>(m & 7));
-  else {
-    if (!fastMemOperand(p + 1, m, false)) return 0;
-    const h = tlbHost32(fastLin, false);
-    if (h == 0) return 0;
-    b = load<u32>(h);
-    len = fastLen;
-  }
-  const g = <i32>((m >> 3) & 7);
-  setReg32(g, imulTrunc(2, reg32(g), b));
-  return p + 1 + len;
-}
-
 /** SHLD (0xa4) / SHRD (0xac) Ev, Gv, imm8, register form. */
 @inline export function fastShiftDouble(p: usize, op: u32): usize {
   const m = <u32>load<u8>(p + 1);
@@ -481,44 +462,6 @@ let fastVal: u32 = 0;
   setReg32(e, shiftDouble(op == 0xa4, 2, reg32(e), reg32(<i32>((m >> 3) & 7)), <u32>load<u8>(p + 2)));
   commitShiftFlags();
   return p + 3;
-}
-
-/** BSF (0xbc) / BSR (0xbd) Gv, Ev. */
-@inline export function fastBitScan(p: usize, op: u32): usize {
-  const m = <u32>load<u8>(p + 1);
-  if (!fastReadE32(p + 1, m)) return 0;
-  bitScan(op == 0xbd, 2, fastVal, <i32>((m >> 3) & 7));
-  return p + 1 + fastLen;
-}
-
-/** MOVZX Gv, Ew. */
-@inline export function fastMovzxW(p: usize): usize {
-  const m = <u32>load<u8>(p + 1);
-  const g = <i32>((m >> 3) & 7);
-  if (m >= 0xc0) {
-    setReg32(g, reg32(<i32>(m & 7)) & 0xffff);
-    return p + 2;
-  }
-  if (!fastMemOperand(p + 1, m, false)) return 0;
-  const h = tlbHost16(fastLin, false);
-  if (h == 0) return 0;
-  setReg32(g, <u32>load<u16>(h));
-  return p + 1 + fastLen;
-}
-
-/** MOVZX Gv, Eb. */
-@inline export function fastMovzxB(p: usize): usize {
-  const m = <u32>load<u8>(p + 1);
-  const g = <i32>((m >> 3) & 7);
-  if (m >= 0xc0) {
-    setReg32(g, cpu.reg8(<i32>(m & 7)));
-    return p + 2;
-  }
-  if (!fastMemOperand(p + 1, m, false)) return 0;
-  const h = tlbHost8(fastLin, false);
-  if (h == 0) return 0;
-  setReg32(g, <u32>load<u8>(h));
-  return p + 1 + fastLen;
 }
 
 /** Jcc rel8 (0x70 + cc). */
@@ -540,8 +483,8 @@ let fastVal: u32 = 0;
 }
 
 /**
- * Group-2 operation `sub` on 32-bit register `e` by `count`: SHL/SAL, SHR and SAR inline with
- * the flags shift() gives them; the rotates through shift() itself.
+ * Group-2 operation `sub` on 32-bit register `e` by `count`: the rotates through shift(), SHL/SAL,
+ * SHR and SAR through their body shiftArith(), inlined, with the flags set at once.
  */
 @inline function shiftReg32(sub: i32, e: i32, count: u32): void {
   const c = count & 31;
@@ -551,25 +494,7 @@ let fastVal: u32 = 0;
     return;
   }
   if (c == 0) return; // nothing changes, flags included
-  const a = reg32(e);
-  let r: u32;
-  let cf: bool;
-  let ovf: bool;
-  if (sub == 5) { // SHR: OF is the operand's sign
-    r = a >>> c;
-    cf = ((a >>> (c - 1)) & 1) != 0;
-    ovf = <i32>a < 0;
-  } else if (sub == 7) { // SAR: OF = 0
-    r = <u32>(<i32>a >> c);
-    cf = ((<i32>a >> (c - 1)) & 1) != 0;
-    ovf = false;
-  } else { // SHL/SAL: CF is the last bit out, OF is CF != the result's sign
-    r = a << c;
-    cf = ((a >>> (32 - c)) & 1) != 0;
-    ovf = (<i32>r < 0) != cf;
-  }
-  setReg32(e, r);
-  setSzpFlags(2, r, cf, ovf);
+  setReg32(e, shiftArith(sub, 2, reg32(e), c, true));
 }
 
 /** ALU operation `aop` on register `e` and `b`, one case per operation so each folds. */
@@ -658,32 +583,8 @@ let fastVal: u32 = 0;
   }
   if (sub == 4) mul(2, src);
   else if (sub == 5) imul1(2, src);
-  else if (!fastDivide(sub == 7, src)) return 0;
+  else if (!divide(sub == 7, 2, src)) return 0;
   return p + fastLen;
-}
-
-/**
- * DIV / IDIV of EDX:EAX by `src`, unless it must raise #DE (then false, nothing changed). The
- * flags are kept: the SDM leaves them undefined, and execute()'s div() and idiv() keep them too.
- */
-@inline function fastDivide(signed: bool, src: u32): bool {
-  if (src == 0) return false;
-  const hi = reg32(2);
-  const n = (<u64>hi << 32) | <u64>reg32(0);
-  if (!signed) {
-    if (hi >= src) return false; // the quotient needs more than 32 bits
-    setReg32(0, <u32>(n / <u64>src));
-    setReg32(2, <u32>(n % <u64>src));
-    return true;
-  }
-  const d = <i64>(<i32>src);
-  const sn = <i64>n;
-  if (sn == i64.MIN_VALUE && d == -1) return false; // would trap in wasm; #DE on x86
-  const q = sn / d;
-  if (q > <i64>i32.MAX_VALUE || q < <i64>i32.MIN_VALUE) return false;
-  setReg32(0, <u32>q);
-  setReg32(2, <u32>(sn % d));
-  return true;
 }
 
 /** FF group 5, 32-bit: INC/DEC Ev, CALL and JMP near Ev, PUSH Ev (the far forms: not here). */

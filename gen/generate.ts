@@ -1,6 +1,7 @@
 // Writes what the instruction table (gen/x86-table.ts) determines, so that it is stated once:
 //   assembly/generated/opcode-tables.ts   length, block-end, LOCK and prefix tables of the core
 //   assembly/generated/dispatch.ts        the full decoder's switch over the opcode maps
+//   assembly/generated/handlers.ts        both handlers of each form that gives its `operation`
 //   test/oracle/generated/instructions.ts the oracle's encodings and undefined-flag rules
 //   src/jit/generated/decode.ts           the JIT's map: emitter and operand layout per opcode
 // `npm run gen` (and `npm run build`, before asc). The outputs are committed; test/gen/table.test.ts
@@ -9,7 +10,7 @@
 import { writeFileSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { INSTRUCTIONS, PREFIXES, flagMask, type InstructionRow } from "./x86-table.js";
+import { INSTRUCTIONS, PREFIXES, flagMask, type InstructionRow, type OracleSkip } from "./x86-table.js";
 import * as JIT_ARGS from "../src/jit/emitter-args.js";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -155,6 +156,15 @@ function coreTables(): string {
   return out.join("\n");
 }
 
+/**
+ * Why the oracle's table sweep leaves row `r` out (an ORACLE_SKIP category), or undefined when it
+ * sweeps it: the row's `oracle.skip` (SWEEP_SKIPS in gen/x86-table.ts), else `privileged` for a row with a privilege rule other
+ * than v86-iopl (which outside virtual-8086 mode changes nothing).
+ */
+export function oracleSkip(r: InstructionRow): OracleSkip | undefined {
+  return r.oracle?.skip ?? (r.privilege !== undefined && r.privilege !== "v86-iopl" ? "privileged" : undefined);
+}
+
 function oracleInstructions(): string {
   const encodings = INSTRUCTIONS.map((r) => {
     const e: Record<string, unknown> = {
@@ -165,6 +175,10 @@ function oracleInstructions(): string {
     if (r.digit !== undefined) e.digit = r.digit;
     if (r.span !== undefined) e.span = r.span;
     if (r.oracle?.counts) e.counts = r.oracle.counts;
+    if (r.oracle?.offsets) e.offsets = r.oracle.offsets;
+    const skip = oracleSkip(r);
+    if (skip) e.skip = skip;
+    if (r.oracle?.skipRegister) e.skipRegister = r.oracle.skipRegister;
     return e;
   });
   const rules = new Map<string, { json: string; sdm: string }>();
@@ -192,6 +206,12 @@ function oracleInstructions(): string {
     "  span?: number;",
     "  /** Shift and rotate counts to try. */",
     "  counts?: number[];",
+    "  /** Bit offsets for the register operand (BT and its kin). */",
+    "  offsets?: number[];",
+    "  /** Why the table sweep leaves the form out (ORACLE_SKIP in gen/x86-table.ts); absent: swept. */",
+    "  skip?: string;",
+    "  /** Why the table sweep runs only the memory form of its E operand. */",
+    "  skipRegister?: string;",
     "}",
     "",
     "export const ENCODINGS: readonly OracleEncoding[] = [",
@@ -291,7 +311,7 @@ function dispatch(): string {
   const imports = new Map<string, Set<string>>();
   const need = (module: string, name: string): void => void (imports.get(module) ?? imports.set(module, new Set()).get(module)!).add(name);
   for (const r of INSTRUCTIONS) {
-    need(HANDLER_MODULES[r.handler] ?? "../execute", r.handler);
+    need(r.operation !== undefined ? "./handlers" : HANDLER_MODULES[r.handler] ?? "../execute", r.handler);
     for (const a of r.args ?? []) {
       const m = ARG_MODULES.find(([re]) => re.test(a));
       if (m) need(m[1], a);
@@ -320,6 +340,8 @@ function dispatch(): string {
 
 /** The fast path's call for `op`'s row `r`: `cc` becomes the opcode's condition, a constant per case. */
 function fastCall(r: InstructionRow, op: number): string {
+  // A generated fast handler takes `p` at its ModRM byte, after the 0F map's second opcode byte.
+  if (r.operation !== undefined) return `${r.fastHandler}(${r.opcode > 0xff ? "p + 1" : "p"})`;
   const args = (r.fastArgs ?? []).map((a) => (a === "cc" ? String(op & 15) : a));
   return `${r.fastHandler}(${["p", ...args].join(", ")})`;
 }
@@ -356,10 +378,11 @@ function fastSwitch(map: 0 | 1 | "66"): string[] {
 
 function fastDispatch(): string {
   const names = new Set<string>();
+  const generated = new Set<string>();
   const consts = new Set<string>();
   for (const r of INSTRUCTIONS) {
     if (!r.fastHandler) continue;
-    names.add(r.fastHandler);
+    (r.operation !== undefined ? generated : names).add(r.fastHandler);
     if (r.fastHandler16) names.add(r.fastHandler16);
     for (const a of r.fastArgs ?? []) if (/^ALU_[A-Z]+$/.test(a)) consts.add(a);
   }
@@ -374,6 +397,7 @@ function fastDispatch(): string {
     "",
     `import { ${[...consts].sort().join(", ")} } from "../ops/alu";`,
     `import { ${[...names].sort().join(", ")} } from "../fastpath";`,
+    `import { ${[...generated].sort().join(", ")} } from "./handlers";`,
     "",
     "/**",
     " * Execute `op`, whose remaining bytes start at `p`, on the fast path. Returns the address of",
@@ -513,12 +537,127 @@ function jitDecode(): string {
   ].join("\n");
 }
 
+// ---- handlers written from a form's `operation` ---------------------------------------------
+
+/**
+ * The shapes with an operand-access template: G gets the operation's value, from E (of the size
+ * its letter gives: b 8, w 16, v the operand size) and an optional immediate.
+ */
+const OPERATION_SHAPE = /^G[vz],E([bwv])(?:,(I[bz]))?$/;
+/** Where an identifier an operation may use comes from (the operands e, g, i, sz are the template's). */
+const OPERATION_MODULES: Record<string, string> = {
+  imulTrunc: "../ops/muldiv", bitScan: "../ops/bits", signExtend: "../cpu", SIZE_8: "../cpu", SIZE_16: "../cpu", SIZE_32: "../cpu",
+};
+
+function operationRows(): InstructionRow[] {
+  return INSTRUCTIONS.filter((r) => r.operation !== undefined);
+}
+
+/**
+ * The full decoder's handler and, for a row marked fast, the fast path's, of a form that gives
+ * its `operation`: the template of the form's shape around the one expression. The full one
+ * reads E through the decoder and the MMU (and returns on a fault, before anything changes);
+ * the fast one, specialised to 32 bits, reads a register E itself and a memory E through
+ * fastMemHost (0: not handled, nothing consumed), and returns the next instruction's host
+ * address.
+ */
+function operationHandlers(): string {
+  const imports = new Map<string, Set<string>>();
+  const need = (module: string, name: string): void => void (imports.get(module) ?? imports.set(module, new Set()).get(module)!).add(name);
+  const out: string[] = [];
+  for (const r of operationRows()) {
+    const shape = OPERATION_SHAPE.exec(r.operands);
+    if (!shape) throw new Error(`${describe(r)}: no operand-access template for ${r.operands} (${OPERATION_SHAPE})`);
+    const [, eLetter, imm] = shape;
+    const expr = r.operation!;
+    for (const id of expr.match(/[A-Za-z_]\w*/g) ?? []) {
+      if (["e", "g", "i", "sz", "true", "false"].includes(id)) continue;
+      const m = OPERATION_MODULES[id];
+      if (!m) throw new Error(`${describe(r)}: operation uses ${id}, which OPERATION_MODULES does not place`);
+      need(m, id);
+    }
+    const uses = (v: string): boolean => new RegExp(`\\b${v}\\b`).test(expr);
+    if (imm && !uses("i")) throw new Error(`${describe(r)}: the operation ignores its immediate`);
+    const what = `${r.mnemonic.toUpperCase()} ${r.operands} (${describe(r).split(" ").slice(0, r.opcode > 0xff ? 2 : 1).join(" ")})`;
+    const eSize = eLetter === "b" ? "SIZE_8" : eLetter === "w" ? "SIZE_16" : "sz";
+    if (eSize !== "sz") need("../cpu", eSize);
+    need("../decode", "decodeModrm");
+    need("../decode", "modrmReg");
+    need("../decode", "readRM");
+    need("../cpu", "regWrite");
+    if (uses("g")) need("../cpu", "regRead");
+    if (imm) need("../decode", imm === "Ib" ? "fetchSimm8" : "fetchImm");
+    out.push(
+      `/** ${what}: G = ${expr}. */`,
+      `@inline export function ${r.handler}(): void {`,
+      "  const sz = cpu.opsz;",
+      "  decodeModrm();",
+      `  const e = readRM(${eSize});`,
+      "  if (cpu.faulted) return;",
+      ...(imm ? [`  const i = ${imm === "Ib" ? "fetchSimm8()" : "fetchImm(sz)"};`] : []),
+      ...(uses("g") ? ["  const g = regRead(sz, modrmReg());"] : []),
+      `  regWrite(sz, modrmReg(), ${expr});`,
+      "}",
+      "",
+    );
+    if (!r.fastHandler) continue;
+    if (r.fast !== "32-bit" || r.fastArgs || r.fastHandler16) throw new Error(`${describe(r)}: a generated fast handler is the 32-bit form's, with no fastArgs or fastHandler16`);
+    const bits = eLetter === "b" ? 8 : eLetter === "w" ? 16 : 32;
+    const reg = bits === 8 ? "reg8" : bits === 16 ? "reg16" : "reg32";
+    need("../fastpath", "fastMemHost");
+    need("../fastpath", "fastOperandLength");
+    need("../cpu", "setReg32");
+    need("../cpu", reg);
+    if (uses("g")) need("../cpu", "reg32");
+    if (uses("sz")) need("../cpu", "SIZE_32");
+    const immBytes = imm === undefined ? 0 : imm === "Ib" ? 1 : 4;
+    // The register and the memory form apart, so that the register form's length is a constant.
+    const body = (len: string): string[] => [
+      ...(uses("sz") ? ["const sz = SIZE_32;"] : []),
+      ...(imm ? [`const i = ${imm === "Ib" ? `<u32>(<i32>load<i8>(p + ${len}))` : `load<u32>(p + ${len})`};`] : []),
+      ...(uses("g") ? ["const g = reg32(gr);"] : []),
+      `setReg32(gr, ${expr});`,
+      `return p + ${len}${immBytes ? ` + ${immBytes}` : ""};`,
+    ];
+    out.push(
+      `/** ${what} on the fast path (32-bit operand size): \`p\` at ModRM. */`,
+      `@inline export function ${r.fastHandler}(p: usize): usize {`,
+      "  const m = <u32>load<u8>(p);",
+      "  const gr = <i32>((m >> 3) & 7);",
+      "  if (m >= 0xc0) {",
+      `    const e = ${reg}(<i32>(m & 7));`,
+      ...body("1").map((l) => `    ${l}`),
+      "  }",
+      `  const h = fastMemHost(p, m, ${bits}, false);`,
+      "  if (h == 0) return 0;",
+      `  const e = <u32>load<${bits === 8 ? "u8" : bits === 16 ? "u16" : "u32"}>(h);`,
+      "  const len = fastOperandLength();",
+      ...body("len").map((l) => `  ${l}`),
+      "}",
+      "",
+    );
+  }
+  return [
+    HEADER,
+    "// The handlers of the forms whose rows give their `operation`: for each, the full decoder's",
+    "// and (for a row marked fast) the fast path's, both written from the operand-access template",
+    "// of the form's shape around the one expression, so that the operation is stated once, in the",
+    "// table. The dispatches (dispatch.ts, fast-dispatch.ts) call them like any other handler.",
+    "",
+    `import * as cpu from "../cpu";`,
+    ...[...imports].sort(([a], [b]) => a.localeCompare(b)).map(([m, names]) => `import { ${[...names].sort().join(", ")} } from "${m}";`),
+    "",
+    ...out,
+  ].join("\n");
+}
+
 /** Every generated file: path relative to the repository, and its text. */
 export function generatedFiles(): { path: string; text: string }[] {
   return [
     { path: "assembly/generated/opcode-tables.ts", text: coreTables() },
     { path: "assembly/generated/dispatch.ts", text: dispatch() },
     { path: "assembly/generated/fast-dispatch.ts", text: fastDispatch() },
+    { path: "assembly/generated/handlers.ts", text: operationHandlers() },
     { path: "test/oracle/generated/instructions.ts", text: oracleInstructions() },
     { path: "src/jit/generated/decode.ts", text: jitDecode() },
   ];

@@ -8,12 +8,13 @@ import * as cpu from "../cpu";
 import { SIZE_8 } from "../cpu";
 import { decodeModrm, fetch8, modrmReg } from "../decode";
 import { raiseUD } from "../exceptions";
-import { aad, aam, aluAI, aluEG, aluEI, aluGE, arpl, bitScanE, bitTestG, bitTestI, bound, bswapReg, callFarImm, callJmpFarM, callNearE, callRel, cbw, clc, cld, cli, clts, cmc, cmov, cmpxchg, cmpxchg8b, cwd, enter, group6, group7, hintNop, hlt, imulGE, imulGEI, inDx, inImm, incDecE, incDecEb, incDecReg, int1, int3, intImm, into, invd, iret, jccRel, jccRel8, jecxz, jmpFarImm, jmpNearE, jmpRel, jmpRel8, lahf, larLsl, lea, leave, lesLds, loop, lssLfsLgs, movAccMoffs, movControl, movEG, movEI, movESreg, movGE, movMoffsAcc, movRegImm, movRegImm8, movSregE, movx, mulDivE, negE, nop, notE, outDx, outImm, popE, popFsGs, popReg, popSreg, popa, popf, pushE, pushFsGs, pushImm, pushImm8, pushReg, pushSreg, pusha, pushf, ret, retFar, retFarImm, retImm, sahf, salc, setcc, shiftDoubleE, shiftGroup, stc, std, sti, stringInOut, stringMove, testAI, testEG, testEI, xadd, xchgAxReg, xchgEG, xlat } from "../execute";
+import { aad, aam, aluAI, aluEG, aluEI, aluGE, arpl, bitTestG, bitTestI, bound, bswapReg, callFarImm, callJmpFarM, callNearE, callRel, cbw, clc, cld, cli, clts, cmc, cmov, cmpxchg, cmpxchg8b, cwd, enter, group6, group7, hintNop, hlt, inDx, inImm, incDecE, incDecEb, incDecReg, int1, int3, intImm, into, invd, iret, jccRel, jccRel8, jecxz, jmpFarImm, jmpNearE, jmpRel, jmpRel8, lahf, larLsl, lea, leave, lesLds, loop, lssLfsLgs, movAccMoffs, movControl, movEG, movEI, movESreg, movGE, movMoffsAcc, movRegImm, movRegImm8, movSregE, mulDivE, negE, nop, notE, outDx, outImm, popE, popFsGs, popReg, popSreg, popa, popf, pushE, pushFsGs, pushImm, pushImm8, pushReg, pushSreg, pusha, pushf, ret, retFar, retFarImm, retImm, sahf, salc, setcc, shiftDoubleE, shiftGroup, stc, std, sti, stringInOut, stringMove, testAI, testEG, testEI, xadd, xchgAxReg, xchgEG, xlat } from "../execute";
 import { fpuEscape, fpuWait, fxsaveRestore } from "../fpu/execute-fpu";
 import { ALU_ADC, ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SBB, ALU_SUB, ALU_XOR } from "../ops/alu";
 import { aaa, decimalAdjust } from "../ops/bcd";
 import { sysenter, sysexit } from "../ops/control";
 import { cpuid, rdmsr, rdpmc, rdtsc, wrmsr } from "../ops/system";
+import { bsfGvEv, bsrGvEv, imulGvEv, imulGvEvIb, imulGvEvIz, movsxGvEb, movsxGvEw, movzxGvEb, movzxGvEw } from "./handlers";
 
 /** Execute the instruction whose first opcode byte (after prefixes) is `op`. */
 export function execute(op: u32): void {
@@ -84,8 +85,9 @@ export function execute(op: u32): void {
     case 0x62: bound(); return;
     case 0x63: arpl(); return;
     case 0x68: pushImm(); return;
-    case 0x69: case 0x6b: imulGEI(op); return;
+    case 0x69: imulGvEvIz(); return;
     case 0x6a: pushImm8(); return;
+    case 0x6b: imulGvEvIb(); return;
     case 0x6c: case 0x6d: case 0x6e: case 0x6f: stringInOut(op); return;
     case 0x70: case 0x71: case 0x72: case 0x73: case 0x74: case 0x75: case 0x76: case 0x77:
     case 0x78: case 0x79: case 0x7a: case 0x7b: case 0x7c: case 0x7d: case 0x7e: case 0x7f: jccRel8(op); return;
@@ -228,13 +230,17 @@ function execute0F(op: u32): void {
     case 0xa3: case 0xab: case 0xb3: case 0xbb: bitTestG(op); return;
     case 0xa4: case 0xa5: case 0xac: case 0xad: shiftDoubleE(op); return;
     case 0xae: fxsaveRestore(); return;
-    case 0xaf: imulGE(); return;
+    case 0xaf: imulGvEv(); return;
     case 0xb0: cmpxchg(SIZE_8); return;
     case 0xb1: cmpxchg(cpu.opsz); return;
     case 0xb2: case 0xb4: case 0xb5: lssLfsLgs(op); return;
-    case 0xb6: case 0xb7: case 0xbe: case 0xbf: movx(op); return;
+    case 0xb6: movzxGvEb(); return;
+    case 0xb7: movzxGvEw(); return;
     case 0xba: bitTestI(); return;
-    case 0xbc: case 0xbd: bitScanE(op); return;
+    case 0xbc: bsfGvEv(); return;
+    case 0xbd: bsrGvEv(); return;
+    case 0xbe: movsxGvEb(); return;
+    case 0xbf: movsxGvEw(); return;
     case 0xc0: xadd(SIZE_8); return;
     case 0xc1: xadd(cpu.opsz); return;
     case 0xc7: cmpxchg8b(); return;

@@ -6,7 +6,8 @@
 // full decoder, having consumed and changed nothing.
 
 import { ALU_ADC, ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SBB, ALU_SUB, ALU_XOR } from "../ops/alu";
-import { fastAlu32, fastAlu8Reg, fastAluEaxImm, fastAluEvImmReg, fastBitScan, fastCallRel, fastCmp8, fastGroup1Eb, fastGroup3, fastGroup5, fastImulGE, fastImulGEI, fastIncDecReg, fastJccRel32, fastJccRel8, fastJmpRel, fastJmpRel8, fastLea, fastMovEbGb, fastMovEbIb, fastMovEvGv, fastMovEvIz, fastMovEwGw, fastMovEwIw, fastMovGbEb, fastMovGvEv, fastMovGwEw, fastMovRegImm, fastMovzxB, fastMovzxW, fastNop, fastPopReg, fastPushReg, fastRet, fastShiftDouble, fastShiftReg, fastShiftReg16Imm, fastShiftRegImm, fastTestEbGb, fastTestEvGv } from "../fastpath";
+import { fastAlu32, fastAlu8Reg, fastAluEaxImm, fastAluEvImmReg, fastCallRel, fastCmp8, fastGroup1Eb, fastGroup3, fastGroup5, fastIncDecReg, fastJccRel32, fastJccRel8, fastJmpRel, fastJmpRel8, fastLea, fastMovEbGb, fastMovEbIb, fastMovEvGv, fastMovEvIz, fastMovEwGw, fastMovEwIw, fastMovGbEb, fastMovGvEv, fastMovGwEw, fastMovRegImm, fastNop, fastPopReg, fastPushReg, fastRet, fastShiftDouble, fastShiftReg, fastShiftReg16Imm, fastShiftRegImm, fastTestEbGb, fastTestEvGv } from "../fastpath";
+import { fastBsfGvEv, fastBsrGvEv, fastImulGvEv, fastImulGvEvIb, fastImulGvEvIz, fastMovsxGvEb, fastMovsxGvEw, fastMovzxGvEb, fastMovzxGvEw } from "./handlers";
 
 /**
  * Execute `op`, whose remaining bytes start at `p`, on the fast path. Returns the address of
@@ -41,7 +42,8 @@ import { fastAlu32, fastAlu8Reg, fastAluEaxImm, fastAluEvImmReg, fastBitScan, fa
     case 0x50: case 0x51: case 0x52: case 0x53: case 0x54: case 0x55: case 0x56: case 0x57: return fastPushReg(p, op);
     case 0x58: case 0x59: case 0x5a: case 0x5b: case 0x5c: case 0x5d: case 0x5e: case 0x5f: return fastPopReg(p, op);
     case 0x66: return fastStep66(p);
-    case 0x69: case 0x6b: return fastImulGEI(p, op);
+    case 0x69: return fastImulGvEvIz(p);
+    case 0x6b: return fastImulGvEvIb(p);
     case 0x70: return fastJccRel8(p, 0);
     case 0x71: return fastJccRel8(p, 1);
     case 0x72: return fastJccRel8(p, 2);
@@ -104,10 +106,13 @@ import { fastAlu32, fastAlu8Reg, fastAluEaxImm, fastAluEvImmReg, fastBitScan, fa
     case 0x8e: return fastJccRel32(p, 14);
     case 0x8f: return fastJccRel32(p, 15);
     case 0xa4: case 0xac: return fastShiftDouble(p, op);
-    case 0xaf: return fastImulGE(p);
-    case 0xb6: return fastMovzxB(p);
-    case 0xb7: return fastMovzxW(p);
-    case 0xbc: case 0xbd: return fastBitScan(p, op);
+    case 0xaf: return fastImulGvEv(p + 1);
+    case 0xb6: return fastMovzxGvEb(p + 1);
+    case 0xb7: return fastMovzxGvEw(p + 1);
+    case 0xbc: return fastBsfGvEv(p + 1);
+    case 0xbd: return fastBsrGvEv(p + 1);
+    case 0xbe: return fastMovsxGvEb(p + 1);
+    case 0xbf: return fastMovsxGvEw(p + 1);
     default: return 0;
   }
 }

@@ -4,7 +4,7 @@
 
 import { sizeMask } from "../cpu";
 import * as fl from "../flags";
-import { getCF, carry, setLazy, LAZY_ADD, LAZY_ADC, LAZY_SUB, LAZY_SBB, LAZY_LOGIC, LAZY_INC, LAZY_DEC, FLAG_CF } from "../flags";
+import { carry, setLazy, LAZY_ADD, LAZY_ADC, LAZY_SUB, LAZY_SBB, LAZY_LOGIC, LAZY_INC, LAZY_DEC } from "../flags";
 
 export const ALU_ADD = 0;
 export const ALU_OR = 1;
@@ -52,67 +52,49 @@ let pResult: u32 = 0;
   }
 }
 
-/** Record the flags of `r = a op b` (after the destination has been written). */
-@inline export function aluSetFlags(op: i32, sz: i32, a: u32, b: u32, r: u32): void {
+/**
+ * The lazy-flag kind of `r = a op b`: ADC and SBB read CF, which is still the one before the
+ * operation (a carry-in of 0 makes them ADD and SUB).
+ */
+@inline function aluKind(op: i32): i32 {
   switch (op) {
-    case ALU_ADD: setLazy(LAZY_ADD, sz, a, b, r); break;
-    case ALU_ADC: setLazy(carry() ? LAZY_ADC : LAZY_ADD, sz, a, b, r); break;
-    case ALU_SBB: setLazy(carry() ? LAZY_SBB : LAZY_SUB, sz, a, b, r); break;
-    case ALU_SUB: case ALU_CMP: setLazy(LAZY_SUB, sz, a, b, r); break;
-    default: setLazy(LAZY_LOGIC, sz, a, b, r); break;
+    case ALU_ADD: return LAZY_ADD;
+    case ALU_ADC: return carry() ? LAZY_ADC : LAZY_ADD;
+    case ALU_SBB: return carry() ? LAZY_SBB : LAZY_SUB;
+    case ALU_SUB: case ALU_CMP: return LAZY_SUB;
+    default: return LAZY_LOGIC;
   }
 }
 
-/** Compute ALU operation `op` (0–7, the opcode's reg field) on operands of size sz. */
+/** Record the flags of `r = a op b` (after the destination has been written). */
+@inline export function aluSetFlags(op: i32, sz: i32, a: u32, b: u32, r: u32): void {
+  setLazy(aluKind(op), sz, a, b, r);
+}
+
+/**
+ * ALU operation `op` (0–7, the opcode's reg field) on operands of size sz: aluResult, with the
+ * flags pending until commitFlags() (for a destination whose write may still fault).
+ */
 export function alu(op: i32, sz: i32, a: u32, b: u32): u32 {
   const m = sizeMask(sz);
   a &= m;
   b &= m;
-  let r: u32;
-  switch (op) {
-    case ALU_ADD:
-      r = (a + b) & m;
-      pend(LAZY_ADD, sz, a, b, r);
-      break;
-    case ALU_OR:
-      r = a | b;
-      pend(LAZY_LOGIC, sz, a, b, r);
-      break;
-    case ALU_ADC: {
-      const c: u32 = getCF() ? 1 : 0;
-      r = (a + b + c) & m;
-      pend(c ? LAZY_ADC : LAZY_ADD, sz, a, b, r);
-      break;
-    }
-    case ALU_SBB: {
-      const c: u32 = getCF() ? 1 : 0;
-      r = (a - b - c) & m;
-      pend(c ? LAZY_SBB : LAZY_SUB, sz, a, b, r);
-      break;
-    }
-    case ALU_AND:
-      r = a & b;
-      pend(LAZY_LOGIC, sz, a, b, r);
-      break;
-    case ALU_XOR:
-      r = a ^ b;
-      pend(LAZY_LOGIC, sz, a, b, r);
-      break;
-    default: // SUB, CMP
-      r = (a - b) & m;
-      pend(LAZY_SUB, sz, a, b, r);
-      break;
-  }
+  const r = aluResult(op, sz, a, b);
+  pend(aluKind(op), sz, a, b, r);
   return r;
 }
 
 /** INC and DEC keep CF: fold it into EFLAGS before the lazy record replaces the rest. */
 @inline export function incDec(dec: bool, sz: i32, a: u32): u32 {
-  const m = sizeMask(sz);
-  a &= m;
-  const r = (dec ? a - 1 : a + 1) & m;
+  a &= sizeMask(sz);
+  const r = incDecResult(dec, sz, a);
   pend(dec ? LAZY_DEC : LAZY_INC, sz, a, 1, r);
   return r;
+}
+
+/** The one body of INC and DEC: a ± 1 within the operand size. */
+@inline function incDecResult(dec: bool, sz: i32, a: u32): u32 {
+  return (dec ? a - 1 : a + 1) & sizeMask(sz);
 }
 
 /** Commit INC/DEC flags: CF comes from before the instruction. */
@@ -126,9 +108,8 @@ export function alu(op: i32, sz: i32, a: u32, b: u32): u32 {
  * register, or memory the fast path has already checked): no pending record in between.
  */
 @inline export function incDecNow(dec: bool, sz: i32, a: u32): u32 {
-  const m = sizeMask(sz);
-  a &= m;
-  const r = (dec ? a - 1 : a + 1) & m;
+  a &= sizeMask(sz);
+  const r = incDecResult(dec, sz, a);
   keepCarryForIncDec();
   setLazy(dec ? LAZY_DEC : LAZY_INC, sz, a, 1, r);
   return r;

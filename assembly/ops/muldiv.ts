@@ -60,64 +60,57 @@ export function imul1(sz: i32, src: u32): void {
 
 /** F6/F7 /6 DIV. #DE on a zero divisor or a quotient that does not fit (SDM Vol. 2 DIV). */
 export function div(sz: i32, src: u32): void {
-  src &= sizeMask(sz);
-  if (src == 0) {
-    raise(EXC_DE, 0);
-    return;
-  }
-  if (sz == SIZE_8) {
-    const n = reg16(0);
-    const q = n / src;
-    if (q > 0xff) {
-      raise(EXC_DE, 0);
-      return;
-    }
-    setReg8(0, q);
-    setReg8(4, n % src);
-  } else if (sz == SIZE_16) {
-    const n = (reg16(2) << 16) | reg16(0);
-    const q = n / src;
-    if (q > 0xffff) {
-      raise(EXC_DE, 0);
-      return;
-    }
-    setReg16(0, q);
-    setReg16(2, n % src);
-  } else {
-    const n: u64 = (<u64>reg32(2) << 32) | <u64>reg32(0);
-    const q: u64 = n / <u64>src;
-    if (q > 0xffffffff) {
-      raise(EXC_DE, 0);
-      return;
-    }
-    setReg32(0, <u32>q);
-    setReg32(2, <u32>(n % <u64>src));
-  }
+  if (!divide(false, sz, src)) raise(EXC_DE, 0);
 }
 
 /** F6/F7 /7 IDIV: quotient truncated toward zero, remainder has the dividend's sign. */
 export function idiv(sz: i32, src: u32): void {
-  const d = <i64>(<i32>signExtend(src & sizeMask(sz), sz));
-  if (d == 0) {
-    raise(EXC_DE, 0);
-    return;
+  if (!divide(true, sz, src)) raise(EXC_DE, 0);
+}
+
+/**
+ * The one body of DIV (`signed` false) and IDIV of AX, DX:AX or EDX:EAX by `src`: writes the
+ * quotient and remainder and returns true, or returns false, having changed nothing, when the
+ * SDM raises #DE (a zero divisor, or a quotient that does not fit). The flags are kept: the SDM
+ * leaves them all undefined. div() and idiv() raise the #DE; the fast path leaves the
+ * instruction to them.
+ */
+@inline export function divide(signed: bool, sz: i32, src: u32): bool {
+  src &= sizeMask(sz);
+  if (src == 0) return false;
+  if (!signed) {
+    if (sz == SIZE_8) {
+      const n = reg16(0);
+      const q = n / src;
+      if (q > 0xff) return false;
+      setReg8(0, q);
+      setReg8(4, n % src);
+    } else if (sz == SIZE_16) {
+      const n = (reg16(2) << 16) | reg16(0);
+      const q = n / src;
+      if (q > 0xffff) return false;
+      setReg16(0, q);
+      setReg16(2, n % src);
+    } else {
+      const hi = reg32(2);
+      if (hi >= src) return false; // the quotient needs more than 32 bits
+      const n: u64 = (<u64>hi << 32) | <u64>reg32(0);
+      setReg32(0, <u32>(n / <u64>src));
+      setReg32(2, <u32>(n % <u64>src));
+    }
+    return true;
   }
+  const d = <i64>(<i32>signExtend(src, sz));
   let n: i64;
   if (sz == SIZE_8) n = <i64>(<i16>reg16(0));
   else if (sz == SIZE_16) n = <i64>(<i32>((reg16(2) << 16) | reg16(0)));
   else n = <i64>((<u64>reg32(2) << 32) | <u64>reg32(0));
-  // i64 division overflows only for MIN/-1, which the range check below rejects anyway.
-  if (sz == SIZE_32 && n == i64.MIN_VALUE && d == -1) {
-    raise(EXC_DE, 0);
-    return;
-  }
+  // MIN / -1 would trap in wasm; the range check below rejects its quotient anyway.
+  if (sz == SIZE_32 && n == i64.MIN_VALUE && d == -1) return false;
   const q = n / d;
-  const r = n % d;
   const half: i64 = <i64>1 << (sizeBits(sz) - 1);
-  if (q >= half || q < -half) {
-    raise(EXC_DE, 0);
-    return;
-  }
+  if (q >= half || q < -half) return false;
+  const r = n % d;
   if (sz == SIZE_8) {
     setReg8(0, <u32>q);
     setReg8(4, <u32>r);
@@ -128,4 +121,5 @@ export function idiv(sz: i32, src: u32): void {
     setReg32(0, <u32>q);
     setReg32(2, <u32>r);
   }
+  return true;
 }

@@ -94,27 +94,41 @@ export function shift(op: i32, sz: i32, a: u32, count: u32): u32 {
       pendingMask = FLAG_CF | FLAG_OF;
       return r;
     }
-    case 4:
-    case 6: { // SHL/SAL
-      const wide: u64 = <u64>a << <u64>c;
-      r = <u32>wide & m;
-      cf = ((wide >>> bits) & 1) != 0;
-      ovf = ((r & sb) != 0) != cf;
-      break;
-    }
-    case 5: { // SHR: OF = MSB of the original operand.
-      r = c >= 32 ? 0 : a >>> c;
-      cf = ((<u64>a >>> <u64>(c - 1)) & 1) != 0;
-      ovf = (a & sb) != 0;
-      break;
-    }
-    default: { // SAR
-      const s = <i32>signExtend(a, sz);
-      r = <u32>(s >> (c > 31 ? 31 : c)) & m;
-      cf = ((s >> (c - 1 > 31 ? 31 : c - 1)) & 1) != 0;
-      ovf = false;
-      break;
-    }
+    default:
+      return shiftArith(op, sz, a, c, false);
+  }
+}
+
+/**
+ * SHL/SAL (`op` 4, 6), SHR (5) and SAR (7) of `a` (of size sz, masked) by `c`, a masked count
+ * from 1 to 31: the one body of these shifts, for shift() and for the fast path's register form.
+ * It replaces every arithmetic flag: at once with `now` (a register destination, which cannot
+ * fault), else pending until commitShiftFlags() once the destination is written.
+ */
+@inline export function shiftArith(op: i32, sz: i32, a: u32, c: u32, now: bool): u32 {
+  const m = sizeMask(sz);
+  const bits = sizeBits(sz);
+  const sb = signBit(sz);
+  let r: u32;
+  let cf: bool;
+  let ovf: bool;
+  if (op == 5) { // SHR: OF = MSB of the original operand.
+    r = a >>> c;
+    cf = ((a >>> (c - 1)) & 1) != 0;
+    ovf = (a & sb) != 0;
+  } else if (op == 7) { // SAR: OF = 0.
+    const s = <i32>signExtend(a, sz);
+    r = <u32>(s >> c) & m;
+    cf = ((s >> (c - 1)) & 1) != 0;
+    ovf = false;
+  } else { // SHL/SAL: CF is the last bit out (0 past the width), OF is CF != the result's sign.
+    r = (a << c) & m;
+    cf = sz == SIZE_32 ? ((a >>> (32 - c)) & 1) != 0 : ((<u64>a << <u64>c) >>> <u64>bits & 1) != 0;
+    ovf = ((r & sb) != 0) != cf;
+  }
+  if (now) {
+    setSzpFlags(sz, r, cf, ovf);
+    return r;
   }
   return pendShift(sz, r, cf, ovf);
 }

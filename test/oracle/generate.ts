@@ -9,12 +9,14 @@
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import {
   CASE_FLAGS, CF, CODE, DATA, DF, LOW, LOW_SIZE, GOLDEN_DIR, INITIAL_ESP, OF, PF, SF, ZF, AF, IF,
   REG_NAMES, areaOffset, hex, runOracle, toHex, type CaseInput, type GoldenCase, type OracleResult,
 } from "./cases.js";
 import { QEMU_OVERRIDES, SDM_ONLY, undefinedFlags, type MaskContext } from "./masks.js";
 import { ENCODINGS, type OracleEncoding } from "./generated/instructions.js";
+import { operandTokens, sweepVariants, type SweepVariant } from "./sweep.js";
 
 // ---- deterministic randomness --------------------------------------------------------------
 
@@ -109,7 +111,7 @@ function nthOpcode(mnemonic: string, operands: string, n: number): number[] {
 
 // ---- a case under construction --------------------------------------------------------------
 
-class Case {
+export class Case {
   code: number[] = [];
   regs: number[];
   flags: number;
@@ -124,10 +126,11 @@ class Case {
     readonly rng: Rng,
     public name: string,
     mnemonic: string,
+    table: readonly OracleEncoding[] = ENCODINGS,
   ) {
     // The case's flag mask is the table's rule for this mnemonic: a name the table does not
     // know would silently compare every flag.
-    if (!ENCODINGS.some((e) => e.mnemonic === mnemonic)) throw new Error(`${name}: the instruction table has no mnemonic "${mnemonic}"`);
+    if (!table.some((e) => e.mnemonic === mnemonic)) throw new Error(`${name}: the instruction table has no mnemonic "${mnemonic}"`);
     this.mnemonic = mnemonic;
     this.regs = Array.from({ length: 8 }, () => rng.u32());
     this.regs[ESP] = INITIAL_ESP;
@@ -1454,6 +1457,116 @@ groups.mem16 = (rng) => {
   return out;
 };
 
+// ---- the table sweep -------------------------------------------------------------------------
+
+/** Cases per variant of a form, unless it has more oracle values (shift counts) to try. */
+const SWEEP_CASES = 6;
+
+/** Operand size of a token: b 8, w 16, d 32, v and z the operand size. */
+const tokenSize = (t: string, size: Size): Size => (t.endsWith("b") || t === "AL" ? 8 : t.endsWith("w") ? 16 : t.endsWith("d") ? 32 : size);
+
+/**
+ * One case of variant `v` of form `e`, set up from the operand notation alone: random values of
+ * each operand's size in the registers it names and in memory at a random data-area address
+ * reached by one of the ModRM forms; immediates at the edges; a shift's count from the row's
+ * oracle counts; ESI and EDI at the data area for string operands; a relative jump over MARKER.
+ */
+function sweepCase(rng: Rng, e: OracleEncoding, v: SweepVariant, k: number, table: readonly OracleEncoding[]): Case {
+  const c = new Case(rng, `${v.key} #${k}`, e.mnemonic, table);
+  const size = v.size;
+  c.ctx = { size };
+  const t = operandTokens(e);
+  const gTok = t.find((o) => o.startsWith("G"));
+  const eTok = t.find((o) => o.startsWith("E") || o.startsWith("M"));
+  const zTok = t.find((o) => o.startsWith("Z"));
+  const zReg = v.opcode.at(-1)! & 7;
+  const count = e.counts?.[k % e.counts.length];
+  const implicit: number[] = [];
+  if (t.includes("AL") || t.includes("eAX")) implicit.push(EAX);
+  if (t.includes("CL")) implicit.push(ECX);
+  if (t.some((o) => o.startsWith("X"))) implicit.push(ESI);
+  if (t.some((o) => o.startsWith("Y"))) implicit.push(EDI);
+  if (zTok) implicit.push(fullReg(tokenSize(zTok, size), zReg));
+  const regs = (sz: Size, not: number[]) => [0, 1, 2, 3, 4, 5, 6, 7].filter((r) => (sz === 8 || r !== ESP) && !not.includes(fullReg(sz, r)));
+
+  const g = gTok === undefined ? undefined : rng.pick(regs(tokenSize(gTok, size), implicit));
+  const regField = e.digit ?? g ?? rng.below(8);
+  let modrm: number[] = [];
+  let eValue = 0;
+  if (v.form === "reg") {
+    const es = tokenSize(eTok!, size);
+    const r = rng.pick(regs(es, implicit));
+    modrm = [modrmReg(regField, r)];
+    eValue = value(rng, es);
+    c.setReg(es, r, eValue);
+  } else if (v.form === "mem") {
+    const avoid = [...implicit, ...(g === undefined ? [] : [fullReg(tokenSize(gTok!, size), g)])];
+    const m = memOperand(c, regField, dataAddr(rng, 8), MEM_FORMS[k % MEM_FORMS.length], avoid);
+    modrm = m.bytes;
+    c.name += ` ${m.form}`;
+    // M: an address only (LEA); Ma: a pair of bounds; Mq: 64 bits.
+    const words = eTok === "M" ? 0 : eTok === "Ma" || eTok === "Mq" ? 2 : 1;
+    const es = eTok === "Mq" ? 32 : tokenSize(eTok!, size);
+    for (let i = 0; i < words; i++) poke(c, m.ea + (i * es) / 8, (eValue = value(rng, es)), es);
+    if (words === 2) eValue = 0;
+  }
+  if (g !== undefined) {
+    const gs = tokenSize(gTok!, size);
+    c.setReg(gs, g, e.offsets ? rng.pick(e.offsets) >>> 0 : value(rng, gs));
+  }
+  if (zTok && (tokenSize(zTok, size) === 8 || zReg !== ESP)) c.setReg(tokenSize(zTok, size), zReg, value(rng, tokenSize(zTok, size)));
+  if (t.includes("AL") || t.includes("eAX")) c.setReg(t.includes("AL") ? 8 : size, EAX, value(rng, t.includes("AL") ? 8 : size));
+  if (t.some((o) => o.startsWith("X"))) c.regs[ESI] = DATA + 0x300 + rng.below(0x400);
+  if (t.some((o) => o.startsWith("Y"))) c.regs[EDI] = DATA + 0x900 + rng.below(0x400);
+  if (t.includes("CL")) {
+    const cl = count ?? rng.below(40);
+    c.setReg(8, ECX, cl);
+    c.ctx.count = cl & 31;
+  }
+  if (t.includes("1")) c.ctx.count = 1;
+
+  const after: number[] = [];
+  let jumps = false;
+  for (const o of t) {
+    if (o === "Ib" && count !== undefined) {
+      after.push(count & 0xff);
+      c.ctx.count = count & 31;
+    } else if (o === "Ib") after.push(rng.pick([0, 1, 0x7f, 0x80, 0xff, rng.below(256)]));
+    else if (o === "Iw") after.push(...imm(value(rng, 16), 16));
+    else if (o === "Iz" || o === "Iv") after.push(...imm(value(rng, size), size));
+    else if (o === "Ob" || o === "Ov") after.push(...le(dataAddr(rng), 4));
+    else if (o === "Jb" || o === "Jz") {
+      after.push(...le(MARKER.length, o === "Jb" ? 1 : 4));
+      jumps = true;
+    }
+  }
+  c.code = [...osz(size), ...v.opcode, ...modrm, ...after, ...(jumps ? MARKER : [])];
+  // QEMU cannot run the most negative dividend over -1 (masks.ts SDM_ONLY): the SDM's #DE.
+  if (e.mnemonic === "idiv" && size !== 8) {
+    const min = 2 ** (size - 1);
+    if (eValue === MASK[size] && (c.regs[EDX] & MASK[size]) >>> 0 === min && (c.regs[EAX] & MASK[size]) === 0) sdmFault(c, 0, SDM_ONLY.idivMinByMinusOne.name);
+  }
+  return c;
+}
+
+/**
+ * The table sweep: every variant (test/oracle/sweep.ts) of every form of `table` the sweep does
+ * not skip, SWEEP_CASES cases each or one per oracle count. Driven by the table alone, so a new
+ * row is covered once `npm run oracle:generate sweep` records it.
+ */
+export function sweepCases(rng: Rng, table: readonly OracleEncoding[] = ENCODINGS): Case[] {
+  const out: Case[] = [];
+  for (const e of table) {
+    for (const v of sweepVariants(e)) {
+      const n = Math.max(SWEEP_CASES, e.counts?.length ?? 0);
+      for (let k = 0; k < n; k++) out.push(sweepCase(rng, e, v, k, table));
+    }
+  }
+  return out;
+}
+
+groups.sweep = (rng) => sweepCases(rng);
+
 // ---- running the oracle and writing the golden files -----------------------------------------
 
 function golden(input: CaseInput, r: OracleResult, mnemonic: string, ctx: MaskContext, sdmOnly?: string): GoldenCase {
@@ -1510,4 +1623,5 @@ function main(): void {
   console.log(`total: ${total} cases`);
 }
 
-main();
+// Imported by test/gen/oracle-sweep.test.ts for sweepCases: run only as a script.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main();
