@@ -20,6 +20,8 @@ export interface Instruction {
   follow?: boolean;
   /** Control never falls through to the next instruction (JMP, CALL, RET). */
   ends: boolean;
+  /** Run by the core's interpreter from inside the unit (compile.ts), not compiled. */
+  interpreted?: boolean;
   /** A relative jump's host target (0 is left to the interpreter), else undefined. */
   target?: number;
   emit(u: UnitBuilder): void;
