@@ -3,7 +3,8 @@
 // Semantics follow the core's fast path and operation helpers (assembly/fastpath.ts,
 // assembly/ops/alu.ts, assembly/flags.ts): the same lazy-flag records, the same TLB test, the
 // same cases left to the interpreter. Everything here is 32-bit code without prefixes, with flat
-// DS and SS (the core enters units only then). An opcode missing here ends the unit before it.
+// DS and SS (the core enters units only then). An opcode missing here runs through the core's
+// interpreter from inside the unit (compile.ts).
 
 import { OP } from "./wasm-encoder.js";
 import {

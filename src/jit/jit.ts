@@ -24,7 +24,7 @@ export interface JitOptions {
 
 export interface JitStats {
   unitsCompiled: number;
-  /** Hot block starts the JIT would not compile (their first instruction is not one it knows). */
+  /** Hot block starts the JIT would not compile (no instruction it compiles before the unit would end). */
   refused: number;
   /** Of those, the ones whose compilation failed (a JIT bug; lastError has the last). */
   failed: number;
