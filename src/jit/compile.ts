@@ -63,6 +63,7 @@ export function decodeUnit(mem: Uint8Array, start: number, info?: InstructionInf
 
 function emitUnit(list: Instruction[], start: number): { code: CodeWriter; used: number } {
   const u = new UnitBuilder(start, list.length);
+  u.loops = list.some((insn) => insn.target === start);
   const c = u.c;
   c.byte(OP.block).byte(I32);
   c.loop();

@@ -108,6 +108,14 @@ export class UnitBuilder {
   /** Registers read or written (bit per register), found by a first emission pass. */
   used = 0;
   written = 0;
+  /**
+   * Registers set since the core's copy last matched the locals (the start, or the last call to
+   * the interpreter), in emission order; and whether that order is the only one: a unit that
+   * loops back to its start comes to its first call with whatever the previous pass set.
+   */
+  private dirty = 0;
+  private synced = false;
+  loops = false;
   private flags: FlagState = { where: "globals" };
   private carryLocal = false;
   /** Blocks open inside the unit's loop (for br to it). */
@@ -132,6 +140,7 @@ export class UnitBuilder {
   setReg(r: number): void {
     this.used |= 1 << r;
     this.written |= 1 << r;
+    this.dirty |= 1 << r;
     this.c.set(L_REG + r);
   }
   /** Byte register r (AL CL DL BL AH CH DH BH), zero-extended. */
@@ -219,13 +228,19 @@ export class UnitBuilder {
    */
   interpret(ends: boolean): void {
     const c = this.c;
-    // Every register: one written later in a loop's pass may hold a newer value than the core's.
-    this.used = 0xff;
-    this.written = 0xff;
+    // The registers set since the core's copy last matched; before a looping unit's first call,
+    // every register (one set later in the pass may hold a newer value than the core's).
+    let store = this.dirty;
+    if (this.loops && !this.synced) {
+      store = 0xff;
+      this.used = 0xff;
+    }
     this.flushFlags();
-    for (let r = 0; r < 8; r++) c.i32(0).get(L_REG + r).mem(OP.i32Store, 2, REG_BASE + 4 * r);
+    for (let r = 0; r < 8; r++) if (store & (1 << r)) c.i32(0).get(L_REG + r).mem(OP.i32Store, 2, REG_BASE + 4 * r);
     c.i32(this.at).i32(this.next).get(L_DONE).i32(this.index).op(OP.i32Add).call(F_INTERPRET);
     for (let r = 0; r < 8; r++) c.i32(0).mem(OP.i32Load, 2, REG_BASE + 4 * r).set(L_REG + r);
+    this.dirty = 0;
+    this.synced = true;
     const leave = () => this.exit(this.index + 1, () => c.gget(G_EXIT_IP));
     if (ends) {
       c.op(OP.drop);
