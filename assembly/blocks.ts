@@ -179,7 +179,7 @@ export function buildBlock(ip: usize, page: usize, entry: usize): u32 {
  * A superset of what the fast path executes (it must be: a jump inside a block would leave the
  * page unchecked).
  */
-function mayJump(p: usize): bool {
+export function mayJump(p: usize): bool {
   let op = <u32>load<u8>(p);
   let n = 0;
   while (n < 14 && isPrefixByte(op)) {

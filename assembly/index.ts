@@ -18,6 +18,7 @@ import { syncIn } from "./sync";
 import { fpuInit } from "./fpu/fpu";
 import { blocksReset, codeWritten } from "./blocks";
 export { jitConfigure, jitMapRestored, jitEvicted, jitEntryFor, jitCondition, jitCarry, jitWriteFlags, jitExitIp } from "./jit/units";
+export { jitInterpret, jitInstructionInfo } from "./jit/fallback";
 export { flags as jitFlags, lazyKindSize as jitLazyKindSize, lazyOp1 as jitLazyOp1, lazyOp2 as jitLazyOp2, lazyResult as jitLazyResult, lazyCarry as jitLazyCarry } from "./flags";
 export { readMask as jitReadMask, writeMask as jitWriteMask } from "./mmu";
 export { eipDelta as jitEipDelta } from "./cpu";

@@ -191,6 +191,7 @@ export function runLoop(budget: u32): i32 {
       if (jitEnabled() && table != 0) {
         // A compiled unit (assembly/jit/units.ts) runs whole blocks at a time, never more than
         // the room left; afterwards the loop's checks run as after any jump.
+        cpu.retiredThisRun = n;
         const k = jitRun(ip, table, stopAt - n);
         if (k != 0) {
           ip = jitExitIp;

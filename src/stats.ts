@@ -99,7 +99,7 @@ export function formatStatsText(s: RunStats): string {
   }
   if (s.jit !== undefined) {
     const j = s.jit;
-    rows.push(["JIT units", `${group(j.unitsCompiled)} compiled (${group(j.instructions)} instructions), ${group(j.refused)} refused, ${group(j.evictions)} evicted, ${j.compileMs.toFixed(1)} ms compiling`]);
+    rows.push(["JIT units", `${group(j.unitsCompiled)} compiled (${group(j.instructions)} instructions, ${group(j.interpreted)} of them interpreted), ${group(j.refused)} refused, ${group(j.evictions)} evicted, ${j.compileMs.toFixed(1)} ms compiling`]);
   }
   // With the VMI ROM on (--vmi) the machine reports its counters too (machine.ts counters()).
   if (s.counters.vmiExits !== undefined) {

@@ -21,6 +21,8 @@ const SLOT_REFUSED: u32 = 0xffff;
 
 /** Hits before a block start is compiled (0: the JIT is off). */
 let threshold: u32 = 0;
+/** The run's retired count when the current unit was entered. */
+export let retiredAtEntry: u32 = 0;
 /** Where the last unit left off: the host address of the next instruction. */
 export let jitExitIp: usize = 0;
 
@@ -71,6 +73,9 @@ export function jitRun(ip: usize, table: usize, room: u32): u32 {
     if (r == 0) return 0;
   }
   if (slot == SLOT_REFUSED || <u32>load<u16>(e + 14) > room) return 0;
+  // The run loop brought cpu.retiredThisRun up to date: an instruction the unit hands to the
+  // interpreter (fallback.ts) sees the count it would see in the loop.
+  retiredAtEntry = cpu.retiredThisRun;
   return call_indirect<u32>(slot, room);
 }
 

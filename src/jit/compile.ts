@@ -15,16 +15,36 @@ export interface CompiledUnit {
 }
 
 /**
- * Decode the unit at host address `start` of `mem`: null if its first instruction is not
- * compiled. A JMP or CALL to elsewhere on the page is followed: the unit goes on at its target.
+ * The core's own decoder on the instruction at a host address (its jitInstructionInfo): the
+ * length, plus 0x100 when it may transfer control; negative when the core cannot tell.
  */
-export function decodeUnit(mem: Uint8Array, start: number): Instruction[] | null {
+export type InstructionInfo = (at: number) => number;
+
+/** An instruction the JIT does not compile: the unit has the core's interpreter run it. */
+function interpreted(info: number): Instruction {
+  const ends = (info & 0x100) !== 0;
+  return { length: info & 0xff, ends, interpreted: true, emit: (u) => u.interpret(ends) };
+}
+
+/**
+ * Decode the unit at host address `start` of `mem`: null if it would hold no instruction the
+ * JIT compiles. A JMP or CALL to elsewhere on the page is followed: the unit goes on at its
+ * target. With `info`, an instruction the JIT does not compile runs through the interpreter
+ * inside the unit (one that may transfer control as the unit's last); without, it ends the
+ * unit before it.
+ */
+export function decodeUnit(mem: Uint8Array, start: number, info?: InstructionInfo): Instruction[] | null {
   const page = start & ~0xfff;
   const list: Instruction[] = [];
   let p = start;
+  let compiled = 0;
   while (list.length < UNIT_MAX_INSTRUCTIONS && p - page < PAGE_LIMIT) {
-    const insn = decodeInstruction(mem, p);
-    if (insn === null) break;
+    let insn = decodeInstruction(mem, p);
+    if (insn === null) {
+      const known = info === undefined ? -1 : info(p);
+      if (known < 0) break;
+      insn = interpreted(known);
+    } else compiled++;
     // A jump target computed from guest bytes that lands on host address 0 is the interpreter's case.
     if (insn.target === 0) break;
     insn.at = p;
@@ -38,11 +58,12 @@ export function decodeUnit(mem: Uint8Array, start: number): Instruction[] | null
     }
     p = insn.next;
   }
-  return list.length === 0 ? null : list;
+  return compiled === 0 ? null : list;
 }
 
 function emitUnit(list: Instruction[], start: number): { code: CodeWriter; used: number } {
   const u = new UnitBuilder(start, list.length);
+  u.loops = list.some((insn) => insn.target === start);
   const c = u.c;
   c.byte(OP.block).byte(I32);
   c.loop();
@@ -73,8 +94,8 @@ function emitUnit(list: Instruction[], start: number): { code: CodeWriter; used:
 }
 
 /** Compile the unit starting at host address `start` (a hot block start), or null. */
-export function compileUnit(mem: Uint8Array, start: number): CompiledUnit | null {
-  const list = decodeUnit(mem, start);
+export function compileUnit(mem: Uint8Array, start: number, info?: InstructionInfo): CompiledUnit | null {
+  const list = decodeUnit(mem, start, info);
   if (list === null) return null;
   const { code } = emitUnit(list, start);
   const bytes = assembleModule(UNIT_TYPES, UNIT_IMPORTS, 0, LOCALS, code, "u");

@@ -7,7 +7,7 @@
 // (assembly/fastpath.ts, assembly/ops/alu.ts, assembly/flags.ts): the same lazy-flag records,
 // the same TLB test, the same cases left to the interpreter. Everything here is 32-bit code
 // without prefixes, with flat DS and SS (the core enters units only then). A form the map does
-// not have ends the unit before it.
+// not have runs through the core's interpreter from inside the unit (compile.ts).
 
 import { OP } from "./wasm-encoder.js";
 import {
@@ -26,6 +26,8 @@ export interface Instruction {
   follow?: boolean;
   /** Control never falls through to the next instruction (a row marked `jump` with no condition: JMP, CALL, RET). */
   ends: boolean;
+  /** Run by the core's interpreter from inside the unit (compile.ts), not compiled. */
+  interpreted?: boolean;
   /** A relative jump's host target (0 is left to the interpreter), else undefined. */
   target?: number;
   emit(u: UnitBuilder): void;

@@ -24,7 +24,7 @@ export interface JitOptions {
 
 export interface JitStats {
   unitsCompiled: number;
-  /** Hot block starts the JIT would not compile (their first instruction is not one it knows). */
+  /** Hot block starts the JIT would not compile (no instruction it compiles before the unit would end). */
   refused: number;
   /** Of those, the ones whose compilation failed (a JIT bug; lastError has the last). */
   failed: number;
@@ -38,6 +38,8 @@ export interface JitStats {
   compileMs: number;
   /** Guest instructions in the compiled units (their bounds, summed). */
   instructions: number;
+  /** Of those, the ones the units hand to the core's interpreter. */
+  interpreted: number;
   /** Units compiled asynchronously, and those of them whose block went stale before installing. */
   asyncCompiled: number;
   asyncStale: number;
@@ -66,11 +68,12 @@ interface CoreJitExports {
   jitConfigure(hits: number): void;
   jitMapRestored(): void;
   jitEvicted(entry: number, slot: number): void;
+  jitInstructionInfo(ip: number): number;
 }
 
 export class Jit {
   readonly table: WebAssembly.Table;
-  readonly stats: JitStats = { unitsCompiled: 0, refused: 0, failed: 0, evictions: 0, reused: 0, wasmBytes: 0, liveBytes: 0, compileMs: 0, instructions: 0, asyncCompiled: 0, asyncStale: 0, pending: 0 };
+  readonly stats: JitStats = { unitsCompiled: 0, refused: 0, failed: 0, evictions: 0, reused: 0, wasmBytes: 0, liveBytes: 0, compileMs: 0, instructions: 0, interpreted: 0, asyncCompiled: 0, asyncStale: 0, pending: 0 };
   /** The last compilation failure, for debugging. */
   lastError: Error | undefined;
   private core: (WebAssembly.Exports & CoreJitExports) | undefined;
@@ -112,6 +115,9 @@ export class Jit {
     this.core.jitConfigure(this.threshold);
   }
 
+  /** The core's decoder, for the instructions a unit hands to its interpreter (compile.ts). */
+  private readonly instructionInfo = (at: number): number => this.core!.jitInstructionInfo(at);
+
   /** The threshold as the core takes it (1 to 65535). */
   get threshold(): number {
     return Math.max(1, Math.min(Math.floor(this.options.threshold), 0xffff));
@@ -134,7 +140,7 @@ export class Jit {
     let unit: ReturnType<typeof compileUnit> = null;
     let instance: WebAssembly.Instance | undefined;
     try {
-      unit = compileUnit(this.u8, ip >>> 0);
+      unit = compileUnit(this.u8, ip >>> 0, this.instructionInfo);
       if (unit && unit.bytes.length < this.syncLimit) instance = this.instantiateSync(unit.bytes);
     } catch (e) {
       // A JIT bug must not stop the machine: the interpreter runs this code instead.
@@ -216,6 +222,7 @@ export class Jit {
     this.live++;
     this.stats.unitsCompiled++;
     this.stats.instructions += unit.bound;
+    for (const insn of unit.instructions) if (insn.interpreted) this.stats.interpreted++;
     this.stats.wasmBytes += unit.bytes.length;
     this.stats.liveBytes += unit.bytes.length;
     return slot | (unit.bound << 16);

@@ -1,6 +1,7 @@
 // The builder a unit is emitted through (compile.ts drives it). A unit is a straight run of
-// guest instructions from a hot block start, on one code page, up to the first instruction the
-// JIT does not compile or the first unconditional jump.
+// guest instructions from a hot block start, on one code page, up to the first unconditional
+// jump. An instruction the JIT does not compile runs through the core's interpreter from inside
+// the unit (interpret()).
 // A conditional jump's fall-through stays in the unit (its taken side leaves it, or loops back
 // when it targets the unit's start). The unit keeps the guest registers and the lazy-flag record
 // in wasm locals and writes them back at every exit, so that at an exit the core sees exactly
@@ -12,7 +13,7 @@
 // access misses the TLB (or needs any check the fast TLB entry does not prove) is not started:
 // the unit exits before it and the interpreter runs it, faults included.
 
-import { TLB_BASE } from "../../assembly/layout.js";
+import { TLB_BASE, REG_BASE } from "../../assembly/layout.js";
 import { CodeWriter, OP, type Import } from "./wasm-encoder.js";
 
 // The lazy-flag kinds of assembly/flags.ts (LAZY_*): a unit writes the same record the core reads.
@@ -42,19 +43,24 @@ const GLOBAL_EXPORTS = [
   "jitFlags", "jitLazyKindSize", "jitLazyOp1", "jitLazyOp2", "jitLazyResult", "jitLazyCarry",
   "jitReadMask", "jitWriteMask", "jitEipDelta", "jitExitIp",
 ];
-/** The core functions a unit imports: condition code on the lazy flags, CF, and a write of some EFLAGS bits. */
+/**
+ * The core functions a unit imports: condition code on the lazy flags, CF, a write of some
+ * EFLAGS bits, and one instruction run by the interpreter (assembly/jit/fallback.ts).
+ */
 const F_CONDITION = 0;
 const F_CARRY = 1;
 const F_WRITE_FLAGS = 2;
-const FUNC_EXPORTS = ["jitCondition", "jitCarry", "jitWriteFlags"];
+const F_INTERPRET = 3;
+const FUNC_EXPORTS = ["jitCondition", "jitCarry", "jitWriteFlags", "jitInterpret"];
 
 /** The function types of a unit module: its own (room) -> retired, then the imports'. */
-export const UNIT_TYPES: [number, number][] = [[1, 1], [0, 1], [2, 0]];
+export const UNIT_TYPES: [number, number][] = [[1, 1], [0, 1], [2, 0], [3, 1]];
 
 export const UNIT_IMPORTS: Import[] = [
   { module: "c", name: "jitCondition", kind: "func", type: 0 },
   { module: "c", name: "jitCarry", kind: "func", type: 1 },
   { module: "c", name: "jitWriteFlags", kind: "func", type: 2 },
+  { module: "c", name: "jitInterpret", kind: "func", type: 3 },
   { module: "c", name: "memory", kind: "memory", minPages: 1 },
   ...GLOBAL_EXPORTS.map((name): Import => ({ module: "c", name, kind: "global", mutable: true })),
 ];
@@ -102,6 +108,14 @@ export class UnitBuilder {
   /** Registers read or written (bit per register), found by a first emission pass. */
   used = 0;
   written = 0;
+  /**
+   * Registers set since the core's copy last matched the locals (the start, or the last call to
+   * the interpreter), in emission order; and whether that order is the only one: a unit that
+   * loops back to its start comes to its first call with whatever the previous pass set.
+   */
+  private dirty = 0;
+  private synced = false;
+  loops = false;
   private flags: FlagState = { where: "globals" };
   private carryLocal = false;
   /** Blocks open inside the unit's loop (for br to it). */
@@ -126,6 +140,7 @@ export class UnitBuilder {
   setReg(r: number): void {
     this.used |= 1 << r;
     this.written |= 1 << r;
+    this.dirty |= 1 << r;
     this.c.set(L_REG + r);
   }
   /** Byte register r (AL CL DL BL AH CH DH BH), zero-extended. */
@@ -201,6 +216,41 @@ export class UnitBuilder {
   endIf(): void {
     this.c.end();
     this.nest--;
+  }
+
+  // ---- the interpreter --------------------------------------------------------------------
+  /**
+   * Run the current instruction through the core's interpreter (jitInterpret): the registers
+   * and the lazy-flag record go to the core first, the registers come back after, and the unit
+   * leaves having retired it (fault or not: the run loop takes a fault's count back) when the
+   * core says it may not go on, or when the instruction may transfer control (`ends`), at the
+   * address the core leaves in jitExitIp.
+   */
+  interpret(ends: boolean): void {
+    const c = this.c;
+    // The registers set since the core's copy last matched; before a looping unit's first call,
+    // every register (one set later in the pass may hold a newer value than the core's).
+    let store = this.dirty;
+    if (this.loops && !this.synced) {
+      store = 0xff;
+      this.used = 0xff;
+    }
+    this.flushFlags();
+    for (let r = 0; r < 8; r++) if (store & (1 << r)) c.i32(0).get(L_REG + r).mem(OP.i32Store, 2, REG_BASE + 4 * r);
+    c.i32(this.at).i32(this.next).get(L_DONE).i32(this.index).op(OP.i32Add).call(F_INTERPRET);
+    for (let r = 0; r < 8; r++) c.i32(0).mem(OP.i32Load, 2, REG_BASE + 4 * r).set(L_REG + r);
+    this.dirty = 0;
+    this.synced = true;
+    const leave = () => this.exit(this.index + 1, () => c.gget(G_EXIT_IP));
+    if (ends) {
+      c.op(OP.drop);
+      leave();
+      return;
+    }
+    c.op(OP.i32Eqz);
+    this.ifTrue();
+    leave();
+    this.endIf();
   }
 
   // ---- memory -------------------------------------------------------------------------

@@ -2,7 +2,11 @@
 // the JIT compiles (in every operand form, with random bytes mixed in), run as a loop on two
 // cores, one interpreting and one compiling every block start at once (threshold 1). After the
 // same budget both must agree on everything a guest can see: registers, EFLAGS, EIP, the exit
-// reason, the exception, the retired-instruction count and memory.
+// reason, the exception, the retired-instruction count and memory. The streams also hold
+// instructions a unit hands to the interpreter (string instructions with REP, 16-bit operands,
+// DIV by zero, segment loads, POPF and STI changing IF and TF, RDTSC reading the retired count,
+// LOOP), between compiled ones, so that a lost fault, a wrong count, or a register or flag the
+// unit did not write back or reload shows.
 
 import { describe, it, expect, beforeAll } from "vitest";
 import { createHash } from "node:crypto";
@@ -15,6 +19,8 @@ const RAM = 4 << 20;
 const CODE = 0x100000;
 const DATA = 0x200000;
 const STACK = 0x280000;
+/** A GDT with the flat code (0x08) and data (0x10) descriptors the cores start with, for segment loads. */
+const GDT = 0x300000;
 const RUNS = Number(process.env.VMI386_JIT_FUZZ_RUNS ?? 2000);
 
 /** One random instruction the JIT compiles (or, now and then, one it does not). */
@@ -36,7 +42,8 @@ function randomInstruction(r: () => number): number[] {
     const v = pick(4) === 0 ? r() : pick(64) - 32;
     return [v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, (v >>> 24) & 0xff];
   };
-  switch (pick(40)) {
+  const imm = (v: number) => [v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, v >>> 24];
+  switch (pick(48)) {
     case 0: case 1: case 2: return [(pick(8) << 3) | pick(4), ...modrm()]; // ALU E,G / G,E
     case 3: return [(pick(8) << 3) | 5, ...imm32()]; // ALU EAX, imm32
     case 4: { const m = modrm(); const op = [0x80, 0x81, 0x83][pick(3)]; return [op, ...m, ...(op === 0x81 ? imm32() : [pick(256)])]; }
@@ -61,6 +68,53 @@ function randomInstruction(r: () => number): number[] {
     case 24: { const m = modrm(); const k = pick(3); return k === 0 ? [0x0f, 0xaf, ...m] : k === 1 ? [0x69, ...m, ...imm32()] : [0x6b, ...m, pick(256)]; } // IMUL
     case 25: return [0xeb, pick(6)]; // JMP forward
     case 26: return [0xe8, pick(6), 0, 0, 0]; // CALL forward (what it pushes stays)
+    case 27: {
+      // A string instruction, maybe with REP or REPNE or an operand-size prefix, on a few elements.
+      const op = [0xa4, 0xa5, 0xa6, 0xa7, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf][pick(10)];
+      const prefix = [[], [0xf3], [0xf3], [0xf2], [0x66], [0xf3, 0x66]][pick(6)];
+      return [0xb9, ...imm(pick(9)), 0xbe, ...imm(DATA + pick(0x10000)), 0xbf, ...imm(DATA + pick(0x10000)), ...prefix, op];
+    }
+    case 28: {
+      // 16-bit operands.
+      const k = pick(5);
+      if (k === 0) return [0x66, (pick(8) << 3) | pick(4), ...modrm()];
+      if (k === 1) return [0x66, 0x50 + pick(16)];
+      if (k === 2) return [0x66, 0xb8 + pick(8), pick(256), pick(256)];
+      if (k === 3) return [0x66, 0x81, ...modrm(), pick(256), pick(256)];
+      return [0x66, [0x98, 0x99][pick(2)]];
+    }
+    case 29: // DIV by a register after EDX = 0: #DE when it is EDX; now and then an IDIV that may overflow.
+      return pick(4) ? [0x31, 0xd2, 0xf7, 0xf0 | pick(8)] : [0xf7, 0xf8 | pick(8)];
+    case 30: // Segment loads: DS, ES, FS and SS reloaded flat, MOV SS's shadow, now and then a null DS.
+      return [
+        [0x8c, 0xd8, 0x8e, 0xd8], [0x1e, 0x1f], [0x06, 0x07], [0x0f, 0xa0, 0x0f, 0xa1], [0x16, 0x17],
+        [0x8c, 0xd0, 0x8e, 0xd0], [0x6a, 0x10, 0x07], [0x6a, 0x00, 0x1f],
+      ][pick(8)];
+    case 31: {
+      // POPF of the pushed EFLAGS with a bit flipped (CF, IF, DF, TF), STI, CLI, CLD, STD, SAHF, LAHF.
+      const k = pick(8);
+      if (k < 3) return [0x9c, 0x81, 0x34, 0x24, ...imm([0x1, 0x200, 0x400, 0x100, 0x200][pick(5)]), 0x9d];
+      return [[0xfb], [0xfa], [0xfc], [0xfd], [0x9e, 0x9f]][k - 3];
+    }
+    case 32: {
+      // Two-byte forms the JIT leaves to the interpreter: CMOVcc, SETcc, MOVSX, BSF/BSR, BT on a
+      // register, SHLD/SHRD, XADD, CMPXCHG, and RDTSC (which reads the retired count).
+      const k = pick(10);
+      const reg = () => 0xc0 | pick(64);
+      if (k === 0) return [0x0f, 0x40 + pick(16), ...modrm()];
+      if (k === 1) return [0x0f, 0x90 + pick(16), ...modrm()];
+      if (k === 2) return [0x0f, 0xbe + pick(2), ...modrm()];
+      if (k === 3) return [0x0f, 0xbc + pick(2), ...modrm()];
+      if (k === 4) return [0x0f, [0xa3, 0xab, 0xb3, 0xbb][pick(4)], reg()];
+      if (k === 5) return [0x0f, 0xa4 + 8 * pick(2), ...modrm(), pick(40)];
+      if (k === 6) return [0x0f, 0xc0 + pick(2), ...modrm()];
+      if (k === 7) return [0x0f, 0xb0 + pick(2), ...modrm()];
+      return [0x0f, 0x31];
+    }
+    case 33: // XCHG, XLAT, a segment override, LOCK on a memory operand.
+      return [[0x87, ...modrm()], [0x90 + pick(8)], [0xd7], [0x64, 0x8b, ...modrm()], [0xf0, 0x01, ...modrm()]][pick(5)];
+    case 34: return [0xe0 + pick(4), pick(6)]; // LOOPNE, LOOPE, LOOP, JECXZ forward
+    case 35: return [0x0f, 0x31]; // RDTSC
     default: return [(pick(8) << 3) | pick(4), 0xc0 | pick(64)]; // ALU on registers
   }
 }
@@ -115,6 +169,10 @@ describe("JIT against the interpreter", () => {
         core.reset();
         core.trapExceptions = true;
         core.enterFlatProtectedMode(CODE);
+        core.ram.fill(0, GDT, GDT + 0x18);
+        core.ram.set([0xff, 0xff, 0, 0, 0, 0x9b, 0xcf, 0, 0xff, 0xff, 0, 0, 0, 0x93, 0xcf, 0], GDT + 8);
+        core.u32[L.STATE_GDTR_BASE >> 2] = GDT;
+        core.u32[L.STATE_GDTR_LIMIT >> 2] = 0x17;
         for (let i = 0; i < 8; i++) core.setReg(i, DATA + (r() & 0xfffc));
         core.setReg(4, STACK);
         core.eflags = r() & 0xcd5;
@@ -134,6 +192,8 @@ describe("JIT against the interpreter", () => {
     expect(compiled).toBeGreaterThan(RUNS);
     expect(jit.jit!.stats.evictions).toBeGreaterThan(0);
     expect(jit.jit!.lastError).toBeUndefined();
+    // And the units must hand instructions to the interpreter.
+    expect(jit.jit!.stats.interpreted).toBeGreaterThan(RUNS);
     // Most loops must run out their budget rather than stop at a fault.
     expect(exits[L.EXIT_BUDGET]).toBeGreaterThan(RUNS / 2);
   }, 600_000);
