@@ -2,7 +2,8 @@
 // compiling every block start at once (threshold 1) and without it, prints the same output and
 // ends with every counter equal, the retired-instruction count first among them. The guests'
 // own expected output (established under QEMU) is checked by test/guests/guests.test.ts, which
-// runs with the JIT on when VMI386_JIT is set.
+// runs with the JIT as VMI386_JIT says: at its default threshold, off (npm run test:interpreter)
+// and compiling every block start (npm run test:jit).
 
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
