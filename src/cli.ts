@@ -16,7 +16,7 @@ import { SizeError, parseMemSize } from "./size.js";
 import { collectStats, formatStatsJson, formatStatsText } from "./stats.js";
 import { benchCommand } from "./bench/command.js";
 import { decodeSnapshot } from "./snapshot/file.js";
-import { JIT_DEFAULT_THRESHOLD, type JitOptions } from "./jit/jit.js";
+import { JIT_DEFAULT_THRESHOLD, jitOptionsFromEnvironment, type JitOptions } from "./jit/jit.js";
 import { SaveTriggers, type SavePlan, splitTwoValueOptions } from "./snapshot/cli-support.js";
 import { InputFileError, readInputFile } from "./cli/input-file.js";
 import { packageVersion } from "./cli/package-version.js";
@@ -147,9 +147,9 @@ function buildProgram(io: CliIO, onRun: (a: RunArgs) => void): Command {
     .option("--success-exit <value>", "the debug-exit value (written to port 0xf4) that means the guest passed: exit status 0 for it")
     .option("--bios <file>", "boot this firmware image (SeaBIOS's bios.bin; 64 KiB multiples, at most 16 MiB) from the reset vector, instead of IMAGE or --kernel, which it cannot be combined with")
     .option("--debugcon <file|stdio>", "QEMU's ISA debug console at ports 0xe9 and 0x402 (SeaBIOS's log): what the guest writes there goes to FILE, or to stdout")
-    .option("--jit", `compile hot guest code to WebAssembly (default: off, or as VMI386_JIT says)`)
+    .option("--jit", `compile hot guest code to WebAssembly (the default, unless VMI386_JIT=0)`)
     .option("--no-jit", "interpret only, whatever VMI386_JIT says")
-    .option("--jit-threshold <n>", `with --jit: block entries before a block is compiled (default ${JIT_DEFAULT_THRESHOLD})`)
+    .option("--jit-threshold <n>", `block entries before a block is compiled (default ${JIT_DEFAULT_THRESHOLD}, or VMI386_JIT's)`)
     .option("--apic", "give the PC a local APIC, an I/O APIC and an MP table (default: the 8259A PICs only)", false)
     .option("--vmi", "offer the VMware VMI paravirtual ROM (API 3.0) to the guest", false)
     .option("--vmi-queue <entries>", "VMI deferred-queue size: a power of two from 1 to 256 (default 64)")
@@ -445,7 +445,7 @@ async function readSnapshot(path: string) {
 
 /** A machine from a checked snapshot; any refusal (another build, a malformed state) is the file's fault. */
 async function restoreSnapshot(
-  snapshot: Awaited<ReturnType<typeof decodeSnapshot>>, path: string, serialOut: (bytes: Uint8Array) => void, jit: JitOptions | false | undefined,
+  snapshot: Awaited<ReturnType<typeof decodeSnapshot>>, path: string, serialOut: (bytes: Uint8Array) => void, jit: JitOptions | false,
 ): Promise<Machine> {
   try {
     return await Machine.restore(snapshot, { serialOut, jit });
@@ -454,16 +454,20 @@ async function restoreSnapshot(
   }
 }
 
-/** The machine's JIT option from --jit, --no-jit and --jit-threshold (undefined: the environment's). */
-function jitChoice(a: RunArgs): JitOptions | false | undefined {
+/** The machine's JIT option from --jit, --no-jit and --jit-threshold, else from VMI386_JIT. */
+function jitChoice(a: RunArgs): JitOptions | false {
   if (a.jitThreshold !== undefined) {
     if (a.jit === false) throw new UsageError(`--jit-threshold needs the JIT: drop --no-jit`);
     const threshold = parseCount(a.jitThreshold, "--jit-threshold");
     if (threshold < 1 || threshold > 0xffff) throw new UsageError(`--jit-threshold must be from 1 to 65535, not ${a.jitThreshold}`);
     return { threshold };
   }
-  if (a.jit === undefined) return undefined;
-  return a.jit ? { threshold: JIT_DEFAULT_THRESHOLD } : false;
+  if (a.jit !== undefined) return a.jit ? { threshold: JIT_DEFAULT_THRESHOLD } : false;
+  try {
+    return jitOptionsFromEnvironment();
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
 }
 
 /** A value a guest can write to the debug-exit port: a whole number that fits in 32 bits. */

@@ -79,7 +79,7 @@ export interface CoreOptions {
   wasm?: BufferSource;
   /** Use the debug build (assertions on). */
   debug?: boolean;
-  /** Compile hot guest code to WebAssembly (src/jit/), or not (false); default: as VMI386_JIT says, else not. */
+  /** Compile hot guest code to WebAssembly (src/jit/), or not (false); default: on, unless VMI386_JIT says otherwise. */
   jit?: JitOptions | false;
 }
 

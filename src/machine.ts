@@ -74,7 +74,7 @@ export interface MachineOptions {
   deterministic?: boolean;
   /** Use build/core.debug.wasm. */
   debugCore?: boolean;
-  /** Compile hot guest code to WebAssembly (docs/jit.md), or not (false); default: as VMI386_JIT says, else not. */
+  /** Compile hot guest code to WebAssembly (docs/jit.md), or not (false); default: on, unless VMI386_JIT says otherwise. */
   jit?: JitOptions | false;
   /** Module bytes (browser, or a custom build); compiled once per buffer object, so new bytes need a new buffer. */
   wasm?: BufferSource;

@@ -50,13 +50,16 @@ export interface JitStats {
 export const JIT_DEFAULT_THRESHOLD = 200;
 
 /**
- * The JIT setting of the environment variable VMI386_JIT (a threshold; unset, empty or 0: off),
- * for a machine whose caller did not choose: how the test suites run with the JIT forced on.
+ * The JIT setting of a machine or core whose caller did not choose: on at the default threshold,
+ * unless the environment variable VMI386_JIT says otherwise (0: off; N: threshold N). The test
+ * suites use it to run with the JIT off, or compiling every block start (1).
  */
-export function jitOptionsFromEnvironment(): JitOptions | undefined {
+export function jitOptionsFromEnvironment(): JitOptions | false {
   const value = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.VMI386_JIT;
-  const threshold = Number(value ?? 0);
-  return Number.isInteger(threshold) && threshold > 0 ? { threshold } : undefined;
+  if (value === undefined || value.trim() === "") return { threshold: JIT_DEFAULT_THRESHOLD };
+  const threshold = Number(value);
+  if (!Number.isInteger(threshold) || threshold < 0) throw new Error(`VMI386_JIT must be 0 (off) or a threshold, not "${value}"`);
+  return threshold > 0 ? { threshold } : false;
 }
 const DEFAULT_MAX_UNITS = 4096;
 const DEFAULT_MAX_BYTES = 16 << 20;

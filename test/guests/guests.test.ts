@@ -24,6 +24,7 @@ interface GuestMachine {
   run(opts: { maxInstructions?: number; wallTimeoutMs?: number }): Promise<RunResult>;
   readonly serialOutput: string;
   sendSerialInput?(text: string): void;
+  readonly core: { readonly jit?: { readonly lastError?: Error } };
 }
 
 /** Boots `image` (a path under test/guests/) on a fresh deterministic Machine. */
@@ -41,6 +42,9 @@ async function boot(image: string, board: { apic?: boolean } = {}): Promise<Gues
 async function runGuest(image: string, maxInstructions: number, board: { apic?: boolean } = {}): Promise<{ r: RunResult; out: string }> {
   const m = await boot(image, board);
   const r = await m.run({ maxInstructions, wallTimeoutMs: 120_000 });
+  // With the JIT on (VMI386_JIT), a compile that throws leaves the code to the interpreter: the
+  // guest passes, and the JIT has a bug.
+  expect(m.core.jit?.lastError?.stack, `${image}: a JIT compile failed`).toBeUndefined();
   return { r, out: m.serialOutput };
 }
 

@@ -1,5 +1,6 @@
 // The CLI's JIT options: --jit with --jit-threshold compiles, and a deterministic run prints the
-// same output and the same statistics as with --no-jit; bad thresholds are usage errors.
+// same output and the same statistics as with --no-jit; the JIT is on unless VMI386_JIT=0 or
+// --no-jit says otherwise; bad thresholds are usage errors.
 
 import { describe, expect, it } from "vitest";
 import { cli } from "../support/run-cli.js";
@@ -23,6 +24,28 @@ describe("CLI --jit", () => {
     expect(on.stdout).toBe(off.stdout);
     expect(JSON.parse(on.stderr.slice(on.stderr.indexOf("{"))).jit.unitsCompiled).toBeGreaterThan(0);
     expect(stats(on.stderr)).toEqual(stats(off.stderr));
+  }, 120_000);
+
+  it("compiles without being asked; VMI386_JIT=0 turns it off, a value that is no threshold is a usage error", async () => {
+    const saved = process.env.VMI386_JIT;
+    const jitStats = async (env: string | undefined) => {
+      if (env === undefined) delete process.env.VMI386_JIT;
+      else process.env.VMI386_JIT = env;
+      const r = await cli(["run", "--deterministic", "--stats", "json", DEMO]);
+      const json = r.stderr.indexOf("{");
+      return { status: r.status, stderr: r.stderr, jit: json >= 0 ? JSON.parse(r.stderr.slice(json)).jit : undefined };
+    };
+    try {
+      const unset = await jitStats(undefined);
+      expect(unset.jit.unitsCompiled).toBeGreaterThan(0);
+      expect((await jitStats("0")).jit).toBeUndefined();
+      const bad = await jitStats("on");
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toMatch(/VMI386_JIT/);
+    } finally {
+      if (saved === undefined) delete process.env.VMI386_JIT;
+      else process.env.VMI386_JIT = saved;
+    }
   }, 120_000);
 
   it("refuses a threshold out of range, and one with --no-jit", async () => {

@@ -68,9 +68,9 @@ describe("snapshot: save at N, restore, run M = run N+M", () => {
       split.save();
       await split.run({ maxInstructions: c.m });
       expect(fingerprint(split)).toEqual(fingerprint(straight));
-      // Compiled units are not in snapshots: a restored machine with the JIT (VMI386_JIT) compiles
-      // again, interpreting meanwhile, so its caches differ from one that ran on; what the guest
-      // sees is compared above.
+      // Compiled units are not in snapshots: a restored machine with the JIT compiles again,
+      // interpreting meanwhile, so its caches differ from one that ran on; what the guest sees is
+      // compared above, and the whole memory with the JIT off (npm run test:interpreter).
       if (!split.core.jit) expect(Buffer.compare(restored.core.u8, split.core.u8), "the whole of the core's memory").toBe(0);
     });
   }
