@@ -1,0 +1,47 @@
+// The JIT's compiler thread (Node worker_threads; compile-thread.ts starts it): decodes and
+// generates units from copies of guest code pages and compiles their modules, so that the
+// machine's thread goes on interpreting meanwhile. Each Jit talks to it over a port of its own;
+// answers go back on that port, where the Jit polls for them between slices.
+
+import { parentPort, type MessagePort } from "node:worker_threads";
+import { compileUnit } from "./compile.js";
+import type { CompileAnswer, CompileRequest } from "./compile-protocol.js";
+
+/**
+ * Guest code at its host addresses: each request's page is copied in at its place before the
+ * unit is decoded (the decoder and the generated code both use host addresses). Only the
+ * current request's bytes matter, so one array serves every machine; zero pages cost nothing.
+ */
+let shadow = new Uint8Array(0);
+
+function answer(req: CompileRequest): CompileAnswer {
+  const t0 = performance.now();
+  const end = req.base + req.code.length;
+  if (shadow.length < end) shadow = new Uint8Array(Math.max(end, shadow.length * 2));
+  shadow.set(req.code, req.base);
+  let unit: ReturnType<typeof compileUnit> = null;
+  try {
+    unit = compileUnit(shadow, req.ip);
+  } catch (e) {
+    return { id: req.id, error: String((e as Error)?.stack ?? e), ms: performance.now() - t0 };
+  }
+  if (unit === null) return { id: req.id, ms: performance.now() - t0 };
+  // The guest bytes the decoding read: from its lowest instruction to 16 bytes past its highest
+  // (the instruction that stopped it, at most 15 bytes), within the page.
+  let lo = req.ip;
+  let hi = req.ip;
+  for (const insn of unit.instructions) {
+    lo = Math.min(lo, insn.at!);
+    hi = Math.max(hi, insn.at! + insn.length + 16);
+  }
+  hi = Math.min(hi, (req.ip & ~0xfff) + 0x1000);
+  const module = new WebAssembly.Module(unit.bytes as BufferSource);
+  return { id: req.id, module, size: unit.bytes.length, bound: unit.bound, lo, code: shadow.slice(lo, hi), ms: performance.now() - t0 };
+}
+
+parentPort!.on("message", (port: MessagePort) => {
+  port.on("message", (req: CompileRequest | null) => {
+    if (req === null) port.close();
+    else port.postMessage(answer(req));
+  });
+});
