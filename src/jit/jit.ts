@@ -17,13 +17,14 @@ export interface JitOptions {
   /** Live module bytes at most. */
   maxBytes?: number;
   /**
-   * How units become functions: "auto" (default) compiles synchronously and falls back to
-   * WebAssembly.instantiate for modules as large as one the host refused to compile
-   * synchronously (Chromium's main thread: over 4 KB in older versions, 8 MB in recent ones);
+   * How units become functions: "auto" (default) is "worker" in Node unless the threshold is 1;
+   * otherwise it compiles synchronously and falls back to WebAssembly.instantiate for modules
+   * as large as one the host refused to compile synchronously (Chromium's main thread: over
+   * 4 KB in older versions, 8 MB in recent ones);
    * "async" always compiles asynchronously (the tests use it to exercise that path);
-   * "worker" generates and compiles units on a compiler thread (Node; elsewhere "auto") while
-   * this thread goes on interpreting, and installs each when it has arrived;
-   * "sync" always compiles at once, on this thread.
+   * "worker" generates and compiles units on a compiler thread (Node; elsewhere as "sync")
+   * while this thread goes on interpreting, and installs each once it has arrived;
+   * "sync" compiles at once, on this thread (with the same fallback).
    */
   compile?: "auto" | "async" | "worker" | "sync";
 }
@@ -123,9 +124,14 @@ export class Jit {
     this.slotIp = new Uint32Array(this.maxUnits + 1);
   }
 
-  /** Open the compiler thread if the options ask for one (before the core runs). */
+  /**
+   * Open the compiler thread (before the core runs) for compile "worker", and for "auto" unless
+   * the threshold is 1: that setting is for tests that want every block start compiled as it
+   * first runs, and a short run would end before most units arrived from the thread.
+   */
   async start(): Promise<void> {
-    if (this.options.compile === "worker") this.thread = await openCompileThread(this);
+    const how = this.options.compile ?? "auto";
+    if (how === "worker" || (how === "auto" && this.threshold > 1)) this.thread = await openCompileThread(this);
   }
 
   /** Bind to the instantiated core and turn the JIT on there. */

@@ -1,5 +1,6 @@
 // The CLI's JIT options: --jit with --jit-threshold compiles, and a deterministic run prints the
-// same output and the same statistics as with --no-jit; bad thresholds are usage errors.
+// same output and the same statistics as with --no-jit, compiling on the compiler thread or on the
+// machine's (--jit-compile); bad thresholds and places are usage errors.
 
 import { describe, expect, it } from "vitest";
 import { cli } from "../support/run-cli.js";
@@ -32,4 +33,23 @@ describe("CLI --jit", () => {
       expect(r.stderr).toMatch(/jit-threshold/);
     }
   });
+
+  it("compiles on the compiler thread or on the machine's with --jit-compile, and refuses anything else", async () => {
+    const args = ["run", "--deterministic", "--stats", "json", DEMO];
+    const off = await cli([...args, "--no-jit"]);
+    for (const where of ["worker", "sync"]) {
+      const on = await cli([...args, "--jit-threshold", "2", "--jit-compile", where]);
+      expect(on.status, where).toBe(off.status);
+      expect(on.stdout, where).toBe(off.stdout);
+      expect(stats(on.stderr), where).toEqual(stats(off.stderr));
+      const jit = JSON.parse(on.stderr.slice(on.stderr.indexOf("{"))).jit;
+      // Requests go to the thread only with worker (a short run may end before any is answered).
+      expect(jit.asyncCompiled + jit.pending > 0, where).toBe(where === "worker");
+    }
+    for (const extra of [["--jit-compile", "async"], ["--no-jit", "--jit-compile", "sync"]]) {
+      const r = await cli(["run", DEMO, ...extra]);
+      expect(r.status, extra.join(" ")).toBe(2);
+      expect(r.stderr).toMatch(/jit-compile/);
+    }
+  }, 120_000);
 });
