@@ -27,8 +27,8 @@ export interface CompileAnswer {
 
 /** A Jit's line to the compiler thread. */
 export interface CompilePort {
-  /** Send `req`, handing over the buffers in `transfer` (they are detached here). */
-  request(req: CompileRequest, transfer: ArrayBuffer[]): void;
-  /** The next answer that has arrived, or undefined. */
-  next(): CompileAnswer | undefined;
+  /** Send `reqs`, handing over the buffers in `transfer` (they are detached here). */
+  request(reqs: CompileRequest[], transfer: ArrayBuffer[]): void;
+  /** The answers to the next batch of requests, if they have arrived. */
+  next(): CompileAnswer[] | undefined;
 }

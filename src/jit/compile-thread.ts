@@ -71,12 +71,12 @@ class CompileThread implements CompilePort {
     private readonly receive: WorkerThreads["receiveMessageOnPort"],
   ) {}
 
-  request(req: CompileRequest, transfer: ArrayBuffer[]): void {
-    this.port.postMessage(req, transfer);
+  request(reqs: CompileRequest[], transfer: ArrayBuffer[]): void {
+    this.port.postMessage(reqs, transfer);
   }
 
-  /** The next answer that has arrived, or undefined. */
-  next(): CompileAnswer | undefined {
-    return this.receive(this.port)?.message as CompileAnswer | undefined;
+  /** The answers to the next batch of requests, if they have arrived. */
+  next(): CompileAnswer[] | undefined {
+    return this.receive(this.port)?.message as CompileAnswer[] | undefined;
   }
 }

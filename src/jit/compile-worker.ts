@@ -40,8 +40,8 @@ function answer(req: CompileRequest): CompileAnswer {
 }
 
 parentPort!.on("message", (port: MessagePort) => {
-  port.on("message", (req: CompileRequest | null) => {
-    if (req === null) port.close();
-    else port.postMessage(answer(req));
+  port.on("message", (reqs: CompileRequest[] | null) => {
+    if (reqs === null) port.close();
+    else port.postMessage(reqs.map(answer));
   });
 });

@@ -7,7 +7,7 @@ import { unitImportObject } from "./unit.js";
 import { compileUnit } from "./compile.js";
 import { decodeInstruction } from "./instructions.js";
 import { openCompileThread } from "./compile-thread.js";
-import type { CompileAnswer, CompilePort } from "./compile-protocol.js";
+import type { CompileAnswer, CompilePort, CompileRequest } from "./compile-protocol.js";
 
 export interface JitOptions {
   /** Block entries before a block start is compiled (1 = at once). */
@@ -69,6 +69,8 @@ export function jitOptionsFromEnvironment(): JitOptions | undefined {
   return Number.isInteger(threshold) && threshold > 0 ? { threshold } : undefined;
 }
 const DEFAULT_MAX_UNITS = 4096;
+/** Requests to the compiler thread sent together at most (a boot's first slices ask for hundreds). */
+const OUTBOX_SIZE = 32;
 const DEFAULT_MAX_BYTES = 16 << 20;
 /** The core's map entry slot meaning "refused" (assembly/jit/units.ts SLOT_REFUSED, with bound 0). */
 const SLOT_REFUSED = 0xffff;
@@ -112,6 +114,8 @@ export class Jit {
   private readonly requests = new Map<number, WorkerRequest>();
   private readonly requestAt = new Map<number, WorkerRequest>();
   private nextRequest = 1;
+  /** Requests not sent yet: they go at the next slice, or once there are OUTBOX_SIZE of them. */
+  private outbox: CompileRequest[] = [];
 
   constructor(readonly options: JitOptions) {
     this.maxUnits = Math.max(1, Math.min(options.maxUnits ?? DEFAULT_MAX_UNITS, SLOT_PENDING - 1));
@@ -317,7 +321,8 @@ export class Jit {
     this.requests.set(req.id, req);
     this.requestAt.set(ip, req);
     this.stats.pending++;
-    this.thread!.request({ id: req.id, ip, base, code }, [code.buffer]);
+    this.outbox.push({ id: req.id, ip, base, code });
+    if (this.outbox.length >= OUTBOX_SIZE) this.send();
     return SLOT_PENDING;
   }
 
@@ -331,14 +336,23 @@ export class Jit {
   poll(): void {
     if (this.thread && this.stats.pending > 0) {
       const t0 = performance.now();
+      if (this.outbox.length > 0) this.send();
       this.receive();
       this.stats.compileMs += performance.now() - t0;
     }
   }
 
+  /** Send the requests made since the last send, in one message (a message costs more than its bytes). */
+  private send(): void {
+    this.thread!.request(this.outbox, this.outbox.map((r) => r.code.buffer as ArrayBuffer));
+    this.outbox = [];
+  }
+
   private receive(): void {
     if (this.u8.buffer !== this.core!.memory.buffer) this.u8 = new Uint8Array(this.core!.memory.buffer);
-    for (let answer = this.thread!.next(); answer !== undefined; answer = this.thread!.next()) this.received(answer);
+    for (let answers = this.thread!.next(); answers !== undefined; answers = this.thread!.next()) {
+      for (const answer of answers) this.received(answer);
+    }
   }
 
   private received(answer: CompileAnswer): void {
