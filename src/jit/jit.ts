@@ -57,7 +57,7 @@ export interface JitStats {
   pending: number;
 }
 
-export const JIT_DEFAULT_THRESHOLD = 200;
+export const JIT_DEFAULT_THRESHOLD = 10_000;
 
 /**
  * The JIT setting of the environment variable VMI386_JIT (a threshold; unset, empty or 0: off),
