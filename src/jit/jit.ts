@@ -302,7 +302,16 @@ export class Jit {
    * page limit reads up to 15).
    */
   private requestUnit(ip: number, entry: number): number {
-    if (decodeInstruction(this.u8, ip) === null) {
+    let known: boolean;
+    try {
+      known = decodeInstruction(this.u8, ip) !== null;
+    } catch (e) {
+      // A JIT bug must not stop the machine: the interpreter runs this code instead.
+      this.stats.failed++;
+      this.lastError = e as Error;
+      known = false;
+    }
+    if (!known) {
       this.stats.refused++;
       return 0;
     }
@@ -330,7 +339,7 @@ export class Jit {
    * Take in the compiler thread's answers that have arrived (the core calls no unit meanwhile:
    * between slices, or from the core's compile request). A unit whose guest bytes are unchanged
    * is installed, and put in its core map entry if that still holds its block (same address,
-   * block table generation and epoch) marked refused, as the core left it; otherwise it waits in
+   * block table generation and epoch) marked pending, as the core left it; otherwise it waits in
    * byIp for its block start to come back. One the JIT refused marks its entry refused.
    */
   poll(): void {
