@@ -6,10 +6,12 @@
 // openCompileThread answers undefined (compile-thread.browser.ts, which bundlers take for this
 // file: package.json "browser") and the Jit compiles on its own thread.
 
-import type { MessagePort as NodeMessagePort, Worker as NodeWorker } from "node:worker_threads";
 import type { CompileAnswer, CompileRequest, CompilePort } from "./compile-protocol.js";
 
+// Node's modules only by dynamic import, so the library loads where they do not exist.
 type WorkerThreads = typeof import("node:worker_threads");
+type NodeWorker = InstanceType<WorkerThreads["Worker"]>;
+type NodeMessagePort = InstanceType<WorkerThreads["MessagePort"]>;
 
 let shared: Promise<{ threads: WorkerThreads; worker: NodeWorker } | undefined> | undefined;
 

@@ -3,7 +3,6 @@
 // machine's thread goes on interpreting meanwhile. Each Jit talks to it over a port of its own;
 // answers go back on that port, where the Jit polls for them between slices.
 
-import { parentPort, type MessagePort } from "node:worker_threads";
 import { compileUnit } from "./compile.js";
 import type { CompileAnswer, CompileRequest } from "./compile-protocol.js";
 
@@ -39,7 +38,11 @@ function answer(req: CompileRequest): CompileAnswer {
   return { id: req.id, module, size: unit.bytes.length, bound: unit.bound, lo, code: shadow.slice(lo, hi), ms: performance.now() - t0 };
 }
 
-parentPort!.on("message", (port: MessagePort) => {
+// Imported dynamically as everywhere in the library (only Node has it; this file runs only there).
+const { parentPort } = await import("node:worker_threads");
+type NodeMessagePort = InstanceType<typeof import("node:worker_threads").MessagePort>;
+
+parentPort!.on("message", (port: NodeMessagePort) => {
   port.on("message", (reqs: CompileRequest[] | null) => {
     if (reqs === null) port.close();
     else port.postMessage(reqs.map(answer));
