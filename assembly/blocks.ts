@@ -17,6 +17,15 @@ import { tlbMarkHostPage, TLB_CODE } from "./tlb";
 import { BLOCK_END_1, BLOCK_END_2 } from "./generated/opcode-tables";
 import { jitTableDiscarded, jitTablesFlushed, jitForgetAll } from "./jit/validity";
 
+/**
+ * In a block table's byte, above the block's instruction count: the JIT will not compile the
+ * block starting there (assembly/jit/units.ts), so the run loop need not stop at it to look for
+ * a unit. It goes with the table: a write to the page discards both.
+ */
+export const BLOCK_NO_UNIT: u8 = 0x80;
+/** The instruction count in a block table's byte. */
+export const BLOCK_COUNT: u8 = 0x7f;
+
 /** A page whose blocks writes discarded this often stays uncached (code and data share it). */
 const MAX_DISCARDS: u32 = 8;
 const NO_OWNER: u32 = 0xffffffff;

@@ -16,7 +16,7 @@ import { publishRetired } from "./cpu";
 import { syncIn, syncOut } from "./sync";
 import { fetchSlow } from "./decode";
 import { fastStep } from "./generated/fast-dispatch";
-import { buildBlock } from "./blocks";
+import { buildBlock, BLOCK_NO_UNIT, BLOCK_COUNT } from "./blocks";
 import { stepResult, STEP_OK, STEP_HLT, STEP_TRAPPED, interruptShadow, clearInterruptShadow } from "./execute";
 import { step } from "./step";
 import * as ex from "./execute";
@@ -139,7 +139,7 @@ function handleAttention(): i32 {
 @inline function blockAt(table: usize, ip: usize, page: usize, room: u32): u32 {
   if (table == 0) return 1;
   const entry = table + (ip - page);
-  let k = <u32>load<u8>(entry);
+  let k = <u32>load<u8>(entry) & BLOCK_COUNT;
   if (k == 0) k = buildBlock(ip, page, entry);
   return k < room ? k : room;
 }
@@ -188,7 +188,7 @@ export function runLoop(budget: u32): i32 {
       const page = cpu.ipPage;
       const table = cpu.ipTable;
       const stopAt = cpu.attention ? n + 1 : budget;
-      if (jitEnabled() && table != 0) {
+      if (jitEnabled() && table != 0 && (load<u8>(table + (ip - page)) & BLOCK_NO_UNIT) == 0) {
         // A compiled unit (assembly/jit/units.ts) runs whole blocks at a time, never more than
         // the room left; afterwards the loop's checks run as after any jump.
         cpu.retiredThisRun = n;
@@ -213,8 +213,10 @@ export function runLoop(budget: u32): i32 {
           continue;
         }
         n += size;
-        // With the JIT on, each block start goes back to look for a compiled unit.
-        if (<u32>(ip - page) >= 0xff0 || n >= stopAt || jitEnabled()) break;
+        if (<u32>(ip - page) >= 0xff0 || n >= stopAt) break;
+        // With the JIT on, each block start goes back to look for a compiled unit, unless the
+        // JIT has refused it.
+        if (jitEnabled() && (table == 0 || (load<u8>(table + (ip - page)) & BLOCK_NO_UNIT) == 0)) break;
         size = blockAt(table, ip, page, stopAt - n);
         left = size;
       }

@@ -121,6 +121,7 @@ interface RunArgs {
   /** --jit / --no-jit (undefined: neither given). */
   jit?: boolean;
   jitThreshold?: string;
+  jitCompile?: string;
 }
 
 function buildProgram(io: CliIO, onRun: (a: RunArgs) => void): Command {
@@ -150,6 +151,7 @@ function buildProgram(io: CliIO, onRun: (a: RunArgs) => void): Command {
     .option("--jit", `compile hot guest code to WebAssembly (the default, unless VMI386_JIT=0)`)
     .option("--no-jit", "interpret only, whatever VMI386_JIT says")
     .option("--jit-threshold <n>", `block entries before a block is compiled (default ${JIT_DEFAULT_THRESHOLD}, or VMI386_JIT's)`)
+    .option("--jit-compile <where>", "where units are compiled: worker (a compiler thread) or sync (the machine's thread); default worker, sync at threshold 1")
     .option("--apic", "give the PC a local APIC, an I/O APIC and an MP table (default: the 8259A PICs only)", false)
     .option("--vmi", "offer the VMware VMI paravirtual ROM (API 3.0) to the guest", false)
     .option("--vmi-queue <entries>", "VMI deferred-queue size: a power of two from 1 to 256 (default 64)")
@@ -454,13 +456,20 @@ async function restoreSnapshot(
   }
 }
 
-/** The machine's JIT option from --jit, --no-jit and --jit-threshold, else from VMI386_JIT. */
+/** The machine's JIT option from --jit, --no-jit, --jit-threshold and --jit-compile, else from VMI386_JIT. */
 function jitChoice(a: RunArgs): JitOptions | false {
-  if (a.jitThreshold !== undefined) {
-    if (a.jit === false) throw new UsageError(`--jit-threshold needs the JIT: drop --no-jit`);
-    const threshold = parseCount(a.jitThreshold, "--jit-threshold");
-    if (threshold < 1 || threshold > 0xffff) throw new UsageError(`--jit-threshold must be from 1 to 65535, not ${a.jitThreshold}`);
-    return { threshold };
+  if (a.jitCompile !== undefined && a.jitCompile !== "worker" && a.jitCompile !== "sync") {
+    throw new UsageError(`--jit-compile must be worker or sync, not ${a.jitCompile}`);
+  }
+  const compile = a.jitCompile === undefined ? {} : { compile: a.jitCompile as "worker" | "sync" };
+  if (a.jitThreshold !== undefined || a.jitCompile !== undefined) {
+    if (a.jit === false) throw new UsageError(`${a.jitThreshold !== undefined ? "--jit-threshold" : "--jit-compile"} needs the JIT: drop --no-jit`);
+    let threshold = JIT_DEFAULT_THRESHOLD;
+    if (a.jitThreshold !== undefined) {
+      threshold = parseCount(a.jitThreshold, "--jit-threshold");
+      if (threshold < 1 || threshold > 0xffff) throw new UsageError(`--jit-threshold must be from 1 to 65535, not ${a.jitThreshold}`);
+    }
+    return { threshold, ...compile };
   }
   if (a.jit !== undefined) return a.jit ? { threshold: JIT_DEFAULT_THRESHOLD } : false;
   try {

@@ -133,6 +133,7 @@ export class Core {
     const module = await coreModule(opts.wasm, opts.debug ?? false);
     const jitOptions = opts.jit === undefined ? jitOptionsFromEnvironment() : opts.jit;
     const jit = jitOptions ? new Jit(jitOptions) : undefined;
+    await jit?.start();
     const instance = await WebAssembly.instantiate(module, {
       host: {
         portIn: (port: number, size: number) => imp.portIn(port, size),
@@ -246,6 +247,8 @@ export class Core {
 
   // ---- control ---------------------------------------------------------------------------
   run(budget: number): number {
+    // Units the compiler thread has finished since the last slice go in before it.
+    this.jit?.poll();
     return this.exports.run(budget);
   }
   reset(): void {

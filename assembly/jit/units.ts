@@ -14,10 +14,16 @@ import { flatDataRead, flatDataWrite } from "../segments";
 import { testCondition, carry, writeFlags } from "../flags";
 import { hostJitCompile } from "../imports";
 import { jitForgetAll, epoch } from "./validity";
+import { BLOCK_NO_UNIT } from "../blocks";
 export { jitMapRestored } from "./validity";
 
 /** A function slot meaning "the host would not compile this block": not asked again. */
 const SLOT_REFUSED: u32 = 0xffff;
+/**
+ * A function slot meaning "the host is compiling this block elsewhere": it puts the unit's slot
+ * (or SLOT_REFUSED) in the entry when it is ready, between two runs (src/jit/jit.ts).
+ */
+const SLOT_PENDING: u32 = 0xfffe;
 
 /** Hits before a block start is compiled (0: the JIT is off). */
 let threshold: u32 = 0;
@@ -66,13 +72,17 @@ export function jitRun(ip: usize, table: usize, room: u32): u32 {
       store<u16>(e + 14, <u16>hits);
       return 0;
     }
-    // The host returns slot | bound << 16, or 0 (refused); it never runs guest code.
+    // The host returns slot | bound << 16, SLOT_PENDING, or 0 (refused); it never runs guest code.
     const r = <u32>hostJitCompile(<u32>ip, <u32>e);
+    slot = r == 0 ? SLOT_REFUSED : r & 0xffff;
     store<u32>(e + 12, r == 0 ? SLOT_REFUSED : r);
-    slot = r & 0xffff;
-    if (r == 0) return 0;
   }
-  if (slot == SLOT_REFUSED || <u32>load<u16>(e + 14) > room) return 0;
+  if (slot >= SLOT_PENDING) {
+    // Refused for good while the block table lives: the run loop stops looking here.
+    if (slot == SLOT_REFUSED) store<u8>(table + (ip & 0xfff), load<u8>(table + (ip & 0xfff)) | BLOCK_NO_UNIT);
+    return 0;
+  }
+  if (<u32>load<u16>(e + 14) > room) return 0;
   // The run loop brought cpu.retiredThisRun up to date: an instruction the unit hands to the
   // interpreter (fallback.ts) sees the count it would see in the loop.
   retiredAtEntry = cpu.retiredThisRun;

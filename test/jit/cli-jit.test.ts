@@ -1,6 +1,7 @@
 // The CLI's JIT options: --jit with --jit-threshold compiles, and a deterministic run prints the
-// same output and the same statistics as with --no-jit; the JIT is on unless VMI386_JIT=0 or
-// --no-jit says otherwise; bad thresholds are usage errors.
+// same output and the same statistics as with --no-jit, compiling on the compiler thread or on the
+// machine's (--jit-compile); the JIT is on unless VMI386_JIT=0 or --no-jit says otherwise; bad
+// thresholds and places are usage errors.
 
 import { describe, expect, it } from "vitest";
 import { cli } from "../support/run-cli.js";
@@ -26,7 +27,7 @@ describe("CLI --jit", () => {
     expect(stats(on.stderr)).toEqual(stats(off.stderr));
   }, 120_000);
 
-  it("compiles without being asked; VMI386_JIT=0 turns it off, a value that is no threshold is a usage error", async () => {
+  it("is on without being asked; VMI386_JIT=0 turns it off, a value that is no threshold is a usage error", async () => {
     const saved = process.env.VMI386_JIT;
     const jitStats = async (env: string | undefined) => {
       if (env === undefined) delete process.env.VMI386_JIT;
@@ -36,8 +37,10 @@ describe("CLI --jit", () => {
       return { status: r.status, stderr: r.stderr, jit: json >= 0 ? JSON.parse(r.stderr.slice(json)).jit : undefined };
     };
     try {
+      // The demo runs no block start the default threshold's 10,000 times: the JIT is there, idle.
       const unset = await jitStats(undefined);
-      expect(unset.jit.unitsCompiled).toBeGreaterThan(0);
+      expect(unset.jit).toBeDefined();
+      expect((await jitStats("1")).jit.unitsCompiled).toBeGreaterThan(0);
       expect((await jitStats("0")).jit).toBeUndefined();
       const bad = await jitStats("on");
       expect(bad.status).toBe(2);
@@ -55,4 +58,23 @@ describe("CLI --jit", () => {
       expect(r.stderr).toMatch(/jit-threshold/);
     }
   });
+
+  it("compiles on the compiler thread or on the machine's with --jit-compile, and refuses anything else", async () => {
+    const args = ["run", "--deterministic", "--stats", "json", DEMO];
+    const off = await cli([...args, "--no-jit"]);
+    for (const where of ["worker", "sync"]) {
+      const on = await cli([...args, "--jit-threshold", "2", "--jit-compile", where]);
+      expect(on.status, where).toBe(off.status);
+      expect(on.stdout, where).toBe(off.stdout);
+      expect(stats(on.stderr), where).toEqual(stats(off.stderr));
+      const jit = JSON.parse(on.stderr.slice(on.stderr.indexOf("{"))).jit;
+      // Requests go to the thread only with worker (a short run may end before any is answered).
+      expect(jit.asyncCompiled + jit.pending > 0, where).toBe(where === "worker");
+    }
+    for (const extra of [["--jit-compile", "async"], ["--no-jit", "--jit-compile", "sync"]]) {
+      const r = await cli(["run", DEMO, ...extra]);
+      expect(r.status, extra.join(" ")).toBe(2);
+      expect(r.stderr).toMatch(/jit-compile/);
+    }
+  }, 120_000);
 });
