@@ -194,10 +194,13 @@ describe("instructions against the QEMU oracle", () => {
 
   // With VMI386_JIT=1 (the suite's JIT-forced pass) the cases above ran compiled where the JIT
   // knows their instruction. Cases that never reached a unit, or whose compile threw (the
-  // interpreter then runs the code, unseen), would pass without testing the JIT.
-  it.runIf(compilesEveryBlock)("with the JIT forced on: cases compiled, no compile failed", () => {
-    const stats = core.jit!.stats;
-    expect(core.jit!.lastError?.stack, "a JIT compile failed").toBeUndefined();
-    expect(stats.unitsCompiled).toBeGreaterThan(files.length * 100);
-  });
+  // interpreter then runs the code, unseen), would pass without testing the JIT. Defined only in
+  // that pass, so that the others count no skipped test.
+  if (compilesEveryBlock) {
+    it("with the JIT forced on: cases compiled, no compile failed", () => {
+      const stats = core.jit!.stats;
+      expect(core.jit!.lastError?.stack, "a JIT compile failed").toBeUndefined();
+      expect(stats.unitsCompiled).toBeGreaterThan(files.length * 100);
+    });
+  }
 });
