@@ -98,11 +98,16 @@ export interface InstructionRow {
   /**
    * The JIT's emitter for the form (`EMITTERS` in src/jit/instructions.ts: the WebAssembly it
    * becomes), and its constant arguments: names from src/jit/emitter-args.ts, `op` the opcode
-   * byte, `cc` its condition. The JIT compiles 32-bit code without prefixes only; a row without
-   * `jit` ends a compiled unit before it (docs/jit.md).
+   * byte, `cc` its condition. The JIT compiles 32-bit code, without prefixes unless `jitArgs16`
+   * says; a row without `jit` runs through the interpreter from inside a unit (docs/jit.md).
    */
   jit?: string;
   jitArgs?: string[];
+  /**
+   * The JIT also compiles the form after an operand-size prefix (0x66), 16-bit, with these
+   * arguments for its emitter (Iz is then two bytes).
+   */
+  jitArgs16?: string[];
   /** The JIT compiles only the register form (ModRM.mod 3); a memory form ends the unit before it. */
   jitForm?: "register";
   /**
@@ -216,8 +221,8 @@ ALU.forEach((mn, i) => {
   add({ opcode: i * 8 + 1, mnemonic: mn, operands: "Ev,Gv", handler: "aluEG", args: [op, "opsz"], ...flags, lock, fast: "32-bit", fastHandler: "fastAlu32", fastArgs: [op, "true"], jit: "aluEG", jitArgs: [op, "SIZE_32"] });
   add({ opcode: i * 8 + 2, mnemonic: mn, operands: "Gb,Eb", handler: "aluGE", args: [op, "SIZE_8"], ...flags, ...fastAlu8, jit: "aluGE", jitArgs: [op, "SIZE_8"] });
   add({ opcode: i * 8 + 3, mnemonic: mn, operands: "Gv,Ev", handler: "aluGE", args: [op, "opsz"], ...flags, fast: "32-bit", fastHandler: "fastAlu32", fastArgs: [op, "false"], jit: "aluGE", jitArgs: [op, "SIZE_32"] });
-  add({ opcode: i * 8 + 4, mnemonic: mn, operands: "AL,Ib", handler: "aluAI", args: [op, "SIZE_8"], ...flags });
-  add({ opcode: i * 8 + 5, mnemonic: mn, operands: "eAX,Iz", handler: "aluAI", args: [op, "opsz"], ...flags, fast: "32-bit", fastHandler: "fastAluEaxImm", fastArgs: ["op"], jit: "aluAI", jitArgs: [op] });
+  add({ opcode: i * 8 + 4, mnemonic: mn, operands: "AL,Ib", handler: "aluAI", args: [op, "SIZE_8"], ...flags, jit: "aluAI", jitArgs: [op, "SIZE_8"] });
+  add({ opcode: i * 8 + 5, mnemonic: mn, operands: "eAX,Iz", handler: "aluAI", args: [op, "opsz"], ...flags, fast: "32-bit", fastHandler: "fastAluEaxImm", fastArgs: ["op"], jit: "aluAI", jitArgs: [op, "SIZE_32"] });
   add({ opcode: 0x80, digit: i, mnemonic: mn, operands: "Eb,Ib", handler: "aluEI", args: ["op"], ...flags, lock, fast: mn === "cmp" ? true : "register", fastHandler: "fastGroup1Eb", jit: "aluEI", jitArgs: [op, "SIZE_8"] });
   add({ opcode: 0x81, digit: i, mnemonic: mn, operands: "Ev,Iz", handler: "aluEI", args: ["op"], ...flags, lock, fast: "register", fastHandler: "fastAluEvImmReg", fastArgs: ["op"], jit: "aluEI", jitArgs: [op, "SIZE_32"] });
   add({ opcode: 0x82, digit: i, mnemonic: mn, operands: "Eb,Ib", handler: "aluEI", args: ["op"], ...flags, lock, note: "80's alias in 32-bit code (SDM Vol. 2 Appendix A, Table A-2)" });
@@ -260,9 +265,9 @@ add({ opcode: 0x85, mnemonic: "test", operands: "Ev,Gv", handler: "testEG", args
 add({ opcode: 0x86, mnemonic: "xchg", operands: "Eb,Gb", handler: "xchgEG", args: ["SIZE_8"], lock: true, note: "locked whether or not LOCK is given" });
 add({ opcode: 0x87, mnemonic: "xchg", operands: "Ev,Gv", handler: "xchgEG", args: ["opsz"], lock: true });
 add({ opcode: 0x88, mnemonic: "mov", operands: "Eb,Gb", handler: "movEG", args: ["SIZE_8"], fast: true, fastHandler: "fastMovEbGb", jit: "movEG", jitArgs: ["SIZE_8"] });
-add({ opcode: 0x89, mnemonic: "mov", operands: "Ev,Gv", handler: "movEG", args: ["opsz"], fast: "32-bit", fastHandler: "fastMovEvGv", fastHandler16: "fastMovEwGw", jit: "movEG", jitArgs: ["SIZE_32"] });
+add({ opcode: 0x89, mnemonic: "mov", operands: "Ev,Gv", handler: "movEG", args: ["opsz"], fast: "32-bit", fastHandler: "fastMovEvGv", fastHandler16: "fastMovEwGw", jit: "movEG", jitArgs: ["SIZE_32"], jitArgs16: ["SIZE_16"] });
 add({ opcode: 0x8a, mnemonic: "mov", operands: "Gb,Eb", handler: "movGE", args: ["SIZE_8"], fast: true, fastHandler: "fastMovGbEb", jit: "movGE", jitArgs: ["SIZE_8"] });
-add({ opcode: 0x8b, mnemonic: "mov", operands: "Gv,Ev", handler: "movGE", args: ["opsz"], fast: "32-bit", fastHandler: "fastMovGvEv", fastHandler16: "fastMovGwEw", jit: "movGE", jitArgs: ["SIZE_32"] });
+add({ opcode: 0x8b, mnemonic: "mov", operands: "Gv,Ev", handler: "movGE", args: ["opsz"], fast: "32-bit", fastHandler: "fastMovGvEv", fastHandler16: "fastMovGwEw", jit: "movGE", jitArgs: ["SIZE_32"], jitArgs16: ["SIZE_16"] });
 add({ opcode: 0x8c, mnemonic: "mov", operands: "Ew,Sw", handler: "movESreg" });
 add({ opcode: 0x8d, mnemonic: "lea", operands: "Gv,M", handler: "lea", fast: "32-bit", fastHandler: "fastLea", jit: "lea" });
 add({ opcode: 0x8e, mnemonic: "mov", operands: "Sw,Ew", handler: "movSregE", note: "MOV SS holds interrupts off for one instruction" });
@@ -289,8 +294,8 @@ for (const [op, mn, operands] of [
   const compares = mn === "cmps" || mn === "scas";
   add({ opcode: op, mnemonic: mn, operands, handler: "stringMove", args: ["op"], reads: compares ? "D" : "D", writes: compares ? "OSZAPC" : undefined, undefinedFlags: compares ? NONE : undefined });
 }
-add({ opcode: 0xa8, mnemonic: "test", operands: "AL,Ib", handler: "testAI", args: ["SIZE_8"], ...TEST_FLAGS });
-add({ opcode: 0xa9, mnemonic: "test", operands: "eAX,Iz", handler: "testAI", args: ["opsz"], ...TEST_FLAGS, jit: "aluAI", jitArgs: ["ALU_TEST"] });
+add({ opcode: 0xa8, mnemonic: "test", operands: "AL,Ib", handler: "testAI", args: ["SIZE_8"], ...TEST_FLAGS, jit: "aluAI", jitArgs: ["ALU_TEST", "SIZE_8"] });
+add({ opcode: 0xa9, mnemonic: "test", operands: "eAX,Iz", handler: "testAI", args: ["opsz"], ...TEST_FLAGS, jit: "aluAI", jitArgs: ["ALU_TEST", "SIZE_32"] });
 add({ opcode: 0xb0, span: 8, mnemonic: "mov", operands: "Zb,Ib", handler: "movRegImm8", args: ["op"] });
 add({ opcode: 0xb8, span: 8, mnemonic: "mov", operands: "Zv,Iv", handler: "movRegImm", args: ["op"], fast: "32-bit", fastHandler: "fastMovRegImm", fastArgs: ["op"], jit: "movRegImm", jitArgs: ["op"] });
 
@@ -309,10 +314,12 @@ for (const [mn, digit] of SHIFTS) {
   ] as const) {
     const fast = op === 0xc1 || op === 0xd1 || op === 0xd3 ? ("register" as const) : undefined;
     const fastHandler = fast && (op === 0xc1 ? { fastHandler: "fastShiftRegImm", fastHandler16: "fastShiftReg16Imm" } : { fastHandler: "fastShiftReg", fastArgs: ["op"] });
-    // The JIT compiles SHL/SAL, SHR, SAR, ROL and ROR of a 32-bit register (RCL and RCR are the interpreter's).
+    // The JIT compiles SHL/SAL, SHR, SAR, ROL and ROR of a register (RCL and RCR are the
+    // interpreter's), 32-bit, and 16-bit after 0x66 where the count is a constant.
     const jitEmitter = ({ 0xc1: "shiftImm", 0xd1: "shiftOne", 0xd3: "shiftCl" } as Record<number, string>)[op];
+    const sub = `SHIFT_${mn === "sal" ? "SHL" : mn.toUpperCase()}`;
     const jit = jitEmitter && digit !== 2 && digit !== 3
-      ? { jit: jitEmitter, jitArgs: [`SHIFT_${mn === "sal" ? "SHL" : mn.toUpperCase()}`], jitForm: "register" as const }
+      ? { jit: jitEmitter, jitArgs: [sub, "SIZE_32"], ...(op !== 0xd3 ? { jitArgs16: [sub, "SIZE_16"] } : {}), jitForm: "register" as const }
       : {};
     add({ opcode: op, digit, mnemonic: mn, operands, handler: "shiftGroup", args: ["op"], ...flags, fast, ...fastHandler, ...jit });
   }

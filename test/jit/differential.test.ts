@@ -115,6 +115,23 @@ function randomInstruction(r: () => number): number[] {
       return [[0x87, ...modrm()], [0x90 + pick(8)], [0xd7], [0x64, 0x8b, ...modrm()], [0xf0, 0x01, ...modrm()]][pick(5)];
     case 34: return [0xe0 + pick(4), pick(6)]; // LOOPNE, LOOPE, LOOP, JECXZ forward
     case 35: return [0x0f, 0x31]; // RDTSC
+    case 36: case 37: case 38: {
+      // 16-bit MOV and shifts (shift counts past 16 included), compiled after the operand-size
+      // prefix; a PUSHF after a shift now and then keeps its flags for the comparison.
+      const m = modrm();
+      const reg = [0xc0 | pick(64)];
+      const flags = pick(2) ? [0x9c] : [];
+      const k = pick(6);
+      if (k < 2) return [0x66, 0x89 + 2 * k, ...m];
+      if (k === 2) return [0x66, 0xc1, ...(pick(4) ? reg : m), pick(40), ...flags];
+      if (k === 3) return [0x66, 0xd1, ...(pick(4) ? reg : m), ...flags];
+      if (k === 4) return [0x66, 0xd3, ...m];
+      return [0x66, 0x88 + pick(4), ...m]; // the prefix on a byte MOV changes nothing
+    }
+    case 39: { // ALU AL, imm8; TEST AL, imm8
+      const flags = pick(2) ? [0x9c] : [];
+      return pick(9) ? [(pick(8) << 3) | 4, pick(256), ...flags] : [0xa8, pick(256), ...flags];
+    }
     default: return [(pick(8) << 3) | pick(4), 0xc0 | pick(64)]; // ALU on registers
   }
 }
