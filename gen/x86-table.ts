@@ -296,8 +296,8 @@ for (const [op, mn, operands] of [
 }
 add({ opcode: 0xa8, mnemonic: "test", operands: "AL,Ib", handler: "testAI", args: ["SIZE_8"], ...TEST_FLAGS, jit: "aluAI", jitArgs: ["ALU_TEST", "SIZE_8"] });
 add({ opcode: 0xa9, mnemonic: "test", operands: "eAX,Iz", handler: "testAI", args: ["opsz"], ...TEST_FLAGS, jit: "aluAI", jitArgs: ["ALU_TEST", "SIZE_32"] });
-add({ opcode: 0xb0, span: 8, mnemonic: "mov", operands: "Zb,Ib", handler: "movRegImm8", args: ["op"] });
-add({ opcode: 0xb8, span: 8, mnemonic: "mov", operands: "Zv,Iv", handler: "movRegImm", args: ["op"], fast: "32-bit", fastHandler: "fastMovRegImm", fastArgs: ["op"], jit: "movRegImm", jitArgs: ["op"] });
+add({ opcode: 0xb0, span: 8, mnemonic: "mov", operands: "Zb,Ib", handler: "movRegImm8", args: ["op"], jit: "movRegImm", jitArgs: ["op", "SIZE_8"] });
+add({ opcode: 0xb8, span: 8, mnemonic: "mov", operands: "Zv,Iv", handler: "movRegImm", args: ["op"], fast: "32-bit", fastHandler: "fastMovRegImm", fastArgs: ["op"], jit: "movRegImm", jitArgs: ["op", "SIZE_32"] });
 
 const SHIFTS = [["rol", 0], ["ror", 1], ["rcl", 2], ["rcr", 3], ["shl", 4], ["shr", 5], ["sal", 6], ["sar", 7]] as const;
 for (const [mn, digit] of SHIFTS) {
@@ -375,10 +375,12 @@ const GROUP3: [number, string, string, string, Partial<InstructionRow>][] = [
   [7, "idiv", "", "mulDivE", { undefinedFlags: DIV_UNDEFINED }],
 ];
 for (const [digit, mn, imm, handler, extra] of GROUP3) {
-  add({ opcode: 0xf6, digit, mnemonic: mn, operands: imm ? "Eb,Ib" : "Eb", handler, args: ["SIZE_8"], ...extra });
-  // The JIT compiles NOT, NEG and MUL of a 32-bit operand.
+  // The JIT compiles TEST (/0; /1, its undocumented alias, is the interpreter's) of a byte or
+  // 32-bit operand, and NOT, NEG and MUL of a 32-bit operand.
+  const test = (sz: string) => (digit === 0 ? { jit: "aluEI", jitArgs: ["ALU_TEST", sz] } : {});
+  add({ opcode: 0xf6, digit, mnemonic: mn, operands: imm ? "Eb,Ib" : "Eb", handler, args: ["SIZE_8"], ...extra, ...test("SIZE_8") });
   const jit = ({ 2: "notE", 3: "negE", 4: "mulE" } as Record<number, string>)[digit];
-  add({ opcode: 0xf7, digit, mnemonic: mn, operands: imm ? "Ev,Iz" : "Ev", handler, args: ["opsz"], ...extra, fast: "32-bit", fastHandler: "fastGroup3", ...(jit ? { jit } : {}) });
+  add({ opcode: 0xf7, digit, mnemonic: mn, operands: imm ? "Ev,Iz" : "Ev", handler, args: ["opsz"], ...extra, fast: "32-bit", fastHandler: "fastGroup3", ...(jit ? { jit } : {}), ...test("SIZE_32") });
 }
 add({ opcode: 0xf8, mnemonic: "clc", operands: "", handler: "clc", writes: "C" });
 add({ opcode: 0xf9, mnemonic: "stc", operands: "", handler: "stc", writes: "C" });

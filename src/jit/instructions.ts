@@ -216,7 +216,7 @@ function aluModrm(m: ModRM, aop: number, sz: number, toE: boolean): Emit {
   };
 }
 
-/** Group 1: ALU Eb/Ev with an immediate (of the operand size, or a sign-extended byte). */
+/** Group 1: ALU Eb/Ev with an immediate (of the operand size, or a sign-extended byte); group 3's TEST. */
 const aluEI: Emitter = ({ m, imm: raw }, [aop, sz]) => {
   const imm = sz === SIZE_8 ? raw & 0xff : raw;
   return (u) => {
@@ -225,7 +225,7 @@ const aluEI: Emitter = ({ m, imm: raw }, [aop, sz]) => {
       alu(u, aop, sz, () => u.regSized(sz, m.rm), b, (v) => u.setRegSized(sz, m.rm, v));
       return;
     }
-    access(u, m.mem, sz, aop !== ALU_CMP);
+    access(u, m.mem, sz, aop !== ALU_CMP && aop !== ALU_TEST);
     alu(u, aop, sz, () => loadHost(u, sz), b, (v) => storeHost(u, sz, v));
   };
 };
@@ -582,7 +582,7 @@ export const EMITTERS: Record<JitEmitter, Emitter> = {
   movEG: ({ m }, [sz]) => mov(m, sz, true),
   movGE: ({ m }, [sz]) => mov(m, sz, false),
   movEI,
-  movRegImm: ({ imm }, [op]) => (u) => { u.c.i32(imm); u.setReg(op & 7); },
+  movRegImm: ({ imm }, [op, sz]) => (u) => u.setRegSized(sz, op & 7, () => u.c.i32(imm)),
   movAccMoffs: ({ imm }) => movMoffs(imm, true),
   movMoffsAcc: ({ imm }) => movMoffs(imm, false),
   movzx,

@@ -73,6 +73,9 @@ describe("the JIT's instruction map", () => {
     expect(decode([0xc3])).toEqual({ length: 1, ends: true, target: undefined }); // RET
     expect(decode([0x3c, 0x80])).toEqual({ length: 2, ends: false, target: undefined }); // CMP AL, 0x80
     expect(decode([0xa8, 0x01])).toEqual({ length: 2, ends: false, target: undefined }); // TEST AL, 1
+    expect(decode([0xb4, 0x07])).toEqual({ length: 2, ends: false, target: undefined }); // MOV AH, 7
+    expect(decode([0xf6, 0x44, 0x24, 0x04, 0x01])).toEqual({ length: 5, ends: false, target: undefined }); // TEST BYTE [ESP+4], 1
+    expect(decode([0xf7, 0xc1, 0, 1, 0, 0])).toEqual({ length: 6, ends: false, target: undefined }); // TEST ECX, 0x100
   });
 
   it("decodes the 16-bit forms after the operand-size prefix", () => {

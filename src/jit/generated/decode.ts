@@ -268,22 +268,22 @@ export const JIT_ONE_BYTE: readonly JitOpcode[] = [
   null, // AD
   null, // AE
   null, // AF
-  null, // B0
-  null, // B1
-  null, // B2
-  null, // B3
-  null, // B4
-  null, // B5
-  null, // B6
-  null, // B7
-  { emitter: "movRegImm", args: [0xb8], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // B8 mov Zv,Iv
-  { emitter: "movRegImm", args: [0xb9], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // B9 mov Zv,Iv
-  { emitter: "movRegImm", args: [0xba], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // BA mov Zv,Iv
-  { emitter: "movRegImm", args: [0xbb], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // BB mov Zv,Iv
-  { emitter: "movRegImm", args: [0xbc], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // BC mov Zv,Iv
-  { emitter: "movRegImm", args: [0xbd], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // BD mov Zv,Iv
-  { emitter: "movRegImm", args: [0xbe], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // BE mov Zv,Iv
-  { emitter: "movRegImm", args: [0xbf], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // BF mov Zv,Iv
+  { emitter: "movRegImm", args: [0xb0, SIZE_8], modrm: false, imm: 1, relative: false, register: true, memory: true, ends: false }, // B0 mov Zb,Ib
+  { emitter: "movRegImm", args: [0xb1, SIZE_8], modrm: false, imm: 1, relative: false, register: true, memory: true, ends: false }, // B1 mov Zb,Ib
+  { emitter: "movRegImm", args: [0xb2, SIZE_8], modrm: false, imm: 1, relative: false, register: true, memory: true, ends: false }, // B2 mov Zb,Ib
+  { emitter: "movRegImm", args: [0xb3, SIZE_8], modrm: false, imm: 1, relative: false, register: true, memory: true, ends: false }, // B3 mov Zb,Ib
+  { emitter: "movRegImm", args: [0xb4, SIZE_8], modrm: false, imm: 1, relative: false, register: true, memory: true, ends: false }, // B4 mov Zb,Ib
+  { emitter: "movRegImm", args: [0xb5, SIZE_8], modrm: false, imm: 1, relative: false, register: true, memory: true, ends: false }, // B5 mov Zb,Ib
+  { emitter: "movRegImm", args: [0xb6, SIZE_8], modrm: false, imm: 1, relative: false, register: true, memory: true, ends: false }, // B6 mov Zb,Ib
+  { emitter: "movRegImm", args: [0xb7, SIZE_8], modrm: false, imm: 1, relative: false, register: true, memory: true, ends: false }, // B7 mov Zb,Ib
+  { emitter: "movRegImm", args: [0xb8, SIZE_32], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // B8 mov Zv,Iv
+  { emitter: "movRegImm", args: [0xb9, SIZE_32], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // B9 mov Zv,Iv
+  { emitter: "movRegImm", args: [0xba, SIZE_32], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // BA mov Zv,Iv
+  { emitter: "movRegImm", args: [0xbb, SIZE_32], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // BB mov Zv,Iv
+  { emitter: "movRegImm", args: [0xbc, SIZE_32], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // BC mov Zv,Iv
+  { emitter: "movRegImm", args: [0xbd, SIZE_32], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // BD mov Zv,Iv
+  { emitter: "movRegImm", args: [0xbe, SIZE_32], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // BE mov Zv,Iv
+  { emitter: "movRegImm", args: [0xbf, SIZE_32], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // BF mov Zv,Iv
   null, // C0
   [ // C1, by ModRM.reg
     { emitter: "shiftImm", args: [SHIFT_ROL, SIZE_32], modrm: true, imm: 1, relative: false, register: true, memory: false, ends: false }, // /0 rol Ev,Ib
@@ -383,9 +383,18 @@ export const JIT_ONE_BYTE: readonly JitOpcode[] = [
   null, // F3
   null, // F4
   null, // F5
-  null, // F6
+  [ // F6, by ModRM.reg
+    { emitter: "aluEI", args: [ALU_TEST, SIZE_8], modrm: true, imm: 1, relative: false, register: true, memory: true, ends: false }, // /0 test Eb,Ib
+    null, // /1
+    null, // /2
+    null, // /3
+    null, // /4
+    null, // /5
+    null, // /6
+    null, // /7
+  ],
   [ // F7, by ModRM.reg
-    null, // /0
+    { emitter: "aluEI", args: [ALU_TEST, SIZE_32], modrm: true, imm: 4, relative: false, register: true, memory: true, ends: false }, // /0 test Ev,Iz
     null, // /1
     { emitter: "notE", args: [], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // /2 not Ev
     { emitter: "negE", args: [], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // /3 neg Ev
