@@ -153,6 +153,12 @@ export interface PrefixRow {
   group: 1 | 2 | 3 | 4;
   /** The fast path takes the `fastHandler16` forms after this prefix (operand size). */
   fast16?: true;
+  /**
+   * The prefix changes nothing in a compiled unit, which runs only while DS and SS are flat
+   * (docs/jit.md): an override to either selects the same addresses and checks. The JIT decodes
+   * the instruction after it as if it were not there.
+   */
+  jitNoOp?: true;
 }
 
 export const PREFIXES: PrefixRow[] = [
@@ -161,8 +167,8 @@ export const PREFIXES: PrefixRow[] = [
   { byte: 0xf3, name: "rep", group: 1 },
   { byte: 0x26, name: "es", group: 2 },
   { byte: 0x2e, name: "cs", group: 2 },
-  { byte: 0x36, name: "ss", group: 2 },
-  { byte: 0x3e, name: "ds", group: 2 },
+  { byte: 0x36, name: "ss", group: 2, jitNoOp: true },
+  { byte: 0x3e, name: "ds", group: 2, jitNoOp: true },
   { byte: 0x64, name: "fs", group: 2 },
   { byte: 0x65, name: "gs", group: 2 },
   { byte: 0x66, name: "operand-size", group: 3, fast16: true },

@@ -7,8 +7,9 @@
 // (assembly/fastpath.ts, assembly/ops/alu.ts, assembly/flags.ts): the same lazy-flag records,
 // the same TLB test, the same cases left to the interpreter. Everything here is 32-bit code
 // with flat DS and SS (the core enters units only then), without prefixes except the
-// operand-size prefix before the forms the table compiles with 16-bit operands (`jitArgs16`). A form the map does
-// not have runs through the core's interpreter from inside the unit (compile.ts).
+// operand-size prefix before the forms the table compiles with 16-bit operands (`jitArgs16`) and
+// a DS or SS override, which changes nothing while both are flat. A form the map does not have
+// runs through the core's interpreter from inside the unit (compile.ts).
 
 import { OP } from "./wasm-encoder.js";
 import {
@@ -16,7 +17,7 @@ import {
   LAZY_ADD, LAZY_ADC, LAZY_SUB, LAZY_SBB, LAZY_LOGIC, LAZY_INC, LAZY_DEC, FLAGS_ARITH, G_FLAGS, G_EIP_DELTA,
 } from "./unit.js";
 import { ALU_ADC, ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SBB, ALU_SUB, ALU_TEST, ALU_XOR, DEC, SHIFT_ROL, SHIFT_ROR, SHIFT_SAR, SHIFT_SHR, SIZE_8, SIZE_16, SIZE_32 } from "./emitter-args.js";
-import { JIT_ONE_BYTE, JIT_ONE_BYTE_16, JIT_TWO_BYTE, OPERAND_SIZE_PREFIX, TWO_BYTE_ESCAPE, type JitEmitter, type JitForm, type JitOpcode } from "./generated/decode.js";
+import { JIT_NO_OP_PREFIXES, JIT_ONE_BYTE, JIT_ONE_BYTE_16, JIT_TWO_BYTE, OPERAND_SIZE_PREFIX, TWO_BYTE_ESCAPE, type JitEmitter, type JitForm, type JitOpcode } from "./generated/decode.js";
 
 export interface Instruction {
   length: number;
@@ -643,12 +644,16 @@ function flatten(map: readonly JitOpcode[]): (CompiledForm | null)[] {
 const ONE_BYTE = flatten(JIT_ONE_BYTE);
 const TWO_BYTE = flatten(JIT_TWO_BYTE);
 const ONE_BYTE_16 = flatten(JIT_ONE_BYTE_16);
+const NO_OP_PREFIX = new Uint8Array(256);
+for (const b of JIT_NO_OP_PREFIXES) NO_OP_PREFIX[b] = 1;
 
 /** The instruction at host address `p` of `mem`, or null when the JIT leaves it to the interpreter. */
 export function decodeInstruction(mem: Uint8Array, p: number): Instruction | null {
   let forms = ONE_BYTE;
-  let op = mem[p];
-  let q = p + 1;
+  // A DS or SS override (GCC's padding: 3E 8D 74 26 00, LEA ESI, DS:[ESI]) selects the flat
+  // segments the unit runs with anyway; one is decoded past.
+  let q = NO_OP_PREFIX[mem[p]] ? p + 1 : p;
+  let op = mem[q++];
   if (op === OPERAND_SIZE_PREFIX) {
     // 16-bit operands: the forms the table compiles after the prefix (a second prefix or the
     // 0F map has none there, so the interpreter takes it).

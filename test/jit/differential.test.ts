@@ -133,6 +133,7 @@ function randomInstruction(r: () => number): number[] {
       return pick(9) ? [(pick(8) << 3) | 4, pick(256), ...flags] : [0xa8, pick(256), ...flags];
     }
     case 40: return [0xb0 + pick(8), pick(256)]; // MOV r8, imm8
+    case 42: case 43: return [[0x3e, 0x36][pick(2)], ...randomInstruction(r)]; // a DS or SS override (no-ops while flat)
     case 41: { const m = modrm(); m[0] &= 0xc7; return pick(2) ? [0xf6, ...m, pick(256)] : [0xf7, ...m, ...imm32()]; } // TEST E, imm
     default: return [(pick(8) << 3) | pick(4), 0xc0 | pick(64)]; // ALU on registers
   }

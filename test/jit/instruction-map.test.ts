@@ -84,6 +84,8 @@ describe("the JIT's instruction map", () => {
     expect(decode([0x66, 0x89, 0x05, 0, 0x20, 0, 0])).toEqual({ length: 7, ends: false, target: undefined }); // MOV [0x2000], AX: disp32 (address size 32)
     expect(decode([0x66, 0xc1, 0xe8, 0x04])).toEqual({ length: 4, ends: false, target: undefined }); // SHR AX, 4
     expect(decode([0x66, 0xd1, 0xe0])).toEqual({ length: 3, ends: false, target: undefined }); // SHL AX, 1
+    expect(decode([0x3e, 0x8d, 0x74, 0x26, 0x00])).toEqual({ length: 5, ends: false, target: undefined }); // LEA ESI, DS:[ESI+0]
+    expect(decode([0x36, 0x66, 0x89, 0xc8])).toEqual({ length: 4, ends: false, target: undefined }); // SS: MOV AX, CX
   });
 
   it("leaves to the interpreter the forms the table does not mark", () => {
@@ -99,5 +101,7 @@ describe("the JIT's instruction map", () => {
     expect(decode([0x66, 0x66, 0x89, 0xc0])).toBeNull(); // a second prefix
     expect(decode([0x66, 0x0f, 0xb6, 0xc0])).toBeNull(); // the 0F map after the prefix
     expect(decode([0xf3, 0x89, 0xc0])).toBeNull(); // any other prefix
+    expect(decode([0x64, 0x8b, 0x00])).toBeNull(); // FS is not flat in a unit
+    expect(decode([0x3e, 0x3e, 0x90])).toBeNull(); // a second segment override
   });
 });

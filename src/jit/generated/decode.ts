@@ -682,6 +682,9 @@ export const JIT_TWO_BYTE: readonly JitOpcode[] = [
   null, // 0F FF
 ];
 
+/** Prefixes that change nothing in a unit (PREFIXES' jitNoOp: DS and SS are flat there), decoded past. */
+export const JIT_NO_OP_PREFIXES: readonly number[] = [0x36, 0x3e];
+
 /** The operand-size prefix, after which JIT_ONE_BYTE_16 gives the forms (16-bit operands). */
 export const OPERAND_SIZE_PREFIX = 0x66;
 
