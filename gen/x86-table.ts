@@ -440,7 +440,7 @@ add({ opcode: T | 0x32, mnemonic: "rdmsr", operands: "", handler: "rdmsr", privi
 add({ opcode: T | 0x33, mnemonic: "rdpmc", operands: "", handler: "rdpmc", note: "CPL 0 only unless CR4.PCE" });
 add({ opcode: T | 0x34, mnemonic: "sysenter", operands: "", handler: "sysenter", jump: true });
 add({ opcode: T | 0x35, mnemonic: "sysexit", operands: "", handler: "sysexit", jump: true, privilege: "cpl0" });
-add({ opcode: T | 0x40, span: 16, mnemonic: "cmovcc", operands: "Gv,Ev", handler: "cmov", args: ["op"], reads: "OSZPC" });
+add({ opcode: T | 0x40, span: 16, mnemonic: "cmovcc", operands: "Gv,Ev", handler: "cmov", args: ["op"], reads: "OSZPC", jit: "cmov", jitArgs: ["cc"] });
 add({ opcode: T | 0x80, span: 16, mnemonic: "jcc", operands: "Jz", handler: "jccRel", args: ["op"], reads: "OSZPC", jump: true, fast: "32-bit", fastHandler: "fastJccRel32", fastArgs: ["cc"], jit: "jcc", jitArgs: ["cc"] });
 add({ opcode: T | 0x90, span: 16, mnemonic: "setcc", operands: "Eb", handler: "setcc", args: ["op"], reads: "OSZPC" });
 add({ opcode: T | 0xa0, mnemonic: "push", operands: "FS", handler: "pushFsGs", args: ["op"] });
@@ -468,8 +468,8 @@ add({ opcode: T | 0xb4, mnemonic: "lfs", operands: "Gz,Mp", handler: "lssLfsLgs"
 add({ opcode: T | 0xb5, mnemonic: "lgs", operands: "Gz,Mp", handler: "lssLfsLgs", args: ["op"] });
 add({ opcode: T | 0xb6, mnemonic: "movzx", operands: "Gv,Eb", handler: "movzxGvEb", operation: "e", fast: "32-bit", fastHandler: "fastMovzxGvEb", jit: "movzx", jitArgs: ["SIZE_8"] });
 add({ opcode: T | 0xb7, mnemonic: "movzx", operands: "Gv,Ew", handler: "movzxGvEw", operation: "e", fast: "32-bit", fastHandler: "fastMovzxGvEw", jit: "movzx", jitArgs: ["SIZE_16"] });
-add({ opcode: T | 0xbe, mnemonic: "movsx", operands: "Gv,Eb", handler: "movsxGvEb", operation: "signExtend(e, SIZE_8)", fast: "32-bit", fastHandler: "fastMovsxGvEb" });
-add({ opcode: T | 0xbf, mnemonic: "movsx", operands: "Gv,Ew", handler: "movsxGvEw", operation: "signExtend(e, SIZE_16)", fast: "32-bit", fastHandler: "fastMovsxGvEw" });
+add({ opcode: T | 0xbe, mnemonic: "movsx", operands: "Gv,Eb", handler: "movsxGvEb", operation: "signExtend(e, SIZE_8)", fast: "32-bit", fastHandler: "fastMovsxGvEb", jit: "movsx", jitArgs: ["SIZE_8"] });
+add({ opcode: T | 0xbf, mnemonic: "movsx", operands: "Gv,Ew", handler: "movsxGvEw", operation: "signExtend(e, SIZE_16)", fast: "32-bit", fastHandler: "fastMovsxGvEw", jit: "movsx", jitArgs: ["SIZE_16"] });
 add({ opcode: T | 0xbc, mnemonic: "bsf", operands: "Gv,Ev", handler: "bsfGvEv", operation: "bitScan(false, sz, e, g)", writes: "Z", undefinedFlags: BSF_UNDEFINED, fast: "32-bit", fastHandler: "fastBsfGvEv" });
 add({ opcode: T | 0xbd, mnemonic: "bsr", operands: "Gv,Ev", handler: "bsrGvEv", operation: "bitScan(true, sz, e, g)", writes: "Z", undefinedFlags: BSF_UNDEFINED, fast: "32-bit", fastHandler: "fastBsrGvEv" });
 add({ opcode: T | 0xc0, mnemonic: "xadd", operands: "Eb,Gb", handler: "xadd", args: ["SIZE_8"], writes: "OSZAPC", undefinedFlags: NONE, lock: true });

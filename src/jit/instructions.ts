@@ -278,6 +278,30 @@ const movzx: Emitter = ({ m }, [sz]) => (u) => {
   u.setReg(m.reg);
 };
 
+/** MOVSX Gv, Eb / Ew. */
+const movsx: Emitter = ({ m }, [sz]) => (u) => {
+  const shift = sz === SIZE_8 ? 24 : 16;
+  if (m.mem === null) u.regSized(sz, m.rm);
+  else {
+    access(u, m.mem, sz, false);
+    loadHost(u, sz);
+  }
+  u.c.i32(shift).op(OP.i32Shl).i32(shift).op(OP.i32ShrS);
+  u.setReg(m.reg);
+};
+
+/**
+ * CMOVcc Gv, Ev (32-bit): the source is read, and a memory source may leave before the
+ * instruction, whether or not the condition holds (assembly/execute.ts cmov).
+ */
+const cmov: Emitter = ({ m }, [cc]) => (u) => {
+  readE32(u, m);
+  u.reg(m.reg);
+  u.condition(cc);
+  u.c.op(OP.select);
+  u.setReg(m.reg);
+};
+
 /** LEA Gv, M (the table gives it memory forms only: the register form is #UD, the interpreter's). */
 const lea: Emitter = ({ m }) => {
   const ea = m.mem!;
@@ -587,6 +611,8 @@ export const EMITTERS: Record<JitEmitter, Emitter> = {
   movAccMoffs: ({ imm }) => movMoffs(imm, true),
   movMoffsAcc: ({ imm }) => movMoffs(imm, false),
   movzx,
+  movsx,
+  cmov,
   lea,
   nop: () => () => {},
   pushReg: (_, [op]) => (u) => push(u, () => u.reg(op & 7)),

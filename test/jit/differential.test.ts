@@ -97,8 +97,8 @@ function randomInstruction(r: () => number): number[] {
       return [[0xfb], [0xfa], [0xfc], [0xfd], [0x9e, 0x9f]][k - 3];
     }
     case 32: {
-      // Two-byte forms the JIT leaves to the interpreter: CMOVcc, SETcc, MOVSX, BSF/BSR, BT on a
-      // register, SHLD/SHRD, XADD, CMPXCHG, and RDTSC (which reads the retired count).
+      // Two-byte forms: CMOVcc and MOVSX (compiled), and ones the JIT leaves to the interpreter:
+      // SETcc, BSF/BSR, BT on a register, SHLD/SHRD, XADD, CMPXCHG, RDTSC (which reads the retired count).
       const k = pick(10);
       const reg = () => 0xc0 | pick(64);
       if (k === 0) return [0x0f, 0x40 + pick(16), ...modrm()];
@@ -133,6 +133,10 @@ function randomInstruction(r: () => number): number[] {
       return pick(9) ? [(pick(8) << 3) | 4, pick(256), ...flags] : [0xa8, pick(256), ...flags];
     }
     case 40: return [0xb0 + pick(8), pick(256)]; // MOV r8, imm8
+    case 44: case 45: { // CMOVcc after a flag-setting ALU operation or with the flags as they are; MOVSX
+      const alu = pick(2) ? [(pick(8) << 3) | 1, 0xc0 | pick(64)] : [];
+      return pick(3) ? [...alu, 0x0f, 0x40 + pick(16), ...modrm()] : [0x0f, 0xbe + pick(2), ...modrm()];
+    }
     case 42: case 43: return [[0x3e, 0x36][pick(2)], ...randomInstruction(r)]; // a DS or SS override (no-ops while flat)
     case 41: { const m = modrm(); m[0] &= 0xc7; return pick(2) ? [0xf6, ...m, pick(256)] : [0xf7, ...m, ...imm32()]; } // TEST E, imm
     default: return [(pick(8) << 3) | pick(4), 0xc0 | pick(64)]; // ALU on registers

@@ -74,6 +74,8 @@ describe("the JIT's instruction map", () => {
     expect(decode([0x3c, 0x80])).toEqual({ length: 2, ends: false, target: undefined }); // CMP AL, 0x80
     expect(decode([0xa8, 0x01])).toEqual({ length: 2, ends: false, target: undefined }); // TEST AL, 1
     expect(decode([0xb4, 0x07])).toEqual({ length: 2, ends: false, target: undefined }); // MOV AH, 7
+    expect(decode([0x0f, 0x43, 0x45, 0xf8])).toEqual({ length: 4, ends: false, target: undefined }); // CMOVAE EAX, [EBP-8]
+    expect(decode([0x0f, 0xbf, 0xc1])).toEqual({ length: 3, ends: false, target: undefined }); // MOVSX EAX, CX
     expect(decode([0xf6, 0x44, 0x24, 0x04, 0x01])).toEqual({ length: 5, ends: false, target: undefined }); // TEST BYTE [ESP+4], 1
     expect(decode([0xf7, 0xc1, 0, 1, 0, 0])).toEqual({ length: 6, ends: false, target: undefined }); // TEST ECX, 0x100
   });
@@ -94,7 +96,6 @@ describe("the JIT's instruction map", () => {
     expect(decode([0x8d, 0xc0])).toBeNull(); // LEA with a register operand: M is memory only (#UD)
     expect(decode([0xf7, 0xf1])).toBeNull(); // DIV ECX
     expect(decode([0xff, 0xd0])).toBeNull(); // CALL EAX
-    expect(decode([0x0f, 0xbe, 0xc0])).toBeNull(); // MOVSX
     expect(decode([0x66, 0x01, 0xc0])).toBeNull(); // ADD AX, AX: no 16-bit form in the table's JIT column
     expect(decode([0x66, 0xd3, 0xe0])).toBeNull(); // SHL AX, CL: 16-bit by constant counts only
     expect(decode([0x66, 0xc1, 0x20, 0x05])).toBeNull(); // SHL WORD [EAX], 5: register forms only

@@ -14,6 +14,7 @@ export type JitEmitter =
   | "aluEI"
   | "aluGE"
   | "callRel"
+  | "cmov"
   | "imulGE"
   | "imulGEI"
   | "incDecE"
@@ -27,6 +28,7 @@ export type JitEmitter =
   | "movGE"
   | "movMoffsAcc"
   | "movRegImm"
+  | "movsx"
   | "movzx"
   | "mulE"
   | "negE"
@@ -488,22 +490,22 @@ export const JIT_TWO_BYTE: readonly JitOpcode[] = [
   null, // 0F 3D
   null, // 0F 3E
   null, // 0F 3F
-  null, // 0F 40
-  null, // 0F 41
-  null, // 0F 42
-  null, // 0F 43
-  null, // 0F 44
-  null, // 0F 45
-  null, // 0F 46
-  null, // 0F 47
-  null, // 0F 48
-  null, // 0F 49
-  null, // 0F 4A
-  null, // 0F 4B
-  null, // 0F 4C
-  null, // 0F 4D
-  null, // 0F 4E
-  null, // 0F 4F
+  { emitter: "cmov", args: [0], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 40 cmovcc Gv,Ev
+  { emitter: "cmov", args: [1], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 41 cmovcc Gv,Ev
+  { emitter: "cmov", args: [2], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 42 cmovcc Gv,Ev
+  { emitter: "cmov", args: [3], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 43 cmovcc Gv,Ev
+  { emitter: "cmov", args: [4], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 44 cmovcc Gv,Ev
+  { emitter: "cmov", args: [5], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 45 cmovcc Gv,Ev
+  { emitter: "cmov", args: [6], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 46 cmovcc Gv,Ev
+  { emitter: "cmov", args: [7], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 47 cmovcc Gv,Ev
+  { emitter: "cmov", args: [8], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 48 cmovcc Gv,Ev
+  { emitter: "cmov", args: [9], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 49 cmovcc Gv,Ev
+  { emitter: "cmov", args: [10], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 4A cmovcc Gv,Ev
+  { emitter: "cmov", args: [11], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 4B cmovcc Gv,Ev
+  { emitter: "cmov", args: [12], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 4C cmovcc Gv,Ev
+  { emitter: "cmov", args: [13], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 4D cmovcc Gv,Ev
+  { emitter: "cmov", args: [14], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 4E cmovcc Gv,Ev
+  { emitter: "cmov", args: [15], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 4F cmovcc Gv,Ev
   null, // 0F 50
   null, // 0F 51
   null, // 0F 52
@@ -614,8 +616,8 @@ export const JIT_TWO_BYTE: readonly JitOpcode[] = [
   null, // 0F BB
   null, // 0F BC
   null, // 0F BD
-  null, // 0F BE
-  null, // 0F BF
+  { emitter: "movsx", args: [SIZE_8], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F BE movsx Gv,Eb
+  { emitter: "movsx", args: [SIZE_16], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F BF movsx Gv,Ew
   null, // 0F C0
   null, // 0F C1
   null, // 0F C2
