@@ -298,7 +298,9 @@ for (const [op, mn, operands] of [
   [0xae, "scas", "AL,Yb"], [0xaf, "scas", "eAX,Yv"],
 ] as const) {
   const compares = mn === "cmps" || mn === "scas";
-  add({ opcode: op, mnemonic: mn, operands, handler: "stringMove", args: ["op"], reads: compares ? "D" : "D", writes: compares ? "OSZAPC" : undefined, undefinedFlags: compares ? NONE : undefined });
+  // The JIT compiles LODS (DS:ESI, flat in a unit); the others address ES, which a unit does not require flat.
+  const jit = mn === "lods" ? { jit: "lods", jitArgs: [op === 0xac ? "SIZE_8" : "SIZE_32"] } : {};
+  add({ opcode: op, mnemonic: mn, operands, handler: "stringMove", args: ["op"], reads: compares ? "D" : "D", writes: compares ? "OSZAPC" : undefined, undefinedFlags: compares ? NONE : undefined, ...jit });
 }
 add({ opcode: 0xa8, mnemonic: "test", operands: "AL,Ib", handler: "testAI", args: ["SIZE_8"], ...TEST_FLAGS, jit: "aluAI", jitArgs: ["ALU_TEST", "SIZE_8"] });
 add({ opcode: 0xa9, mnemonic: "test", operands: "eAX,Iz", handler: "testAI", args: ["opsz"], ...TEST_FLAGS, jit: "aluAI", jitArgs: ["ALU_TEST", "SIZE_32"] });
@@ -337,7 +339,7 @@ add({ opcode: 0xc5, mnemonic: "lds", operands: "Gz,Mp", handler: "lesLds", args:
 add({ opcode: 0xc6, digit: 0, mnemonic: "mov", operands: "Eb,Ib", handler: "movEI", args: ["SIZE_8"], fast: true, fastHandler: "fastMovEbIb", jit: "movEI", jitArgs: ["SIZE_8"] });
 add({ opcode: 0xc7, digit: 0, mnemonic: "mov", operands: "Ev,Iz", handler: "movEI", args: ["opsz"], fast: "32-bit", fastHandler: "fastMovEvIz", fastHandler16: "fastMovEwIw", jit: "movEI", jitArgs: ["SIZE_32"] });
 add({ opcode: 0xc8, mnemonic: "enter", operands: "Iw,Ib", handler: "enter" });
-add({ opcode: 0xc9, mnemonic: "leave", operands: "", handler: "leave" });
+add({ opcode: 0xc9, mnemonic: "leave", operands: "", handler: "leave", jit: "leave" });
 add({ opcode: 0xca, mnemonic: "retf", operands: "Iw", handler: "retFarImm", jump: true });
 add({ opcode: 0xcb, mnemonic: "retf", operands: "", handler: "retFar", jump: true });
 add({ opcode: 0xcc, mnemonic: "int3", operands: "", handler: "int3", jump: true });
@@ -442,7 +444,7 @@ add({ opcode: T | 0x34, mnemonic: "sysenter", operands: "", handler: "sysenter",
 add({ opcode: T | 0x35, mnemonic: "sysexit", operands: "", handler: "sysexit", jump: true, privilege: "cpl0" });
 add({ opcode: T | 0x40, span: 16, mnemonic: "cmovcc", operands: "Gv,Ev", handler: "cmov", args: ["op"], reads: "OSZPC", jit: "cmov", jitArgs: ["cc"] });
 add({ opcode: T | 0x80, span: 16, mnemonic: "jcc", operands: "Jz", handler: "jccRel", args: ["op"], reads: "OSZPC", jump: true, fast: "32-bit", fastHandler: "fastJccRel32", fastArgs: ["cc"], jit: "jcc", jitArgs: ["cc"] });
-add({ opcode: T | 0x90, span: 16, mnemonic: "setcc", operands: "Eb", handler: "setcc", args: ["op"], reads: "OSZPC" });
+add({ opcode: T | 0x90, span: 16, mnemonic: "setcc", operands: "Eb", handler: "setcc", args: ["op"], reads: "OSZPC", jit: "setcc", jitArgs: ["cc"] });
 add({ opcode: T | 0xa0, mnemonic: "push", operands: "FS", handler: "pushFsGs", args: ["op"] });
 add({ opcode: T | 0xa1, mnemonic: "pop", operands: "FS", handler: "popFsGs", args: ["op"] });
 add({ opcode: T | 0xa2, mnemonic: "cpuid", operands: "", handler: "cpuid" });

@@ -302,6 +302,15 @@ const cmov: Emitter = ({ m }, [cc]) => (u) => {
   u.setReg(m.reg);
 };
 
+/** SETcc Eb: 1 when condition cc holds, else 0. */
+const setcc: Emitter = ({ m }, [cc]) => (u) => {
+  if (m.mem === null) u.setReg8(m.rm, () => u.condition(cc));
+  else {
+    access(u, m.mem, SIZE_8, true);
+    storeHost(u, SIZE_8, () => u.condition(cc));
+  }
+};
+
 /** LEA Gv, M (the table gives it memory forms only: the register form is #UD, the interpreter's). */
 const lea: Emitter = ({ m }) => {
   const ea = m.mem!;
@@ -325,6 +334,7 @@ function movMoffs(lin: number, load: boolean): Emit {
 
 // ---- stack ----------------------------------------------------------------------------------
 const ESP = 4;
+const EBP = 5;
 
 /** Push what `value` pushes (read before ESP moves), or leave before the instruction. */
 function push(u: UnitBuilder, value: () => void): void {
@@ -349,6 +359,38 @@ function dropSlot(u: UnitBuilder): void {
   u.c.i32(4).op(OP.i32Add);
   u.setReg(ESP);
 }
+/** LEAVE: EBP = [EBP], ESP = EBP + 4 (a 32-bit stack, SS flat), or leave before the instruction. */
+const leave: Emitter = () => (u) => {
+  const c = u.c;
+  u.reg(EBP);
+  u.access(4, false);
+  loadHost(u, 2);
+  c.set(L_T);
+  u.reg(EBP);
+  c.i32(4).op(OP.i32Add);
+  u.setReg(ESP);
+  c.get(L_T);
+  u.setReg(EBP);
+};
+
+// ---- strings --------------------------------------------------------------------------------
+const ESI = 6;
+const DF = 0x400;
+
+/** LODS AL / EAX (no prefix): the value at DS:ESI, ESI moved by its size, backwards when DF is set. */
+const lods: Emitter = (_, [sz]) => {
+  const from: Mem = { base: ESI, index: -1, scale: 0, disp: 0 };
+  const n = 1 << sz;
+  return (u) => {
+    const c = u.c;
+    access(u, from, sz, false);
+    u.setRegSized(sz, 0, () => loadHost(u, sz));
+    u.reg(ESI);
+    c.i32(-n).i32(n).gget(G_FLAGS).i32(DF).op(OP.i32And).op(OP.select).op(OP.i32Add);
+    u.setReg(ESI);
+  };
+};
+
 // ---- shifts ---------------------------------------------------------------------------------
 /**
  * SHL/SAL, SHR, SAR, ROL, ROR (`sub`: group 2's /digit) of a 32-bit register by an immediate
@@ -613,6 +655,9 @@ export const EMITTERS: Record<JitEmitter, Emitter> = {
   movzx,
   movsx,
   cmov,
+  setcc,
+  lods,
+  leave,
   lea,
   nop: () => () => {},
   pushReg: (_, [op]) => (u) => push(u, () => u.reg(op & 7)),

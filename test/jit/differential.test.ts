@@ -97,8 +97,8 @@ function randomInstruction(r: () => number): number[] {
       return [[0xfb], [0xfa], [0xfc], [0xfd], [0x9e, 0x9f]][k - 3];
     }
     case 32: {
-      // Two-byte forms: CMOVcc and MOVSX (compiled), and ones the JIT leaves to the interpreter:
-      // SETcc, BSF/BSR, BT on a register, SHLD/SHRD, XADD, CMPXCHG, RDTSC (which reads the retired count).
+      // Two-byte forms: CMOVcc, SETcc and MOVSX (compiled), and ones the JIT leaves to the
+      // interpreter: BSF/BSR, BT on a register, SHLD/SHRD, XADD, CMPXCHG, RDTSC (which reads the retired count).
       const k = pick(10);
       const reg = () => 0xc0 | pick(64);
       if (k === 0) return [0x0f, 0x40 + pick(16), ...modrm()];
@@ -133,6 +133,8 @@ function randomInstruction(r: () => number): number[] {
       return pick(9) ? [(pick(8) << 3) | 4, pick(256), ...flags] : [0xa8, pick(256), ...flags];
     }
     case 40: return [0xb0 + pick(8), pick(256)]; // MOV r8, imm8
+    case 46: return [...[[], [0xfc], [0xfd]][pick(3)], 0xac + pick(2)]; // LODS, after CLD or STD now and then
+    case 47: return pick(4) ? [0x0f, 0x90 + pick(16), ...modrm()] : [0xc9]; // SETcc; LEAVE
     case 44: case 45: { // CMOVcc after a flag-setting ALU operation or with the flags as they are; MOVSX
       const alu = pick(2) ? [(pick(8) << 3) | 1, 0xc0 | pick(64)] : [];
       return pick(3) ? [...alu, 0x0f, 0x40 + pick(16), ...modrm()] : [0x0f, 0xbe + pick(2), ...modrm()];

@@ -76,6 +76,9 @@ describe("the JIT's instruction map", () => {
     expect(decode([0xb4, 0x07])).toEqual({ length: 2, ends: false, target: undefined }); // MOV AH, 7
     expect(decode([0x0f, 0x43, 0x45, 0xf8])).toEqual({ length: 4, ends: false, target: undefined }); // CMOVAE EAX, [EBP-8]
     expect(decode([0x0f, 0xbf, 0xc1])).toEqual({ length: 3, ends: false, target: undefined }); // MOVSX EAX, CX
+    expect(decode([0x0f, 0x92, 0x45, 0xff])).toEqual({ length: 4, ends: false, target: undefined }); // SETB [EBP-1]
+    expect(decode([0xac])).toEqual({ length: 1, ends: false, target: undefined }); // LODSB
+    expect(decode([0xc9])).toEqual({ length: 1, ends: false, target: undefined }); // LEAVE
     expect(decode([0xf6, 0x44, 0x24, 0x04, 0x01])).toEqual({ length: 5, ends: false, target: undefined }); // TEST BYTE [ESP+4], 1
     expect(decode([0xf7, 0xc1, 0, 1, 0, 0])).toEqual({ length: 6, ends: false, target: undefined }); // TEST ECX, 0x100
   });

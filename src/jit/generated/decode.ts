@@ -22,6 +22,8 @@ export type JitEmitter =
   | "jcc"
   | "jmpRel"
   | "lea"
+  | "leave"
+  | "lods"
   | "movAccMoffs"
   | "movEG"
   | "movEI"
@@ -38,6 +40,7 @@ export type JitEmitter =
   | "pushImm"
   | "pushReg"
   | "ret"
+  | "setcc"
   | "shiftCl"
   | "shiftImm"
   | "shiftOne";
@@ -266,8 +269,8 @@ export const JIT_ONE_BYTE: readonly JitOpcode[] = [
   { emitter: "aluAI", args: [ALU_TEST, SIZE_32], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // A9 test eAX,Iz
   null, // AA
   null, // AB
-  null, // AC
-  null, // AD
+  { emitter: "lods", args: [SIZE_8], modrm: false, imm: 0, relative: false, register: true, memory: true, ends: false }, // AC lods AL,Xb
+  { emitter: "lods", args: [SIZE_32], modrm: false, imm: 0, relative: false, register: true, memory: true, ends: false }, // AD lods eAX,Xv
   null, // AE
   null, // AF
   { emitter: "movRegImm", args: [0xb0, SIZE_8], modrm: false, imm: 1, relative: false, register: true, memory: true, ends: false }, // B0 mov Zb,Ib
@@ -322,7 +325,7 @@ export const JIT_ONE_BYTE: readonly JitOpcode[] = [
     null, // /7
   ],
   null, // C8
-  null, // C9
+  { emitter: "leave", args: [], modrm: false, imm: 0, relative: false, register: true, memory: true, ends: false }, // C9 leave
   null, // CA
   null, // CB
   null, // CC
@@ -570,22 +573,22 @@ export const JIT_TWO_BYTE: readonly JitOpcode[] = [
   { emitter: "jcc", args: [13], modrm: false, imm: 4, relative: true, register: true, memory: true, ends: false }, // 0F 8D jcc Jz
   { emitter: "jcc", args: [14], modrm: false, imm: 4, relative: true, register: true, memory: true, ends: false }, // 0F 8E jcc Jz
   { emitter: "jcc", args: [15], modrm: false, imm: 4, relative: true, register: true, memory: true, ends: false }, // 0F 8F jcc Jz
-  null, // 0F 90
-  null, // 0F 91
-  null, // 0F 92
-  null, // 0F 93
-  null, // 0F 94
-  null, // 0F 95
-  null, // 0F 96
-  null, // 0F 97
-  null, // 0F 98
-  null, // 0F 99
-  null, // 0F 9A
-  null, // 0F 9B
-  null, // 0F 9C
-  null, // 0F 9D
-  null, // 0F 9E
-  null, // 0F 9F
+  { emitter: "setcc", args: [0], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 90 setcc Eb
+  { emitter: "setcc", args: [1], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 91 setcc Eb
+  { emitter: "setcc", args: [2], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 92 setcc Eb
+  { emitter: "setcc", args: [3], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 93 setcc Eb
+  { emitter: "setcc", args: [4], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 94 setcc Eb
+  { emitter: "setcc", args: [5], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 95 setcc Eb
+  { emitter: "setcc", args: [6], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 96 setcc Eb
+  { emitter: "setcc", args: [7], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 97 setcc Eb
+  { emitter: "setcc", args: [8], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 98 setcc Eb
+  { emitter: "setcc", args: [9], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 99 setcc Eb
+  { emitter: "setcc", args: [10], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 9A setcc Eb
+  { emitter: "setcc", args: [11], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 9B setcc Eb
+  { emitter: "setcc", args: [12], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 9C setcc Eb
+  { emitter: "setcc", args: [13], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 9D setcc Eb
+  { emitter: "setcc", args: [14], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 9E setcc Eb
+  { emitter: "setcc", args: [15], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 9F setcc Eb
   null, // 0F A0
   null, // 0F A1
   null, // 0F A2
