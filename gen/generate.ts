@@ -425,15 +425,23 @@ function fastDispatch(): string {
 
 // ---- the JIT's map ----------------------------------------------------------------------------
 
-/** Immediate bytes in 32-bit code without prefixes (the only code the JIT compiles), by length kind. */
+/** Immediate bytes in 32-bit code (the only code the JIT compiles), by length kind. */
 const JIT_IMMEDIATE_BYTES: Partial<Record<number, number>> = { [IMM.NONE]: 0, [IMM.B]: 1, [IMM.W]: 2, [IMM.Z]: 4, [IMM.MOFFS]: 4 };
+/** The same after the operand-size prefix: Iz is the 16-bit operand size (the address size stays 32). */
+const JIT_IMMEDIATE_BYTES_16: Partial<Record<number, number>> = { ...JIT_IMMEDIATE_BYTES, [IMM.Z]: 2 };
 
-/** The object literal of row `r`'s JIT form at opcode `op` (its low byte for the 0F map). */
-function jitForm(r: InstructionRow, op: number): string {
+/** The prefix after which the JIT's 16-bit map applies (PREFIXES: the operand-size prefix). */
+const OPERAND_SIZE_PREFIX = PREFIXES.find((p) => p.name === "operand-size")!.byte;
+
+/**
+ * The object literal of row `r`'s JIT form at opcode `op` (its low byte for the 0F map); with
+ * `sixteen`, the form after the operand-size prefix (the row's jitArgs16).
+ */
+function jitForm(r: InstructionRow, op: number, sixteen: boolean): string {
   const tokens = operandTokens(r);
-  const imm = JIT_IMMEDIATE_BYTES[immKind(r)];
+  const imm = (sixteen ? JIT_IMMEDIATE_BYTES_16 : JIT_IMMEDIATE_BYTES)[immKind(r)];
   if (imm === undefined) throw new Error(`${describe(r)}: the JIT decodes one immediate of 1, 2 or 4 bytes`);
-  const args = (r.jitArgs ?? []).map((a) => {
+  const args = ((sixteen ? r.jitArgs16 : r.jitArgs) ?? []).map((a) => {
     if (a === "op") return hex(op);
     if (a === "cc") return String(op & 15);
     if (a in JIT_ARGS) return a;
@@ -456,12 +464,12 @@ function jitForm(r: InstructionRow, op: number): string {
   return `{ ${fields.join(", ")} }`;
 }
 
-/** Per opcode of a map, the lines of its JitOpcode entry. */
-function jitEntries(map: 0 | 1): string[] {
+/** Per opcode of a map, the lines of its JitOpcode entry; with `sixteen`, of its forms after the operand-size prefix. */
+function jitEntries(map: 0 | 1, sixteen = false): string[] {
   const out: string[] = [];
   byOpcode(map).forEach((rows, op) => {
-    const name = `${map ? "0F " : ""}${hex2(op)}`;
-    const jit = rows.filter((r) => r.jit);
+    const name = `${sixteen ? `${hex2(OPERAND_SIZE_PREFIX)} ` : ""}${map ? "0F " : ""}${hex2(op)}`;
+    const jit = rows.filter((r) => r.jit && (!sixteen || r.jitArgs16));
     if (jit.length === 0) {
       out.push(`  null, // ${name}`);
       return;
@@ -469,7 +477,7 @@ function jitEntries(map: 0 | 1): string[] {
     for (const r of jit) if (r.jitForm && !hasModrm(r)) throw new Error(`${describe(r)}: jitForm without a ModRM operand`);
     if (jit.every((r) => r.digit === undefined)) {
       if (jit.length > 1) throw new Error(`${describe(jit[1])}: a second JIT form of opcode ${name} with no /digit`);
-      out.push(`  ${jitForm(jit[0], op)}, // ${name} ${jit[0].mnemonic} ${jit[0].operands}`.trimEnd());
+      out.push(`  ${jitForm(jit[0], op, sixteen)}, // ${name} ${jit[0].mnemonic} ${jit[0].operands}`.trimEnd());
       return;
     }
     if (jit.some((r) => r.digit === undefined)) throw new Error(`${describe(jit[0])}: JIT forms of opcode ${name} with and without /digit`);
@@ -477,7 +485,7 @@ function jitEntries(map: 0 | 1): string[] {
     for (let digit = 0; digit < 8; digit++) {
       const forms = jit.filter((r) => r.digit === digit);
       if (forms.length > 1) throw new Error(`${describe(forms[1])}: a second JIT form of ${name} /${digit}`);
-      out.push(forms.length ? `    ${jitForm(forms[0], op)}, // /${digit} ${forms[0].mnemonic} ${forms[0].operands}` : `    null, // /${digit}`);
+      out.push(forms.length ? `    ${jitForm(forms[0], op, sixteen)}, // /${digit} ${forms[0].mnemonic} ${forms[0].operands}` : `    null, // /${digit}`);
     }
     out.push("  ],");
   });
@@ -486,15 +494,17 @@ function jitEntries(map: 0 | 1): string[] {
 
 function jitDecode(): string {
   const emitters = [...new Set(INSTRUCTIONS.filter((r) => r.jit).map((r) => r.jit!))].sort();
-  const args = [...new Set(INSTRUCTIONS.flatMap((r) => (r.jit ? r.jitArgs ?? [] : [])).filter((a) => a in JIT_ARGS))].sort();
-  for (const r of INSTRUCTIONS) if (!r.jit && (r.jitArgs || r.jitForm)) throw new Error(`${describe(r)}: jitArgs or jitForm without jit`);
+  const args = [...new Set(INSTRUCTIONS.flatMap((r) => (r.jit ? [...(r.jitArgs ?? []), ...(r.jitArgs16 ?? [])] : [])).filter((a) => a in JIT_ARGS))].sort();
+  for (const r of INSTRUCTIONS) if (!r.jit && (r.jitArgs || r.jitArgs16 || r.jitForm)) throw new Error(`${describe(r)}: jitArgs, jitArgs16 or jitForm without jit`);
+  for (const r of INSTRUCTIONS) if (r.jitArgs16 && r.opcode > 0xff) throw new Error(`${describe(r)}: the JIT's 16-bit map is of the one-byte opcodes only`);
   const one = jitEntries(0);
   if (!one[0x0f].startsWith("  null,")) throw new Error("opcode 0F is the two-byte escape, not a JIT form");
   return [
     HEADER,
     "// The JIT's map of the opcode maps (src/jit/instructions.ts decodes through it): per opcode, the",
     "// form the JIT compiles, the emitter that compiles it with its constant arguments, and the",
-    "// operand layout the table's notation gives it, in 32-bit code without prefixes.",
+    "// operand layout the table's notation gives it, in 32-bit code: without prefixes, and after the",
+    "// operand-size prefix for the rows that give `jitArgs16` (JIT_ONE_BYTE_16).",
     "",
     `import { ${args.join(", ")} } from "../emitter-args.js";`,
     "",
@@ -532,6 +542,17 @@ function jitDecode(): string {
     "/** The 0F map, indexed by the second opcode byte. */",
     "export const JIT_TWO_BYTE: readonly JitOpcode[] = [",
     ...jitEntries(1),
+    "];",
+    "",
+    "/** Prefixes that change nothing in a unit (PREFIXES' jitNoOp: DS and SS are flat there), decoded past. */",
+    `export const JIT_NO_OP_PREFIXES: readonly number[] = [${PREFIXES.filter((p) => p.jitNoOp).map((p) => hex(p.byte)).join(", ")}];`,
+    "",
+    "/** The operand-size prefix, after which JIT_ONE_BYTE_16 gives the forms (16-bit operands). */",
+    `export const OPERAND_SIZE_PREFIX = ${hex(OPERAND_SIZE_PREFIX)};`,
+    "",
+    "/** The one-byte map after the operand-size prefix, indexed by the opcode byte. */",
+    "export const JIT_ONE_BYTE_16: readonly JitOpcode[] = [",
+    ...jitEntries(0, true),
     "];",
     "",
   ].join("\n");

@@ -98,11 +98,16 @@ export interface InstructionRow {
   /**
    * The JIT's emitter for the form (`EMITTERS` in src/jit/instructions.ts: the WebAssembly it
    * becomes), and its constant arguments: names from src/jit/emitter-args.ts, `op` the opcode
-   * byte, `cc` its condition. The JIT compiles 32-bit code without prefixes only; a row without
-   * `jit` ends a compiled unit before it (docs/jit.md).
+   * byte, `cc` its condition. The JIT compiles 32-bit code, without prefixes unless `jitArgs16`
+   * says; a row without `jit` runs through the interpreter from inside a unit (docs/jit.md).
    */
   jit?: string;
   jitArgs?: string[];
+  /**
+   * The JIT also compiles the form after an operand-size prefix (0x66), 16-bit, with these
+   * arguments for its emitter (Iz is then two bytes).
+   */
+  jitArgs16?: string[];
   /** The JIT compiles only the register form (ModRM.mod 3); a memory form ends the unit before it. */
   jitForm?: "register";
   /**
@@ -148,6 +153,12 @@ export interface PrefixRow {
   group: 1 | 2 | 3 | 4;
   /** The fast path takes the `fastHandler16` forms after this prefix (operand size). */
   fast16?: true;
+  /**
+   * The prefix changes nothing in a compiled unit, which runs only while DS and SS are flat
+   * (docs/jit.md): an override to either selects the same addresses and checks. The JIT decodes
+   * the instruction after it as if it were not there.
+   */
+  jitNoOp?: true;
 }
 
 export const PREFIXES: PrefixRow[] = [
@@ -156,8 +167,8 @@ export const PREFIXES: PrefixRow[] = [
   { byte: 0xf3, name: "rep", group: 1 },
   { byte: 0x26, name: "es", group: 2 },
   { byte: 0x2e, name: "cs", group: 2 },
-  { byte: 0x36, name: "ss", group: 2 },
-  { byte: 0x3e, name: "ds", group: 2 },
+  { byte: 0x36, name: "ss", group: 2, jitNoOp: true },
+  { byte: 0x3e, name: "ds", group: 2, jitNoOp: true },
   { byte: 0x64, name: "fs", group: 2 },
   { byte: 0x65, name: "gs", group: 2 },
   { byte: 0x66, name: "operand-size", group: 3, fast16: true },
@@ -216,8 +227,8 @@ ALU.forEach((mn, i) => {
   add({ opcode: i * 8 + 1, mnemonic: mn, operands: "Ev,Gv", handler: "aluEG", args: [op, "opsz"], ...flags, lock, fast: "32-bit", fastHandler: "fastAlu32", fastArgs: [op, "true"], jit: "aluEG", jitArgs: [op, "SIZE_32"] });
   add({ opcode: i * 8 + 2, mnemonic: mn, operands: "Gb,Eb", handler: "aluGE", args: [op, "SIZE_8"], ...flags, ...fastAlu8, jit: "aluGE", jitArgs: [op, "SIZE_8"] });
   add({ opcode: i * 8 + 3, mnemonic: mn, operands: "Gv,Ev", handler: "aluGE", args: [op, "opsz"], ...flags, fast: "32-bit", fastHandler: "fastAlu32", fastArgs: [op, "false"], jit: "aluGE", jitArgs: [op, "SIZE_32"] });
-  add({ opcode: i * 8 + 4, mnemonic: mn, operands: "AL,Ib", handler: "aluAI", args: [op, "SIZE_8"], ...flags });
-  add({ opcode: i * 8 + 5, mnemonic: mn, operands: "eAX,Iz", handler: "aluAI", args: [op, "opsz"], ...flags, fast: "32-bit", fastHandler: "fastAluEaxImm", fastArgs: ["op"], jit: "aluAI", jitArgs: [op] });
+  add({ opcode: i * 8 + 4, mnemonic: mn, operands: "AL,Ib", handler: "aluAI", args: [op, "SIZE_8"], ...flags, jit: "aluAI", jitArgs: [op, "SIZE_8"] });
+  add({ opcode: i * 8 + 5, mnemonic: mn, operands: "eAX,Iz", handler: "aluAI", args: [op, "opsz"], ...flags, fast: "32-bit", fastHandler: "fastAluEaxImm", fastArgs: ["op"], jit: "aluAI", jitArgs: [op, "SIZE_32"] });
   add({ opcode: 0x80, digit: i, mnemonic: mn, operands: "Eb,Ib", handler: "aluEI", args: ["op"], ...flags, lock, fast: mn === "cmp" ? true : "register", fastHandler: "fastGroup1Eb", jit: "aluEI", jitArgs: [op, "SIZE_8"] });
   add({ opcode: 0x81, digit: i, mnemonic: mn, operands: "Ev,Iz", handler: "aluEI", args: ["op"], ...flags, lock, fast: "register", fastHandler: "fastAluEvImmReg", fastArgs: ["op"], jit: "aluEI", jitArgs: [op, "SIZE_32"] });
   add({ opcode: 0x82, digit: i, mnemonic: mn, operands: "Eb,Ib", handler: "aluEI", args: ["op"], ...flags, lock, note: "80's alias in 32-bit code (SDM Vol. 2 Appendix A, Table A-2)" });
@@ -260,9 +271,9 @@ add({ opcode: 0x85, mnemonic: "test", operands: "Ev,Gv", handler: "testEG", args
 add({ opcode: 0x86, mnemonic: "xchg", operands: "Eb,Gb", handler: "xchgEG", args: ["SIZE_8"], lock: true, note: "locked whether or not LOCK is given" });
 add({ opcode: 0x87, mnemonic: "xchg", operands: "Ev,Gv", handler: "xchgEG", args: ["opsz"], lock: true });
 add({ opcode: 0x88, mnemonic: "mov", operands: "Eb,Gb", handler: "movEG", args: ["SIZE_8"], fast: true, fastHandler: "fastMovEbGb", jit: "movEG", jitArgs: ["SIZE_8"] });
-add({ opcode: 0x89, mnemonic: "mov", operands: "Ev,Gv", handler: "movEG", args: ["opsz"], fast: "32-bit", fastHandler: "fastMovEvGv", fastHandler16: "fastMovEwGw", jit: "movEG", jitArgs: ["SIZE_32"] });
+add({ opcode: 0x89, mnemonic: "mov", operands: "Ev,Gv", handler: "movEG", args: ["opsz"], fast: "32-bit", fastHandler: "fastMovEvGv", fastHandler16: "fastMovEwGw", jit: "movEG", jitArgs: ["SIZE_32"], jitArgs16: ["SIZE_16"] });
 add({ opcode: 0x8a, mnemonic: "mov", operands: "Gb,Eb", handler: "movGE", args: ["SIZE_8"], fast: true, fastHandler: "fastMovGbEb", jit: "movGE", jitArgs: ["SIZE_8"] });
-add({ opcode: 0x8b, mnemonic: "mov", operands: "Gv,Ev", handler: "movGE", args: ["opsz"], fast: "32-bit", fastHandler: "fastMovGvEv", fastHandler16: "fastMovGwEw", jit: "movGE", jitArgs: ["SIZE_32"] });
+add({ opcode: 0x8b, mnemonic: "mov", operands: "Gv,Ev", handler: "movGE", args: ["opsz"], fast: "32-bit", fastHandler: "fastMovGvEv", fastHandler16: "fastMovGwEw", jit: "movGE", jitArgs: ["SIZE_32"], jitArgs16: ["SIZE_16"] });
 add({ opcode: 0x8c, mnemonic: "mov", operands: "Ew,Sw", handler: "movESreg" });
 add({ opcode: 0x8d, mnemonic: "lea", operands: "Gv,M", handler: "lea", fast: "32-bit", fastHandler: "fastLea", jit: "lea" });
 add({ opcode: 0x8e, mnemonic: "mov", operands: "Sw,Ew", handler: "movSregE", note: "MOV SS holds interrupts off for one instruction" });
@@ -287,12 +298,14 @@ for (const [op, mn, operands] of [
   [0xae, "scas", "AL,Yb"], [0xaf, "scas", "eAX,Yv"],
 ] as const) {
   const compares = mn === "cmps" || mn === "scas";
-  add({ opcode: op, mnemonic: mn, operands, handler: "stringMove", args: ["op"], reads: compares ? "D" : "D", writes: compares ? "OSZAPC" : undefined, undefinedFlags: compares ? NONE : undefined });
+  // The JIT compiles LODS (DS:ESI, flat in a unit); the others address ES, which a unit does not require flat.
+  const jit = mn === "lods" ? { jit: "lods", jitArgs: [op === 0xac ? "SIZE_8" : "SIZE_32"] } : {};
+  add({ opcode: op, mnemonic: mn, operands, handler: "stringMove", args: ["op"], reads: compares ? "D" : "D", writes: compares ? "OSZAPC" : undefined, undefinedFlags: compares ? NONE : undefined, ...jit });
 }
-add({ opcode: 0xa8, mnemonic: "test", operands: "AL,Ib", handler: "testAI", args: ["SIZE_8"], ...TEST_FLAGS });
-add({ opcode: 0xa9, mnemonic: "test", operands: "eAX,Iz", handler: "testAI", args: ["opsz"], ...TEST_FLAGS, jit: "aluAI", jitArgs: ["ALU_TEST"] });
-add({ opcode: 0xb0, span: 8, mnemonic: "mov", operands: "Zb,Ib", handler: "movRegImm8", args: ["op"] });
-add({ opcode: 0xb8, span: 8, mnemonic: "mov", operands: "Zv,Iv", handler: "movRegImm", args: ["op"], fast: "32-bit", fastHandler: "fastMovRegImm", fastArgs: ["op"], jit: "movRegImm", jitArgs: ["op"] });
+add({ opcode: 0xa8, mnemonic: "test", operands: "AL,Ib", handler: "testAI", args: ["SIZE_8"], ...TEST_FLAGS, jit: "aluAI", jitArgs: ["ALU_TEST", "SIZE_8"] });
+add({ opcode: 0xa9, mnemonic: "test", operands: "eAX,Iz", handler: "testAI", args: ["opsz"], ...TEST_FLAGS, jit: "aluAI", jitArgs: ["ALU_TEST", "SIZE_32"] });
+add({ opcode: 0xb0, span: 8, mnemonic: "mov", operands: "Zb,Ib", handler: "movRegImm8", args: ["op"], jit: "movRegImm", jitArgs: ["op", "SIZE_8"] });
+add({ opcode: 0xb8, span: 8, mnemonic: "mov", operands: "Zv,Iv", handler: "movRegImm", args: ["op"], fast: "32-bit", fastHandler: "fastMovRegImm", fastArgs: ["op"], jit: "movRegImm", jitArgs: ["op", "SIZE_32"] });
 
 const SHIFTS = [["rol", 0], ["ror", 1], ["rcl", 2], ["rcr", 3], ["shl", 4], ["shr", 5], ["sal", 6], ["sar", 7]] as const;
 for (const [mn, digit] of SHIFTS) {
@@ -309,10 +322,12 @@ for (const [mn, digit] of SHIFTS) {
   ] as const) {
     const fast = op === 0xc1 || op === 0xd1 || op === 0xd3 ? ("register" as const) : undefined;
     const fastHandler = fast && (op === 0xc1 ? { fastHandler: "fastShiftRegImm", fastHandler16: "fastShiftReg16Imm" } : { fastHandler: "fastShiftReg", fastArgs: ["op"] });
-    // The JIT compiles SHL/SAL, SHR, SAR, ROL and ROR of a 32-bit register (RCL and RCR are the interpreter's).
+    // The JIT compiles SHL/SAL, SHR, SAR, ROL and ROR of a register (RCL and RCR are the
+    // interpreter's), 32-bit, and 16-bit after 0x66 where the count is a constant.
     const jitEmitter = ({ 0xc1: "shiftImm", 0xd1: "shiftOne", 0xd3: "shiftCl" } as Record<number, string>)[op];
+    const sub = `SHIFT_${mn === "sal" ? "SHL" : mn.toUpperCase()}`;
     const jit = jitEmitter && digit !== 2 && digit !== 3
-      ? { jit: jitEmitter, jitArgs: [`SHIFT_${mn === "sal" ? "SHL" : mn.toUpperCase()}`], jitForm: "register" as const }
+      ? { jit: jitEmitter, jitArgs: [sub, "SIZE_32"], ...(op !== 0xd3 ? { jitArgs16: [sub, "SIZE_16"] } : {}), jitForm: "register" as const }
       : {};
     add({ opcode: op, digit, mnemonic: mn, operands, handler: "shiftGroup", args: ["op"], ...flags, fast, ...fastHandler, ...jit });
   }
@@ -324,7 +339,7 @@ add({ opcode: 0xc5, mnemonic: "lds", operands: "Gz,Mp", handler: "lesLds", args:
 add({ opcode: 0xc6, digit: 0, mnemonic: "mov", operands: "Eb,Ib", handler: "movEI", args: ["SIZE_8"], fast: true, fastHandler: "fastMovEbIb", jit: "movEI", jitArgs: ["SIZE_8"] });
 add({ opcode: 0xc7, digit: 0, mnemonic: "mov", operands: "Ev,Iz", handler: "movEI", args: ["opsz"], fast: "32-bit", fastHandler: "fastMovEvIz", fastHandler16: "fastMovEwIw", jit: "movEI", jitArgs: ["SIZE_32"] });
 add({ opcode: 0xc8, mnemonic: "enter", operands: "Iw,Ib", handler: "enter" });
-add({ opcode: 0xc9, mnemonic: "leave", operands: "", handler: "leave" });
+add({ opcode: 0xc9, mnemonic: "leave", operands: "", handler: "leave", jit: "leave" });
 add({ opcode: 0xca, mnemonic: "retf", operands: "Iw", handler: "retFarImm", jump: true });
 add({ opcode: 0xcb, mnemonic: "retf", operands: "", handler: "retFar", jump: true });
 add({ opcode: 0xcc, mnemonic: "int3", operands: "", handler: "int3", jump: true });
@@ -368,10 +383,12 @@ const GROUP3: [number, string, string, string, Partial<InstructionRow>][] = [
   [7, "idiv", "", "mulDivE", { undefinedFlags: DIV_UNDEFINED }],
 ];
 for (const [digit, mn, imm, handler, extra] of GROUP3) {
-  add({ opcode: 0xf6, digit, mnemonic: mn, operands: imm ? "Eb,Ib" : "Eb", handler, args: ["SIZE_8"], ...extra });
-  // The JIT compiles NOT, NEG and MUL of a 32-bit operand.
+  // The JIT compiles TEST (/0; /1, its undocumented alias, is the interpreter's) of a byte or
+  // 32-bit operand, and NOT, NEG and MUL of a 32-bit operand.
+  const test = (sz: string) => (digit === 0 ? { jit: "aluEI", jitArgs: ["ALU_TEST", sz] } : {});
+  add({ opcode: 0xf6, digit, mnemonic: mn, operands: imm ? "Eb,Ib" : "Eb", handler, args: ["SIZE_8"], ...extra, ...test("SIZE_8") });
   const jit = ({ 2: "notE", 3: "negE", 4: "mulE" } as Record<number, string>)[digit];
-  add({ opcode: 0xf7, digit, mnemonic: mn, operands: imm ? "Ev,Iz" : "Ev", handler, args: ["opsz"], ...extra, fast: "32-bit", fastHandler: "fastGroup3", ...(jit ? { jit } : {}) });
+  add({ opcode: 0xf7, digit, mnemonic: mn, operands: imm ? "Ev,Iz" : "Ev", handler, args: ["opsz"], ...extra, fast: "32-bit", fastHandler: "fastGroup3", ...(jit ? { jit } : {}), ...test("SIZE_32") });
 }
 add({ opcode: 0xf8, mnemonic: "clc", operands: "", handler: "clc", writes: "C" });
 add({ opcode: 0xf9, mnemonic: "stc", operands: "", handler: "stc", writes: "C" });
@@ -425,9 +442,9 @@ add({ opcode: T | 0x32, mnemonic: "rdmsr", operands: "", handler: "rdmsr", privi
 add({ opcode: T | 0x33, mnemonic: "rdpmc", operands: "", handler: "rdpmc", note: "CPL 0 only unless CR4.PCE" });
 add({ opcode: T | 0x34, mnemonic: "sysenter", operands: "", handler: "sysenter", jump: true });
 add({ opcode: T | 0x35, mnemonic: "sysexit", operands: "", handler: "sysexit", jump: true, privilege: "cpl0" });
-add({ opcode: T | 0x40, span: 16, mnemonic: "cmovcc", operands: "Gv,Ev", handler: "cmov", args: ["op"], reads: "OSZPC" });
+add({ opcode: T | 0x40, span: 16, mnemonic: "cmovcc", operands: "Gv,Ev", handler: "cmov", args: ["op"], reads: "OSZPC", jit: "cmov", jitArgs: ["cc"] });
 add({ opcode: T | 0x80, span: 16, mnemonic: "jcc", operands: "Jz", handler: "jccRel", args: ["op"], reads: "OSZPC", jump: true, fast: "32-bit", fastHandler: "fastJccRel32", fastArgs: ["cc"], jit: "jcc", jitArgs: ["cc"] });
-add({ opcode: T | 0x90, span: 16, mnemonic: "setcc", operands: "Eb", handler: "setcc", args: ["op"], reads: "OSZPC" });
+add({ opcode: T | 0x90, span: 16, mnemonic: "setcc", operands: "Eb", handler: "setcc", args: ["op"], reads: "OSZPC", jit: "setcc", jitArgs: ["cc"] });
 add({ opcode: T | 0xa0, mnemonic: "push", operands: "FS", handler: "pushFsGs", args: ["op"] });
 add({ opcode: T | 0xa1, mnemonic: "pop", operands: "FS", handler: "popFsGs", args: ["op"] });
 add({ opcode: T | 0xa2, mnemonic: "cpuid", operands: "", handler: "cpuid" });
@@ -453,8 +470,8 @@ add({ opcode: T | 0xb4, mnemonic: "lfs", operands: "Gz,Mp", handler: "lssLfsLgs"
 add({ opcode: T | 0xb5, mnemonic: "lgs", operands: "Gz,Mp", handler: "lssLfsLgs", args: ["op"] });
 add({ opcode: T | 0xb6, mnemonic: "movzx", operands: "Gv,Eb", handler: "movzxGvEb", operation: "e", fast: "32-bit", fastHandler: "fastMovzxGvEb", jit: "movzx", jitArgs: ["SIZE_8"] });
 add({ opcode: T | 0xb7, mnemonic: "movzx", operands: "Gv,Ew", handler: "movzxGvEw", operation: "e", fast: "32-bit", fastHandler: "fastMovzxGvEw", jit: "movzx", jitArgs: ["SIZE_16"] });
-add({ opcode: T | 0xbe, mnemonic: "movsx", operands: "Gv,Eb", handler: "movsxGvEb", operation: "signExtend(e, SIZE_8)", fast: "32-bit", fastHandler: "fastMovsxGvEb" });
-add({ opcode: T | 0xbf, mnemonic: "movsx", operands: "Gv,Ew", handler: "movsxGvEw", operation: "signExtend(e, SIZE_16)", fast: "32-bit", fastHandler: "fastMovsxGvEw" });
+add({ opcode: T | 0xbe, mnemonic: "movsx", operands: "Gv,Eb", handler: "movsxGvEb", operation: "signExtend(e, SIZE_8)", fast: "32-bit", fastHandler: "fastMovsxGvEb", jit: "movsx", jitArgs: ["SIZE_8"] });
+add({ opcode: T | 0xbf, mnemonic: "movsx", operands: "Gv,Ew", handler: "movsxGvEw", operation: "signExtend(e, SIZE_16)", fast: "32-bit", fastHandler: "fastMovsxGvEw", jit: "movsx", jitArgs: ["SIZE_16"] });
 add({ opcode: T | 0xbc, mnemonic: "bsf", operands: "Gv,Ev", handler: "bsfGvEv", operation: "bitScan(false, sz, e, g)", writes: "Z", undefinedFlags: BSF_UNDEFINED, fast: "32-bit", fastHandler: "fastBsfGvEv" });
 add({ opcode: T | 0xbd, mnemonic: "bsr", operands: "Gv,Ev", handler: "bsrGvEv", operation: "bitScan(true, sz, e, g)", writes: "Z", undefinedFlags: BSF_UNDEFINED, fast: "32-bit", fastHandler: "fastBsrGvEv" });
 add({ opcode: T | 0xc0, mnemonic: "xadd", operands: "Eb,Gb", handler: "xadd", args: ["SIZE_8"], writes: "OSZAPC", undefinedFlags: NONE, lock: true });

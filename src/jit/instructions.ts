@@ -6,16 +6,18 @@
 // an instruction is. Semantics follow the core's fast path and operation helpers
 // (assembly/fastpath.ts, assembly/ops/alu.ts, assembly/flags.ts): the same lazy-flag records,
 // the same TLB test, the same cases left to the interpreter. Everything here is 32-bit code
-// without prefixes, with flat DS and SS (the core enters units only then). A form the map does
-// not have runs through the core's interpreter from inside the unit (compile.ts).
+// with flat DS and SS (the core enters units only then), without prefixes except the
+// operand-size prefix before the forms the table compiles with 16-bit operands (`jitArgs16`) and
+// a DS or SS override, which changes nothing while both are flat. A form the map does not have
+// runs through the core's interpreter from inside the unit (compile.ts).
 
 import { OP } from "./wasm-encoder.js";
 import {
   UnitBuilder, L_A, L_B, L_R, L_C, L_HOST, L_KIND, L_T,
   LAZY_ADD, LAZY_ADC, LAZY_SUB, LAZY_SBB, LAZY_LOGIC, LAZY_INC, LAZY_DEC, FLAGS_ARITH, G_FLAGS, G_EIP_DELTA,
 } from "./unit.js";
-import { ALU_ADC, ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SBB, ALU_SUB, ALU_TEST, ALU_XOR, DEC, SHIFT_ROL, SHIFT_ROR, SHIFT_SAR, SHIFT_SHR, SIZE_8 } from "./emitter-args.js";
-import { JIT_ONE_BYTE, JIT_TWO_BYTE, TWO_BYTE_ESCAPE, type JitEmitter, type JitForm, type JitOpcode } from "./generated/decode.js";
+import { ALU_ADC, ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SBB, ALU_SUB, ALU_TEST, ALU_XOR, DEC, SHIFT_ROL, SHIFT_ROR, SHIFT_SAR, SHIFT_SHR, SIZE_8, SIZE_16, SIZE_32 } from "./emitter-args.js";
+import { JIT_NO_OP_PREFIXES, JIT_ONE_BYTE, JIT_ONE_BYTE_16, JIT_TWO_BYTE, OPERAND_SIZE_PREFIX, TWO_BYTE_ESCAPE, type JitEmitter, type JitForm, type JitOpcode } from "./generated/decode.js";
 
 export interface Instruction {
   length: number;
@@ -47,6 +49,11 @@ interface ModRM {
   rm: number;
   mem: Mem | null;
   length: number;
+}
+
+/** The value mask of size index sz (0 byte, 1 word, 2 dword). */
+function sizeMask(sz: number): number {
+  return sz === 2 ? -1 : sz === 1 ? 0xffff : 0xff;
 }
 
 function i8(v: number): number {
@@ -157,7 +164,7 @@ const NO_MODRM: ModRM = { reg: 0, rm: 0, mem: null, length: 0 };
  */
 function alu(u: UnitBuilder, aop: number, sz: number, a: () => void, b: () => void, store: (v: () => void) => void): void {
   const c = u.c;
-  const mask = sz === 2 ? -1 : 0xff;
+  const mask = sizeMask(sz);
   if (aop === ALU_ADC || aop === ALU_SBB) {
     u.carry();
     c.set(L_C);
@@ -210,7 +217,7 @@ function aluModrm(m: ModRM, aop: number, sz: number, toE: boolean): Emit {
   };
 }
 
-/** Group 1: ALU Eb/Ev with an immediate (of the operand size, or a sign-extended byte). */
+/** Group 1: ALU Eb/Ev with an immediate (of the operand size, or a sign-extended byte); group 3's TEST. */
 const aluEI: Emitter = ({ m, imm: raw }, [aop, sz]) => {
   const imm = sz === SIZE_8 ? raw & 0xff : raw;
   return (u) => {
@@ -219,13 +226,16 @@ const aluEI: Emitter = ({ m, imm: raw }, [aop, sz]) => {
       alu(u, aop, sz, () => u.regSized(sz, m.rm), b, (v) => u.setRegSized(sz, m.rm, v));
       return;
     }
-    access(u, m.mem, sz, aop !== ALU_CMP);
+    access(u, m.mem, sz, aop !== ALU_CMP && aop !== ALU_TEST);
     alu(u, aop, sz, () => loadHost(u, sz), b, (v) => storeHost(u, sz, v));
   };
 };
 
-/** ALU (or TEST) EAX, imm32. */
-const aluAI: Emitter = ({ imm }, [aop]) => (u) => alu(u, aop, 2, () => u.reg(0), () => u.c.i32(imm), (v) => { v(); u.setReg(0); });
+/** ALU (or TEST) AL, imm8 or EAX, imm32. */
+const aluAI: Emitter = ({ imm: raw }, [aop, sz]) => {
+  const imm = raw & sizeMask(sz);
+  return (u) => alu(u, aop, sz, () => u.regSized(sz, 0), () => u.c.i32(imm), (v) => u.setRegSized(sz, 0, v));
+};
 
 // ---- moves ----------------------------------------------------------------------------------
 /** MOV Ev,Gv / Eb,Gb (toE) or Gv,Ev / Gb,Eb. */
@@ -268,6 +278,39 @@ const movzx: Emitter = ({ m }, [sz]) => (u) => {
   u.setReg(m.reg);
 };
 
+/** MOVSX Gv, Eb / Ew. */
+const movsx: Emitter = ({ m }, [sz]) => (u) => {
+  const shift = sz === SIZE_8 ? 24 : 16;
+  if (m.mem === null) u.regSized(sz, m.rm);
+  else {
+    access(u, m.mem, sz, false);
+    loadHost(u, sz);
+  }
+  u.c.i32(shift).op(OP.i32Shl).i32(shift).op(OP.i32ShrS);
+  u.setReg(m.reg);
+};
+
+/**
+ * CMOVcc Gv, Ev (32-bit): the source is read, and a memory source may leave before the
+ * instruction, whether or not the condition holds (assembly/execute.ts cmov).
+ */
+const cmov: Emitter = ({ m }, [cc]) => (u) => {
+  readE32(u, m);
+  u.reg(m.reg);
+  u.condition(cc);
+  u.c.op(OP.select);
+  u.setReg(m.reg);
+};
+
+/** SETcc Eb: 1 when condition cc holds, else 0. */
+const setcc: Emitter = ({ m }, [cc]) => (u) => {
+  if (m.mem === null) u.setReg8(m.rm, () => u.condition(cc));
+  else {
+    access(u, m.mem, SIZE_8, true);
+    storeHost(u, SIZE_8, () => u.condition(cc));
+  }
+};
+
 /** LEA Gv, M (the table gives it memory forms only: the register form is #UD, the interpreter's). */
 const lea: Emitter = ({ m }) => {
   const ea = m.mem!;
@@ -291,6 +334,7 @@ function movMoffs(lin: number, load: boolean): Emit {
 
 // ---- stack ----------------------------------------------------------------------------------
 const ESP = 4;
+const EBP = 5;
 
 /** Push what `value` pushes (read before ESP moves), or leave before the instruction. */
 function push(u: UnitBuilder, value: () => void): void {
@@ -315,6 +359,38 @@ function dropSlot(u: UnitBuilder): void {
   u.c.i32(4).op(OP.i32Add);
   u.setReg(ESP);
 }
+/** LEAVE: EBP = [EBP], ESP = EBP + 4 (a 32-bit stack, SS flat), or leave before the instruction. */
+const leave: Emitter = () => (u) => {
+  const c = u.c;
+  u.reg(EBP);
+  u.access(4, false);
+  loadHost(u, 2);
+  c.set(L_T);
+  u.reg(EBP);
+  c.i32(4).op(OP.i32Add);
+  u.setReg(ESP);
+  c.get(L_T);
+  u.setReg(EBP);
+};
+
+// ---- strings --------------------------------------------------------------------------------
+const ESI = 6;
+const DF = 0x400;
+
+/** LODS AL / EAX (no prefix): the value at DS:ESI, ESI moved by its size, backwards when DF is set. */
+const lods: Emitter = (_, [sz]) => {
+  const from: Mem = { base: ESI, index: -1, scale: 0, disp: 0 };
+  const n = 1 << sz;
+  return (u) => {
+    const c = u.c;
+    access(u, from, sz, false);
+    u.setRegSized(sz, 0, () => loadHost(u, sz));
+    u.reg(ESI);
+    c.i32(-n).i32(n).gget(G_FLAGS).i32(DF).op(OP.i32And).op(OP.select).op(OP.i32Add);
+    u.setReg(ESI);
+  };
+};
+
 // ---- shifts ---------------------------------------------------------------------------------
 /**
  * SHL/SAL, SHR, SAR, ROL, ROR (`sub`: group 2's /digit) of a 32-bit register by an immediate
@@ -373,10 +449,64 @@ function shiftReg(m: ModRM, sub: number, count: number | null): Emit {
   };
 }
 
-/** A shift's or multiply's flags: CF = L_B, OF = L_C into EFLAGS, ZF SF PF lazy on L_R. */
-function szpFlags(u: UnitBuilder): void {
+/**
+ * SHL/SAL, SHR, SAR, ROL, ROR of a 16-bit register by a constant `count` (assembly/ops/shift.ts
+ * at size 16: the count masked to 5 bits, so SHL/SHR/SAR go past the width up to 31, and ROL/ROR
+ * rotate by it modulo 16 yet set CF and OF whenever the masked count is not 0).
+ */
+function shiftReg16(m: ModRM, sub: number, count: number): Emit {
+  const c5 = count & 31;
+  return (u) => {
+    if (c5 === 0) return;
+    const c = u.c;
+    u.reg16(m.rm);
+    c.set(L_A);
+    if (sub === SHIFT_ROL || sub === SHIFT_ROR) {
+      const n = c5 & 15;
+      c.get(L_A);
+      if (n !== 0) {
+        const [first, second] = sub === SHIFT_ROL ? [OP.i32Shl, OP.i32ShrU] : [OP.i32ShrU, OP.i32Shl];
+        c.i32(n).op(first).get(L_A).i32(16 - n).op(second).op(OP.i32Or).i32(0xffff).op(OP.i32And);
+      }
+      c.set(L_R);
+      u.setReg16(m.rm, () => c.get(L_R));
+      if (sub === SHIFT_ROL) {
+        c.get(L_R).i32(1).op(OP.i32And).set(L_B);
+        c.get(L_R).i32(15).op(OP.i32ShrU).get(L_B).op(OP.i32Xor).set(L_C);
+      } else {
+        c.get(L_R).i32(15).op(OP.i32ShrU).set(L_B);
+        c.get(L_R).i32(14).op(OP.i32ShrU).i32(1).op(OP.i32And).get(L_B).op(OP.i32Xor).set(L_C);
+      }
+      c.get(L_B).get(L_C).i32(11).op(OP.i32Shl).op(OP.i32Or);
+      u.writeFlagBits(0x801);
+      return;
+    }
+    // L_R = result, L_B = CF, L_C = OF.
+    if (sub === SHIFT_SHR) {
+      c.get(L_A).i32(c5).op(OP.i32ShrU).set(L_R);
+      c.get(L_A).i32(c5 - 1).op(OP.i32ShrU).i32(1).op(OP.i32And).set(L_B);
+      c.get(L_A).i32(15).op(OP.i32ShrU).set(L_C);
+    } else if (sub === SHIFT_SAR) {
+      const signed = () => c.get(L_A).i32(16).op(OP.i32Shl).i32(16).op(OP.i32ShrS);
+      signed(); c.i32(c5).op(OP.i32ShrS).i32(0xffff).op(OP.i32And).set(L_R);
+      signed(); c.i32(c5 - 1).op(OP.i32ShrS).i32(1).op(OP.i32And).set(L_B);
+      c.i32(0).set(L_C);
+    } else {
+      c.get(L_A).i32(c5).op(OP.i32Shl).i32(0xffff).op(OP.i32And).set(L_R);
+      // CF: the last bit shifted out, 0 once the count passes the width.
+      if (c5 > 16) c.i32(0).set(L_B);
+      else c.get(L_A).i32(16 - c5).op(OP.i32ShrU).i32(1).op(OP.i32And).set(L_B);
+      c.get(L_R).i32(15).op(OP.i32ShrU).get(L_B).op(OP.i32Xor).set(L_C);
+    }
+    u.setReg16(m.rm, () => c.get(L_R));
+    szpFlags(u, SIZE_16);
+  };
+}
+
+/** A shift's or multiply's flags: CF = L_B, OF = L_C into EFLAGS, ZF SF PF lazy on L_R (of size index sz). */
+function szpFlags(u: UnitBuilder, sz = SIZE_32): void {
   u.c.gget(G_FLAGS).i32(~FLAGS_ARITH).op(OP.i32And).get(L_B).op(OP.i32Or).get(L_C).i32(11).op(OP.i32Shl).op(OP.i32Or).gset(G_FLAGS);
-  u.setSzp(2);
+  u.setSzp(sz);
 }
 
 /** Push the 32-bit register or memory operand of `m` (leaving before the instruction on a TLB miss). */
@@ -519,10 +649,15 @@ export const EMITTERS: Record<JitEmitter, Emitter> = {
   movEG: ({ m }, [sz]) => mov(m, sz, true),
   movGE: ({ m }, [sz]) => mov(m, sz, false),
   movEI,
-  movRegImm: ({ imm }, [op]) => (u) => { u.c.i32(imm); u.setReg(op & 7); },
+  movRegImm: ({ imm }, [op, sz]) => (u) => u.setRegSized(sz, op & 7, () => u.c.i32(imm)),
   movAccMoffs: ({ imm }) => movMoffs(imm, true),
   movMoffsAcc: ({ imm }) => movMoffs(imm, false),
   movzx,
+  movsx,
+  cmov,
+  setcc,
+  lods,
+  leave,
   lea,
   nop: () => () => {},
   pushReg: (_, [op]) => (u) => push(u, () => u.reg(op & 7)),
@@ -540,9 +675,12 @@ export const EMITTERS: Record<JitEmitter, Emitter> = {
   mulE,
   imulGE: ({ m }) => imul(m, null),
   imulGEI: ({ m, imm }) => imul(m, imm),
-  shiftImm: ({ m, imm }, [sub]) => shiftReg(m, sub, imm),
-  shiftOne: ({ m }, [sub]) => shiftReg(m, sub, 1),
-  shiftCl: ({ m }, [sub]) => shiftReg(m, sub, null),
+  shiftImm: ({ m, imm }, [sub, sz]) => (sz === SIZE_16 ? shiftReg16(m, sub, imm) : shiftReg(m, sub, imm)),
+  shiftOne: ({ m }, [sub, sz]) => (sz === SIZE_16 ? shiftReg16(m, sub, 1) : shiftReg(m, sub, 1)),
+  shiftCl: ({ m }, [sub, sz]) => {
+    if (sz !== SIZE_32) throw new Error("the JIT shifts a 16-bit register by constant counts only");
+    return shiftReg(m, sub, null);
+  },
   jcc,
   jmpRel,
   callRel,
@@ -576,13 +714,23 @@ function flatten(map: readonly JitOpcode[]): (CompiledForm | null)[] {
 }
 const ONE_BYTE = flatten(JIT_ONE_BYTE);
 const TWO_BYTE = flatten(JIT_TWO_BYTE);
+const ONE_BYTE_16 = flatten(JIT_ONE_BYTE_16);
+const NO_OP_PREFIX = new Uint8Array(256);
+for (const b of JIT_NO_OP_PREFIXES) NO_OP_PREFIX[b] = 1;
 
 /** The instruction at host address `p` of `mem`, or null when the JIT leaves it to the interpreter. */
 export function decodeInstruction(mem: Uint8Array, p: number): Instruction | null {
   let forms = ONE_BYTE;
-  let op = mem[p];
-  let q = p + 1;
-  if (op === TWO_BYTE_ESCAPE) {
+  // A DS or SS override (GCC's padding: 3E 8D 74 26 00, LEA ESI, DS:[ESI]) selects the flat
+  // segments the unit runs with anyway; one is decoded past.
+  let q = NO_OP_PREFIX[mem[p]] ? p + 1 : p;
+  let op = mem[q++];
+  if (op === OPERAND_SIZE_PREFIX) {
+    // 16-bit operands: the forms the table compiles after the prefix (a second prefix or the
+    // 0F map has none there, so the interpreter takes it).
+    forms = ONE_BYTE_16;
+    op = mem[q++];
+  } else if (op === TWO_BYTE_ESCAPE) {
     forms = TWO_BYTE;
     op = mem[q++];
   }

@@ -160,16 +160,31 @@ export class UnitBuilder {
     this.c.op(OP.i32Or);
     this.setReg(r & 3);
   }
-  /** Register r of size index sz (0 byte, 2 dword). */
+  /** Word register r (AX .. DI), zero-extended. */
+  reg16(r: number): void {
+    this.reg(r);
+    this.c.i32(0xffff).op(OP.i32And);
+  }
+  /** Word register r = the low 16 bits of what `value` pushes; the upper half stays. */
+  setReg16(r: number, value: () => void): void {
+    this.reg(r);
+    this.c.i32(~0xffff).op(OP.i32And);
+    value();
+    this.c.i32(0xffff).op(OP.i32And).op(OP.i32Or);
+    this.setReg(r);
+  }
+  /** Register r of size index sz (0 byte, 1 word, 2 dword). */
   regSized(sz: number, r: number): void {
     if (sz === 2) this.reg(r);
+    else if (sz === 1) this.reg16(r);
     else this.reg8(r);
   }
   setRegSized(sz: number, r: number, value: () => void): void {
     if (sz === 2) {
       value();
       this.setReg(r);
-    } else this.setReg8(r, value);
+    } else if (sz === 1) this.setReg16(r, value);
+    else this.setReg8(r, value);
   }
 
   // ---- exits --------------------------------------------------------------------------

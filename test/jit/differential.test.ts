@@ -97,8 +97,8 @@ function randomInstruction(r: () => number): number[] {
       return [[0xfb], [0xfa], [0xfc], [0xfd], [0x9e, 0x9f]][k - 3];
     }
     case 32: {
-      // Two-byte forms the JIT leaves to the interpreter: CMOVcc, SETcc, MOVSX, BSF/BSR, BT on a
-      // register, SHLD/SHRD, XADD, CMPXCHG, and RDTSC (which reads the retired count).
+      // Two-byte forms: CMOVcc, SETcc and MOVSX (compiled), and ones the JIT leaves to the
+      // interpreter: BSF/BSR, BT on a register, SHLD/SHRD, XADD, CMPXCHG, RDTSC (which reads the retired count).
       const k = pick(10);
       const reg = () => 0xc0 | pick(64);
       if (k === 0) return [0x0f, 0x40 + pick(16), ...modrm()];
@@ -115,6 +115,32 @@ function randomInstruction(r: () => number): number[] {
       return [[0x87, ...modrm()], [0x90 + pick(8)], [0xd7], [0x64, 0x8b, ...modrm()], [0xf0, 0x01, ...modrm()]][pick(5)];
     case 34: return [0xe0 + pick(4), pick(6)]; // LOOPNE, LOOPE, LOOP, JECXZ forward
     case 35: return [0x0f, 0x31]; // RDTSC
+    case 36: case 37: case 38: {
+      // 16-bit MOV and shifts (shift counts past 16 included), compiled after the operand-size
+      // prefix; a PUSHF after a shift now and then keeps its flags for the comparison.
+      const m = modrm();
+      const reg = [0xc0 | pick(64)];
+      const flags = pick(2) ? [0x9c] : [];
+      const k = pick(6);
+      if (k < 2) return [0x66, 0x89 + 2 * k, ...m];
+      if (k === 2) return [0x66, 0xc1, ...(pick(4) ? reg : m), pick(40), ...flags];
+      if (k === 3) return [0x66, 0xd1, ...(pick(4) ? reg : m), ...flags];
+      if (k === 4) return [0x66, 0xd3, ...m];
+      return [0x66, 0x88 + pick(4), ...m]; // the prefix on a byte MOV changes nothing
+    }
+    case 39: { // ALU AL, imm8; TEST AL, imm8
+      const flags = pick(2) ? [0x9c] : [];
+      return pick(9) ? [(pick(8) << 3) | 4, pick(256), ...flags] : [0xa8, pick(256), ...flags];
+    }
+    case 40: return [0xb0 + pick(8), pick(256)]; // MOV r8, imm8
+    case 46: return [...[[], [0xfc], [0xfd]][pick(3)], 0xac + pick(2)]; // LODS, after CLD or STD now and then
+    case 47: return pick(4) ? [0x0f, 0x90 + pick(16), ...modrm()] : [0xc9]; // SETcc; LEAVE
+    case 44: case 45: { // CMOVcc after a flag-setting ALU operation or with the flags as they are; MOVSX
+      const alu = pick(2) ? [(pick(8) << 3) | 1, 0xc0 | pick(64)] : [];
+      return pick(3) ? [...alu, 0x0f, 0x40 + pick(16), ...modrm()] : [0x0f, 0xbe + pick(2), ...modrm()];
+    }
+    case 42: case 43: return [[0x3e, 0x36][pick(2)], ...randomInstruction(r)]; // a DS or SS override (no-ops while flat)
+    case 41: { const m = modrm(); m[0] &= 0xc7; return pick(2) ? [0xf6, ...m, pick(256)] : [0xf7, ...m, ...imm32()]; } // TEST E, imm
     default: return [(pick(8) << 3) | pick(4), 0xc0 | pick(64)]; // ALU on registers
   }
 }

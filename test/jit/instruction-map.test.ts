@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { INSTRUCTIONS } from "../../gen/x86-table.js";
 import { EMITTERS, decodeInstruction } from "../../src/jit/instructions.js";
-import { JIT_ONE_BYTE, JIT_TWO_BYTE, type JitOpcode } from "../../src/jit/generated/decode.js";
+import { JIT_ONE_BYTE, JIT_ONE_BYTE_16, JIT_TWO_BYTE, type JitOpcode } from "../../src/jit/generated/decode.js";
 
 const describeRow = (opcode: number, digit?: number): string =>
   `${opcode > 0xff ? "0F " : ""}${(opcode & 0xff).toString(16).padStart(2, "0")}${digit === undefined ? "" : ` /${digit}`}`;
@@ -26,19 +26,23 @@ describe("the JIT's instruction map", () => {
     // Read from the committed map, so that a form added to it by hand (or left after `jit` was
     // removed from a row) fails here.
     const inMap = new Set<string>();
-    const collect = (map: readonly JitOpcode[], base: number) =>
+    const collect = (map: readonly JitOpcode[], base: number, prefix = "") =>
       map.forEach((entry, op) => {
         if (entry === null) return;
-        if (Array.isArray(entry)) entry.forEach((f, digit) => f && inMap.add(`${describeRow(base | op, digit)} ${f.emitter}`));
-        else for (let digit = 0; digit < 8; digit++) inMap.add(`${describeRow(base | op, digit)} ${(entry as { emitter: string }).emitter}`);
+        if (Array.isArray(entry)) entry.forEach((f, digit) => f && inMap.add(`${prefix}${describeRow(base | op, digit)} ${f.emitter}`));
+        else for (let digit = 0; digit < 8; digit++) inMap.add(`${prefix}${describeRow(base | op, digit)} ${(entry as { emitter: string }).emitter}`);
       });
     collect(JIT_ONE_BYTE, 0);
     collect(JIT_TWO_BYTE, 0x0f00);
+    collect(JIT_ONE_BYTE_16, 0, "66 ");
     const marked = new Set<string>();
     for (const r of INSTRUCTIONS) {
       if (!r.jit) continue;
       for (let k = 0; k < (r.span ?? 1); k++) {
-        for (const digit of r.digit === undefined ? [0, 1, 2, 3, 4, 5, 6, 7] : [r.digit]) marked.add(`${describeRow(r.opcode + k, digit)} ${r.jit}`);
+        for (const digit of r.digit === undefined ? [0, 1, 2, 3, 4, 5, 6, 7] : [r.digit]) {
+          marked.add(`${describeRow(r.opcode + k, digit)} ${r.jit}`);
+          if (r.jitArgs16) marked.add(`66 ${describeRow(r.opcode + k, digit)} ${r.jit}`);
+        }
       }
     }
     expect([...inMap].sort()).toEqual([...marked].sort());
@@ -67,6 +71,26 @@ describe("the JIT's instruction map", () => {
     expect(decode([0xe8, 0xfb, 0xff, 0xff, 0xff])).toEqual({ length: 5, ends: true, target: at }); // CALL to itself
     expect(decode([0xeb, 0x00])).toEqual({ length: 2, ends: true, target: at + 2 }); // JMP to the next
     expect(decode([0xc3])).toEqual({ length: 1, ends: true, target: undefined }); // RET
+    expect(decode([0x3c, 0x80])).toEqual({ length: 2, ends: false, target: undefined }); // CMP AL, 0x80
+    expect(decode([0xa8, 0x01])).toEqual({ length: 2, ends: false, target: undefined }); // TEST AL, 1
+    expect(decode([0xb4, 0x07])).toEqual({ length: 2, ends: false, target: undefined }); // MOV AH, 7
+    expect(decode([0x0f, 0x43, 0x45, 0xf8])).toEqual({ length: 4, ends: false, target: undefined }); // CMOVAE EAX, [EBP-8]
+    expect(decode([0x0f, 0xbf, 0xc1])).toEqual({ length: 3, ends: false, target: undefined }); // MOVSX EAX, CX
+    expect(decode([0x0f, 0x92, 0x45, 0xff])).toEqual({ length: 4, ends: false, target: undefined }); // SETB [EBP-1]
+    expect(decode([0xac])).toEqual({ length: 1, ends: false, target: undefined }); // LODSB
+    expect(decode([0xc9])).toEqual({ length: 1, ends: false, target: undefined }); // LEAVE
+    expect(decode([0xf6, 0x44, 0x24, 0x04, 0x01])).toEqual({ length: 5, ends: false, target: undefined }); // TEST BYTE [ESP+4], 1
+    expect(decode([0xf7, 0xc1, 0, 1, 0, 0])).toEqual({ length: 6, ends: false, target: undefined }); // TEST ECX, 0x100
+  });
+
+  it("decodes the 16-bit forms after the operand-size prefix", () => {
+    expect(decode([0x66, 0x89, 0xc8])).toEqual({ length: 3, ends: false, target: undefined }); // MOV AX, CX
+    expect(decode([0x66, 0x8b, 0x44, 0x24, 0x08])).toEqual({ length: 5, ends: false, target: undefined }); // MOV AX, [ESP+8]
+    expect(decode([0x66, 0x89, 0x05, 0, 0x20, 0, 0])).toEqual({ length: 7, ends: false, target: undefined }); // MOV [0x2000], AX: disp32 (address size 32)
+    expect(decode([0x66, 0xc1, 0xe8, 0x04])).toEqual({ length: 4, ends: false, target: undefined }); // SHR AX, 4
+    expect(decode([0x66, 0xd1, 0xe0])).toEqual({ length: 3, ends: false, target: undefined }); // SHL AX, 1
+    expect(decode([0x3e, 0x8d, 0x74, 0x26, 0x00])).toEqual({ length: 5, ends: false, target: undefined }); // LEA ESI, DS:[ESI+0]
+    expect(decode([0x36, 0x66, 0x89, 0xc8])).toEqual({ length: 4, ends: false, target: undefined }); // SS: MOV AX, CX
   });
 
   it("leaves to the interpreter the forms the table does not mark", () => {
@@ -75,8 +99,13 @@ describe("the JIT's instruction map", () => {
     expect(decode([0x8d, 0xc0])).toBeNull(); // LEA with a register operand: M is memory only (#UD)
     expect(decode([0xf7, 0xf1])).toBeNull(); // DIV ECX
     expect(decode([0xff, 0xd0])).toBeNull(); // CALL EAX
-    expect(decode([0x04, 0x01])).toBeNull(); // ADD AL, imm8
-    expect(decode([0x0f, 0xbe, 0xc0])).toBeNull(); // MOVSX
-    expect(decode([0x66, 0x89, 0xc0])).toBeNull(); // a prefix
+    expect(decode([0x66, 0x01, 0xc0])).toBeNull(); // ADD AX, AX: no 16-bit form in the table's JIT column
+    expect(decode([0x66, 0xd3, 0xe0])).toBeNull(); // SHL AX, CL: 16-bit by constant counts only
+    expect(decode([0x66, 0xc1, 0x20, 0x05])).toBeNull(); // SHL WORD [EAX], 5: register forms only
+    expect(decode([0x66, 0x66, 0x89, 0xc0])).toBeNull(); // a second prefix
+    expect(decode([0x66, 0x0f, 0xb6, 0xc0])).toBeNull(); // the 0F map after the prefix
+    expect(decode([0xf3, 0x89, 0xc0])).toBeNull(); // any other prefix
+    expect(decode([0x64, 0x8b, 0x00])).toBeNull(); // FS is not flat in a unit
+    expect(decode([0x3e, 0x3e, 0x90])).toBeNull(); // a second segment override
   });
 });

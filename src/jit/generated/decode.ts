@@ -2,7 +2,8 @@
 
 // The JIT's map of the opcode maps (src/jit/instructions.ts decodes through it): per opcode, the
 // form the JIT compiles, the emitter that compiles it with its constant arguments, and the
-// operand layout the table's notation gives it, in 32-bit code without prefixes.
+// operand layout the table's notation gives it, in 32-bit code: without prefixes, and after the
+// operand-size prefix for the rows that give `jitArgs16` (JIT_ONE_BYTE_16).
 
 import { ALU_ADC, ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SBB, ALU_SUB, ALU_TEST, ALU_XOR, DEC, INC, SHIFT_ROL, SHIFT_ROR, SHIFT_SAR, SHIFT_SHL, SHIFT_SHR, SIZE_16, SIZE_32, SIZE_8 } from "../emitter-args.js";
 
@@ -13,6 +14,7 @@ export type JitEmitter =
   | "aluEI"
   | "aluGE"
   | "callRel"
+  | "cmov"
   | "imulGE"
   | "imulGEI"
   | "incDecE"
@@ -20,12 +22,15 @@ export type JitEmitter =
   | "jcc"
   | "jmpRel"
   | "lea"
+  | "leave"
+  | "lods"
   | "movAccMoffs"
   | "movEG"
   | "movEI"
   | "movGE"
   | "movMoffsAcc"
   | "movRegImm"
+  | "movsx"
   | "movzx"
   | "mulE"
   | "negE"
@@ -35,6 +40,7 @@ export type JitEmitter =
   | "pushImm"
   | "pushReg"
   | "ret"
+  | "setcc"
   | "shiftCl"
   | "shiftImm"
   | "shiftOne";
@@ -68,64 +74,64 @@ export const JIT_ONE_BYTE: readonly JitOpcode[] = [
   { emitter: "aluEG", args: [ALU_ADD, SIZE_32], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 01 add Ev,Gv
   { emitter: "aluGE", args: [ALU_ADD, SIZE_8], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 02 add Gb,Eb
   { emitter: "aluGE", args: [ALU_ADD, SIZE_32], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 03 add Gv,Ev
-  null, // 04
-  { emitter: "aluAI", args: [ALU_ADD], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // 05 add eAX,Iz
+  { emitter: "aluAI", args: [ALU_ADD, SIZE_8], modrm: false, imm: 1, relative: false, register: true, memory: true, ends: false }, // 04 add AL,Ib
+  { emitter: "aluAI", args: [ALU_ADD, SIZE_32], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // 05 add eAX,Iz
   null, // 06
   null, // 07
   { emitter: "aluEG", args: [ALU_OR, SIZE_8], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 08 or Eb,Gb
   { emitter: "aluEG", args: [ALU_OR, SIZE_32], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 09 or Ev,Gv
   { emitter: "aluGE", args: [ALU_OR, SIZE_8], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0A or Gb,Eb
   { emitter: "aluGE", args: [ALU_OR, SIZE_32], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0B or Gv,Ev
-  null, // 0C
-  { emitter: "aluAI", args: [ALU_OR], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // 0D or eAX,Iz
+  { emitter: "aluAI", args: [ALU_OR, SIZE_8], modrm: false, imm: 1, relative: false, register: true, memory: true, ends: false }, // 0C or AL,Ib
+  { emitter: "aluAI", args: [ALU_OR, SIZE_32], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // 0D or eAX,Iz
   null, // 0E
   null, // 0F
   { emitter: "aluEG", args: [ALU_ADC, SIZE_8], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 10 adc Eb,Gb
   { emitter: "aluEG", args: [ALU_ADC, SIZE_32], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 11 adc Ev,Gv
   { emitter: "aluGE", args: [ALU_ADC, SIZE_8], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 12 adc Gb,Eb
   { emitter: "aluGE", args: [ALU_ADC, SIZE_32], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 13 adc Gv,Ev
-  null, // 14
-  { emitter: "aluAI", args: [ALU_ADC], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // 15 adc eAX,Iz
+  { emitter: "aluAI", args: [ALU_ADC, SIZE_8], modrm: false, imm: 1, relative: false, register: true, memory: true, ends: false }, // 14 adc AL,Ib
+  { emitter: "aluAI", args: [ALU_ADC, SIZE_32], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // 15 adc eAX,Iz
   null, // 16
   null, // 17
   { emitter: "aluEG", args: [ALU_SBB, SIZE_8], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 18 sbb Eb,Gb
   { emitter: "aluEG", args: [ALU_SBB, SIZE_32], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 19 sbb Ev,Gv
   { emitter: "aluGE", args: [ALU_SBB, SIZE_8], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 1A sbb Gb,Eb
   { emitter: "aluGE", args: [ALU_SBB, SIZE_32], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 1B sbb Gv,Ev
-  null, // 1C
-  { emitter: "aluAI", args: [ALU_SBB], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // 1D sbb eAX,Iz
+  { emitter: "aluAI", args: [ALU_SBB, SIZE_8], modrm: false, imm: 1, relative: false, register: true, memory: true, ends: false }, // 1C sbb AL,Ib
+  { emitter: "aluAI", args: [ALU_SBB, SIZE_32], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // 1D sbb eAX,Iz
   null, // 1E
   null, // 1F
   { emitter: "aluEG", args: [ALU_AND, SIZE_8], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 20 and Eb,Gb
   { emitter: "aluEG", args: [ALU_AND, SIZE_32], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 21 and Ev,Gv
   { emitter: "aluGE", args: [ALU_AND, SIZE_8], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 22 and Gb,Eb
   { emitter: "aluGE", args: [ALU_AND, SIZE_32], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 23 and Gv,Ev
-  null, // 24
-  { emitter: "aluAI", args: [ALU_AND], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // 25 and eAX,Iz
+  { emitter: "aluAI", args: [ALU_AND, SIZE_8], modrm: false, imm: 1, relative: false, register: true, memory: true, ends: false }, // 24 and AL,Ib
+  { emitter: "aluAI", args: [ALU_AND, SIZE_32], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // 25 and eAX,Iz
   null, // 26
   null, // 27
   { emitter: "aluEG", args: [ALU_SUB, SIZE_8], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 28 sub Eb,Gb
   { emitter: "aluEG", args: [ALU_SUB, SIZE_32], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 29 sub Ev,Gv
   { emitter: "aluGE", args: [ALU_SUB, SIZE_8], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 2A sub Gb,Eb
   { emitter: "aluGE", args: [ALU_SUB, SIZE_32], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 2B sub Gv,Ev
-  null, // 2C
-  { emitter: "aluAI", args: [ALU_SUB], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // 2D sub eAX,Iz
+  { emitter: "aluAI", args: [ALU_SUB, SIZE_8], modrm: false, imm: 1, relative: false, register: true, memory: true, ends: false }, // 2C sub AL,Ib
+  { emitter: "aluAI", args: [ALU_SUB, SIZE_32], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // 2D sub eAX,Iz
   null, // 2E
   null, // 2F
   { emitter: "aluEG", args: [ALU_XOR, SIZE_8], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 30 xor Eb,Gb
   { emitter: "aluEG", args: [ALU_XOR, SIZE_32], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 31 xor Ev,Gv
   { emitter: "aluGE", args: [ALU_XOR, SIZE_8], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 32 xor Gb,Eb
   { emitter: "aluGE", args: [ALU_XOR, SIZE_32], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 33 xor Gv,Ev
-  null, // 34
-  { emitter: "aluAI", args: [ALU_XOR], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // 35 xor eAX,Iz
+  { emitter: "aluAI", args: [ALU_XOR, SIZE_8], modrm: false, imm: 1, relative: false, register: true, memory: true, ends: false }, // 34 xor AL,Ib
+  { emitter: "aluAI", args: [ALU_XOR, SIZE_32], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // 35 xor eAX,Iz
   null, // 36
   null, // 37
   { emitter: "aluEG", args: [ALU_CMP, SIZE_8], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 38 cmp Eb,Gb
   { emitter: "aluEG", args: [ALU_CMP, SIZE_32], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 39 cmp Ev,Gv
   { emitter: "aluGE", args: [ALU_CMP, SIZE_8], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 3A cmp Gb,Eb
   { emitter: "aluGE", args: [ALU_CMP, SIZE_32], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 3B cmp Gv,Ev
-  null, // 3C
-  { emitter: "aluAI", args: [ALU_CMP], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // 3D cmp eAX,Iz
+  { emitter: "aluAI", args: [ALU_CMP, SIZE_8], modrm: false, imm: 1, relative: false, register: true, memory: true, ends: false }, // 3C cmp AL,Ib
+  { emitter: "aluAI", args: [ALU_CMP, SIZE_32], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // 3D cmp eAX,Iz
   null, // 3E
   null, // 3F
   { emitter: "incDecReg", args: [0x40, INC], modrm: false, imm: 0, relative: false, register: true, memory: true, ends: false }, // 40 inc Zv
@@ -259,40 +265,40 @@ export const JIT_ONE_BYTE: readonly JitOpcode[] = [
   null, // A5
   null, // A6
   null, // A7
-  null, // A8
-  { emitter: "aluAI", args: [ALU_TEST], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // A9 test eAX,Iz
+  { emitter: "aluAI", args: [ALU_TEST, SIZE_8], modrm: false, imm: 1, relative: false, register: true, memory: true, ends: false }, // A8 test AL,Ib
+  { emitter: "aluAI", args: [ALU_TEST, SIZE_32], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // A9 test eAX,Iz
   null, // AA
   null, // AB
-  null, // AC
-  null, // AD
+  { emitter: "lods", args: [SIZE_8], modrm: false, imm: 0, relative: false, register: true, memory: true, ends: false }, // AC lods AL,Xb
+  { emitter: "lods", args: [SIZE_32], modrm: false, imm: 0, relative: false, register: true, memory: true, ends: false }, // AD lods eAX,Xv
   null, // AE
   null, // AF
-  null, // B0
-  null, // B1
-  null, // B2
-  null, // B3
-  null, // B4
-  null, // B5
-  null, // B6
-  null, // B7
-  { emitter: "movRegImm", args: [0xb8], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // B8 mov Zv,Iv
-  { emitter: "movRegImm", args: [0xb9], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // B9 mov Zv,Iv
-  { emitter: "movRegImm", args: [0xba], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // BA mov Zv,Iv
-  { emitter: "movRegImm", args: [0xbb], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // BB mov Zv,Iv
-  { emitter: "movRegImm", args: [0xbc], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // BC mov Zv,Iv
-  { emitter: "movRegImm", args: [0xbd], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // BD mov Zv,Iv
-  { emitter: "movRegImm", args: [0xbe], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // BE mov Zv,Iv
-  { emitter: "movRegImm", args: [0xbf], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // BF mov Zv,Iv
+  { emitter: "movRegImm", args: [0xb0, SIZE_8], modrm: false, imm: 1, relative: false, register: true, memory: true, ends: false }, // B0 mov Zb,Ib
+  { emitter: "movRegImm", args: [0xb1, SIZE_8], modrm: false, imm: 1, relative: false, register: true, memory: true, ends: false }, // B1 mov Zb,Ib
+  { emitter: "movRegImm", args: [0xb2, SIZE_8], modrm: false, imm: 1, relative: false, register: true, memory: true, ends: false }, // B2 mov Zb,Ib
+  { emitter: "movRegImm", args: [0xb3, SIZE_8], modrm: false, imm: 1, relative: false, register: true, memory: true, ends: false }, // B3 mov Zb,Ib
+  { emitter: "movRegImm", args: [0xb4, SIZE_8], modrm: false, imm: 1, relative: false, register: true, memory: true, ends: false }, // B4 mov Zb,Ib
+  { emitter: "movRegImm", args: [0xb5, SIZE_8], modrm: false, imm: 1, relative: false, register: true, memory: true, ends: false }, // B5 mov Zb,Ib
+  { emitter: "movRegImm", args: [0xb6, SIZE_8], modrm: false, imm: 1, relative: false, register: true, memory: true, ends: false }, // B6 mov Zb,Ib
+  { emitter: "movRegImm", args: [0xb7, SIZE_8], modrm: false, imm: 1, relative: false, register: true, memory: true, ends: false }, // B7 mov Zb,Ib
+  { emitter: "movRegImm", args: [0xb8, SIZE_32], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // B8 mov Zv,Iv
+  { emitter: "movRegImm", args: [0xb9, SIZE_32], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // B9 mov Zv,Iv
+  { emitter: "movRegImm", args: [0xba, SIZE_32], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // BA mov Zv,Iv
+  { emitter: "movRegImm", args: [0xbb, SIZE_32], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // BB mov Zv,Iv
+  { emitter: "movRegImm", args: [0xbc, SIZE_32], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // BC mov Zv,Iv
+  { emitter: "movRegImm", args: [0xbd, SIZE_32], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // BD mov Zv,Iv
+  { emitter: "movRegImm", args: [0xbe, SIZE_32], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // BE mov Zv,Iv
+  { emitter: "movRegImm", args: [0xbf, SIZE_32], modrm: false, imm: 4, relative: false, register: true, memory: true, ends: false }, // BF mov Zv,Iv
   null, // C0
   [ // C1, by ModRM.reg
-    { emitter: "shiftImm", args: [SHIFT_ROL], modrm: true, imm: 1, relative: false, register: true, memory: false, ends: false }, // /0 rol Ev,Ib
-    { emitter: "shiftImm", args: [SHIFT_ROR], modrm: true, imm: 1, relative: false, register: true, memory: false, ends: false }, // /1 ror Ev,Ib
+    { emitter: "shiftImm", args: [SHIFT_ROL, SIZE_32], modrm: true, imm: 1, relative: false, register: true, memory: false, ends: false }, // /0 rol Ev,Ib
+    { emitter: "shiftImm", args: [SHIFT_ROR, SIZE_32], modrm: true, imm: 1, relative: false, register: true, memory: false, ends: false }, // /1 ror Ev,Ib
     null, // /2
     null, // /3
-    { emitter: "shiftImm", args: [SHIFT_SHL], modrm: true, imm: 1, relative: false, register: true, memory: false, ends: false }, // /4 shl Ev,Ib
-    { emitter: "shiftImm", args: [SHIFT_SHR], modrm: true, imm: 1, relative: false, register: true, memory: false, ends: false }, // /5 shr Ev,Ib
-    { emitter: "shiftImm", args: [SHIFT_SHL], modrm: true, imm: 1, relative: false, register: true, memory: false, ends: false }, // /6 sal Ev,Ib
-    { emitter: "shiftImm", args: [SHIFT_SAR], modrm: true, imm: 1, relative: false, register: true, memory: false, ends: false }, // /7 sar Ev,Ib
+    { emitter: "shiftImm", args: [SHIFT_SHL, SIZE_32], modrm: true, imm: 1, relative: false, register: true, memory: false, ends: false }, // /4 shl Ev,Ib
+    { emitter: "shiftImm", args: [SHIFT_SHR, SIZE_32], modrm: true, imm: 1, relative: false, register: true, memory: false, ends: false }, // /5 shr Ev,Ib
+    { emitter: "shiftImm", args: [SHIFT_SHL, SIZE_32], modrm: true, imm: 1, relative: false, register: true, memory: false, ends: false }, // /6 sal Ev,Ib
+    { emitter: "shiftImm", args: [SHIFT_SAR, SIZE_32], modrm: true, imm: 1, relative: false, register: true, memory: false, ends: false }, // /7 sar Ev,Ib
   ],
   null, // C2
   { emitter: "ret", args: [], modrm: false, imm: 0, relative: false, register: true, memory: true, ends: true }, // C3 ret
@@ -319,7 +325,7 @@ export const JIT_ONE_BYTE: readonly JitOpcode[] = [
     null, // /7
   ],
   null, // C8
-  null, // C9
+  { emitter: "leave", args: [], modrm: false, imm: 0, relative: false, register: true, memory: true, ends: false }, // C9 leave
   null, // CA
   null, // CB
   null, // CC
@@ -328,25 +334,25 @@ export const JIT_ONE_BYTE: readonly JitOpcode[] = [
   null, // CF
   null, // D0
   [ // D1, by ModRM.reg
-    { emitter: "shiftOne", args: [SHIFT_ROL], modrm: true, imm: 0, relative: false, register: true, memory: false, ends: false }, // /0 rol Ev,1
-    { emitter: "shiftOne", args: [SHIFT_ROR], modrm: true, imm: 0, relative: false, register: true, memory: false, ends: false }, // /1 ror Ev,1
+    { emitter: "shiftOne", args: [SHIFT_ROL, SIZE_32], modrm: true, imm: 0, relative: false, register: true, memory: false, ends: false }, // /0 rol Ev,1
+    { emitter: "shiftOne", args: [SHIFT_ROR, SIZE_32], modrm: true, imm: 0, relative: false, register: true, memory: false, ends: false }, // /1 ror Ev,1
     null, // /2
     null, // /3
-    { emitter: "shiftOne", args: [SHIFT_SHL], modrm: true, imm: 0, relative: false, register: true, memory: false, ends: false }, // /4 shl Ev,1
-    { emitter: "shiftOne", args: [SHIFT_SHR], modrm: true, imm: 0, relative: false, register: true, memory: false, ends: false }, // /5 shr Ev,1
-    { emitter: "shiftOne", args: [SHIFT_SHL], modrm: true, imm: 0, relative: false, register: true, memory: false, ends: false }, // /6 sal Ev,1
-    { emitter: "shiftOne", args: [SHIFT_SAR], modrm: true, imm: 0, relative: false, register: true, memory: false, ends: false }, // /7 sar Ev,1
+    { emitter: "shiftOne", args: [SHIFT_SHL, SIZE_32], modrm: true, imm: 0, relative: false, register: true, memory: false, ends: false }, // /4 shl Ev,1
+    { emitter: "shiftOne", args: [SHIFT_SHR, SIZE_32], modrm: true, imm: 0, relative: false, register: true, memory: false, ends: false }, // /5 shr Ev,1
+    { emitter: "shiftOne", args: [SHIFT_SHL, SIZE_32], modrm: true, imm: 0, relative: false, register: true, memory: false, ends: false }, // /6 sal Ev,1
+    { emitter: "shiftOne", args: [SHIFT_SAR, SIZE_32], modrm: true, imm: 0, relative: false, register: true, memory: false, ends: false }, // /7 sar Ev,1
   ],
   null, // D2
   [ // D3, by ModRM.reg
-    { emitter: "shiftCl", args: [SHIFT_ROL], modrm: true, imm: 0, relative: false, register: true, memory: false, ends: false }, // /0 rol Ev,CL
-    { emitter: "shiftCl", args: [SHIFT_ROR], modrm: true, imm: 0, relative: false, register: true, memory: false, ends: false }, // /1 ror Ev,CL
+    { emitter: "shiftCl", args: [SHIFT_ROL, SIZE_32], modrm: true, imm: 0, relative: false, register: true, memory: false, ends: false }, // /0 rol Ev,CL
+    { emitter: "shiftCl", args: [SHIFT_ROR, SIZE_32], modrm: true, imm: 0, relative: false, register: true, memory: false, ends: false }, // /1 ror Ev,CL
     null, // /2
     null, // /3
-    { emitter: "shiftCl", args: [SHIFT_SHL], modrm: true, imm: 0, relative: false, register: true, memory: false, ends: false }, // /4 shl Ev,CL
-    { emitter: "shiftCl", args: [SHIFT_SHR], modrm: true, imm: 0, relative: false, register: true, memory: false, ends: false }, // /5 shr Ev,CL
-    { emitter: "shiftCl", args: [SHIFT_SHL], modrm: true, imm: 0, relative: false, register: true, memory: false, ends: false }, // /6 sal Ev,CL
-    { emitter: "shiftCl", args: [SHIFT_SAR], modrm: true, imm: 0, relative: false, register: true, memory: false, ends: false }, // /7 sar Ev,CL
+    { emitter: "shiftCl", args: [SHIFT_SHL, SIZE_32], modrm: true, imm: 0, relative: false, register: true, memory: false, ends: false }, // /4 shl Ev,CL
+    { emitter: "shiftCl", args: [SHIFT_SHR, SIZE_32], modrm: true, imm: 0, relative: false, register: true, memory: false, ends: false }, // /5 shr Ev,CL
+    { emitter: "shiftCl", args: [SHIFT_SHL, SIZE_32], modrm: true, imm: 0, relative: false, register: true, memory: false, ends: false }, // /6 sal Ev,CL
+    { emitter: "shiftCl", args: [SHIFT_SAR, SIZE_32], modrm: true, imm: 0, relative: false, register: true, memory: false, ends: false }, // /7 sar Ev,CL
   ],
   null, // D4
   null, // D5
@@ -382,9 +388,18 @@ export const JIT_ONE_BYTE: readonly JitOpcode[] = [
   null, // F3
   null, // F4
   null, // F5
-  null, // F6
+  [ // F6, by ModRM.reg
+    { emitter: "aluEI", args: [ALU_TEST, SIZE_8], modrm: true, imm: 1, relative: false, register: true, memory: true, ends: false }, // /0 test Eb,Ib
+    null, // /1
+    null, // /2
+    null, // /3
+    null, // /4
+    null, // /5
+    null, // /6
+    null, // /7
+  ],
   [ // F7, by ModRM.reg
-    null, // /0
+    { emitter: "aluEI", args: [ALU_TEST, SIZE_32], modrm: true, imm: 4, relative: false, register: true, memory: true, ends: false }, // /0 test Ev,Iz
     null, // /1
     { emitter: "notE", args: [], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // /2 not Ev
     { emitter: "negE", args: [], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // /3 neg Ev
@@ -478,22 +493,22 @@ export const JIT_TWO_BYTE: readonly JitOpcode[] = [
   null, // 0F 3D
   null, // 0F 3E
   null, // 0F 3F
-  null, // 0F 40
-  null, // 0F 41
-  null, // 0F 42
-  null, // 0F 43
-  null, // 0F 44
-  null, // 0F 45
-  null, // 0F 46
-  null, // 0F 47
-  null, // 0F 48
-  null, // 0F 49
-  null, // 0F 4A
-  null, // 0F 4B
-  null, // 0F 4C
-  null, // 0F 4D
-  null, // 0F 4E
-  null, // 0F 4F
+  { emitter: "cmov", args: [0], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 40 cmovcc Gv,Ev
+  { emitter: "cmov", args: [1], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 41 cmovcc Gv,Ev
+  { emitter: "cmov", args: [2], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 42 cmovcc Gv,Ev
+  { emitter: "cmov", args: [3], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 43 cmovcc Gv,Ev
+  { emitter: "cmov", args: [4], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 44 cmovcc Gv,Ev
+  { emitter: "cmov", args: [5], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 45 cmovcc Gv,Ev
+  { emitter: "cmov", args: [6], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 46 cmovcc Gv,Ev
+  { emitter: "cmov", args: [7], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 47 cmovcc Gv,Ev
+  { emitter: "cmov", args: [8], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 48 cmovcc Gv,Ev
+  { emitter: "cmov", args: [9], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 49 cmovcc Gv,Ev
+  { emitter: "cmov", args: [10], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 4A cmovcc Gv,Ev
+  { emitter: "cmov", args: [11], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 4B cmovcc Gv,Ev
+  { emitter: "cmov", args: [12], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 4C cmovcc Gv,Ev
+  { emitter: "cmov", args: [13], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 4D cmovcc Gv,Ev
+  { emitter: "cmov", args: [14], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 4E cmovcc Gv,Ev
+  { emitter: "cmov", args: [15], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 4F cmovcc Gv,Ev
   null, // 0F 50
   null, // 0F 51
   null, // 0F 52
@@ -558,22 +573,22 @@ export const JIT_TWO_BYTE: readonly JitOpcode[] = [
   { emitter: "jcc", args: [13], modrm: false, imm: 4, relative: true, register: true, memory: true, ends: false }, // 0F 8D jcc Jz
   { emitter: "jcc", args: [14], modrm: false, imm: 4, relative: true, register: true, memory: true, ends: false }, // 0F 8E jcc Jz
   { emitter: "jcc", args: [15], modrm: false, imm: 4, relative: true, register: true, memory: true, ends: false }, // 0F 8F jcc Jz
-  null, // 0F 90
-  null, // 0F 91
-  null, // 0F 92
-  null, // 0F 93
-  null, // 0F 94
-  null, // 0F 95
-  null, // 0F 96
-  null, // 0F 97
-  null, // 0F 98
-  null, // 0F 99
-  null, // 0F 9A
-  null, // 0F 9B
-  null, // 0F 9C
-  null, // 0F 9D
-  null, // 0F 9E
-  null, // 0F 9F
+  { emitter: "setcc", args: [0], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 90 setcc Eb
+  { emitter: "setcc", args: [1], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 91 setcc Eb
+  { emitter: "setcc", args: [2], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 92 setcc Eb
+  { emitter: "setcc", args: [3], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 93 setcc Eb
+  { emitter: "setcc", args: [4], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 94 setcc Eb
+  { emitter: "setcc", args: [5], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 95 setcc Eb
+  { emitter: "setcc", args: [6], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 96 setcc Eb
+  { emitter: "setcc", args: [7], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 97 setcc Eb
+  { emitter: "setcc", args: [8], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 98 setcc Eb
+  { emitter: "setcc", args: [9], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 99 setcc Eb
+  { emitter: "setcc", args: [10], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 9A setcc Eb
+  { emitter: "setcc", args: [11], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 9B setcc Eb
+  { emitter: "setcc", args: [12], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 9C setcc Eb
+  { emitter: "setcc", args: [13], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 9D setcc Eb
+  { emitter: "setcc", args: [14], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 9E setcc Eb
+  { emitter: "setcc", args: [15], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F 9F setcc Eb
   null, // 0F A0
   null, // 0F A1
   null, // 0F A2
@@ -604,8 +619,8 @@ export const JIT_TWO_BYTE: readonly JitOpcode[] = [
   null, // 0F BB
   null, // 0F BC
   null, // 0F BD
-  null, // 0F BE
-  null, // 0F BF
+  { emitter: "movsx", args: [SIZE_8], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F BE movsx Gv,Eb
+  { emitter: "movsx", args: [SIZE_16], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F BF movsx Gv,Ew
   null, // 0F C0
   null, // 0F C1
   null, // 0F C2
@@ -670,4 +685,288 @@ export const JIT_TWO_BYTE: readonly JitOpcode[] = [
   null, // 0F FD
   null, // 0F FE
   null, // 0F FF
+];
+
+/** Prefixes that change nothing in a unit (PREFIXES' jitNoOp: DS and SS are flat there), decoded past. */
+export const JIT_NO_OP_PREFIXES: readonly number[] = [0x36, 0x3e];
+
+/** The operand-size prefix, after which JIT_ONE_BYTE_16 gives the forms (16-bit operands). */
+export const OPERAND_SIZE_PREFIX = 0x66;
+
+/** The one-byte map after the operand-size prefix, indexed by the opcode byte. */
+export const JIT_ONE_BYTE_16: readonly JitOpcode[] = [
+  null, // 66 00
+  null, // 66 01
+  null, // 66 02
+  null, // 66 03
+  null, // 66 04
+  null, // 66 05
+  null, // 66 06
+  null, // 66 07
+  null, // 66 08
+  null, // 66 09
+  null, // 66 0A
+  null, // 66 0B
+  null, // 66 0C
+  null, // 66 0D
+  null, // 66 0E
+  null, // 66 0F
+  null, // 66 10
+  null, // 66 11
+  null, // 66 12
+  null, // 66 13
+  null, // 66 14
+  null, // 66 15
+  null, // 66 16
+  null, // 66 17
+  null, // 66 18
+  null, // 66 19
+  null, // 66 1A
+  null, // 66 1B
+  null, // 66 1C
+  null, // 66 1D
+  null, // 66 1E
+  null, // 66 1F
+  null, // 66 20
+  null, // 66 21
+  null, // 66 22
+  null, // 66 23
+  null, // 66 24
+  null, // 66 25
+  null, // 66 26
+  null, // 66 27
+  null, // 66 28
+  null, // 66 29
+  null, // 66 2A
+  null, // 66 2B
+  null, // 66 2C
+  null, // 66 2D
+  null, // 66 2E
+  null, // 66 2F
+  null, // 66 30
+  null, // 66 31
+  null, // 66 32
+  null, // 66 33
+  null, // 66 34
+  null, // 66 35
+  null, // 66 36
+  null, // 66 37
+  null, // 66 38
+  null, // 66 39
+  null, // 66 3A
+  null, // 66 3B
+  null, // 66 3C
+  null, // 66 3D
+  null, // 66 3E
+  null, // 66 3F
+  null, // 66 40
+  null, // 66 41
+  null, // 66 42
+  null, // 66 43
+  null, // 66 44
+  null, // 66 45
+  null, // 66 46
+  null, // 66 47
+  null, // 66 48
+  null, // 66 49
+  null, // 66 4A
+  null, // 66 4B
+  null, // 66 4C
+  null, // 66 4D
+  null, // 66 4E
+  null, // 66 4F
+  null, // 66 50
+  null, // 66 51
+  null, // 66 52
+  null, // 66 53
+  null, // 66 54
+  null, // 66 55
+  null, // 66 56
+  null, // 66 57
+  null, // 66 58
+  null, // 66 59
+  null, // 66 5A
+  null, // 66 5B
+  null, // 66 5C
+  null, // 66 5D
+  null, // 66 5E
+  null, // 66 5F
+  null, // 66 60
+  null, // 66 61
+  null, // 66 62
+  null, // 66 63
+  null, // 66 64
+  null, // 66 65
+  null, // 66 66
+  null, // 66 67
+  null, // 66 68
+  null, // 66 69
+  null, // 66 6A
+  null, // 66 6B
+  null, // 66 6C
+  null, // 66 6D
+  null, // 66 6E
+  null, // 66 6F
+  null, // 66 70
+  null, // 66 71
+  null, // 66 72
+  null, // 66 73
+  null, // 66 74
+  null, // 66 75
+  null, // 66 76
+  null, // 66 77
+  null, // 66 78
+  null, // 66 79
+  null, // 66 7A
+  null, // 66 7B
+  null, // 66 7C
+  null, // 66 7D
+  null, // 66 7E
+  null, // 66 7F
+  null, // 66 80
+  null, // 66 81
+  null, // 66 82
+  null, // 66 83
+  null, // 66 84
+  null, // 66 85
+  null, // 66 86
+  null, // 66 87
+  null, // 66 88
+  { emitter: "movEG", args: [SIZE_16], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 66 89 mov Ev,Gv
+  null, // 66 8A
+  { emitter: "movGE", args: [SIZE_16], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 66 8B mov Gv,Ev
+  null, // 66 8C
+  null, // 66 8D
+  null, // 66 8E
+  null, // 66 8F
+  null, // 66 90
+  null, // 66 91
+  null, // 66 92
+  null, // 66 93
+  null, // 66 94
+  null, // 66 95
+  null, // 66 96
+  null, // 66 97
+  null, // 66 98
+  null, // 66 99
+  null, // 66 9A
+  null, // 66 9B
+  null, // 66 9C
+  null, // 66 9D
+  null, // 66 9E
+  null, // 66 9F
+  null, // 66 A0
+  null, // 66 A1
+  null, // 66 A2
+  null, // 66 A3
+  null, // 66 A4
+  null, // 66 A5
+  null, // 66 A6
+  null, // 66 A7
+  null, // 66 A8
+  null, // 66 A9
+  null, // 66 AA
+  null, // 66 AB
+  null, // 66 AC
+  null, // 66 AD
+  null, // 66 AE
+  null, // 66 AF
+  null, // 66 B0
+  null, // 66 B1
+  null, // 66 B2
+  null, // 66 B3
+  null, // 66 B4
+  null, // 66 B5
+  null, // 66 B6
+  null, // 66 B7
+  null, // 66 B8
+  null, // 66 B9
+  null, // 66 BA
+  null, // 66 BB
+  null, // 66 BC
+  null, // 66 BD
+  null, // 66 BE
+  null, // 66 BF
+  null, // 66 C0
+  [ // 66 C1, by ModRM.reg
+    { emitter: "shiftImm", args: [SHIFT_ROL, SIZE_16], modrm: true, imm: 1, relative: false, register: true, memory: false, ends: false }, // /0 rol Ev,Ib
+    { emitter: "shiftImm", args: [SHIFT_ROR, SIZE_16], modrm: true, imm: 1, relative: false, register: true, memory: false, ends: false }, // /1 ror Ev,Ib
+    null, // /2
+    null, // /3
+    { emitter: "shiftImm", args: [SHIFT_SHL, SIZE_16], modrm: true, imm: 1, relative: false, register: true, memory: false, ends: false }, // /4 shl Ev,Ib
+    { emitter: "shiftImm", args: [SHIFT_SHR, SIZE_16], modrm: true, imm: 1, relative: false, register: true, memory: false, ends: false }, // /5 shr Ev,Ib
+    { emitter: "shiftImm", args: [SHIFT_SHL, SIZE_16], modrm: true, imm: 1, relative: false, register: true, memory: false, ends: false }, // /6 sal Ev,Ib
+    { emitter: "shiftImm", args: [SHIFT_SAR, SIZE_16], modrm: true, imm: 1, relative: false, register: true, memory: false, ends: false }, // /7 sar Ev,Ib
+  ],
+  null, // 66 C2
+  null, // 66 C3
+  null, // 66 C4
+  null, // 66 C5
+  null, // 66 C6
+  null, // 66 C7
+  null, // 66 C8
+  null, // 66 C9
+  null, // 66 CA
+  null, // 66 CB
+  null, // 66 CC
+  null, // 66 CD
+  null, // 66 CE
+  null, // 66 CF
+  null, // 66 D0
+  [ // 66 D1, by ModRM.reg
+    { emitter: "shiftOne", args: [SHIFT_ROL, SIZE_16], modrm: true, imm: 0, relative: false, register: true, memory: false, ends: false }, // /0 rol Ev,1
+    { emitter: "shiftOne", args: [SHIFT_ROR, SIZE_16], modrm: true, imm: 0, relative: false, register: true, memory: false, ends: false }, // /1 ror Ev,1
+    null, // /2
+    null, // /3
+    { emitter: "shiftOne", args: [SHIFT_SHL, SIZE_16], modrm: true, imm: 0, relative: false, register: true, memory: false, ends: false }, // /4 shl Ev,1
+    { emitter: "shiftOne", args: [SHIFT_SHR, SIZE_16], modrm: true, imm: 0, relative: false, register: true, memory: false, ends: false }, // /5 shr Ev,1
+    { emitter: "shiftOne", args: [SHIFT_SHL, SIZE_16], modrm: true, imm: 0, relative: false, register: true, memory: false, ends: false }, // /6 sal Ev,1
+    { emitter: "shiftOne", args: [SHIFT_SAR, SIZE_16], modrm: true, imm: 0, relative: false, register: true, memory: false, ends: false }, // /7 sar Ev,1
+  ],
+  null, // 66 D2
+  null, // 66 D3
+  null, // 66 D4
+  null, // 66 D5
+  null, // 66 D6
+  null, // 66 D7
+  null, // 66 D8
+  null, // 66 D9
+  null, // 66 DA
+  null, // 66 DB
+  null, // 66 DC
+  null, // 66 DD
+  null, // 66 DE
+  null, // 66 DF
+  null, // 66 E0
+  null, // 66 E1
+  null, // 66 E2
+  null, // 66 E3
+  null, // 66 E4
+  null, // 66 E5
+  null, // 66 E6
+  null, // 66 E7
+  null, // 66 E8
+  null, // 66 E9
+  null, // 66 EA
+  null, // 66 EB
+  null, // 66 EC
+  null, // 66 ED
+  null, // 66 EE
+  null, // 66 EF
+  null, // 66 F0
+  null, // 66 F1
+  null, // 66 F2
+  null, // 66 F3
+  null, // 66 F4
+  null, // 66 F5
+  null, // 66 F6
+  null, // 66 F7
+  null, // 66 F8
+  null, // 66 F9
+  null, // 66 FA
+  null, // 66 FB
+  null, // 66 FC
+  null, // 66 FD
+  null, // 66 FE
+  null, // 66 FF
 ];
