@@ -150,7 +150,7 @@ export function formatGuest(g: GuestReport, guest: BenchGuest): string {
     }
     const steady = g.engines.filter((r) => r.steadyMips !== undefined);
     if (steady.length) {
-      lines.push("  steady state (MIPS over the best run's second half; from = the first 200 ms sample at 90% of it):");
+      lines.push("  steady state (MIPS over the best run's second half; from = the start of the first 20 ms sample at 90% of it):");
       lines.push("    " + steady.map((r) => `${r.label} ${r.steadyMips!.toFixed(1)} from ${r.steadyFromMs!.toFixed(0)} ms`).join(", "));
     }
     for (const r of g.engines.filter((x) => x.jit)) {

@@ -21,7 +21,7 @@ export interface EngineRun {
   serial: string;
   /** Linux boots: when each marker first appeared on COM1, in marker order. */
   marks?: Mark[];
-  /** The count as the run went (every PROGRESS_EVERY_MS), for the steady-state rate (measure.ts). */
+  /** The count as the run went (every SAMPLE_EVERY_MS), for the steady-state rate (measure.ts). */
   samples?: Sample[];
   /** vmi386 with the JIT: its statistics at the end of the run (src/jit/jit.ts JitStats). */
   jit?: Record<string, number>;
@@ -102,3 +102,10 @@ export const RUN_TIMEOUT_MS = 10 * 60 * 1000;
 
 /** How often a running engine reports progress. */
 export const PROGRESS_EVERY_MS = 200;
+
+/**
+ * How often a running engine's instruction count is sampled for the steady state
+ * (measure.ts steadyState): often enough that a JIT's run of a few hundred milliseconds still
+ * has a second half made of several samples.
+ */
+export const SAMPLE_EVERY_MS = 20;

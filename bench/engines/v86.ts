@@ -19,7 +19,7 @@
 //
 // Counting: V86.get_instruction_counter() is the CPU's own 32-bit instruction counter, which
 // both the interpreter and JIT-compiled code advance by the instructions they retire. It wraps
-// at 2^32, so it is sampled every PROGRESS_EVERY_MS and the deltas are summed.
+// at 2^32, so it is sampled every SAMPLE_EVERY_MS and the deltas are summed.
 
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
@@ -38,6 +38,7 @@ import {
   KERNEL_MARK,
   markerWatcher,
   PROGRESS_EVERY_MS,
+  SAMPLE_EVERY_MS,
   RUN_TIMEOUT_MS,
 } from "./engine.js";
 
@@ -132,9 +133,14 @@ function runOnV86(image: GuestImage, mode: V86Mode, bios: BiosImages | undefined
     const poll = setInterval(() => {
       if (!started) return;
       const n = sample();
-      samples.push({ wallMs: performance.now() - t0, instructions: n });
-      progress?.(n);
-    }, PROGRESS_EVERY_MS);
+      const wallMs = performance.now() - t0;
+      samples.push({ wallMs, instructions: n });
+      if (wallMs - reported >= PROGRESS_EVERY_MS) {
+        reported = wallMs;
+        progress?.(n);
+      }
+    }, SAMPLE_EVERY_MS);
+    let reported = 0;
     const timeout = setTimeout(() => finish(new Error(`v86 ${mode}: ${image.name} did not reach debug-exit within ${RUN_TIMEOUT_MS / 1000} s`)), RUN_TIMEOUT_MS);
 
     const finish = (outcome: EngineRun | Error): void => {

@@ -19,6 +19,7 @@ import {
   KERNEL_MARK,
   markerWatcher,
   PROGRESS_EVERY_MS,
+  SAMPLE_EVERY_MS,
   RUN_TIMEOUT_MS,
 } from "./engine.js";
 
@@ -110,9 +111,14 @@ async function runOnVmi386(image: GuestImage, jit: JitOptions | false, progress?
   const timer = setInterval(() => {
     // Mid-slice the core publishes the current run()'s retired count before every host call.
     const n = machine.core.instructions + machine.core.u32[L.STATE_RUN_RETIRED >> 2]! - start;
-    samples.push({ wallMs: performance.now() - t0, instructions: n });
-    progress?.(n);
-  }, PROGRESS_EVERY_MS);
+    const wallMs = performance.now() - t0;
+    samples.push({ wallMs, instructions: n });
+    if (wallMs - reported >= PROGRESS_EVERY_MS) {
+      reported = wallMs;
+      progress?.(n);
+    }
+  }, SAMPLE_EVERY_MS);
+  let reported = 0;
   let result;
   const t0 = performance.now();
   try {
