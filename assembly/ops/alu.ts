@@ -6,14 +6,8 @@ import { sizeMask } from "../cpu";
 import * as fl from "../flags";
 import { carry, setLazy, LAZY_ADD, LAZY_ADC, LAZY_SUB, LAZY_SBB, LAZY_LOGIC, LAZY_INC, LAZY_DEC } from "../flags";
 
-export const ALU_ADD = 0;
-export const ALU_OR = 1;
-export const ALU_ADC = 2;
-export const ALU_SBB = 3;
-export const ALU_AND = 4;
-export const ALU_SUB = 5;
-export const ALU_XOR = 6;
-export const ALU_CMP = 7;
+import { ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP } from "./alu-numbers";
+export { ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP };
 
 // The lazy-flag record of the operation just computed, committed by commitFlags().
 let pKind: i32 = 0;

@@ -109,3 +109,18 @@ export const PROGRESS_EVERY_MS = 200;
  * has a second half made of several samples.
  */
 export const SAMPLE_EVERY_MS = 20;
+
+/**
+ * Where an engine's sampling timer puts what it reads: the count joins `samples`, and
+ * `progress` hears of it every PROGRESS_EVERY_MS.
+ */
+export function sampleRecorder(samples: Sample[], progress?: ProgressFn): (wallMs: number, instructions: number) => void {
+  let reported = 0;
+  return (wallMs, instructions) => {
+    samples.push({ wallMs, instructions });
+    if (wallMs - reported >= PROGRESS_EVERY_MS) {
+      reported = wallMs;
+      progress?.(instructions);
+    }
+  };
+}

@@ -39,6 +39,7 @@ import {
   markerWatcher,
   PROGRESS_EVERY_MS,
   SAMPLE_EVERY_MS,
+  sampleRecorder,
   RUN_TIMEOUT_MS,
 } from "./engine.js";
 
@@ -130,17 +131,11 @@ function runOnV86(image: GuestImage, mode: V86Mode, bios: BiosImages | undefined
       t0 = performance.now();
     };
     const samples: Sample[] = [];
+    const record = sampleRecorder(samples, progress);
     const poll = setInterval(() => {
       if (!started) return;
-      const n = sample();
-      const wallMs = performance.now() - t0;
-      samples.push({ wallMs, instructions: n });
-      if (wallMs - reported >= PROGRESS_EVERY_MS) {
-        reported = wallMs;
-        progress?.(n);
-      }
+      record(performance.now() - t0, sample());
     }, SAMPLE_EVERY_MS);
-    let reported = 0;
     const timeout = setTimeout(() => finish(new Error(`v86 ${mode}: ${image.name} did not reach debug-exit within ${RUN_TIMEOUT_MS / 1000} s`)), RUN_TIMEOUT_MS);
 
     const finish = (outcome: EngineRun | Error): void => {

@@ -20,6 +20,7 @@ import {
   markerWatcher,
   PROGRESS_EVERY_MS,
   SAMPLE_EVERY_MS,
+  sampleRecorder,
   RUN_TIMEOUT_MS,
 } from "./engine.js";
 
@@ -108,17 +109,12 @@ async function runOnVmi386(image: GuestImage, jit: JitOptions | false, progress?
 
   const start = machine.core.instructions;
   const samples: Sample[] = [];
+  const record = sampleRecorder(samples, progress);
   const timer = setInterval(() => {
     // Mid-slice the core publishes the current run()'s retired count before every host call.
     const n = machine.core.instructions + machine.core.u32[L.STATE_RUN_RETIRED >> 2]! - start;
-    const wallMs = performance.now() - t0;
-    samples.push({ wallMs, instructions: n });
-    if (wallMs - reported >= PROGRESS_EVERY_MS) {
-      reported = wallMs;
-      progress?.(n);
-    }
+    record(performance.now() - t0, n);
   }, SAMPLE_EVERY_MS);
-  let reported = 0;
   let result;
   const t0 = performance.now();
   try {

@@ -2,15 +2,8 @@
 // (generated/decode.ts) passes them to the emitters (instructions.ts) as a form's arguments. The
 // generator reads this module, so a row naming a constant that is not here stops it.
 
-/** ALU operations, numbered as the opcode map numbers them (00 ADD .. 38 CMP; group 1's /digit). */
-export const ALU_ADD = 0;
-export const ALU_OR = 1;
-export const ALU_ADC = 2;
-export const ALU_SBB = 3;
-export const ALU_AND = 4;
-export const ALU_SUB = 5;
-export const ALU_XOR = 6;
-export const ALU_CMP = 7;
+/** ALU operations, numbered as the opcode map numbers them (the core's own numbers). */
+export { ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP } from "../../assembly/ops/alu-numbers.js";
 /** TEST: AND without a result. */
 export const ALU_TEST = 8;
 

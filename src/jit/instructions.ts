@@ -418,15 +418,7 @@ function shiftReg(m: ModRM, sub: number, count: number | null): Emit {
       // ROL, ROR: CF and OF only (assembly/ops/shift.ts), the other flags stay.
       c.get(L_A); n(); c.op(sub === SHIFT_ROL ? OP.i32Rotl : OP.i32Rotr).tee(L_R);
       u.setReg(m.rm);
-      if (sub === SHIFT_ROL) {
-        c.get(L_R).i32(1).op(OP.i32And).set(L_B);
-        c.get(L_R).i32(31).op(OP.i32ShrU).get(L_B).op(OP.i32Xor).set(L_C);
-      } else {
-        c.get(L_R).i32(31).op(OP.i32ShrU).set(L_B);
-        c.get(L_R).i32(30).op(OP.i32ShrU).i32(1).op(OP.i32And).get(L_B).op(OP.i32Xor).set(L_C);
-      }
-      c.get(L_B).get(L_C).i32(11).op(OP.i32Shl).op(OP.i32Or);
-      u.writeFlagBits(0x801);
+      rotateFlags(u, sub, 31);
       return;
     }
     // L_R = result, L_B = CF, L_C = OF (SDM Vol. 2B SAL/SAR/SHL/SHR).
@@ -450,6 +442,24 @@ function shiftReg(m: ModRM, sub: number, count: number | null): Emit {
 }
 
 /**
+ * After ROL or ROR with the rotated value in L_R (its top bit at `top`): CF and OF replace their
+ * EFLAGS bits (SDM Vol. 2B RCL/RCR/ROL/ROR: ROL's CF is the result's low bit, ROR's its top bit;
+ * OF is CF XOR the top bit after ROL, the top two bits' XOR after ROR), the other flags stay.
+ */
+function rotateFlags(u: UnitBuilder, sub: number, top: number): void {
+  const c = u.c;
+  if (sub === SHIFT_ROL) {
+    c.get(L_R).i32(1).op(OP.i32And).set(L_B);
+    c.get(L_R).i32(top).op(OP.i32ShrU).get(L_B).op(OP.i32Xor).set(L_C);
+  } else {
+    c.get(L_R).i32(top).op(OP.i32ShrU).set(L_B);
+    c.get(L_R).i32(top - 1).op(OP.i32ShrU).i32(1).op(OP.i32And).get(L_B).op(OP.i32Xor).set(L_C);
+  }
+  c.get(L_B).get(L_C).i32(11).op(OP.i32Shl).op(OP.i32Or);
+  u.writeFlagBits(0x801);
+}
+
+/**
  * SHL/SAL, SHR, SAR, ROL, ROR of a 16-bit register by a constant `count` (assembly/ops/shift.ts
  * at size 16: the count masked to 5 bits, so SHL/SHR/SAR go past the width up to 31, and ROL/ROR
  * rotate by it modulo 16 yet set CF and OF whenever the masked count is not 0).
@@ -470,15 +480,7 @@ function shiftReg16(m: ModRM, sub: number, count: number): Emit {
       }
       c.set(L_R);
       u.setReg16(m.rm, () => c.get(L_R));
-      if (sub === SHIFT_ROL) {
-        c.get(L_R).i32(1).op(OP.i32And).set(L_B);
-        c.get(L_R).i32(15).op(OP.i32ShrU).get(L_B).op(OP.i32Xor).set(L_C);
-      } else {
-        c.get(L_R).i32(15).op(OP.i32ShrU).set(L_B);
-        c.get(L_R).i32(14).op(OP.i32ShrU).i32(1).op(OP.i32And).get(L_B).op(OP.i32Xor).set(L_C);
-      }
-      c.get(L_B).get(L_C).i32(11).op(OP.i32Shl).op(OP.i32Or);
-      u.writeFlagBits(0x801);
+      rotateFlags(u, sub, 15);
       return;
     }
     // L_R = result, L_B = CF, L_C = OF.
