@@ -67,8 +67,17 @@ function emitUnit(list: Instruction[], start: number): { code: CodeWriter; used:
   const c = u.c;
   c.byte(OP.block).byte(I32);
   c.loop();
+  // A jump to an instruction later in the trace branches forward inside the unit.
+  const forward = list.map((insn, i) => {
+    if (insn.target === undefined || insn.target === start || insn.follow) return -1;
+    for (let j = i + 1; j < list.length; j++) if (list[j].at === insn.target) return j;
+    return -1;
+  });
+  u.openForward(forward.filter((t) => t >= 0));
   for (let i = 0; i < list.length; i++) {
     const insn = list[i];
+    u.arrive(i, i === 0 || !list[i - 1].ends || list[i - 1].follow === true);
+    u.forwardTarget = forward[i];
     u.index = i;
     u.at = insn.at!;
     u.next = insn.next!;

@@ -101,6 +101,14 @@ export const PAGE_LIMIT = 0xff0;
 /** Where the lazy-flag record is: in the core's globals, or in this unit's locals (kind known or not). */
 type FlagState = { where: "globals" } | { where: "locals"; kind: number | null };
 
+/** What the emitter knows on one path into an instruction a forward jump targets. */
+interface PathState {
+  flags: FlagState;
+  carryLocal: boolean;
+  dirty: number;
+  synced: boolean;
+}
+
 /** What emitting an instruction may use: the unit's code writer and helpers (see Instruction.emit). */
 export class UnitBuilder {
   /** Room for a long unit's body from the start: growing the buffer showed in compile time. */
@@ -118,8 +126,16 @@ export class UnitBuilder {
   loops = false;
   private flags: FlagState = { where: "globals" };
   private carryLocal = false;
-  /** Blocks open inside the unit's loop (for br to it). */
+  /** Blocks open inside the unit's loop (for br to it): the ifs and the forward jumps' blocks. */
   private nest = 0;
+  /**
+   * The forward jumps' blocks open, by the index of the instruction each ends before (innermost,
+   * the nearest, last), and the states the jumps to each leave with.
+   */
+  private forwardOpen: number[] = [];
+  private arriving = new Map<number, PathState[]>();
+  /** The index of the later instruction of this unit the current one's jump targets, or -1. */
+  forwardTarget = -1;
   index = 0;
   at = 0;
   next = 0;
@@ -210,6 +226,10 @@ export class UnitBuilder {
   }
   /** After the current instruction, at host address `target` (a jump), or back to the start. */
   jumpTo(target: number): void {
+    if (this.forwardTarget >= 0) {
+      this.jumpForward(this.forwardTarget);
+      return;
+    }
     if (target !== this.start) {
       this.exit(this.index + 1, () => this.c.i32(target));
       return;
@@ -223,6 +243,77 @@ export class UnitBuilder {
     c.end();
     this.exit(0, () => c.i32(this.start));
   }
+  // ---- forward jumps inside the unit ---------------------------------------------------------
+  /**
+   * Open one block per instruction index in `targets` (before the first instruction, inside
+   * the loop): each ends right before its instruction (arrive), so a jump there is a br to it.
+   */
+  openForward(targets: number[]): void {
+    const sorted = [...new Set(targets)].sort((a, b) => b - a);
+    for (const t of sorted) {
+      this.c.block();
+      this.forwardOpen.push(t);
+      this.arriving.set(t, []);
+      this.nest++;
+    }
+  }
+  /**
+   * Jump to instruction `t` later in the unit: the instructions between are not retired (L_DONE
+   * is taken down by their number, so that every count from the index on stays exact), and the
+   * lazy record goes to the target in locals (loaded from the globals if it is there).
+   */
+  private jumpForward(t: number): void {
+    const c = this.c;
+    const skipped = t - this.index - 1;
+    if (skipped > 0) c.get(L_DONE).i32(skipped).op(OP.i32Sub).set(L_DONE);
+    let state: PathState = { flags: this.flags, carryLocal: this.carryLocal, dirty: this.dirty, synced: this.synced };
+    if (this.flags.where === "globals") {
+      this.loadFlags();
+      state = { ...state, flags: { where: "locals", kind: null }, carryLocal: true };
+    }
+    this.arriving.get(t)!.push(state);
+    let inner = 0;
+    for (const open of this.forwardOpen) if (open < t) inner++;
+    const ifs = this.nest - this.forwardOpen.length;
+    c.byte(OP.br).u32(ifs + inner);
+  }
+  /** The lazy record from the core's globals into the locals (kind unknown at compile time). */
+  private loadFlags(): void {
+    const c = this.c;
+    c.gget(G_KIND).set(L_KIND).gget(G_OP1).set(L_OP1).gget(G_OP2).set(L_OP2).gget(G_RESULT).set(L_RESULT);
+    c.gget(G_CARRY).set(L_CARRY);
+  }
+  /**
+   * Instruction `index` comes next: if forward jumps target it, close their block and take the
+   * state all paths agree on. `reached` says whether the previous instruction falls through.
+   */
+  arrive(index: number, reached: boolean): void {
+    const incoming = this.arriving.get(index);
+    if (incoming === undefined) return;
+    const paths = [...incoming];
+    if (reached) {
+      if (this.flags.where === "globals") {
+        this.loadFlags();
+        this.flags = { where: "locals", kind: null };
+        this.carryLocal = true;
+      }
+      paths.push({ flags: this.flags, carryLocal: this.carryLocal, dirty: this.dirty, synced: this.synced });
+    }
+    this.c.end();
+    this.forwardOpen.pop();
+    this.arriving.delete(index);
+    this.nest--;
+    if (paths.length === 0) return;
+    // Every path has the record in locals; its kind is known only if all paths know the same.
+    const kinds = new Set(paths.map((p) => (p.flags.where === "locals" ? p.flags.kind : null)));
+    const kind = kinds.size === 1 ? [...kinds][0] : null;
+    this.flags = { where: "locals", kind };
+    // L_CARRY matters to the core only under an INC/DEC kind, which a path has only with it set.
+    this.carryLocal = paths.some((p) => p.carryLocal);
+    this.dirty = paths.reduce((d, p) => d | p.dirty, 0);
+    this.synced = paths.every((p) => p.synced);
+  }
+
   /** Open an `if` on the value on the stack (closed by endIf). */
   ifTrue(): void {
     this.c.if();

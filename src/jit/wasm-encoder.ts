@@ -120,6 +120,9 @@ export class CodeWriter extends ByteWriter {
   if(): this {
     return this.byte(OP.if).byte(VOID);
   }
+  block(): this {
+    return this.byte(OP.block).byte(VOID);
+  }
   loop(): this {
     return this.byte(OP.loop).byte(VOID);
   }

@@ -149,7 +149,16 @@ function randomInstruction(r: () => number): number[] {
 function randomProgram(r: () => number): Uint8Array {
   const bytes: number[] = [];
   const n = 4 + (r() % 24);
-  for (let i = 0; i < n; i++) bytes.push(...randomInstruction(r));
+  const list = Array.from({ length: n }, () => randomInstruction(r));
+  for (let i = 0; i < n; i++) {
+    // Now and then a Jcc over the next one to three instructions: a forward jump to an
+    // instruction boundary (one the unit may take without leaving).
+    if (r() % 4 === 0) {
+      const over = list.slice(i, i + 1 + (r() % 3)).reduce((s, insn) => s + insn.length, 0);
+      if (over < 128) bytes.push(0x70 + (r() % 16), over);
+    }
+    bytes.push(...list[i]);
+  }
   if (r() % 4 === 0) {
     // A call to a two-instruction function that returns.
     bytes.push(0xe8, 1, 0, 0, 0, 0xeb, 2, 0x40, 0xc3);
