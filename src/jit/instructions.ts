@@ -611,7 +611,7 @@ const incDecE: Emitter = ({ m }, [kind]) => {
 };
 
 // ---- control transfers ----------------------------------------------------------------------
-/** Jcc: the taken side jumps to the target (the unit's helpers decide: loop back or leave). */
+/** Jcc: the taken side jumps to the target (the unit's helpers decide: loop back, branch forward in the unit, or leave). */
 const jcc: Emitter = ({ target }, [cc]) => (u) => {
   u.condition(cc);
   u.ifTrue();

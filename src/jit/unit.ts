@@ -2,8 +2,8 @@
 // guest instructions from a hot block start, on one code page, up to the first unconditional
 // jump. An instruction the JIT does not compile runs through the core's interpreter from inside
 // the unit (interpret()).
-// A conditional jump's fall-through stays in the unit (its taken side leaves it, or loops back
-// when it targets the unit's start). The unit keeps the guest registers and the lazy-flag record
+// A conditional jump's fall-through stays in the unit (its taken side loops back when it targets
+// the unit's start, branches forward to an instruction later in the unit, else leaves). The unit keeps the guest registers and the lazy-flag record
 // in wasm locals and writes them back at every exit, so that at an exit the core sees exactly
 // the state the interpreter would have after the same instructions.
 //
@@ -104,7 +104,6 @@ type FlagState = { where: "globals" } | { where: "locals"; kind: number | null }
 /** What the emitter knows on one path into an instruction a forward jump targets. */
 interface PathState {
   flags: FlagState;
-  carryLocal: boolean;
   dirty: number;
   synced: boolean;
 }
@@ -266,22 +265,24 @@ export class UnitBuilder {
     const c = this.c;
     const skipped = t - this.index - 1;
     if (skipped > 0) c.get(L_DONE).i32(skipped).op(OP.i32Sub).set(L_DONE);
-    let state: PathState = { flags: this.flags, carryLocal: this.carryLocal, dirty: this.dirty, synced: this.synced };
-    if (this.flags.where === "globals") {
-      this.loadFlags();
-      state = { ...state, flags: { where: "locals", kind: null }, carryLocal: true };
-    }
-    this.arriving.get(t)!.push(state);
+    this.arriving.get(t)!.push({ flags: this.joinFlags(), dirty: this.dirty, synced: this.synced });
     let inner = 0;
     for (const open of this.forwardOpen) if (open < t) inner++;
     const ifs = this.nest - this.forwardOpen.length;
     c.byte(OP.br).u32(ifs + inner);
   }
-  /** The lazy record from the core's globals into the locals (kind unknown at compile time). */
-  private loadFlags(): void {
+  /**
+   * The form of the lazy record every path into a join has: in the locals, L_CARRY included (a
+   * path that kept it in the globals loads it, so that the locals written back at a later exit
+   * hold what the interpreter's globals would). Emitted on the current path; returns its state.
+   */
+  private joinFlags(): FlagState {
     const c = this.c;
-    c.gget(G_KIND).set(L_KIND).gget(G_OP1).set(L_OP1).gget(G_OP2).set(L_OP2).gget(G_RESULT).set(L_RESULT);
-    c.gget(G_CARRY).set(L_CARRY);
+    if (this.flags.where === "globals") {
+      c.gget(G_KIND).set(L_KIND).gget(G_OP1).set(L_OP1).gget(G_OP2).set(L_OP2).gget(G_RESULT).set(L_RESULT);
+    }
+    if (this.flags.where === "globals" || !this.carryLocal) c.gget(G_CARRY).set(L_CARRY);
+    return this.flags.where === "globals" ? { where: "locals", kind: null } : this.flags;
   }
   /**
    * Instruction `index` comes next: if forward jumps target it, close their block and take the
@@ -291,14 +292,7 @@ export class UnitBuilder {
     const incoming = this.arriving.get(index);
     if (incoming === undefined) return;
     const paths = [...incoming];
-    if (reached) {
-      if (this.flags.where === "globals") {
-        this.loadFlags();
-        this.flags = { where: "locals", kind: null };
-        this.carryLocal = true;
-      }
-      paths.push({ flags: this.flags, carryLocal: this.carryLocal, dirty: this.dirty, synced: this.synced });
-    }
+    if (reached) paths.push({ flags: this.joinFlags(), dirty: this.dirty, synced: this.synced });
     this.c.end();
     this.forwardOpen.pop();
     this.arriving.delete(index);
@@ -308,8 +302,7 @@ export class UnitBuilder {
     const kinds = new Set(paths.map((p) => (p.flags.where === "locals" ? p.flags.kind : null)));
     const kind = kinds.size === 1 ? [...kinds][0] : null;
     this.flags = { where: "locals", kind };
-    // L_CARRY matters to the core only under an INC/DEC kind, which a path has only with it set.
-    this.carryLocal = paths.some((p) => p.carryLocal);
+    this.carryLocal = true;
     this.dirty = paths.reduce((d, p) => d | p.dirty, 0);
     this.synced = paths.every((p) => p.synced);
   }
