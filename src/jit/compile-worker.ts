@@ -3,7 +3,7 @@
 // machine's thread goes on interpreting meanwhile. Each Jit talks to it over a port of its own;
 // answers go back on that port, where the Jit polls for them between slices.
 
-import { compileUnit } from "./compile.js";
+import { codeRange, compileUnit } from "./compile.js";
 import type { CompileAnswer, CompileRequest } from "./compile-protocol.js";
 
 /**
@@ -28,15 +28,7 @@ function answer(req: CompileRequest): CompileAnswer {
     return { id: req.id, error: String((e as Error)?.stack ?? e), ms: performance.now() - t0 };
   }
   if (unit === null) return { id: req.id, ms: performance.now() - t0 };
-  // The guest bytes the decoding read: from its lowest instruction to 16 bytes past its highest
-  // (the instruction that stopped it, at most 15 bytes), within the page.
-  let lo = req.ip;
-  let hi = req.ip;
-  for (const insn of unit.instructions) {
-    lo = Math.min(lo, insn.at!);
-    hi = Math.max(hi, insn.at! + insn.length + 16);
-  }
-  hi = Math.min(hi, (req.ip & ~0xfff) + 0x1000);
+  const [lo, hi] = codeRange(unit, req.ip);
   const module = new WebAssembly.Module(unit.bytes as BufferSource);
   return { id: req.id, module, size: unit.bytes.length, bound: unit.bound, interpreted: unit.instructions.filter((insn) => insn.interpreted).length, lo, code: shadow.slice(lo, hi), ms: performance.now() - t0 };
 }

@@ -110,3 +110,18 @@ export function compileUnit(mem: Uint8Array, start: number, info?: InstructionIn
   const bytes = assembleModule(UNIT_TYPES, UNIT_IMPORTS, 0, LOCALS, code, "u");
   return { bytes, bound: list.length, instructions: list };
 }
+
+/**
+ * The host address range of the guest bytes the decoding of `unit` (at `ip`) read: from its
+ * lowest instruction to 16 bytes past its highest (the instruction that stopped it, at most 15
+ * bytes), within the page.
+ */
+export function codeRange(unit: CompiledUnit, ip: number): [number, number] {
+  let lo = ip;
+  let hi = ip;
+  for (const insn of unit.instructions) {
+    lo = Math.min(lo, insn.at!);
+    hi = Math.max(hi, insn.at! + insn.length + 16);
+  }
+  return [lo, Math.min(hi, (ip & ~0xfff) + 0x1000)];
+}

@@ -4,7 +4,7 @@
 // (the core's map entry for it is cleared, so the core never calls an evicted slot).
 
 import { unitImportObject } from "./unit.js";
-import { compileUnit, decodeUnit } from "./compile.js";
+import { codeRange, compileUnit, decodeUnit } from "./compile.js";
 import { openCompileThread } from "./compile-thread.js";
 import type { CompileAnswer, CompilePort, CompileRequest } from "./compile-protocol.js";
 
@@ -238,8 +238,8 @@ export class Jit {
     WebAssembly.instantiate(unit.bytes as BufferSource, this.imports).then(
       ({ instance }) => {
         this.stats.pending--;
-        const now = new Uint32Array(core.memory.buffer, entry, 4);
-        if (this.core !== core || now[0] !== ip || now[1] !== key[1] || now[2] !== key[2] || now[3] !== SLOT_PENDING) {
+        const now = pendingEntry(core.memory.buffer, entry, ip, key[1], key[2]);
+        if (this.core !== core || now === undefined) {
           this.stats.asyncStale++;
           return;
         }
@@ -251,8 +251,8 @@ export class Jit {
         this.stats.failed++;
         this.stats.refused++;
         this.lastError = e as Error;
-        const now = new Uint32Array(core.memory.buffer, entry, 4);
-        if (now[0] === ip && now[1] === key[1] && now[2] === key[2] && now[3] === SLOT_PENDING) now[3] = SLOT_REFUSED;
+        const now = pendingEntry(core.memory.buffer, entry, ip, key[1], key[2]);
+        if (now !== undefined) now[3] = SLOT_REFUSED;
       },
     );
   }
@@ -388,15 +388,14 @@ export class Jit {
     if (this.requestAt.get(req.ip) === req) this.requestAt.delete(req.ip);
     this.stats.pending--;
     this.stats.workerMs += answer.ms;
-    const now = new Uint32Array(this.u8.buffer, req.entry, 4);
-    const mapped = now[0] === req.ip && now[1] === req.gen && now[2] === req.owner && now[3] === SLOT_PENDING;
+    const now = pendingEntry(this.u8.buffer, req.entry, req.ip, req.gen, req.owner);
     if (answer.module === undefined) {
       this.stats.refused++;
       if (answer.error !== undefined) {
         this.stats.failed++;
         this.lastError = new Error(answer.error);
       }
-      if (mapped) now[3] = SLOT_REFUSED;
+      if (now !== undefined) now[3] = SLOT_REFUSED;
       return;
     }
     const lo = answer.lo!;
@@ -412,12 +411,12 @@ export class Jit {
       this.stats.failed++;
       this.stats.refused++;
       this.lastError = e as Error;
-      if (mapped) now[3] = SLOT_REFUSED;
+      if (now !== undefined) now[3] = SLOT_REFUSED;
       return;
     }
     this.stats.asyncCompiled++;
     const r = this.installModule({ size: answer.size!, bound: answer.bound!, interpreted: answer.interpreted!, lo, code }, instance, req.ip, req.entry);
-    if (mapped) now[3] = r;
+    if (now !== undefined) now[3] = r;
   }
 
   private sameCode(lo: number, code: Uint8Array): boolean {
@@ -455,16 +454,12 @@ interface WorkerRequest {
 }
 
 /**
- * The host address range of the guest bytes the decoding of `unit` (at `ip`) read: from its
- * lowest instruction to 16 bytes past its highest (the instruction that stopped it, at most 15
- * bytes), within the page.
+ * The core's map entry at `entry` (host address, table generation, owner, slot) if it still
+ * holds the block a compile was asked for (host address `ip`, generation `gen`, owner `owner`:
+ * table index and epoch) marked pending, as the core left it; else undefined (its page was
+ * written, the machine reset, or another block start took the entry).
  */
-function codeRange(unit: NonNullable<ReturnType<typeof compileUnit>>, ip: number): [number, number] {
-  let lo = ip;
-  let hi = ip;
-  for (const insn of unit.instructions) {
-    lo = Math.min(lo, insn.at!);
-    hi = Math.max(hi, insn.at! + insn.length + 16);
-  }
-  return [lo, Math.min(hi, (ip & ~0xfff) + 0x1000)];
+function pendingEntry(buffer: ArrayBufferLike, entry: number, ip: number, gen: number, owner: number): Uint32Array | undefined {
+  const now = new Uint32Array(buffer, entry, 4);
+  return now[0] === ip && now[1] === gen && now[2] === owner && now[3] === SLOT_PENDING ? now : undefined;
 }
