@@ -18,7 +18,7 @@ import { fetchSlow } from "./decode";
 import { fastStep } from "./generated/fast-dispatch";
 import { buildBlock, BLOCK_NO_UNIT, BLOCK_COUNT } from "./blocks";
 import { stepResult, STEP_OK, STEP_HLT, STEP_TRAPPED, interruptShadow, clearInterruptShadow } from "./execute";
-import { step } from "./step";
+import { stepAt } from "./step";
 import * as ex from "./execute";
 import { deliverPendingException, deliverEvent, deliverTrap, tripleFault, clearTripleFault, EVENT_EXTERNAL } from "./delivery";
 import { EXC_DB, EXC_NMI } from "./exceptions";
@@ -144,6 +144,14 @@ function handleAttention(): i32 {
   return k < room ? k : room;
 }
 
+/**
+ * Whether a compiled unit may start at block start `ip` (JIT on): it has a block table, and the
+ * JIT has not refused the block (BLOCK_NO_UNIT in its byte, set by assembly/jit/units.ts).
+ */
+@inline function unitMayStart(table: usize, ip: usize, page: usize): bool {
+  return table != 0 && (load<u8>(table + (ip - page)) & BLOCK_NO_UNIT) == 0;
+}
+
 export function runLoop(budget: u32): i32 {
   syncIn();
   let reason = EXIT_BUDGET;
@@ -188,7 +196,7 @@ export function runLoop(budget: u32): i32 {
       const page = cpu.ipPage;
       const table = cpu.ipTable;
       const stopAt = cpu.attention ? n + 1 : budget;
-      if (jitEnabled() && table != 0 && (load<u8>(table + (ip - page)) & BLOCK_NO_UNIT) == 0) {
+      if (jitEnabled() && unitMayStart(table, ip, page)) {
         // A compiled unit (assembly/jit/units.ts) runs whole blocks at a time, never more than
         // the room left; afterwards the loop's checks run as after any jump.
         cpu.retiredThisRun = n;
@@ -216,19 +224,14 @@ export function runLoop(budget: u32): i32 {
         if (<u32>(ip - page) >= 0xff0 || n >= stopAt) break;
         // With the JIT on, each block start goes back to look for a compiled unit, unless the
         // JIT has refused it.
-        if (jitEnabled() && (table == 0 || (load<u8>(table + (ip - page)) & BLOCK_NO_UNIT) == 0)) break;
+        if (jitEnabled() && unitMayStart(table, ip, page)) break;
         size = blockAt(table, ip, page, stopAt - n);
         left = size;
       }
       if (next != 0) continue;
       n += size - left; // the block's instructions before the one the fast path left
     }
-    cpu.ip = ip;
-    cpu.ipStart = ip;
-    cpu.retiredThisRun = n;
-    step();
-    // After prefixes or a CS change, so that the next instruction can take the fast path.
-    if (cpu.decodeDirty) cpu.setDecodeDefaults();
+    stepAt(ip, n);
     ip = cpu.ip;
     n++;
   }

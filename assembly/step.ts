@@ -67,3 +67,18 @@ function lockable(op: u32): bool {
   if (digits == 0 || m >= 0xc0) return false;
   return ((digits >> ((m >> 3) & 7)) & 1) != 0;
 }
+
+/**
+ * The instruction at host address `ip` through the full decoder, `retired` instructions into
+ * the run (cpu.retiredThisRun, which RDTSC and host calls read): the run loop's slow path, and
+ * an instruction a compiled unit hands to the interpreter (assembly/jit/fallback.ts). After
+ * prefixes or a CS change the decode defaults are restored, so that the next instruction can
+ * take the fast path.
+ */
+@inline export function stepAt(ip: usize, retired: u32): void {
+  cpu.ip = ip;
+  cpu.ipStart = ip;
+  cpu.retiredThisRun = retired;
+  step();
+  if (cpu.decodeDirty) cpu.setDecodeDefaults();
+}

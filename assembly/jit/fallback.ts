@@ -6,7 +6,7 @@
 
 import * as cpu from "../cpu";
 import * as units from "./units";
-import { step } from "../step";
+import { stepAt } from "../step";
 import { fastStep } from "../generated/fast-dispatch";
 import { flatDataRead, flatDataWrite } from "../segments";
 import { instructionLength } from "../length";
@@ -43,11 +43,7 @@ export function jitInterpret(ip: u32, next: u32, retired: u32): u32 {
   const page = cpu.ipPage;
   const table = cpu.ipTable;
   const delta = cpu.eipDelta;
-  cpu.ip = <usize>ip;
-  cpu.ipStart = <usize>ip;
-  cpu.retiredThisRun = units.retiredAtEntry + retired;
-  step();
-  if (cpu.decodeDirty) cpu.setDecodeDefaults();
+  stepAt(<usize>ip, units.retiredAtEntry + retired);
   units.jitExitIp = cpu.ip;
   const goOn = !cpu.attention && cpu.ip == <usize>next && cpu.ipPage == page && cpu.ipTable == table &&
     cpu.eipDelta == delta && !cpu.eipAuthoritative && cpu.fastDecode && flatDataRead && flatDataWrite && cpu.stack32;
