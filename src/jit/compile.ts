@@ -2,10 +2,9 @@
 // through a UnitBuilder (unit.ts) between the prologue that loads the registers it uses and the
 // epilogue that writes back those it changed, and wrap the function in a module.
 
-import { REG_BASE } from "../../assembly/layout.js";
 import { CodeWriter, I32, OP, assembleModule } from "./wasm-encoder.js";
 import { decodeInstruction, type Instruction } from "./instructions.js";
-import { UnitBuilder, UNIT_MAX_INSTRUCTIONS, PAGE_LIMIT, L_T, L_REG, UNIT_TYPES, UNIT_IMPORTS, LOCALS } from "./unit.js";
+import { UnitBuilder, UNIT_MAX_INSTRUCTIONS, PAGE_LIMIT, L_T, UNIT_TYPES, UNIT_IMPORTS, LOCALS, storeRegisters, loadRegisters } from "./unit.js";
 
 /** A compiled unit: the module's bytes and how many instructions one pass retires at most. */
 export interface CompiledUnit {
@@ -93,11 +92,11 @@ function emitUnit(list: Instruction[], start: number): { code: CodeWriter; used:
   // The epilogue every exit branches to, with the retired count: the registers written anywhere
   // in the unit go back (a loop may have come round since an early exit's instruction).
   c.set(L_T);
-  for (let r = 0; r < 8; r++) if (u.written & (1 << r)) c.i32(0).get(L_REG + r).mem(OP.i32Store, 2, REG_BASE + 4 * r);
+  storeRegisters(c, u.written);
   c.get(L_T).end();
   // The prologue, known only now: load the registers the unit uses.
   const code = new CodeWriter(c.length + 128);
-  for (let r = 0; r < 8; r++) if (u.used & (1 << r)) code.i32(0).mem(OP.i32Load, 2, REG_BASE + 4 * r).set(L_REG + r);
+  loadRegisters(code, u.used);
   code.bytes(c.finish());
   return { code, used: u.used };
 }

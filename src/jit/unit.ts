@@ -101,6 +101,15 @@ export const PAGE_LIMIT = 0xff0;
 /** Where the lazy-flag record is: in the core's globals, or in this unit's locals (kind known or not). */
 type FlagState = { where: "globals" } | { where: "locals"; kind: number | null };
 
+/** Write the registers in `mask` (bit per register) from the unit's locals to the core's. */
+export function storeRegisters(c: CodeWriter, mask: number): void {
+  for (let r = 0; r < 8; r++) if (mask & (1 << r)) c.i32(0).get(L_REG + r).mem(OP.i32Store, 2, REG_BASE + 4 * r);
+}
+/** Load the registers in `mask` from the core's into the unit's locals. */
+export function loadRegisters(c: CodeWriter, mask: number): void {
+  for (let r = 0; r < 8; r++) if (mask & (1 << r)) c.i32(0).mem(OP.i32Load, 2, REG_BASE + 4 * r).set(L_REG + r);
+}
+
 /** What the emitter knows on one path into an instruction a forward jump targets. */
 interface PathState {
   flags: FlagState;
@@ -335,9 +344,9 @@ export class UnitBuilder {
       this.used = 0xff;
     }
     this.flushFlags();
-    for (let r = 0; r < 8; r++) if (store & (1 << r)) c.i32(0).get(L_REG + r).mem(OP.i32Store, 2, REG_BASE + 4 * r);
+    storeRegisters(c, store);
     c.i32(this.at).i32(this.next).get(L_DONE).i32(this.index).op(OP.i32Add).call(F_INTERPRET);
-    for (let r = 0; r < 8; r++) c.i32(0).mem(OP.i32Load, 2, REG_BASE + 4 * r).set(L_REG + r);
+    loadRegisters(c, 0xff);
     this.dirty = 0;
     this.synced = true;
     const leave = () => this.exit(this.index + 1, () => c.gget(G_EXIT_IP));
