@@ -5,6 +5,7 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { type Job, type JobResult, runJob } from "./jobs.js";
+import { spawnWorker } from "../worker-spawn.js";
 
 export interface PoolCallbacks {
   onStart?: (index: number) => void;
@@ -15,24 +16,6 @@ export function defaultJobs(): number {
   return availableParallelism();
 }
 
-/**
- * The worker's entry. Compiled (dist/) it is worker.js beside this file; run from the
- * TypeScript sources (vitest, tsx) it is worker.ts, which a worker can load only once tsx's
- * loader is registered in it (Node 20 does not pass --import loaders on to worker threads).
- */
-function spawn(): Worker {
-  const fromSource = import.meta.url.endsWith(".ts");
-  const entry = new URL(fromSource ? "./worker.ts" : "./worker.js", import.meta.url);
-  if (!fromSource) return new Worker(entry);
-  let api = "tsx/esm/api";
-  try {
-    api = import.meta.resolve(api);
-  } catch {
-    // Resolved from the working directory instead (the checkout, under vitest and npm scripts).
-  }
-  const code = `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`;
-  return new Worker(code, { eval: true });
-}
 
 /** Runs `jobs` on `threads` threads; the results in the jobs' order. The first failure rejects. */
 export async function runPool(jobs: Job[], threads: number, cb: PoolCallbacks = {}): Promise<JobResult[]> {
@@ -45,7 +28,7 @@ export async function runPool(jobs: Job[], threads: number, cb: PoolCallbacks = 
     }
     return results;
   }
-  const workers = Array.from({ length: Math.min(threads, jobs.length) }, spawn);
+  const workers = Array.from({ length: Math.min(threads, jobs.length) }, () => spawnWorker(Worker, import.meta.url, "worker"));
   let next = 0;
   try {
     await Promise.all(

@@ -7,6 +7,7 @@
 // file: package.json "browser") and the Jit compiles on its own thread.
 
 import type { CompileAnswer, CompileRequest, CompilePort } from "./compile-protocol.js";
+import { spawnWorker } from "../worker-spawn.js";
 
 // Node's modules only by dynamic import, so the library loads where they do not exist.
 type WorkerThreads = typeof import("node:worker_threads");
@@ -38,7 +39,7 @@ async function startWorker(): Promise<{ threads: WorkerThreads; worker: NodeWork
   if (typeof process === "undefined" || process.versions?.node === undefined) return undefined;
   try {
     const threads = await import("node:worker_threads");
-    const worker = spawn(threads);
+    const worker = spawnWorker(threads.Worker, import.meta.url, "compile-worker");
     worker.unref();
     // A compiler thread that dies leaves requests unanswered: those blocks stay interpreted.
     worker.on("error", () => {});
@@ -48,24 +49,6 @@ async function startWorker(): Promise<{ threads: WorkerThreads; worker: NodeWork
   }
 }
 
-/**
- * The worker's entry: compile-worker.js beside this file; run from the TypeScript sources
- * (vitest, tsx) compile-worker.ts, which a worker can load only once tsx's loader is registered
- * in it (Node 20 does not pass --import loaders on to worker threads).
- */
-function spawn(threads: WorkerThreads): NodeWorker {
-  const fromSource = import.meta.url.endsWith(".ts");
-  const entry = new URL(fromSource ? "./compile-worker.ts" : "./compile-worker.js", import.meta.url);
-  if (!fromSource) return new threads.Worker(entry);
-  let api = "tsx/esm/api";
-  try {
-    api = import.meta.resolve(api);
-  } catch {
-    // Resolved from the working directory instead (the checkout, under vitest and npm scripts).
-  }
-  const code = `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`;
-  return new threads.Worker(code, { eval: true });
-}
 
 class CompileThread implements CompilePort {
   constructor(
