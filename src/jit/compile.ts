@@ -25,68 +25,88 @@ function interpreted(info: number): Instruction {
   return { length: info & 0xff, ends, interpreted: true, emit: (u) => u.interpret(ends) };
 }
 
+/** Per byte of a code page (and the 15 an instruction at its limit may reach past it), in decodeUnit. */
+const FREE = 0;
+const FIRST = 1;
+const INSIDE = 2;
+
 /**
  * Decode the unit at host address `start` of `mem`: null if it would hold no instruction the
- * JIT compiles. A JMP or CALL to elsewhere on the page is followed: the unit goes on at its
- * target. With `info`, an instruction the JIT does not compile runs through the interpreter
- * inside the unit (one that may transfer control as the unit's last); without, it ends the
- * unit before it.
+ * JIT compiles. The unit is the code on `start`'s page that jumps reach from it, up to
+ * UNIT_MAX_INSTRUCTIONS: each path is decoded until an unconditional jump, an instruction
+ * already decoded, one the JIT cannot take, or the page limit, and the targets of its relative
+ * jumps on the page are decoded in turn. The list is in address order. With `info`, an
+ * instruction the JIT does not compile runs through the interpreter inside the unit (one that
+ * may transfer control ends its path); without, it ends the path before it. A jump into the
+ * middle of a decoded instruction, or a path running into one, leaves the unit there.
  */
 export function decodeUnit(mem: Uint8Array, start: number, info?: InstructionInfo): Instruction[] | null {
   const page = start & ~0xfff;
+  const bytes = new Uint8Array(PAGE_LIMIT + 16);
   const list: Instruction[] = [];
-  let p = start;
+  const paths = [start];
   let compiled = 0;
-  while (list.length < UNIT_MAX_INSTRUCTIONS && p - page < PAGE_LIMIT) {
-    let insn = decodeInstruction(mem, p);
-    if (insn === null) {
-      const known = info === undefined ? -1 : info(p);
-      if (known < 0) break;
-      insn = interpreted(known);
-    } else compiled++;
-    // A jump target computed from guest bytes that lands on host address 0 is the interpreter's case.
-    if (insn.target === 0) break;
-    insn.at = p;
-    insn.next = p + insn.length;
-    list.push(insn);
-    if (insn.ends) {
+  for (let k = 0; k < paths.length && list.length < UNIT_MAX_INSTRUCTIONS; k++) {
+    let p = paths[k];
+    while (list.length < UNIT_MAX_INSTRUCTIONS && p - page < PAGE_LIMIT && bytes[p - page] === FREE) {
+      let insn = decodeInstruction(mem, p);
+      if (insn === null) {
+        const known = info === undefined ? -1 : info(p);
+        if (known < 0) break;
+        insn = interpreted(known);
+      }
+      // A jump target computed from guest bytes that lands on host address 0 is the interpreter's case.
+      if (insn.target === 0) break;
+      const from = p - page;
+      if (bytes.subarray(from + 1, from + insn.length).some((b) => b !== FREE)) break;
+      bytes.fill(INSIDE, from + 1, from + insn.length);
+      bytes[from] = FIRST;
+      if (!insn.interpreted) compiled++;
+      insn.at = p;
+      insn.next = p + insn.length;
+      list.push(insn);
       const t = insn.target;
-      if (t === undefined || t === start || (t & ~0xfff) !== page || t - page >= PAGE_LIMIT) break;
-      insn.follow = true;
-      insn.next = t;
+      if (t !== undefined && (t & ~0xfff) === page && t - page < PAGE_LIMIT) paths.push(t);
+      if (insn.ends) break;
+      p = insn.next;
     }
-    p = insn.next;
   }
-  return compiled === 0 ? null : list;
+  return compiled === 0 ? null : list.sort((a, b) => a.at! - b.at!);
 }
 
+/**
+ * The unit's function body. Its instructions are emitted in address order inside one loop: a
+ * fall-through to the next listed instruction is the code's own order, every other way from one
+ * instruction to another of the unit is a jump (UnitBuilder.jumpTo), forward to the end of a
+ * block or back through the loop.
+ */
 function emitUnit(list: Instruction[], start: number): { code: CodeWriter; used: number } {
-  const u = new UnitBuilder(start, list.length);
-  u.loops = list.some((insn) => insn.target === start);
+  const indexAt = new Map(list.map((insn, i) => [insn.at!, i]));
+  const u = new UnitBuilder(start, list.map((insn) => insn.at!), indexAt);
   const c = u.c;
-  c.byte(OP.block).byte(I32);
-  c.loop();
-  // A jump to an instruction later in the trace branches forward inside the unit.
-  const forward = list.map((insn, i) => {
-    if (insn.target === undefined || insn.target === start || insn.follow) return -1;
-    for (let j = i + 1; j < list.length; j++) if (list[j].at === insn.target) return j;
-    return -1;
+  // Where an instruction goes on other than to the next listed one: its jump's target, or its
+  // fall-through when the next listed instruction is elsewhere.
+  const gap = (i: number) => !list[i].ends && list[i + 1]?.at !== list[i].next;
+  const forward: number[] = [];
+  const back: number[] = [];
+  list.forEach((insn, i) => {
+    for (const to of [insn.target, gap(i) ? insn.next : undefined]) {
+      const t = to === undefined ? undefined : indexAt.get(to);
+      if (t !== undefined) (t > i ? forward : back).push(t);
+    }
   });
-  u.openForward(forward.filter((t) => t >= 0));
+  c.byte(OP.block).byte(I32);
+  u.enter(indexAt.get(start)!, back);
+  c.loop();
+  u.openTargets(forward);
   for (let i = 0; i < list.length; i++) {
     const insn = list[i];
-    u.arrive(i, i === 0 || !list[i - 1].ends || list[i - 1].follow === true);
-    u.forwardTarget = forward[i];
+    u.arrive(i, i > 0 && !list[i - 1].ends && !gap(i - 1));
     u.index = i;
     u.at = insn.at!;
     u.next = insn.next!;
-    u.follow = insn.follow === true;
     insn.emit(u);
-  }
-  const last = list[list.length - 1];
-  if (!last.ends || last.follow) {
-    u.index = list.length - 1;
-    u.exit(list.length, () => c.i32(last.next!));
+    if (gap(i)) u.jumpTo(insn.next!);
   }
   c.end().op(OP.unreachable).end();
   // The epilogue every exit branches to, with the retired count: the registers written anywhere

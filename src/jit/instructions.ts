@@ -24,8 +24,6 @@ export interface Instruction {
   /** Host addresses of the instruction and of the one the unit runs next (set by decodeUnit). */
   at?: number;
   next?: number;
-  /** A JMP or CALL whose target the unit goes on with (decodeUnit). */
-  follow?: boolean;
   /** Control never falls through to the next instruction (a row marked `jump` with no condition: JMP, CALL, RET). */
   ends: boolean;
   /** Run by the core's interpreter from inside the unit (compile.ts), not compiled. */
@@ -619,15 +617,13 @@ const jcc: Emitter = ({ target }, [cc]) => (u) => {
   u.endIf();
 };
 
-/** JMP rel: nothing when the unit follows it, else a jump to the target. */
-const jmpRel: Emitter = ({ target }) => (u) => {
-  if (!u.follow) u.jumpTo(target);
-};
+/** JMP rel: to the target (inside the unit when it holds it, as every jump). */
+const jmpRel: Emitter = ({ target }) => (u) => u.jumpTo(target);
 
 /** CALL rel32: push the return address (guest EIP of the next instruction), then as JMP. */
 const callRel: Emitter = ({ next, target }) => (u) => {
   push(u, () => u.c.i32(next).gget(G_EIP_DELTA).op(OP.i32Sub));
-  if (!u.follow) u.jumpTo(target);
+  u.jumpTo(target);
 };
 
 /** RET. */

@@ -1,11 +1,10 @@
-// The builder a unit is emitted through (compile.ts drives it). A unit is a straight run of
-// guest instructions from a hot block start, on one code page, up to the first unconditional
-// jump. An instruction the JIT does not compile runs through the core's interpreter from inside
-// the unit (interpret()).
-// A conditional jump's fall-through stays in the unit (its taken side loops back when it targets
-// the unit's start, branches forward to an instruction later in the unit, else leaves). The unit keeps the guest registers and the lazy-flag record
-// in wasm locals and writes them back at every exit, so that at an exit the core sees exactly
-// the state the interpreter would have after the same instructions.
+// The builder a unit is emitted through (compile.ts drives it). A unit is the code a hot block
+// start's jumps reach on its code page, in address order, run inside one wasm loop: a jump
+// forward branches to the end of a block, a jump back goes through the loop's dispatch, a jump
+// out of the unit leaves it. An instruction the JIT does not compile runs through the core's
+// interpreter from inside the unit (interpret()). The unit keeps the guest registers and the
+// lazy-flag record in wasm locals and writes them back at every exit, so that at an exit the
+// core sees exactly the state the interpreter would have after the same instructions.
 //
 // The function a unit compiles to is (room: i32) -> i32: it retires at most `room` instructions
 // (the core enters it only when the unit's bound fits), returns how many it retired and leaves
@@ -91,10 +90,12 @@ export const L_A = 18;
 export const L_B = 19;
 export const L_R = 20;
 export const L_C = 21;
-export const LOCALS = 21;
+/** Which instruction a jump back through the unit's loop goes to (see openTargets). */
+const L_NEXT = 22;
+export const LOCALS = 22;
 
 /** The most instructions a unit holds (and so the most one entry retires without looping). */
-export const UNIT_MAX_INSTRUCTIONS = 64;
+export const UNIT_MAX_INSTRUCTIONS = 256;
 /** A unit's instructions start below this page offset: the run loop's page check needs the rest. */
 export const PAGE_LIMIT = 0xff0;
 
@@ -134,26 +135,33 @@ export class UnitBuilder {
   loops = false;
   private flags: FlagState = { where: "globals" };
   private carryLocal = false;
-  /** Blocks open inside the unit's loop (for br to it): the ifs and the forward jumps' blocks. */
+  /** Blocks open inside the unit's loop (for br to it): the ifs and the jump targets' blocks. */
   private nest = 0;
   /**
-   * The forward jumps' blocks open, by the index of the instruction each ends before (innermost,
-   * the nearest, last), and the states the jumps to each leave with.
+   * The jump targets' blocks open, by the index of the instruction each ends before (innermost,
+   * the nearest, last), and the states the forward jumps to each leave with.
    */
-  private forwardOpen: number[] = [];
+  private targetsOpen: number[] = [];
   private arriving = new Map<number, PathState[]>();
-  /** The index of the later instruction of this unit the current one's jump targets, or -1. */
-  forwardTarget = -1;
+  /** The instructions the unit's loop dispatches to, each with its number there (1, 2, ...). */
+  private dispatched = new Map<number, number>();
   index = 0;
   at = 0;
   next = 0;
-  /** The current instruction is a jump the unit follows (decodeUnit): no exit at it. */
-  follow = false;
 
+  /**
+   * A unit of `addresses.length` instructions (the most one pass through it retires), at these
+   * host addresses in this order; `indexAt` gives an address's index.
+   */
   constructor(
     readonly start: number,
-    readonly bound: number,
+    readonly addresses: readonly number[],
+    private readonly indexAt: ReadonlyMap<number, number>,
   ) {}
+
+  get bound(): number {
+    return this.addresses.length;
+  }
 
   // ---- registers ----------------------------------------------------------------------
   reg(r: number): void {
@@ -232,53 +240,94 @@ export class UnitBuilder {
     const at = this.at;
     this.exit(this.index, () => this.c.i32(at));
   }
-  /** After the current instruction, at host address `target` (a jump), or back to the start. */
-  jumpTo(target: number): void {
-    if (this.forwardTarget >= 0) {
-      this.jumpForward(this.forwardTarget);
-      return;
-    }
-    if (target !== this.start) {
-      this.exit(this.index + 1, () => this.c.i32(target));
-      return;
-    }
-    // The unit's own start: loop while a whole pass still fits in the room left.
-    const c = this.c;
-    c.get(L_DONE).i32(this.index + 1).op(OP.i32Add).tee(L_DONE);
-    c.get(L_ROOM).get(L_DONE).op(OP.i32Sub).i32(this.bound).op(OP.i32GeU).if();
-    this.writeFlags();
-    c.byte(OP.br).u32(this.nest + 1);
-    c.end();
-    this.exit(0, () => c.i32(this.start));
-  }
-  // ---- forward jumps inside the unit ---------------------------------------------------------
   /**
-   * Open one block per instruction index in `targets` (before the first instruction, inside
-   * the loop): each ends right before its instruction (arrive), so a jump there is a br to it.
+   * After the current instruction, go on at host address `target` (a jump, or a fall-through to
+   * an instruction not listed next): inside the unit when it holds that instruction, else leave.
    */
-  openForward(targets: number[]): void {
-    const sorted = [...new Set(targets)].sort((a, b) => b - a);
-    for (const t of sorted) {
+  jumpTo(target: number): void {
+    const t = this.indexAt.get(target);
+    if (t === undefined) this.exit(this.index + 1, () => this.c.i32(target));
+    else if (t > this.index) this.jumpForward(t);
+    else this.jumpBack(t);
+  }
+  // ---- jumps inside the unit -----------------------------------------------------------------
+  // Every count stays exact by one rule: before instruction i runs, the pass has retired L_DONE
+  // + i instructions. A jump from instruction i to instruction t adds i + 1 - t to L_DONE (taken
+  // down past skipped instructions, up on the way back).
+  /**
+   * Where the unit's loop starts: the instructions it dispatches to (see openTargets) are those
+   * jumps go back to, and the unit's entry when that is not its first instruction (the code is
+   * in address order, and jumps may lead from the entry to code before it). Each is reached with
+   * the lazy record in locals, of a kind not known there, and the registers not written back
+   * (arrive): when the entry is one, the record comes into locals here, before the loop.
+   */
+  enter(entry: number, back: readonly number[]): void {
+    const dispatched = [...new Set(entry === 0 ? back : [...back, entry])].sort((a, b) => a - b);
+    dispatched.forEach((t, k) => this.dispatched.set(t, k + 1));
+    this.loops = back.length > 0;
+    if (!this.dispatched.has(entry)) return;
+    const c = this.c;
+    // Nothing retired yet at instruction `entry`.
+    c.i32(-entry).set(L_DONE);
+    c.gget(G_KIND).set(L_KIND).gget(G_OP1).set(L_OP1).gget(G_OP2).set(L_OP2).gget(G_RESULT).set(L_RESULT).gget(G_CARRY).set(L_CARRY);
+    this.flags = { where: "locals", kind: null };
+    this.carryLocal = true;
+    c.i32(this.dispatched.get(entry)!).set(L_NEXT);
+  }
+  /**
+   * Open one block per instruction a jump targets or the loop dispatches to (inside the unit's
+   * loop, before the first instruction): each ends right before its instruction (arrive), so a
+   * jump forward there is a br to it. A jump back sets L_NEXT to its target's number and
+   * branches to the loop, whose first instruction is a br_table on L_NEXT to that target's
+   * block (0: to the first instruction, after a block of its own).
+   */
+  openTargets(forward: readonly number[]): void {
+    const dispatched = [...this.dispatched.keys()];
+    const any = dispatched.length > 0;
+    const all = [...new Set([...forward, ...dispatched, ...(any ? [0] : [])])].sort((a, b) => b - a);
+    for (const t of all) {
       this.c.block();
-      this.forwardOpen.push(t);
+      this.targetsOpen.push(t);
       this.arriving.set(t, []);
       this.nest++;
     }
+    if (!any) return;
+    // Branch depth from the innermost block (instruction 0's) to target t's: the targets below it.
+    const depth = (t: number) => all.length - 1 - all.indexOf(t);
+    this.c.get(L_NEXT).brTable([0, ...[...this.dispatched].sort((a, b) => a[1] - b[1]).map(([t]) => depth(t))], 0);
   }
   /**
-   * Jump to instruction `t` later in the unit: the instructions between are not retired (L_DONE
-   * is taken down by their number, so that every count from the index on stays exact), and the
-   * lazy record goes to the target in locals (loaded from the globals if it is there).
+   * Jump to instruction `t` later in the unit: the lazy record goes to the target in locals
+   * (loaded from the globals if it is there).
    */
   private jumpForward(t: number): void {
     const c = this.c;
     const skipped = t - this.index - 1;
     if (skipped > 0) c.get(L_DONE).i32(skipped).op(OP.i32Sub).set(L_DONE);
     this.arriving.get(t)!.push({ flags: this.joinFlags(), dirty: this.dirty, synced: this.synced });
+    c.byte(OP.br).u32(this.depthTo(t));
+  }
+  /** The br depth from here to the end of target t's block (the ifs open, then the blocks inside it). */
+  private depthTo(t: number): number {
     let inner = 0;
-    for (const open of this.forwardOpen) if (open < t) inner++;
-    const ifs = this.nest - this.forwardOpen.length;
-    c.byte(OP.br).u32(ifs + inner);
+    for (const open of this.targetsOpen) if (open < t) inner++;
+    return this.nest - this.targetsOpen.length + inner;
+  }
+  /**
+   * Jump back to instruction `t` (the current one's or an earlier one) through the loop, while a
+   * whole pass still fits in the room left; else leave for it. The record goes in locals, kind
+   * unknown at the target (arrive), and the registers count as not written back.
+   */
+  private jumpBack(t: number): void {
+    const c = this.c;
+    const up = this.index + 1 - t;
+    if (up !== 0) c.get(L_DONE).i32(up).op(OP.i32Add).set(L_DONE);
+    c.get(L_ROOM).get(L_DONE).op(OP.i32Sub).i32(this.bound).op(OP.i32GeU).if();
+    this.joinFlags();
+    c.i32(this.dispatched.get(t)!).set(L_NEXT);
+    c.byte(OP.br).u32(this.nest + 1);
+    c.end();
+    this.exit(t, () => c.i32(this.addresses[t]));
   }
   /**
    * The form of the lazy record every path into a join has: in the locals, L_CARRY included (a
@@ -294,8 +343,8 @@ export class UnitBuilder {
     return this.flags.where === "globals" ? { where: "locals", kind: null } : this.flags;
   }
   /**
-   * Instruction `index` comes next: if forward jumps target it, close their block and take the
-   * state all paths agree on. `reached` says whether the previous instruction falls through.
+   * Instruction `index` comes next: if jumps target it, close its block and take the state all
+   * paths agree on. `reached` says whether the previous instruction falls through.
    */
   arrive(index: number, reached: boolean): void {
     const incoming = this.arriving.get(index);
@@ -303,9 +352,17 @@ export class UnitBuilder {
     const paths = [...incoming];
     if (reached) paths.push({ flags: this.joinFlags(), dirty: this.dirty, synced: this.synced });
     this.c.end();
-    this.forwardOpen.pop();
+    this.targetsOpen.pop();
     this.arriving.delete(index);
     this.nest--;
+    if (this.dispatched.has(index)) {
+      // Jumps back and the entry come with the record in locals, of a kind not known here.
+      this.flags = { where: "locals", kind: null };
+      this.carryLocal = true;
+      this.dirty = 0xff;
+      this.synced = false;
+      return;
+    }
     if (paths.length === 0) return;
     // Every path has the record in locals; its kind is known only if all paths know the same.
     const kinds = new Set(paths.map((p) => (p.flags.where === "locals" ? p.flags.kind : null)));

@@ -20,11 +20,13 @@ describe("JIT unit map collisions", () => {
   it("gives a block start back its live unit after a colliding one took its entry, and recompiles changed code", async () => {
     const core = await Core.load({ ramSize: RAM, imports: nullImports, jit: { threshold: 1 } });
     const base = core.ram.byteOffset;
-    // CODE: mov ecx, LOOPS; loop: call f; dec ecx; jnz loop; hlt. f, on a page of its own whose
-    // map entry is the loop's: inc eax; ret.
+    // CODE: mov ecx, LOOPS; loop: call f; back: dec ecx; jnz loop; hlt. f, on a page of its own
+    // whose map entry is that of `back`, where the run loop enters a unit after each return (its
+    // unit goes on through the jump to the call): inc eax; ret.
     const loop = CODE + 5;
+    const back = loop + 5;
     let f = CODE + 0x2000;
-    while (entryOf(base + f) !== entryOf(base + loop)) f++;
+    while (entryOf(base + f) !== entryOf(base + back)) f++;
     const call = f - (loop + 5);
     core.reset();
     core.trapExceptions = true;
@@ -36,7 +38,7 @@ describe("JIT unit map collisions", () => {
     core.run(100_000);
     expect(core.reg(0)).toBe(LOOPS);
     const stats = core.jit!.stats;
-    // The loop, f, and the instruction after the call: each compiled once.
+    // The code after the call and f: each compiled once.
     expect(stats.unitsCompiled).toBeLessThan(10);
     expect(stats.reused).toBeGreaterThan(LOOPS);
     // f rewritten by the host (inc eax twice): its old unit must not come back.
