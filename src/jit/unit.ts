@@ -92,6 +92,9 @@ export const L_B = 19;
 export const L_R = 20;
 export const L_C = 21;
 export const LOCALS = 21;
+/** The i64 scratch local (after the i32 ones): a division's dividend and quotient. */
+export const L_WIDE = 22;
+export const LOCALS_64 = 1;
 
 /** The most instructions a unit holds (and so the most one entry retires without looping). */
 export const UNIT_MAX_INSTRUCTIONS = 64;
