@@ -648,7 +648,6 @@ function divide(m: ModRM, signed: boolean): Emit {
     const c = u.c;
     readE32(u, m);
     c.set(L_B);
-    const extend = signed ? OP.i64ExtendI32S : OP.i64ExtendI32U;
     if (signed) {
       // A zero divisor, or EDX:EAX = INT64_MIN by -1, which traps in wasm (its quotient does not
       // fit anyway).
@@ -666,10 +665,12 @@ function divide(m: ModRM, signed: boolean): Emit {
     u.ifTrue();
     u.exitBefore();
     u.endIf();
+    // EDX:EAX by the divisor.
     u.reg(2);
     c.op(OP.i64ExtendI32U).byte(OP.i64Const).s32(32).op(OP.i64Shl);
     u.reg(0);
-    c.op(OP.i64ExtendI32U).op(OP.i64Or).get(L_B).op(extend).op(signed ? OP.i64DivS : OP.i64DivU);
+    c.op(OP.i64ExtendI32U).op(OP.i64Or);
+    c.get(L_B).op(signed ? OP.i64ExtendI32S : OP.i64ExtendI32U).op(signed ? OP.i64DivS : OP.i64DivU);
     if (signed) {
       // A quotient outside the i32 range.
       c.tee(L_WIDE).get(L_WIDE).op(OP.i32WrapI64).op(OP.i64ExtendI32S).op(OP.i64Ne);
