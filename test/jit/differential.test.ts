@@ -150,7 +150,7 @@ function randomInstruction(r: () => number): number[] {
     case 48: case 49: {
       // DIV or IDIV Ev, with EDX and the divisor set up so that some quotients fit and some do
       // not (#DE), a zero divisor and INT_MIN / -1 included; the flags they keep observed.
-      if (pick(12) === 0) {
+      if (pick(24) === 0) {
         // IDIV of EDX:EAX = INT64_MIN by -1 (a register other than EAX, EDX, ESP): #DE, and the one
         // quotient that traps in wasm's own division.
         const d = [1, 3, 5, 6, 7][pick(5)];
@@ -161,7 +161,7 @@ function randomInstruction(r: () => number): number[] {
       // Mostly an EDX that lets the quotient fit (a faulting one ends the loop).
       const fits = [[0x31, 0xd2], [0x99], [0xba, pick(4), 0, 0, 0]];
       const faults = [[0xba, ...imm32()], [0xba, ...imm(edge())], [0x31, 0xc0, 0xba, 0, 0, 0, 0x80], []];
-      const dividend = pick(3) ? fits[pick(3)] : faults[pick(4)];
+      const dividend = pick(6) ? fits[pick(3)] : faults[pick(4)];
       const rm = m[0] & 7;
       const divisor = pick(2) === 0 ? [] : m[0] >= 0xc0 ? (rm === 4 ? [] : [0xb8 + rm, ...imm(edge())]) : [0xc7, m[0] & 0xc7, ...m.slice(1), ...imm(edge())];
       return [...divisor, ...dividend, 0xf7, ...m, ...observe()];
