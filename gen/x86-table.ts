@@ -384,10 +384,10 @@ const GROUP3: [number, string, string, string, Partial<InstructionRow>][] = [
 ];
 for (const [digit, mn, imm, handler, extra] of GROUP3) {
   // The JIT compiles TEST (/0; /1, its undocumented alias, is the interpreter's) of a byte or
-  // 32-bit operand, and NOT, NEG and MUL of a 32-bit operand.
+  // 32-bit operand, and NOT, NEG, MUL, DIV and IDIV of a 32-bit operand.
   const test = (sz: string) => (digit === 0 ? { jit: "aluEI", jitArgs: ["ALU_TEST", sz] } : {});
   add({ opcode: 0xf6, digit, mnemonic: mn, operands: imm ? "Eb,Ib" : "Eb", handler, args: ["SIZE_8"], ...extra, ...test("SIZE_8") });
-  const jit = ({ 2: "notE", 3: "negE", 4: "mulE" } as Record<number, string>)[digit];
+  const jit = ({ 2: "notE", 3: "negE", 4: "mulE", 6: "divE", 7: "idivE" } as Record<number, string>)[digit];
   add({ opcode: 0xf7, digit, mnemonic: mn, operands: imm ? "Ev,Iz" : "Ev", handler, args: ["opsz"], ...extra, fast: "32-bit", fastHandler: "fastGroup3", ...(jit ? { jit } : {}), ...test("SIZE_32") });
 }
 add({ opcode: 0xf8, mnemonic: "clc", operands: "", handler: "clc", writes: "C" });
@@ -458,7 +458,8 @@ for (const [digit, mn] of [[4, "bt"], [5, "bts"], [6, "btr"], [7, "btc"]] as con
 }
 for (const [op, mn, operands] of [[0xa4, "shld", "Ev,Gv,Ib"], [0xa5, "shld", "Ev,Gv,CL"], [0xac, "shrd", "Ev,Gv,Ib"], [0xad, "shrd", "Ev,Gv,CL"]] as const) {
   const fast = operands.endsWith("Ib") ? { fast: "register" as const, fastHandler: "fastShiftDouble", fastArgs: ["op"] } : {};
-  add({ opcode: T | op, mnemonic: mn, operands, handler: "shiftDoubleE", args: ["op"], writes: "OSZAPC", undefinedFlags: DOUBLE_SHIFT_UNDEFINED, ...fast });
+  const jit = { jit: operands.endsWith("Ib") ? "shiftDoubleImm" : "shiftDoubleCl", jitArgs: [mn === "shld" ? "SHIFT_SHL" : "SHIFT_SHR"] };
+  add({ opcode: T | op, mnemonic: mn, operands, handler: "shiftDoubleE", args: ["op"], writes: "OSZAPC", undefinedFlags: DOUBLE_SHIFT_UNDEFINED, ...fast, ...jit });
 }
 add({ opcode: T | 0xae, digit: 0, mnemonic: "fxsave", operands: "M", handler: "fxsaveRestore" });
 add({ opcode: T | 0xae, digit: 1, mnemonic: "fxrstor", operands: "M", handler: "fxsaveRestore" });
@@ -472,8 +473,8 @@ add({ opcode: T | 0xb6, mnemonic: "movzx", operands: "Gv,Eb", handler: "movzxGvE
 add({ opcode: T | 0xb7, mnemonic: "movzx", operands: "Gv,Ew", handler: "movzxGvEw", operation: "e", fast: "32-bit", fastHandler: "fastMovzxGvEw", jit: "movzx", jitArgs: ["SIZE_16"] });
 add({ opcode: T | 0xbe, mnemonic: "movsx", operands: "Gv,Eb", handler: "movsxGvEb", operation: "signExtend(e, SIZE_8)", fast: "32-bit", fastHandler: "fastMovsxGvEb", jit: "movsx", jitArgs: ["SIZE_8"] });
 add({ opcode: T | 0xbf, mnemonic: "movsx", operands: "Gv,Ew", handler: "movsxGvEw", operation: "signExtend(e, SIZE_16)", fast: "32-bit", fastHandler: "fastMovsxGvEw", jit: "movsx", jitArgs: ["SIZE_16"] });
-add({ opcode: T | 0xbc, mnemonic: "bsf", operands: "Gv,Ev", handler: "bsfGvEv", operation: "bitScan(false, sz, e, g)", writes: "Z", undefinedFlags: BSF_UNDEFINED, fast: "32-bit", fastHandler: "fastBsfGvEv" });
-add({ opcode: T | 0xbd, mnemonic: "bsr", operands: "Gv,Ev", handler: "bsrGvEv", operation: "bitScan(true, sz, e, g)", writes: "Z", undefinedFlags: BSF_UNDEFINED, fast: "32-bit", fastHandler: "fastBsrGvEv" });
+add({ opcode: T | 0xbc, mnemonic: "bsf", operands: "Gv,Ev", handler: "bsfGvEv", operation: "bitScan(false, sz, e, g)", writes: "Z", undefinedFlags: BSF_UNDEFINED, fast: "32-bit", fastHandler: "fastBsfGvEv", jit: "bitScan", jitArgs: ["SCAN_FORWARD"] });
+add({ opcode: T | 0xbd, mnemonic: "bsr", operands: "Gv,Ev", handler: "bsrGvEv", operation: "bitScan(true, sz, e, g)", writes: "Z", undefinedFlags: BSF_UNDEFINED, fast: "32-bit", fastHandler: "fastBsrGvEv", jit: "bitScan", jitArgs: ["SCAN_REVERSE"] });
 add({ opcode: T | 0xc0, mnemonic: "xadd", operands: "Eb,Gb", handler: "xadd", args: ["SIZE_8"], writes: "OSZAPC", undefinedFlags: NONE, lock: true });
 add({ opcode: T | 0xc1, mnemonic: "xadd", operands: "Ev,Gv", handler: "xadd", args: ["opsz"], writes: "OSZAPC", undefinedFlags: NONE, lock: true });
 add({ opcode: T | 0xc7, digit: 1, mnemonic: "cmpxchg8b", operands: "Mq", handler: "cmpxchg8b", writes: "Z", undefinedFlags: { flags: "", sdm: "SDM Vol. 2A CMPXCHG8B: ZF defined, the others unaffected" }, lock: true });

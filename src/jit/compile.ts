@@ -4,7 +4,7 @@
 
 import { CodeWriter, I32, OP, assembleModule } from "./wasm-encoder.js";
 import { decodeInstruction, type Instruction } from "./instructions.js";
-import { UnitBuilder, UNIT_MAX_INSTRUCTIONS, PAGE_LIMIT, L_T, UNIT_TYPES, UNIT_IMPORTS, LOCALS, storeRegisters, loadRegisters } from "./unit.js";
+import { UnitBuilder, UNIT_MAX_INSTRUCTIONS, PAGE_LIMIT, L_T, UNIT_TYPES, UNIT_IMPORTS, LOCALS, LOCALS_64, storeRegisters, loadRegisters } from "./unit.js";
 
 /** A compiled unit: the module's bytes and how many instructions one pass retires at most. */
 export interface CompiledUnit {
@@ -126,7 +126,7 @@ export function compileUnit(mem: Uint8Array, start: number, info?: InstructionIn
   const list = decodeUnit(mem, start, info);
   if (list === null) return null;
   const { code } = emitUnit(list, start);
-  const bytes = assembleModule(UNIT_TYPES, UNIT_IMPORTS, 0, LOCALS, code, "u");
+  const bytes = assembleModule(UNIT_TYPES, UNIT_IMPORTS, 0, LOCALS, code, "u", LOCALS_64);
   return { bytes, bound: list.length, instructions: list };
 }
 

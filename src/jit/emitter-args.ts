@@ -21,3 +21,7 @@ export const SHIFT_SAR = 7;
 
 export const INC = 0;
 export const DEC = 1;
+
+/** BSF and BSR: which end of the source the scan starts from. */
+export const SCAN_FORWARD = 0;
+export const SCAN_REVERSE = 1;

@@ -13,10 +13,10 @@
 
 import { OP } from "./wasm-encoder.js";
 import {
-  UnitBuilder, L_A, L_B, L_R, L_C, L_HOST, L_KIND, L_T,
+  UnitBuilder, L_A, L_B, L_R, L_C, L_HOST, L_KIND, L_T, L_WIDE,
   LAZY_ADD, LAZY_ADC, LAZY_SUB, LAZY_SBB, LAZY_LOGIC, LAZY_INC, LAZY_DEC, FLAGS_ARITH, G_FLAGS, G_EIP_DELTA,
 } from "./unit.js";
-import { ALU_ADC, ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SBB, ALU_SUB, ALU_TEST, ALU_XOR, DEC, SHIFT_ROL, SHIFT_ROR, SHIFT_SAR, SHIFT_SHR, SIZE_8, SIZE_16, SIZE_32 } from "./emitter-args.js";
+import { ALU_ADC, ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SBB, ALU_SUB, ALU_TEST, ALU_XOR, DEC, SCAN_REVERSE, SHIFT_ROL, SHIFT_ROR, SHIFT_SAR, SHIFT_SHL, SHIFT_SHR, SIZE_8, SIZE_16, SIZE_32 } from "./emitter-args.js";
 import { JIT_NO_OP_PREFIXES, JIT_ONE_BYTE, JIT_ONE_BYTE_16, JIT_TWO_BYTE, OPERAND_SIZE_PREFIX, TWO_BYTE_ESCAPE, type JitEmitter, type JitForm, type JitOpcode } from "./generated/decode.js";
 
 export interface Instruction {
@@ -390,26 +390,43 @@ const lods: Emitter = (_, [sz]) => {
 };
 
 // ---- shifts ---------------------------------------------------------------------------------
+/** Pushes `base + count` (or `base - count` with `minus`) for a shift's masked count. */
+type ShiftCount = (base?: number, minus?: boolean) => void;
+
+/**
+ * The count of a shift by an immediate `count` or by CL (null), masked to 5 bits; null when it
+ * is a constant 0, for which the instruction changes nothing, flags included. A CL count goes to
+ * L_T here, and when it is 0 the unit leaves before the instruction, so that its flag record stays
+ * what it knew.
+ */
+function shiftCount(u: UnitBuilder, count: number | null): ShiftCount | null {
+  const c = u.c;
+  if (count !== null) {
+    const n = count & 31;
+    return n === 0 ? null : (base = 0, minus = false) => c.i32(minus ? base - n : base + n);
+  }
+  u.reg(1);
+  c.i32(31).op(OP.i32And).tee(L_T).op(OP.i32Eqz);
+  u.ifTrue();
+  u.exitBefore();
+  u.endIf();
+  return (base = 0, minus = false) => {
+    if (base !== 0 || minus) c.i32(base);
+    c.get(L_T);
+    if (minus) c.op(OP.i32Sub);
+    else if (base !== 0) c.op(OP.i32Add);
+  };
+}
+
 /**
  * SHL/SAL, SHR, SAR, ROL, ROR (`sub`: group 2's /digit) of a 32-bit register by an immediate
- * `count`, or by CL (count null). A zero count changes nothing, flags included: for CL the unit
- * leaves before the instruction then, so its flag record stays what it knew.
+ * `count`, or by CL (count null).
  */
 function shiftReg(m: ModRM, sub: number, count: number | null): Emit {
-  const imm = (count ?? 0) & 31;
-  const byCl = count === null;
   return (u) => {
-    if (!byCl && imm === 0) return;
+    const n = shiftCount(u, count);
+    if (n === null) return;
     const c = u.c;
-    const n = () => (byCl ? c.get(L_T) : c.i32(imm));
-    const nMinus1 = () => (byCl ? c.get(L_T).i32(1).op(OP.i32Sub) : c.i32(imm - 1));
-    if (byCl) {
-      u.reg(1);
-      c.i32(31).op(OP.i32And).tee(L_T).op(OP.i32Eqz);
-      u.ifTrue();
-      u.exitBefore();
-      u.endIf();
-    }
     u.reg(m.rm);
     u.c.set(L_A);
     if (sub === SHIFT_ROL || sub === SHIFT_ROR) {
@@ -422,19 +439,55 @@ function shiftReg(m: ModRM, sub: number, count: number | null): Emit {
     // L_R = result, L_B = CF, L_C = OF (SDM Vol. 2B SAL/SAR/SHL/SHR).
     if (sub === SHIFT_SHR) {
       c.get(L_A); n(); c.op(OP.i32ShrU).set(L_R);
-      c.get(L_A); nMinus1(); c.op(OP.i32ShrU).i32(1).op(OP.i32And).set(L_B);
+      c.get(L_A); n(-1); c.op(OP.i32ShrU).i32(1).op(OP.i32And).set(L_B);
       c.get(L_A).i32(31).op(OP.i32ShrU).set(L_C);
     } else if (sub === SHIFT_SAR) {
       c.get(L_A); n(); c.op(OP.i32ShrS).set(L_R);
-      c.get(L_A); nMinus1(); c.op(OP.i32ShrS).i32(1).op(OP.i32And).set(L_B);
+      c.get(L_A); n(-1); c.op(OP.i32ShrS).i32(1).op(OP.i32And).set(L_B);
       c.i32(0).set(L_C);
     } else {
       c.get(L_A); n(); c.op(OP.i32Shl).set(L_R);
-      c.get(L_A).i32(32); n(); c.op(OP.i32Sub).op(OP.i32ShrU).i32(1).op(OP.i32And).set(L_B);
+      c.get(L_A); n(32, true); c.op(OP.i32ShrU).i32(1).op(OP.i32And).set(L_B);
       c.get(L_R).i32(31).op(OP.i32ShrU).get(L_B).op(OP.i32Xor).set(L_C);
     }
     u.c.get(L_R);
     u.setReg(m.rm);
+    szpFlags(u);
+  };
+}
+
+/**
+ * SHLD (`sub` SHIFT_SHL) or SHRD (SHIFT_SHR) Ev, Gv by an immediate `count` or by CL (null),
+ * 32-bit (assembly/ops/shift.ts shiftDouble): E shifted by the masked count, the bits coming in
+ * from G; CF is the last bit shifted out of E, OF is set when the result's sign differs from
+ * E's (at every count: the interpreter's choice where the SDM leaves OF undefined), ZF SF PF come
+ * from the result and AF is clear. A memory E is checked for writing before the count is looked
+ * at, as the interpreter reads it for writing whatever the count.
+ */
+function shiftDouble(m: ModRM, sub: number, count: number | null): Emit {
+  const left = sub === SHIFT_SHL;
+  return (u) => {
+    const c = u.c;
+    if (m.mem !== null) access(u, m.mem, SIZE_32, true);
+    const n = shiftCount(u, count);
+    if (n === null) return;
+    if (m.mem === null) u.reg(m.rm);
+    else loadHost(u, SIZE_32);
+    c.set(L_A);
+    // L_R = E shifted, with G's bits shifted the other way by 32 - count filling the space.
+    c.get(L_A); n(); c.op(left ? OP.i32Shl : OP.i32ShrU);
+    u.reg(m.reg); n(32, true); c.op(left ? OP.i32ShrU : OP.i32Shl);
+    c.op(OP.i32Or).set(L_R);
+    // L_B = CF: bit 32 - count of E (left) or bit count - 1 (right).
+    c.get(L_A);
+    if (left) n(32, true);
+    else n(-1);
+    c.op(OP.i32ShrU).i32(1).op(OP.i32And).set(L_B);
+    c.get(L_R).get(L_A).op(OP.i32Xor).i32(31).op(OP.i32ShrU).set(L_C);
+    if (m.mem === null) {
+      c.get(L_R);
+      u.setReg(m.rm);
+    } else storeHost(u, SIZE_32, () => c.get(L_R));
     szpFlags(u);
   };
 }
@@ -518,6 +571,30 @@ function readE32(u: UnitBuilder, m: ModRM): void {
   }
 }
 
+/**
+ * BSF or BSR (`scan`) Gv, Ev (assembly/ops/bits.ts bitScan): the index of the source's lowest or
+ * highest set bit into G, ZF clear, CF OF SF AF clear and PF from the index (the interpreter's
+ * choice for the flags the SDM leaves undefined). A zero source sets ZF alone and keeps G and the
+ * other flags, which only the core can fold from a lazy record: the unit leaves before the
+ * instruction then.
+ */
+const bitScan: Emitter = ({ m }, [scan]) => (u) => {
+  const c = u.c;
+  readE32(u, m);
+  c.tee(L_A).op(OP.i32Eqz);
+  u.ifTrue();
+  u.exitBefore();
+  u.endIf();
+  if (scan === SCAN_REVERSE) c.i32(31).get(L_A).op(OP.i32Clz).op(OP.i32Sub);
+  else c.get(L_A).op(OP.i32Ctz);
+  c.tee(L_R);
+  u.setReg(m.reg);
+  // ZF SF PF go lazily on the index with bit 8 set: never zero, its sign clear, its low byte's parity.
+  c.get(L_R).i32(0x100).op(OP.i32Or).set(L_R);
+  c.i32(0).tee(L_B).set(L_C);
+  szpFlags(u);
+};
+
 /** IMUL Gv, Ev (imm null) or Gv, Ev, imm: the low half, CF = OF = the product did not fit. */
 function imul(m: ModRM, imm: number | null): Emit {
   return (u) => {
@@ -557,6 +634,58 @@ const mulE: Emitter = ({ m }) => (u) => {
   c.get(L_C).i32(0).op(OP.i32Ne).tee(L_B).set(L_C);
   szpFlags(u);
 };
+
+/**
+ * DIV (signed false) or IDIV Ev: EDX:EAX divided by Ev, the quotient to EAX and the remainder to
+ * EDX; the flags stay, as the interpreter keeps them (assembly/ops/muldiv.ts divide; the SDM
+ * leaves them all undefined). Where the SDM raises #DE, a zero divisor or a quotient that does
+ * not fit, the unit leaves before the instruction and the interpreter raises it.
+ */
+function divide(m: ModRM, signed: boolean): Emit {
+  return (u) => {
+    const c = u.c;
+    readE32(u, m);
+    c.set(L_B);
+    if (signed) {
+      // A zero divisor, or EDX:EAX = INT64_MIN by -1, which traps in wasm (its quotient does not
+      // fit anyway).
+      c.get(L_B).op(OP.i32Eqz);
+      c.get(L_B).i32(-1).op(OP.i32Eq);
+      u.reg(2);
+      c.i32(0x80000000 | 0).op(OP.i32Eq).op(OP.i32And);
+      u.reg(0);
+      c.op(OP.i32Eqz).op(OP.i32And).op(OP.i32Or);
+    } else {
+      // EDX >= the divisor: a zero divisor, or a quotient of more than 32 bits.
+      u.reg(2);
+      c.get(L_B).op(OP.i32GeU);
+    }
+    u.ifTrue();
+    u.exitBefore();
+    u.endIf();
+    // EDX:EAX by the divisor.
+    u.reg(2);
+    c.op(OP.i64ExtendI32U).byte(OP.i64Const).s32(32).op(OP.i64Shl);
+    u.reg(0);
+    c.op(OP.i64ExtendI32U).op(OP.i64Or);
+    c.get(L_B).op(signed ? OP.i64ExtendI32S : OP.i64ExtendI32U).op(signed ? OP.i64DivS : OP.i64DivU);
+    if (signed) {
+      // A quotient outside the i32 range.
+      c.tee(L_WIDE).get(L_WIDE).op(OP.i32WrapI64).op(OP.i64ExtendI32S).op(OP.i64Ne);
+      u.ifTrue();
+      u.exitBefore();
+      u.endIf();
+      c.get(L_WIDE);
+    }
+    c.op(OP.i32WrapI64).set(L_R);
+    // The remainder, dividend - quotient * divisor, fits in 32 bits: the low halves give it.
+    u.reg(0);
+    c.get(L_R).get(L_B).op(OP.i32Mul).op(OP.i32Sub);
+    u.setReg(2);
+    c.get(L_R);
+    u.setReg(0);
+  };
+}
 
 /** NOT Ev (neg false) or NEG Ev. */
 function notNeg(m: ModRM, neg: boolean): Emit {
@@ -671,6 +800,9 @@ export const EMITTERS: Record<JitEmitter, Emitter> = {
   notE: ({ m }) => notNeg(m, false),
   negE: ({ m }) => notNeg(m, true),
   mulE,
+  divE: ({ m }) => divide(m, false),
+  idivE: ({ m }) => divide(m, true),
+  bitScan,
   imulGE: ({ m }) => imul(m, null),
   imulGEI: ({ m, imm }) => imul(m, imm),
   shiftImm: ({ m, imm }, [sub, sz]) => (sz === SIZE_16 ? shiftReg16(m, sub, imm) : shiftReg(m, sub, imm)),
@@ -679,6 +811,8 @@ export const EMITTERS: Record<JitEmitter, Emitter> = {
     if (sz !== SIZE_32) throw new Error("the JIT shifts a 16-bit register by constant counts only");
     return shiftReg(m, sub, null);
   },
+  shiftDoubleImm: ({ m, imm }, [sub]) => shiftDouble(m, sub, imm),
+  shiftDoubleCl: ({ m }, [sub]) => shiftDouble(m, sub, null),
   jcc,
   jmpRel,
   callRel,

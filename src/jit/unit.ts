@@ -93,6 +93,9 @@ export const L_C = 21;
 /** Which instruction a jump back through the unit's loop goes to (see openTargets). */
 const L_NEXT = 22;
 export const LOCALS = 22;
+/** The i64 scratch local (after the i32 ones): a division's dividend and quotient. */
+export const L_WIDE = 23;
+export const LOCALS_64 = 1;
 
 /** The most instructions a unit holds (and so the most one entry retires without looping). */
 export const UNIT_MAX_INSTRUCTIONS = 256;

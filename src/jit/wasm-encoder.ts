@@ -11,13 +11,15 @@ export const OP = {
   i32Const: 0x41,
   i32Eqz: 0x45, i32Eq: 0x46, i32Ne: 0x47, i32LtS: 0x48, i32LtU: 0x49, i32GtS: 0x4a, i32GtU: 0x4b,
   i32LeS: 0x4c, i32LeU: 0x4d, i32GeS: 0x4e, i32GeU: 0x4f,
-  i32Popcnt: 0x69, i32Add: 0x6a, i32Sub: 0x6b, i32Mul: 0x6c, i32And: 0x71, i32Or: 0x72, i32Xor: 0x73,
+  i32Clz: 0x67, i32Ctz: 0x68, i32Popcnt: 0x69, i32Add: 0x6a, i32Sub: 0x6b, i32Mul: 0x6c, i32And: 0x71, i32Or: 0x72, i32Xor: 0x73,
   i32Shl: 0x74, i32ShrS: 0x75, i32ShrU: 0x76,
   i32Rotl: 0x77, i32Rotr: 0x78,
-  i64Const: 0x42, i64Ne: 0x52, i64Mul: 0x7e, i64ShrU: 0x88, i32WrapI64: 0xa7, i64ExtendI32S: 0xac, i64ExtendI32U: 0xad,
+  i64Const: 0x42, i64Eq: 0x51, i64Ne: 0x52, i64Mul: 0x7e, i64DivS: 0x7f, i64DivU: 0x80, i64Or: 0x84, i64Shl: 0x86,
+  i64ShrU: 0x88, i32WrapI64: 0xa7, i64ExtendI32S: 0xac, i64ExtendI32U: 0xad,
 } as const;
 
 export const I32 = 0x7f;
+export const I64 = 0x7e;
 export const VOID = 0x40;
 
 /** A growing byte buffer with LEB128 writers. */
@@ -149,10 +151,12 @@ function section(out: ByteWriter, id: number, body: ByteWriter): void {
 
 /**
  * A module of one exported function: `types` are (params, results) pairs of i32 counts, the
- * function has type `funcType`, `locals` extra i32 locals and body `code` (ending in `end`).
+ * function has type `funcType`, `locals` extra i32 locals followed by `locals64` i64 locals, and
+ * body `code` (ending in `end`).
  */
 export function assembleModule(
   types: [number, number][], imports: Import[], funcType: number, locals: number, code: CodeWriter, exportName: string,
+  locals64 = 0,
 ): Uint8Array {
   const out = new ByteWriter().bytes([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
   const t = new ByteWriter().u32(types.length);
@@ -177,8 +181,9 @@ export function assembleModule(
   section(out, 3, new ByteWriter().u32(1).u32(funcType));
   section(out, 7, new ByteWriter().u32(1).name(exportName).byte(0).u32(funcImports));
   const body = new ByteWriter();
-  if (locals > 0) body.u32(1).u32(locals).byte(I32);
-  else body.u32(0);
+  const groups: [number, number][] = [[locals, I32], [locals64, I64]].filter(([n]) => n > 0) as [number, number][];
+  body.u32(groups.length);
+  for (const [n, type] of groups) body.u32(n).byte(type);
   body.bytes(code.finish());
   const codeSec = new ByteWriter().u32(1).u32(body.length).bytes(body.finish());
   section(out, 10, codeSec);

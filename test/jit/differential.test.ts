@@ -4,9 +4,10 @@
 // same budget both must agree on everything a guest can see: registers, EFLAGS, EIP, the exit
 // reason, the exception, the retired-instruction count and memory. The streams also hold
 // instructions a unit hands to the interpreter (string instructions with REP, 16-bit operands,
-// DIV by zero, segment loads, POPF and STI changing IF and TF, RDTSC reading the retired count,
-// LOOP), between compiled ones, so that a lost fault, a wrong count, or a register or flag the
-// unit did not write back or reload shows.
+// segment loads, POPF and STI changing IF and TF, RDTSC reading the retired count, LOOP) and
+// ones it leaves before (DIV and IDIV that raise #DE, BSF and BSR of zero, shifts by a zero CL),
+// between compiled ones, so that a lost fault, a wrong count, or a register or flag the unit did
+// not write back or reload shows.
 
 import { describe, it, expect, beforeAll } from "vitest";
 import { createHash } from "node:crypto";
@@ -43,7 +44,12 @@ function randomInstruction(r: () => number): number[] {
     return [v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, (v >>> 24) & 0xff];
   };
   const imm = (v: number) => [v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, v >>> 24];
-  switch (pick(48)) {
+  // What a flag-setting instruction's flags become where they are looked at: nothing (the
+  // comparison at the end), PUSHF (the core folds the unit's record) or SETcc (the unit tests it).
+  const observe = () => [[], [0x9c], [0x0f, 0x90 + pick(16), 0xc0 | pick(8)]][pick(3)];
+  // Values a divisor, a scanned source or a count register takes: zero, edges, random.
+  const edge = () => [0, 1, -1, 3, 0x80000000, 0x7fffffff, 1 << pick(32), r()][pick(8)];
+  switch (pick(54)) {
     case 0: case 1: case 2: return [(pick(8) << 3) | pick(4), ...modrm()]; // ALU E,G / G,E
     case 3: return [(pick(8) << 3) | 5, ...imm32()]; // ALU EAX, imm32
     case 4: { const m = modrm(); const op = [0x80, 0x81, 0x83][pick(3)]; return [op, ...m, ...(op === 0x81 ? imm32() : [pick(256)])]; }
@@ -97,8 +103,8 @@ function randomInstruction(r: () => number): number[] {
       return [[0xfb], [0xfa], [0xfc], [0xfd], [0x9e, 0x9f]][k - 3];
     }
     case 32: {
-      // Two-byte forms: CMOVcc, SETcc and MOVSX (compiled), and ones the JIT leaves to the
-      // interpreter: BSF/BSR, BT on a register, SHLD/SHRD, XADD, CMPXCHG, RDTSC (which reads the retired count).
+      // Two-byte forms: CMOVcc, SETcc, MOVSX, BSF/BSR and SHLD/SHRD (compiled), and ones the JIT
+      // leaves to the interpreter: BT on a register, XADD, CMPXCHG, RDTSC (which reads the retired count).
       const k = pick(10);
       const reg = () => 0xc0 | pick(64);
       if (k === 0) return [0x0f, 0x40 + pick(16), ...modrm()];
@@ -141,6 +147,39 @@ function randomInstruction(r: () => number): number[] {
     }
     case 42: case 43: return [[0x3e, 0x36][pick(2)], ...randomInstruction(r)]; // a DS or SS override (no-ops while flat)
     case 41: { const m = modrm(); m[0] &= 0xc7; return pick(2) ? [0xf6, ...m, pick(256)] : [0xf7, ...m, ...imm32()]; } // TEST E, imm
+    case 48: case 49: {
+      // DIV or IDIV Ev, with EDX and the divisor set up so that some quotients fit and some do
+      // not (#DE), a zero divisor and INT_MIN / -1 included; the flags they keep observed.
+      if (pick(24) === 0) {
+        // IDIV of EDX:EAX = INT64_MIN by -1 (a register other than EAX, EDX, ESP): #DE, and the one
+        // quotient that traps in wasm's own division.
+        const d = [1, 3, 5, 6, 7][pick(5)];
+        return [0x31, 0xc0, 0xba, ...imm(0x80000000), 0xb8 + d, ...imm(-1), 0xf7, 0xf8 | d];
+      }
+      const m = modrm();
+      m[0] = (m[0] & 0xc7) | ((6 + pick(2)) << 3);
+      // Mostly an EDX that lets the quotient fit (a faulting one ends the loop).
+      const fits = [[0x31, 0xd2], [0x99], [0xba, pick(4), 0, 0, 0]];
+      const faults = [[0xba, ...imm32()], [0xba, ...imm(edge())], [0x31, 0xc0, 0xba, 0, 0, 0, 0x80], []];
+      const dividend = pick(6) ? fits[pick(3)] : faults[pick(4)];
+      const rm = m[0] & 7;
+      const divisor = pick(2) === 0 ? [] : m[0] >= 0xc0 ? (rm === 4 ? [] : [0xb8 + rm, ...imm(edge())]) : [0xc7, m[0] & 0xc7, ...m.slice(1), ...imm(edge())];
+      return [...divisor, ...dividend, 0xf7, ...m, ...observe()];
+    }
+    case 50: case 51: {
+      // BSF or BSR Gv, Ev of a zero or nonzero source.
+      const m = modrm();
+      const rm = m[0] & 7;
+      const source = pick(2) === 0 ? [] : m[0] >= 0xc0 ? (rm === 4 ? [] : [0xb8 + rm, ...imm(edge())]) : [0xc7, m[0] & 0xc7, ...m.slice(1), ...imm(edge())];
+      return [...source, 0x0f, 0xbc + pick(2), ...m, ...observe()];
+    }
+    case 52: case 53: {
+      // SHLD or SHRD Ev, Gv by an immediate or by CL, counts 0 to 40 (masked to 5 bits).
+      const m = modrm();
+      const op = 0xa4 + 8 * pick(2);
+      const shift = pick(2) ? [0x0f, op, ...m, pick(41)] : [...(pick(4) ? [0xb1, pick(41)] : []), 0x0f, op + 1, ...m];
+      return [...shift, ...observe()];
+    }
     default: return [(pick(8) << 3) | pick(4), 0xc0 | pick(64)]; // ALU on registers
   }
 }

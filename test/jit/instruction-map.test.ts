@@ -97,7 +97,7 @@ describe("the JIT's instruction map", () => {
     expect(decode([0xc1, 0x20, 0x05])).toBeNull(); // SHL [EAX], 5: jitForm "register"
     expect(decode([0xc1, 0xd0, 0x05])).toBeNull(); // RCL EAX, 5: no jit
     expect(decode([0x8d, 0xc0])).toBeNull(); // LEA with a register operand: M is memory only (#UD)
-    expect(decode([0xf7, 0xf1])).toBeNull(); // DIV ECX
+    expect(decode([0xf6, 0xf1])).toBeNull(); // DIV CL: 32-bit DIV and IDIV only
     expect(decode([0xff, 0xd0])).toBeNull(); // CALL EAX
     expect(decode([0x66, 0x01, 0xc0])).toBeNull(); // ADD AX, AX: no 16-bit form in the table's JIT column
     expect(decode([0x66, 0xd3, 0xe0])).toBeNull(); // SHL AX, CL: 16-bit by constant counts only

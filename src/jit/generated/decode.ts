@@ -5,7 +5,7 @@
 // operand layout the table's notation gives it, in 32-bit code: without prefixes, and after the
 // operand-size prefix for the rows that give `jitArgs16` (JIT_ONE_BYTE_16).
 
-import { ALU_ADC, ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SBB, ALU_SUB, ALU_TEST, ALU_XOR, DEC, INC, SHIFT_ROL, SHIFT_ROR, SHIFT_SAR, SHIFT_SHL, SHIFT_SHR, SIZE_16, SIZE_32, SIZE_8 } from "../emitter-args.js";
+import { ALU_ADC, ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SBB, ALU_SUB, ALU_TEST, ALU_XOR, DEC, INC, SCAN_FORWARD, SCAN_REVERSE, SHIFT_ROL, SHIFT_ROR, SHIFT_SAR, SHIFT_SHL, SHIFT_SHR, SIZE_16, SIZE_32, SIZE_8 } from "../emitter-args.js";
 
 /** The emitters the table's rows name (EMITTERS in src/jit/instructions.ts). */
 export type JitEmitter =
@@ -13,8 +13,11 @@ export type JitEmitter =
   | "aluEG"
   | "aluEI"
   | "aluGE"
+  | "bitScan"
   | "callRel"
   | "cmov"
+  | "divE"
+  | "idivE"
   | "imulGE"
   | "imulGEI"
   | "incDecE"
@@ -42,6 +45,8 @@ export type JitEmitter =
   | "ret"
   | "setcc"
   | "shiftCl"
+  | "shiftDoubleCl"
+  | "shiftDoubleImm"
   | "shiftImm"
   | "shiftOne";
 
@@ -405,8 +410,8 @@ export const JIT_ONE_BYTE: readonly JitOpcode[] = [
     { emitter: "negE", args: [], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // /3 neg Ev
     { emitter: "mulE", args: [], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // /4 mul Ev
     null, // /5
-    null, // /6
-    null, // /7
+    { emitter: "divE", args: [], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // /6 div Ev
+    { emitter: "idivE", args: [], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // /7 idiv Ev
   ],
   null, // F8
   null, // F9
@@ -593,16 +598,16 @@ export const JIT_TWO_BYTE: readonly JitOpcode[] = [
   null, // 0F A1
   null, // 0F A2
   null, // 0F A3
-  null, // 0F A4
-  null, // 0F A5
+  { emitter: "shiftDoubleImm", args: [SHIFT_SHL], modrm: true, imm: 1, relative: false, register: true, memory: true, ends: false }, // 0F A4 shld Ev,Gv,Ib
+  { emitter: "shiftDoubleCl", args: [SHIFT_SHL], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F A5 shld Ev,Gv,CL
   null, // 0F A6
   null, // 0F A7
   null, // 0F A8
   null, // 0F A9
   null, // 0F AA
   null, // 0F AB
-  null, // 0F AC
-  null, // 0F AD
+  { emitter: "shiftDoubleImm", args: [SHIFT_SHR], modrm: true, imm: 1, relative: false, register: true, memory: true, ends: false }, // 0F AC shrd Ev,Gv,Ib
+  { emitter: "shiftDoubleCl", args: [SHIFT_SHR], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F AD shrd Ev,Gv,CL
   null, // 0F AE
   { emitter: "imulGE", args: [], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F AF imul Gv,Ev
   null, // 0F B0
@@ -617,8 +622,8 @@ export const JIT_TWO_BYTE: readonly JitOpcode[] = [
   null, // 0F B9
   null, // 0F BA
   null, // 0F BB
-  null, // 0F BC
-  null, // 0F BD
+  { emitter: "bitScan", args: [SCAN_FORWARD], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F BC bsf Gv,Ev
+  { emitter: "bitScan", args: [SCAN_REVERSE], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F BD bsr Gv,Ev
   { emitter: "movsx", args: [SIZE_8], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F BE movsx Gv,Eb
   { emitter: "movsx", args: [SIZE_16], modrm: true, imm: 0, relative: false, register: true, memory: true, ends: false }, // 0F BF movsx Gv,Ew
   null, // 0F C0
