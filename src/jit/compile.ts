@@ -4,6 +4,7 @@
 
 import { CodeWriter, I32, OP, assembleModule } from "./wasm-encoder.js";
 import { decodeInstruction, type Instruction } from "./instructions.js";
+import { liveKeeps } from "./flag-liveness.js";
 import { UnitBuilder, UNIT_MAX_INSTRUCTIONS, PAGE_LIMIT, L_T, UNIT_TYPES, UNIT_IMPORTS, LOCALS, LOCALS_64, storeRegisters, loadRegisters } from "./unit.js";
 
 /** A compiled unit: the module's bytes and how many instructions one pass retires at most. */
@@ -114,10 +115,20 @@ function emitUnit(list: Instruction[], start: number): { code: CodeWriter; used:
   c.set(L_T);
   storeRegisters(c, u.written);
   c.get(L_T).end();
-  // The prologue, known only now: load the registers the unit uses.
+  // The prologue, known only now: load the registers the unit uses. Then the body, without the
+  // code of the INC/DEC keep sites whose CF nothing can see (each is straight-line code that
+  // leaves the stack as it was and sets only L_CARRY and a copy of the record in the globals).
   const code = new CodeWriter(c.length + 128);
   loadRegisters(code, u.used);
-  code.bytes(c.finish());
+  const body = c.finish();
+  const live = liveKeeps(u.flagEvents, list.length, u.keepCode.length >> 1);
+  let from = 0;
+  for (let k = 0; k < live.length; k++) {
+    if (live[k]) continue;
+    code.bytes(body.subarray(from, u.keepCode[2 * k]));
+    from = u.keepCode[2 * k + 1];
+  }
+  code.bytes(body.subarray(from));
   return { code, used: u.used };
 }
 

@@ -14,6 +14,7 @@
 
 import { TLB_BASE, REG_BASE } from "../../assembly/layout.js";
 import { CodeWriter, OP, type Import } from "./wasm-encoder.js";
+import { flagEvent, FLAG_USE, FLAG_KILL, FLAG_KEEP, FLAG_EDGE, FLAG_ARRIVE, FLAG_ENTRY } from "./flag-liveness.js";
 
 // The lazy-flag kinds of assembly/flags.ts (LAZY_*): a unit writes the same record the core reads.
 export const LAZY_ADD = 1;
@@ -151,6 +152,13 @@ export class UnitBuilder {
   index = 0;
   at = 0;
   next = 0;
+  /** What the emitted code does with the flags, in order (flag-liveness.ts). */
+  readonly flagEvents: number[] = [];
+  /**
+   * The code of each INC/DEC keep site (its FLAG_KEEP number): start and end offsets in `c`,
+   * which emitUnit drops when that CF is dead.
+   */
+  readonly keepCode: number[] = [];
 
   /**
    * A unit of `addresses.length` instructions (the most one pass through it retires), at these
@@ -229,6 +237,7 @@ export class UnitBuilder {
    */
   exit(retired: number, target: () => void): void {
     const c = this.c;
+    this.flagEvents.push(FLAG_USE);
     this.writeFlags();
     target();
     c.gset(G_EXIT_IP);
@@ -307,6 +316,7 @@ export class UnitBuilder {
     const c = this.c;
     const skipped = t - this.index - 1;
     if (skipped > 0) c.get(L_DONE).i32(skipped).op(OP.i32Sub).set(L_DONE);
+    this.flagEdge(t);
     this.arriving.get(t)!.push({ flags: this.joinFlags(), dirty: this.dirty, synced: this.synced });
     c.byte(OP.br).u32(this.depthTo(t));
   }
@@ -326,6 +336,7 @@ export class UnitBuilder {
     const up = this.index + 1 - t;
     if (up !== 0) c.get(L_DONE).i32(up).op(OP.i32Add).set(L_DONE);
     c.get(L_ROOM).get(L_DONE).op(OP.i32Sub).i32(this.bound).op(OP.i32GeU).if();
+    this.flagEdge(t);
     this.joinFlags();
     c.i32(this.dispatched.get(t)!).set(L_NEXT);
     c.byte(OP.br).u32(this.nest + 1);
@@ -350,6 +361,7 @@ export class UnitBuilder {
    * paths agree on. `reached` says whether the previous instruction falls through.
    */
   arrive(index: number, reached: boolean): void {
+    this.flagEvents.push(flagEvent(reached ? FLAG_ARRIVE : FLAG_ENTRY, index));
     const incoming = this.arriving.get(index);
     if (incoming === undefined) return;
     const paths = [...incoming];
@@ -446,8 +458,9 @@ export class UnitBuilder {
     c.get(L_KIND).gset(G_KIND).get(L_OP1).gset(G_OP1).get(L_OP2).gset(G_OP2).get(L_RESULT).gset(G_RESULT);
     if (this.carryLocal) c.get(L_CARRY).gset(G_CARRY);
   }
-  /** The record moves to the globals (before calling the core about it). */
+  /** The record moves to the globals (before calling the core about it, which sees it). */
   private flushFlags(): void {
+    this.flagEvents.push(FLAG_USE);
     this.writeFlags();
     this.flags = { where: "globals" };
     this.carryLocal = false;
@@ -457,11 +470,15 @@ export class UnitBuilder {
     const c = this.c;
     if (kindSize !== null) c.i32(kindSize).set(L_KIND);
     c.get(L_A).set(L_OP1).get(L_B).set(L_OP2).get(L_R).set(L_RESULT);
+    // An INC/DEC record carries the CF its keepCarry kept; any other sets CF itself.
+    const kind = kindSize === null ? 0 : kindSize >> 2;
+    if (kind !== LAZY_INC && kind !== LAZY_DEC) this.flagEvents.push(FLAG_KILL);
     this.flags = { where: "locals", kind: kindSize };
   }
   /** A shift or multiply: CF and OF already written to the flags global, ZF SF PF from L_R. */
   setSzp(sz: number): void {
     this.c.i32((LAZY_SZP << 2) | sz).set(L_KIND).get(L_R).set(L_RESULT);
+    this.flagEvents.push(FLAG_KILL);
     this.flags = { where: "locals", kind: (LAZY_SZP << 2) | sz };
   }
   /** Replace the EFLAGS bits `mask` with the value on the stack, through the core (which folds the lazy record first). */
@@ -470,23 +487,40 @@ export class UnitBuilder {
     this.flushFlags();
     this.c.call(F_WRITE_FLAGS);
   }
-  /** INC/DEC keep CF: record it in L_CARRY first. */
+  /**
+   * INC/DEC keep CF: record it in L_CARRY first (its record, set next, says CF is there). The code
+   * is a keep site: emitUnit drops it when no path from here can see that CF (flag-liveness.ts),
+   * so it changes nothing the builder knows but carryLocal, which it sets either way.
+   */
   keepCarry(): void {
+    const c = this.c;
     const known = this.flags.where === "locals" ? this.flags.kind : null;
     if (known !== null && ((known >> 2) === LAZY_INC || (known >> 2) === LAZY_DEC)) return;
-    this.carry();
-    this.c.set(L_CARRY);
+    this.flagEvents.push(flagEvent(FLAG_KEEP, this.keepCode.length >> 1));
+    const start = c.length;
+    if (known === null) {
+      // The core's CF of the record, the record staying where it is (a copy to the globals).
+      this.writeFlags();
+      c.call(F_CARRY);
+    } else this.knownCarry(known);
+    c.set(L_CARRY);
+    this.keepCode.push(start, c.length);
     this.carryLocal = true;
   }
   /** Push CF (0 or 1). */
   carry(): void {
-    const c = this.c;
     const known = this.flags.where === "locals" ? this.flags.kind : null;
+    this.flagEvents.push(FLAG_USE);
     if (known === null) {
       this.flushFlags();
-      c.call(F_CARRY);
+      this.c.call(F_CARRY);
       return;
     }
+    this.knownCarry(known);
+  }
+  /** Push CF of a record of kind|size `known` in the locals. */
+  private knownCarry(known: number): void {
+    const c = this.c;
     switch (known >> 2) {
       case LAZY_ADD: c.get(L_RESULT).get(L_OP1).op(OP.i32LtU); break;
       case LAZY_ADC: c.get(L_RESULT).get(L_OP1).op(OP.i32LeU); break;
@@ -496,6 +530,13 @@ export class UnitBuilder {
       case LAZY_INC: case LAZY_DEC: c.get(L_CARRY); break;
       default: c.gget(G_FLAGS).i32(1).op(OP.i32And); break; // LAZY_SZP
     }
+  }
+  /**
+   * Control may go on at the start of instruction `t` of this unit (before or after the current
+   * one): the flag liveness follows the edge.
+   */
+  flagEdge(t: number): void {
+    this.flagEvents.push(flagEvent(FLAG_EDGE, t));
   }
   /** Push condition code cc (the low nibble of Jcc, SDM Appendix B) as 0 or 1. */
   condition(cc: number): void {
@@ -509,6 +550,7 @@ export class UnitBuilder {
     }
     const sz = known & 3;
     const t = cc >> 1;
+    if (t === 1 || t === 3) this.flagEvents.push(FLAG_USE); // B/AE, BE/A: CF
     if (kind === LAZY_SUB && sz === 2 && t !== 0 && t !== 5) {
       // a - b: each condition is one comparison of the operands.
       const cmp = [0, OP.i32LtU, OP.i32Eq, OP.i32LeU, 0, 0, OP.i32LtS, OP.i32LeS][t];

@@ -49,7 +49,8 @@ function randomInstruction(r: () => number): number[] {
   const observe = () => [[], [0x9c], [0x0f, 0x90 + pick(16), 0xc0 | pick(8)]][pick(3)];
   // Values a divisor, a scanned source or a count register takes: zero, edges, random.
   const edge = () => [0, 1, -1, 3, 0x80000000, 0x7fffffff, 1 << pick(32), r()][pick(8)];
-  switch (pick(54)) {
+  switch (pick(58)) {
+    case 54: case 55: case 56: case 57: return carryChain(r, modrm);
     case 0: case 1: case 2: return [(pick(8) << 3) | pick(4), ...modrm()]; // ALU E,G / G,E
     case 3: return [(pick(8) << 3) | 5, ...imm32()]; // ALU EAX, imm32
     case 4: { const m = modrm(); const op = [0x80, 0x81, 0x83][pick(3)]; return [op, ...m, ...(op === 0x81 ? imm32() : [pick(256)])]; }
@@ -182,6 +183,65 @@ function randomInstruction(r: () => number): number[] {
     }
     default: return [(pick(8) << 3) | pick(4), 0xc0 | pick(64)]; // ALU on registers
   }
+}
+
+/**
+ * INC/DEC, which keep CF, and then a reader of that CF: ADC/SBB, a Jcc, SETcc or CMOVcc on CF,
+ * PUSHF, or nothing (the loop's next pass or an exit sees it). Between them, now and then, memory
+ * accesses (a TLB miss leaves the unit there, and the interpreter goes on with the record the
+ * unit wrote back), forward jumps, other INC/DECs, instructions that leave the flags alone and
+ * ones that replace CF (jumped over or not).
+ * Before the INC/DEC, something that sets CF (STC half the time), so that a CF the unit failed
+ * to keep shows. A CF the JIT wrongly thinks nobody sees fails here.
+ */
+function carryChain(r: () => number, modrm: () => number[]): number[] {
+  const pick = (n: number) => r() % n;
+  const memory = () => {
+    const m = modrm();
+    return m[0] >= 0xc0 ? [(m[0] & 0x38) | 0x05, ...imm(DATA + pick(0x10000))] : m;
+  };
+  const setters = [[0xf9], [0xf9], [0xf5], [0x39, 0xc0 | pick(64)], [0x29, 0xc0 | pick(64)], [0xd1, 0xe8 | pick(8)], []];
+  const incDec = () => (pick(3) ? [0x40 + pick(16)] : [0xff, ...modrm().map((b, i) => (i === 0 ? b & 0xcf : b))]);
+  const between = (): number[] => {
+    switch (pick(8)) {
+      case 6: return [[0x39, 0x01, 0x85, 0x29][pick(4)], 0xc0 | pick(64)]; // CMP, ADD, TEST, SUB: CF replaced
+      case 7: return [0xd1, 0xe0 | pick(16)]; // SHL/SHR r32, 1: CF replaced
+      case 0: return [0x8b, ...memory()]; // MOV r32, [mem]
+      case 1: return [0x89, ...memory()]; // MOV [mem], r32
+      case 2: return [0x8d, ...memory()]; // LEA
+      case 3: return incDec();
+      case 4: return [0xb8 + pick(8), ...imm(r())];
+      default: return [0x0f, 0xb6, ...memory()]; // MOVZX r32, byte [mem]
+    }
+  };
+  const readers = [
+    () => [0x11 + 8 * pick(2), 0xc0 | pick(64)], // ADC/SBB r32, r32
+    () => [0x13 + 8 * pick(2), ...memory()], // ADC/SBB r32, [mem]
+    () => [0x83, 0xd0 | (pick(2) << 3) | pick(8), pick(256)], // ADC/SBB r32, imm8
+    () => [0x72 + pick(2), pick(4)], // JB/JAE
+    () => [0x76 + pick(2), pick(4)], // JBE/JA
+    () => [0x0f, 0x92 + pick(2), 0xc0 | pick(8)], // SETB/SETAE r8
+    () => [0x0f, 0x96, ...memory()], // SETBE [mem]
+    () => [0x0f, 0x42 + pick(2), 0xc0 | pick(64)], // CMOVB/CMOVAE
+    () => [0x0f, 0x46 + pick(2), ...memory()], // CMOVBE/CMOVA from [mem]
+    () => [0x9c], // PUSHF
+    () => [0xd1, 0xd0 | pick(16)], // RCL/RCR r32, 1 (the interpreter's)
+    () => [],
+  ];
+  const out = [...setters[pick(setters.length)], ...incDec()];
+  for (let n = pick(4); n > 0; n--) {
+    const step = between();
+    // A forward Jcc over it now and then: when it replaces CF, only the taken path sees the
+    // INC/DEC's.
+    if (pick(3) === 0) out.push(0x70 + pick(16), step.length);
+    out.push(...step);
+  }
+  out.push(...readers[pick(readers.length)]());
+  return out;
+}
+
+function imm(v: number): number[] {
+  return [v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, v >>> 24];
 }
 
 /** A loop body of random instructions; the loop jumps back to its start until the budget ends. */
