@@ -133,6 +133,25 @@ function handleAttention(): i32 {
 }
 
 /**
+ * Whether handleAttention, run now, would find nothing to do but clear `attention` (a host
+ * call's, typically: port I/O): no fault, trap, stop request, NMI, deliverable interrupt,
+ * shadow, RF, HLT or TF. If so it clears attention, as handleAttention would, and returns true;
+ * else it changes nothing that handleAttention would not. A unit (assembly/jit/fallback.ts) then
+ * goes on after the instruction it handed to the interpreter instead of leaving to the loop.
+ * Every condition handleAttention acts on must be here.
+ */
+export function attentionIsQuiet(): bool {
+  if (cpu.faulted || singleStepArmed || tripleFault || stepResult != STEP_OK || interruptShadow) return false;
+  if ((load<u32>(STATE_DEBUG_TRAP) | load<u32>(STATE_STOP_REQUEST) | load<u32>(STATE_HALTED)) != 0) return false;
+  if (load<u32>(STATE_NMI) == NMI_PENDING) return false;
+  fl.syncVirtualIf();
+  if ((fl.flags & (FLAG_TF | FLAG_RF)) != 0) return false;
+  if (load<u32>(STATE_INTR) != 0 && (fl.flags & FLAG_IF) != 0) return false;
+  cpu.attention = false;
+  return true;
+}
+
+/**
  * How many instructions from `ip` the fast path may run before the next page and budget check:
  * the cached block there (built now if need be), at most `room`; one without a block table.
  */

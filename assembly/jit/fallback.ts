@@ -7,6 +7,7 @@
 import * as cpu from "../cpu";
 import * as units from "./units";
 import { stepAt } from "../step";
+import { attentionIsQuiet } from "../run";
 import { fastStep } from "../generated/fast-dispatch";
 import { flatDataRead, flatDataWrite } from "../segments";
 import { instructionLength } from "../length";
@@ -27,8 +28,9 @@ export function jitInstructionInfo(ip: u32): i32 {
  * Run the instruction at host address `ip` with the interpreter as the run loop does (the fast
  * path, else step()), `retired` instructions into the current unit's pass. It retires whatever
  * happens (a fault is taken back by the run loop's fault path, as after the slow path). jitExitIp is then
- * where execution goes on. Returns 1 when the unit may go on at `next`: no attention raised (a
- * fault, IF or TF set, HLT, a host call all raise it), execution fell through on the same code
+ * where execution goes on. Returns 1 when the unit may go on at `next`: nothing the run loop's
+ * attention handling would act on (a fault, a trap, HLT, a stop request, a deliverable interrupt;
+ * attention a host call raised for nothing is cleared), execution fell through on the same code
  * page and block table, the decode defaults are the fast path's again, and the unit's entry
  * conditions (flat DS and SS, 32-bit stack) still hold; else 0.
  */
@@ -45,7 +47,11 @@ export function jitInterpret(ip: u32, next: u32, retired: u32): u32 {
   const delta = cpu.eipDelta;
   stepAt(<usize>ip, units.retiredAtEntry + retired);
   units.jitExitIp = cpu.ip;
-  const goOn = !cpu.attention && cpu.ip == <usize>next && cpu.ipPage == page && cpu.ipTable == table &&
-    cpu.eipDelta == delta && !cpu.eipAuthoritative && cpu.fastDecode && flatDataRead && flatDataWrite && cpu.stack32;
+  // Attention a host call raised (port I/O) need not end the unit when the run loop would find
+  // nothing to do for it (run.ts attentionIsQuiet, which then clears it); the other conditions
+  // first, so that it is asked only when the unit could go on.
+  const goOn = cpu.ip == <usize>next && cpu.ipPage == page && cpu.ipTable == table &&
+    cpu.eipDelta == delta && !cpu.eipAuthoritative && cpu.fastDecode && flatDataRead && flatDataWrite && cpu.stack32 &&
+    (!cpu.attention || attentionIsQuiet());
   return goOn ? 1 : 0;
 }
