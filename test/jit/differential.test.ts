@@ -5,7 +5,7 @@
 // reason, the exception, the retired-instruction count and memory. The streams also hold
 // instructions a unit hands to the interpreter (string instructions with REP, 16-bit operands,
 // segment loads, POPF and STI changing IF and TF, RDTSC reading the retired count, LOOP) and
-// ones it leaves before (DIV and IDIV that raise #DE, BSF and BSR of zero, shifts by a zero CL),
+// ones it leaves before (DIV and IDIV that raise #DE, BSF and BSR of zero),
 // between compiled ones, so that a lost fault, a wrong count, or a register or flag the unit did
 // not write back or reload shows.
 
