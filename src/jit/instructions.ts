@@ -394,28 +394,27 @@ const lods: Emitter = (_, [sz]) => {
 type ShiftCount = (base?: number, minus?: boolean) => void;
 
 /**
- * The count of a shift by an immediate `count` or by CL (null), masked to 5 bits; null when it
- * is a constant 0, for which the instruction changes nothing, flags included. A CL count goes to
- * L_T here, and when it is 0 the unit leaves before the instruction, so that its flag record stays
- * what it knew.
+ * Emit `body` for a shift by an immediate `count` or by CL (null), given its count masked to 5
+ * bits. A masked count of 0 changes nothing, flags included: a constant one emits nothing, and a
+ * CL count (in L_T) runs `body` only when it is not 0 (UnitBuilder.unlessZero).
  */
-function shiftCount(u: UnitBuilder, count: number | null): ShiftCount | null {
+function withShiftCount(u: UnitBuilder, count: number | null, body: (n: ShiftCount) => void): void {
   const c = u.c;
   if (count !== null) {
     const n = count & 31;
-    return n === 0 ? null : (base = 0, minus = false) => c.i32(minus ? base - n : base + n);
+    if (n !== 0) body((base = 0, minus = false) => c.i32(minus ? base - n : base + n));
+    return;
   }
   u.reg(1);
-  c.i32(31).op(OP.i32And).tee(L_T).op(OP.i32Eqz);
-  u.ifTrue();
-  u.exitBefore();
-  u.endIf();
-  return (base = 0, minus = false) => {
-    if (base !== 0 || minus) c.i32(base);
-    c.get(L_T);
-    if (minus) c.op(OP.i32Sub);
-    else if (base !== 0) c.op(OP.i32Add);
-  };
+  c.i32(31).op(OP.i32And).tee(L_T);
+  u.unlessZero(() =>
+    body((base = 0, minus = false) => {
+      if (base !== 0 || minus) c.i32(base);
+      c.get(L_T);
+      if (minus) c.op(OP.i32Sub);
+      else if (base !== 0) c.op(OP.i32Add);
+    }),
+  );
 }
 
 /**
@@ -423,9 +422,7 @@ function shiftCount(u: UnitBuilder, count: number | null): ShiftCount | null {
  * `count`, or by CL (count null).
  */
 function shiftReg(m: ModRM, sub: number, count: number | null): Emit {
-  return (u) => {
-    const n = shiftCount(u, count);
-    if (n === null) return;
+  return (u) => withShiftCount(u, count, (n) => {
     const c = u.c;
     u.reg(m.rm);
     u.c.set(L_A);
@@ -453,7 +450,7 @@ function shiftReg(m: ModRM, sub: number, count: number | null): Emit {
     u.c.get(L_R);
     u.setReg(m.rm);
     szpFlags(u);
-  };
+  });
 }
 
 /**
@@ -469,26 +466,26 @@ function shiftDouble(m: ModRM, sub: number, count: number | null): Emit {
   return (u) => {
     const c = u.c;
     if (m.mem !== null) access(u, m.mem, SIZE_32, true);
-    const n = shiftCount(u, count);
-    if (n === null) return;
-    if (m.mem === null) u.reg(m.rm);
-    else loadHost(u, SIZE_32);
-    c.set(L_A);
-    // L_R = E shifted, with G's bits shifted the other way by 32 - count filling the space.
-    c.get(L_A); n(); c.op(left ? OP.i32Shl : OP.i32ShrU);
-    u.reg(m.reg); n(32, true); c.op(left ? OP.i32ShrU : OP.i32Shl);
-    c.op(OP.i32Or).set(L_R);
-    // L_B = CF: bit 32 - count of E (left) or bit count - 1 (right).
-    c.get(L_A);
-    if (left) n(32, true);
-    else n(-1);
-    c.op(OP.i32ShrU).i32(1).op(OP.i32And).set(L_B);
-    c.get(L_R).get(L_A).op(OP.i32Xor).i32(31).op(OP.i32ShrU).set(L_C);
-    if (m.mem === null) {
-      c.get(L_R);
-      u.setReg(m.rm);
-    } else storeHost(u, SIZE_32, () => c.get(L_R));
-    szpFlags(u);
+    withShiftCount(u, count, (n) => {
+      if (m.mem === null) u.reg(m.rm);
+      else loadHost(u, SIZE_32);
+      c.set(L_A);
+      // L_R = E shifted, with G's bits shifted the other way by 32 - count filling the space.
+      c.get(L_A); n(); c.op(left ? OP.i32Shl : OP.i32ShrU);
+      u.reg(m.reg); n(32, true); c.op(left ? OP.i32ShrU : OP.i32Shl);
+      c.op(OP.i32Or).set(L_R);
+      // L_B = CF: bit 32 - count of E (left) or bit count - 1 (right).
+      c.get(L_A);
+      if (left) n(32, true);
+      else n(-1);
+      c.op(OP.i32ShrU).i32(1).op(OP.i32And).set(L_B);
+      c.get(L_R).get(L_A).op(OP.i32Xor).i32(31).op(OP.i32ShrU).set(L_C);
+      if (m.mem === null) {
+        c.get(L_R);
+        u.setReg(m.rm);
+      } else storeHost(u, SIZE_32, () => c.get(L_R));
+      szpFlags(u);
+    });
   };
 }
 

@@ -27,6 +27,8 @@ export const LAZY_DEC = 7;
 export const LAZY_SZP = 8;
 /** CF PF AF ZF SF OF in EFLAGS. */
 export const FLAGS_ARITH = 0x8d5;
+/** CF and OF in EFLAGS: what ROL and ROR replace. */
+const FLAGS_CF_OF = 0x801;
 
 /** The core globals a unit imports, by import index (the names the core exports them under). */
 export const G_FLAGS = 0;
@@ -379,6 +381,10 @@ export class UnitBuilder {
       return;
     }
     if (paths.length === 0) return;
+    this.merge(paths);
+  }
+  /** Take the state all `paths` (each left through joinFlags) agree on. */
+  private merge(paths: readonly PathState[]): void {
     // Every path has the record in locals; its kind is known only if all paths know the same.
     const kinds = new Set(paths.map((p) => (p.flags.where === "locals" ? p.flags.kind : null)));
     const kind = kinds.size === 1 ? [...kinds][0] : null;
@@ -386,6 +392,28 @@ export class UnitBuilder {
     this.carryLocal = true;
     this.dirty = paths.reduce((d, p) => d | p.dirty, 0);
     this.synced = paths.every((p) => p.synced);
+  }
+  /**
+   * Emit `body` to run only when the value on the stack is not 0 (a shift by a CL count that
+   * masks to 0 changes nothing), both paths joining after it as at a jump target: the record in
+   * locals, its kind known when both know the same. A KILL in `body` is on one path only, so it
+   * is dropped from the flag events: what follows may still see the record from before (a USE in
+   * `body` stays, which at worst keeps a CF that only the skipping path could have dropped).
+   */
+  unlessZero(body: () => void): void {
+    const c = this.c;
+    const before = { flags: this.flags, carryLocal: this.carryLocal, dirty: this.dirty, synced: this.synced };
+    this.ifTrue();
+    const mark = this.flagEvents.length;
+    body();
+    for (let p = this.flagEvents.length - 1; p >= mark; p--) if (this.flagEvents[p] === FLAG_KILL) this.flagEvents.splice(p, 1);
+    const done: PathState = { flags: this.joinFlags(), dirty: this.dirty, synced: this.synced };
+    c.byte(OP.else);
+    this.flags = before.flags;
+    this.carryLocal = before.carryLocal;
+    const skipped: PathState = { flags: this.joinFlags(), dirty: before.dirty, synced: before.synced };
+    this.endIf();
+    this.merge([done, skipped]);
   }
 
   /** Open an `if` on the value on the stack (closed by endIf). */
@@ -481,11 +509,32 @@ export class UnitBuilder {
     this.flagEvents.push(FLAG_KILL);
     this.flags = { where: "locals", kind: (LAZY_SZP << 2) | sz };
   }
-  /** Replace the EFLAGS bits `mask` with the value on the stack, through the core (which folds the lazy record first). */
+  /**
+   * Replace the EFLAGS bits `mask` with the value on the stack (no bits outside `mask`): through
+   * the core, which folds the lazy record first, unless only CF and OF change on a record the
+   * unit knows to be a logic or SZP one.
+   */
   writeFlagBits(mask: number): void {
-    this.c.i32(mask);
+    const c = this.c;
+    const known = this.flags.where === "locals" ? this.flags.kind : null;
+    const kind = known === null ? 0 : known >> 2;
+    if (known !== null && (mask & ~FLAGS_CF_OF) === 0 && (kind === LAZY_LOGIC || kind === LAZY_SZP)) {
+      // A record whose CF and OF alone are not from its result: the bits go in the flags global
+      // as an SZP record keeps them, and the record becomes one of the same result and size, ZF
+      // SF PF from it and AF clear as for both kinds. A logic record's CF and OF not in `mask`
+      // are 0; an SZP record's are in the global already. CF is not an INC/DEC's kept one: no
+      // flag event.
+      c.gget(G_FLAGS).i32(kind === LAZY_LOGIC ? ~FLAGS_ARITH : ~mask).op(OP.i32And).op(OP.i32Or).gset(G_FLAGS);
+      if (kind === LAZY_LOGIC) {
+        const szp = (LAZY_SZP << 2) | (known & 3);
+        c.i32(szp).set(L_KIND);
+        this.flags = { where: "locals", kind: szp };
+      }
+      return;
+    }
+    c.i32(mask);
     this.flushFlags();
-    this.c.call(F_WRITE_FLAGS);
+    c.call(F_WRITE_FLAGS);
   }
   /**
    * INC/DEC keep CF: record it in L_CARRY first (its record, set next, says CF is there). The code

@@ -5,7 +5,7 @@
 // reason, the exception, the retired-instruction count and memory. The streams also hold
 // instructions a unit hands to the interpreter (string instructions with REP, 16-bit operands,
 // segment loads, POPF and STI changing IF and TF, RDTSC reading the retired count, LOOP) and
-// ones it leaves before (DIV and IDIV that raise #DE, BSF and BSR of zero, shifts by a zero CL),
+// ones it leaves before (DIV and IDIV that raise #DE, BSF and BSR of zero),
 // between compiled ones, so that a lost fault, a wrong count, or a register or flag the unit did
 // not write back or reload shows.
 
@@ -49,8 +49,9 @@ function randomInstruction(r: () => number): number[] {
   const observe = () => [[], [0x9c], [0x0f, 0x90 + pick(16), 0xc0 | pick(8)]][pick(3)];
   // Values a divisor, a scanned source or a count register takes: zero, edges, random.
   const edge = () => [0, 1, -1, 3, 0x80000000, 0x7fffffff, 1 << pick(32), r()][pick(8)];
-  switch (pick(58)) {
+  switch (pick(62)) {
     case 54: case 55: case 56: case 57: return carryChain(r, modrm);
+    case 58: case 59: case 60: case 61: return shiftByCl(r, modrm);
     case 0: case 1: case 2: return [(pick(8) << 3) | pick(4), ...modrm()]; // ALU E,G / G,E
     case 3: return [(pick(8) << 3) | 5, ...imm32()]; // ALU EAX, imm32
     case 4: { const m = modrm(); const op = [0x80, 0x81, 0x83][pick(3)]; return [op, ...m, ...(op === 0x81 ? imm32() : [pick(256)])]; }
@@ -238,6 +239,42 @@ function carryChain(r: () => number, modrm: () => number[]): number[] {
   }
   out.push(...readers[pick(readers.length)]());
   return out;
+}
+
+/**
+ * A shift or rotate by CL (SHL SHR SAR ROL ROR, SHLD/SHRD now and then) with CL masking to 0 or
+ * not, after each kind of record (logic, ADD/SUB, INC/DEC, a shift, a multiply, or none new),
+ * then a reader of the flags it leaves: PUSHF, SETcc, Jcc, ADC/SBB, LAHF, another one by CL or
+ * nothing. A count of 0 keeps every flag of the record before (the unit skips the instruction
+ * and joins both paths), ROL/ROR keep all but CF and OF (which the unit does inline after a
+ * logic or shift record): a wrong AF, CF, OF or record after either fails here.
+ */
+function shiftByCl(r: () => number, modrm: () => number[]): number[] {
+  const pick = (n: number) => r() % n;
+  const reg = () => 0xc0 | pick(64);
+  const setters = [
+    () => [[0x21, 0x09, 0x31, 0x85][pick(4)], reg()], // AND OR XOR TEST
+    () => [0x24 + 8 * pick(4), pick(256)], // AND/OR/XOR/SUB AL, imm8: a byte record
+    () => [[0x01, 0x29, 0x39][pick(3)], reg()], // ADD SUB CMP
+    () => [0x40 + pick(16)], // INC/DEC
+    () => [[0xc1, reg(), pick(40)], [0xd1, reg()], [0xd3, reg()]][pick(3)], // shifts, rotates
+    () => [[0x0f, 0xaf, reg()], [0xf7, 0xe0 | pick(16)]][pick(2)], // IMUL, MUL/IMUL EDX:EAX
+    () => [[0xf8], [0xf5], []][pick(3)], // CLC, CMC (flags folded), none
+  ];
+  // CL: 0, 32 (masks to 0), a count, or whatever ECX holds.
+  const count = () => [[0xb1, 0], [0xb1, 32], [0xb1, 1 + pick(31)], [0xb1, pick(256)], []][pick(5)];
+  const shift = () => (pick(6) ? [0xd3, 0xc0 | ([0, 1, 4, 5, 7][pick(5)] << 3) | pick(8)] : [0x0f, 0xa5 + 8 * pick(2), reg()]);
+  const readers = [
+    () => [0x9c], // PUSHF
+    () => [0x0f, 0x90 + pick(16), 0xc0 | pick(8)], // SETcc r8
+    () => [0x70 + pick(16), pick(4)], // Jcc
+    () => [0x11 + 8 * pick(2), reg()], // ADC/SBB
+    () => [0x9f], // LAHF
+    () => [0x31, reg(), ...count(), ...shift(), 0x9c], // another (after XOR), then PUSHF
+    () => [],
+  ];
+  const memory = pick(8) === 0 ? [0xd3, (pick(8) << 3) | 0x05, ...imm(DATA + pick(0x10000))] : [];
+  return [...count(), ...setters[pick(setters.length)](), ...(memory.length ? memory : shift()), ...readers[pick(readers.length)]()];
 }
 
 function imm(v: number): number[] {
