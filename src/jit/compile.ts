@@ -5,7 +5,7 @@
 import { CodeWriter, I32, OP, assembleModule } from "./wasm-encoder.js";
 import { decodeInstruction, type Instruction } from "./instructions.js";
 import { liveKeeps } from "./flag-liveness.js";
-import { layoutUnit } from "./layout.js";
+import { layoutUnit, orderUnit } from "./layout.js";
 import { UnitBuilder, UNIT_MAX_INSTRUCTIONS, PAGE_LIMIT, L_T, UNIT_TYPES, UNIT_IMPORTS, LOCALS, LOCALS_64, storeRegisters, loadRegisters } from "./unit.js";
 
 /** A compiled unit: the module's bytes and how many instructions one pass retires at most. */
@@ -37,7 +37,8 @@ const INSIDE = 2;
  * JIT compiles. The unit is the code on `start`'s page that jumps reach from it, up to
  * UNIT_MAX_INSTRUCTIONS: each path is decoded until an unconditional jump, an instruction
  * already decoded, one the JIT cannot take, or the page limit, and the targets of its relative
- * jumps on the page are decoded in turn. The list is in address order. With `info`, an
+ * jumps on the page are decoded in turn. The list is in the order the unit is emitted in
+ * (orderUnit: the entry first, each loop in one piece). With `info`, an
  * instruction the JIT does not compile runs through the interpreter inside the unit (one that
  * may transfer control ends its path); without, it ends the path before it. A jump into the
  * middle of a decoded instruction, or a path running into one, leaves the unit there.
@@ -74,10 +75,11 @@ export function decodeUnit(mem: Uint8Array, start: number, info?: InstructionInf
     }
   }
   if (compiled === 0) return null;
-  // From the entry on in address order, then the code before it: the entry comes first.
+  // In the order they are emitted in (layout.ts): the entry first, loops in one piece.
   list.sort((a, b) => a.at! - b.at!);
-  const entry = list.findIndex((insn) => insn.at === start);
-  return [...list.slice(entry), ...list.slice(0, entry)];
+  const indexAt = new Map(list.map((insn, i) => [insn.at!, i]));
+  const successors = list.map((insn) => [insn.target, insn.ends ? undefined : insn.next].flatMap((to) => (to === undefined ? [] : (indexAt.get(to) ?? []))));
+  return orderUnit(successors, indexAt.get(start)!).map((i) => list[i]);
 }
 
 /**

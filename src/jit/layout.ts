@@ -51,3 +51,73 @@ export function layoutUnit(edges: readonly (readonly [number, number])[]): UnitL
   }
   return { loops, blocks };
 }
+
+/**
+ * The order to emit a unit's instructions in, as indexes into `list` (which is in address
+ * order; `entry` is the index of the unit's entry): each loop's instructions together, after its
+ * head, and every other jump forward, so that layoutUnit can give most jumps a construct. The
+ * order is the reverse postorder of a depth-first walk from the entry (which lists a jump's
+ * target after the jump, except along a loop's way back), its taken side walked before its
+ * fall-through so that a fall-through tends to stay next; each loop (an instruction a jump goes
+ * back to, with every instruction that reaches that jump without passing it) is then kept in
+ * one piece. A loop that overlaps another without nesting in it is not kept together: it may
+ * still get a construct, else its jumps leave the unit.
+ */
+export function orderUnit(successors: readonly (readonly number[])[], entry: number): number[] {
+  const n = successors.length;
+  const predecessors: number[][] = Array.from({ length: n }, () => []);
+  successors.forEach((to, from) => to.forEach((t) => predecessors[t].push(from)));
+  // The walk: postorder, and the jumps back (to an instruction still on the walk's path).
+  const state = new Uint8Array(n); // 0 unseen, 1 on the path, 2 done
+  const post: number[] = [];
+  const back: [number, number][] = [];
+  const walk = (i: number): void => {
+    state[i] = 1;
+    for (const t of successors[i]) {
+      if (state[t] === 0) walk(t);
+      else if (state[t] === 1) back.push([i, t]);
+    }
+    state[i] = 2;
+    post.push(i);
+  };
+  walk(entry);
+  const rank = new Int32Array(n).fill(n);
+  post.reverse().forEach((i, k) => (rank[i] = k));
+  // Loops by head: the head and every instruction that reaches a jump back to it without passing it.
+  const bodies = new Map<number, Set<number>>();
+  for (const [from, head] of back) {
+    const body = bodies.get(head) ?? new Set([head]);
+    const work = [from];
+    while (work.length > 0) {
+      const i = work.pop()!;
+      if (body.has(i) || rank[i] === n) continue;
+      body.add(i);
+      work.push(...predecessors[i]);
+    }
+    bodies.set(head, body);
+  }
+  // Keep the loops that nest, largest first; each instruction's loops, outermost first.
+  const kept: [number, Set<number>][] = [];
+  for (const [head, body] of [...bodies].sort((a, b) => b[1].size - a[1].size)) {
+    const nests = kept.every(([, k]) => [...body].every((i) => k.has(i)) || [...body].every((i) => !k.has(i)));
+    if (nests) kept.push([head, body]);
+  }
+  const chain: number[][] = Array.from({ length: n }, () => []);
+  for (const [head, body] of kept) for (const i of body) chain[i].push(head);
+  // Each level: its instructions and inner loops by the rank of their first instruction.
+  const order: number[] = [];
+  const place = (items: number[], depth: number): void => {
+    const groups = new Map<number, number[]>();
+    for (const i of items) {
+      const key = chain[i].length > depth ? chain[i][depth] : i;
+      groups.set(key, [...(groups.get(key) ?? []), i]);
+    }
+    for (const key of [...groups.keys()].sort((a, b) => rank[a] - rank[b])) {
+      const group = groups.get(key)!;
+      if (group.length === 1 && chain[key].length <= depth) order.push(key);
+      else place(group, depth + 1);
+    }
+  };
+  place(post.filter((i) => rank[i] < n), 0);
+  return order;
+}
