@@ -79,7 +79,9 @@ export function decodeUnit(mem: Uint8Array, start: number, info?: InstructionInf
   list.sort((a, b) => a.at! - b.at!);
   const indexAt = new Map(list.map((insn, i) => [insn.at!, i]));
   const successors = list.map((insn) => [insn.target, insn.ends ? undefined : insn.next].flatMap((to) => (to === undefined ? [] : (indexAt.get(to) ?? []))));
-  return orderUnit(successors, indexAt.get(start)!).map((i) => list[i]);
+  const order = orderUnit(successors, indexAt.get(start)!).map((i) => list[i]);
+  if (order[0].at !== start) throw new Error("the JIT's unit order does not begin at the unit's entry");
+  return order;
 }
 
 /**

@@ -61,7 +61,7 @@ export function layoutUnit(edges: readonly (readonly [number, number])[]): UnitL
  * fall-through so that a fall-through tends to stay next; each loop (an instruction a jump goes
  * back to, with every instruction that reaches that jump without passing it) is then kept in
  * one piece. A loop that overlaps another without nesting in it is not kept together: it may
- * still get a construct, else its jumps leave the unit.
+ * still get a construct, else its jumps leave the unit. The entry is always first.
  */
 export function orderUnit(successors: readonly (readonly number[])[], entry: number): number[] {
   const n = successors.length;
@@ -112,7 +112,10 @@ export function orderUnit(successors: readonly (readonly number[])[], entry: num
       const key = chain[i].length > depth ? chain[i][depth] : i;
       groups.set(key, [...(groups.get(key) ?? []), i]);
     }
-    for (const key of [...groups.keys()].sort((a, b) => rank[a] - rank[b])) {
+    // By the first rank in each (a loop's head has its loop's first rank unless the loop is
+    // entered elsewhere too): the entry, rank 0, stays first.
+    const first = (key: number) => Math.min(...groups.get(key)!.map((i) => rank[i]));
+    for (const key of [...groups.keys()].sort((a, b) => first(a) - first(b))) {
       const group = groups.get(key)!;
       if (group.length === 1 && chain[key].length <= depth) order.push(key);
       else place(group, depth + 1);
