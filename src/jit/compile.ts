@@ -5,6 +5,7 @@
 import { CodeWriter, I32, OP, assembleModule } from "./wasm-encoder.js";
 import { decodeInstruction, type Instruction } from "./instructions.js";
 import { liveKeeps } from "./flag-liveness.js";
+import { layoutUnit, orderUnit } from "./layout.js";
 import { UnitBuilder, UNIT_MAX_INSTRUCTIONS, PAGE_LIMIT, L_T, UNIT_TYPES, UNIT_IMPORTS, LOCALS, LOCALS_64, storeRegisters, loadRegisters } from "./unit.js";
 
 /** A compiled unit: the module's bytes and how many instructions one pass retires at most. */
@@ -36,7 +37,8 @@ const INSIDE = 2;
  * JIT compiles. The unit is the code on `start`'s page that jumps reach from it, up to
  * UNIT_MAX_INSTRUCTIONS: each path is decoded until an unconditional jump, an instruction
  * already decoded, one the JIT cannot take, or the page limit, and the targets of its relative
- * jumps on the page are decoded in turn. The list is in address order. With `info`, an
+ * jumps on the page are decoded in turn. The list is in the order the unit is emitted in
+ * (orderUnit: the entry first, each loop in one piece). With `info`, an
  * instruction the JIT does not compile runs through the interpreter inside the unit (one that
  * may transfer control ends its path); without, it ends the path before it. A jump into the
  * middle of a decoded instruction, or a path running into one, leaves the unit there.
@@ -72,14 +74,21 @@ export function decodeUnit(mem: Uint8Array, start: number, info?: InstructionInf
       p = insn.next;
     }
   }
-  return compiled === 0 ? null : list.sort((a, b) => a.at! - b.at!);
+  if (compiled === 0) return null;
+  // In the order they are emitted in (layout.ts): the entry first, loops in one piece.
+  list.sort((a, b) => a.at! - b.at!);
+  const indexAt = new Map(list.map((insn, i) => [insn.at!, i]));
+  const successors = list.map((insn) => [insn.target, insn.ends ? undefined : insn.next].flatMap((to) => (to === undefined ? [] : (indexAt.get(to) ?? []))));
+  const order = orderUnit(successors, indexAt.get(start)!).map((i) => list[i]);
+  if (order[0].at !== start) throw new Error("the JIT's unit order does not begin at the unit's entry");
+  return order;
 }
 
 /**
- * The unit's function body. Its instructions are emitted in address order inside one loop: a
- * fall-through to the next listed instruction is the code's own order, every other way from one
- * instruction to another of the unit is a jump (UnitBuilder.jumpTo), forward to the end of a
- * block or back through the loop.
+ * The unit's function body. Its instructions are emitted in decodeUnit's order: a fall-through to
+ * the next listed instruction is the code's own order, every other way from one instruction to
+ * another of the unit is a jump (UnitBuilder.jumpTo), forward to the end of a block or back to
+ * the start of a loop, where layout.ts could place one.
  */
 function emitUnit(list: Instruction[], start: number): { code: CodeWriter; used: number } {
   const indexAt = new Map(list.map((insn, i) => [insn.at!, i]));
@@ -88,28 +97,34 @@ function emitUnit(list: Instruction[], start: number): { code: CodeWriter; used:
   // Where an instruction goes on other than to the next listed one: its jump's target, or its
   // fall-through when the next listed instruction is elsewhere.
   const gap = (i: number) => !list[i].ends && list[i + 1]?.at !== list[i].next;
-  const forward: number[] = [];
-  const back: number[] = [];
+  const edges: [number, number][] = [];
   list.forEach((insn, i) => {
     for (const to of [insn.target, gap(i) ? insn.next : undefined]) {
       const t = to === undefined ? undefined : indexAt.get(to);
-      if (t !== undefined) (t > i ? forward : back).push(t);
+      if (t !== undefined) edges.push([i, t]);
     }
   });
+  const { loops, blocks } = layoutUnit(edges);
+  // Loops by the index of the last instruction inside them, innermost (the latest head) first.
+  const closing = new Map<number, number[]>();
+  for (const [head, end] of loops) closing.set(end, [...(closing.get(end) ?? []), head].sort((a, b) => b - a));
   c.byte(OP.block).byte(I32);
-  u.enter(indexAt.get(start)!, back);
-  c.loop();
-  u.openTargets(forward);
+  u.openBlocks(blocks.get(-1) ?? []);
   for (let i = 0; i < list.length; i++) {
     const insn = list[i];
     u.arrive(i, i > 0 && !list[i - 1].ends && !gap(i - 1));
+    if (loops.has(i)) {
+      u.openLoop(i);
+      u.openBlocks(blocks.get(i) ?? []);
+    }
     u.index = i;
     u.at = insn.at!;
     u.next = insn.next!;
     insn.emit(u);
     if (gap(i)) u.jumpTo(insn.next!);
+    for (const _ of closing.get(i) ?? []) u.closeLoop();
   }
-  c.end().op(OP.unreachable).end();
+  c.op(OP.unreachable).end();
   // The epilogue every exit branches to, with the retired count: the registers written anywhere
   // in the unit go back (a loop may have come round since an early exit's instruction).
   c.set(L_T);

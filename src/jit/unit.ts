@@ -93,11 +93,9 @@ export const L_A = 18;
 export const L_B = 19;
 export const L_R = 20;
 export const L_C = 21;
-/** Which instruction a jump back through the unit's loop goes to (see openTargets). */
-const L_NEXT = 22;
-export const LOCALS = 22;
+export const LOCALS = 21;
 /** The i64 scratch local (after the i32 ones): a division's dividend and quotient. */
-export const L_WIDE = 23;
+export const L_WIDE = 22;
 export const LOCALS_64 = 1;
 
 /** The most instructions a unit holds (and so the most one entry retires without looping). */
@@ -116,6 +114,13 @@ export function storeRegisters(c: CodeWriter, mask: number): void {
 export function loadRegisters(c: CodeWriter, mask: number): void {
   for (let r = 0; r < 8; r++) if (mask & (1 << r)) c.i32(0).mem(OP.i32Load, 2, REG_BASE + 4 * r).set(L_REG + r);
 }
+
+/**
+ * A construct open around the code being emitted: the unit's outer block (which every exit
+ * leaves through), a block that closes before instruction `at`, a loop that opens before it, or
+ * an `if` inside an instruction.
+ */
+type Label = { kind: "exit" } | { kind: "block"; at: number } | { kind: "loop"; at: number } | { kind: "if" };
 
 /** What the emitter knows on one path into an instruction a forward jump targets. */
 interface PathState {
@@ -141,16 +146,10 @@ export class UnitBuilder {
   loops = false;
   private flags: FlagState = { where: "globals" };
   private carryLocal = false;
-  /** Blocks open inside the unit's loop (for br to it): the ifs and the jump targets' blocks. */
-  private nest = 0;
-  /**
-   * The jump targets' blocks open, by the index of the instruction each ends before (innermost,
-   * the nearest, last), and the states the forward jumps to each leave with.
-   */
-  private targetsOpen: number[] = [];
+  /** The constructs open, innermost last (a br's depth counts from the end). */
+  private readonly labels: Label[] = [{ kind: "exit" }];
+  /** The states the forward jumps to each open block's instruction leave with. */
   private arriving = new Map<number, PathState[]>();
-  /** The instructions the unit's loop dispatches to, each with its number there (1, 2, ...). */
-  private dispatched = new Map<number, number>();
   index = 0;
   at = 0;
   next = 0;
@@ -245,8 +244,8 @@ export class UnitBuilder {
     c.gset(G_EXIT_IP);
     c.get(L_DONE);
     if (retired) c.i32(retired).op(OP.i32Add);
-    // Out of the ifs open here and the loop, to the block around it.
-    c.byte(OP.br).u32(this.nest + 1);
+    // Out of everything open here, to the unit's outer block.
+    c.byte(OP.br).u32(this.labels.length - 1);
   }
 
   /** Leave before the current instruction: the interpreter runs it. */
@@ -256,59 +255,60 @@ export class UnitBuilder {
   }
   /**
    * After the current instruction, go on at host address `target` (a jump, or a fall-through to
-   * an instruction not listed next): inside the unit when it holds that instruction, else leave.
+   * an instruction not listed next): inside the unit when the construct for that instruction is
+   * open here (a block closing before it, or a loop opening before it: layout.ts), else leave.
    */
   jumpTo(target: number): void {
     const t = this.indexAt.get(target);
-    if (t === undefined) this.exit(this.index + 1, () => this.c.i32(target));
-    else if (t > this.index) this.jumpForward(t);
+    const forward = t !== undefined && t > this.index;
+    if (t === undefined || this.depthTo(forward ? "block" : "loop", t) < 0) this.exit(this.index + 1, () => this.c.i32(target));
+    else if (forward) this.jumpForward(t);
     else this.jumpBack(t);
   }
   // ---- jumps inside the unit -----------------------------------------------------------------
   // Every count stays exact by one rule: before instruction i runs, the pass has retired L_DONE
   // + i instructions. A jump from instruction i to instruction t adds i + 1 - t to L_DONE (taken
   // down past skipped instructions, up on the way back).
-  /**
-   * Where the unit's loop starts: the instructions it dispatches to (see openTargets) are those
-   * jumps go back to, and the unit's entry when that is not its first instruction (the code is
-   * in address order, and jumps may lead from the entry to code before it). Each is reached with
-   * the lazy record in locals, of a kind not known there, and the registers not written back
-   * (arrive): when the entry is one, the record comes into locals here, before the loop.
-   */
-  enter(entry: number, back: readonly number[]): void {
-    const dispatched = [...new Set(entry === 0 ? back : [...back, entry])].sort((a, b) => a - b);
-    dispatched.forEach((t, k) => this.dispatched.set(t, k + 1));
-    this.loops = back.length > 0;
-    if (!this.dispatched.has(entry)) return;
-    const c = this.c;
-    // Nothing retired yet at instruction `entry`.
-    c.i32(-entry).set(L_DONE);
-    c.gget(G_KIND).set(L_KIND).gget(G_OP1).set(L_OP1).gget(G_OP2).set(L_OP2).gget(G_RESULT).set(L_RESULT).gget(G_CARRY).set(L_CARRY);
-    this.flags = { where: "locals", kind: null };
-    this.carryLocal = true;
-    c.i32(this.dispatched.get(entry)!).set(L_NEXT);
+  /** The br depth of the open construct of `kind` for instruction `at`, or -1. */
+  private depthTo(kind: "block" | "loop", at: number): number {
+    for (let d = 0; d < this.labels.length; d++) {
+      const l = this.labels[this.labels.length - 1 - d];
+      if (l.kind === kind && l.at === at) return d;
+    }
+    return -1;
   }
   /**
-   * Open one block per instruction a jump targets or the loop dispatches to (inside the unit's
-   * loop, before the first instruction): each ends right before its instruction (arrive), so a
-   * jump forward there is a br to it. A jump back sets L_NEXT to its target's number and
-   * branches to the loop, whose first instruction is a br_table on L_NEXT to that target's
-   * block (0: to the first instruction, after a block of its own).
+   * Open a block for each instruction in `targets` (at the unit's top level, or right after a
+   * loop opens): each closes right before its instruction (arrive), so a jump forward there is a
+   * br to it.
    */
-  openTargets(forward: readonly number[]): void {
-    const dispatched = [...this.dispatched.keys()];
-    const any = dispatched.length > 0;
-    const all = [...new Set([...forward, ...dispatched, ...(any ? [0] : [])])].sort((a, b) => b - a);
-    for (const t of all) {
+  openBlocks(targets: readonly number[]): void {
+    for (const t of [...targets].sort((a, b) => b - a)) {
       this.c.block();
-      this.targetsOpen.push(t);
+      this.labels.push({ kind: "block", at: t });
       this.arriving.set(t, []);
-      this.nest++;
     }
-    if (!any) return;
-    // Branch depth from the innermost block (instruction 0's) to target t's: the targets below it.
-    const depth = (t: number) => all.length - 1 - all.indexOf(t);
-    this.c.get(L_NEXT).brTable([0, ...[...this.dispatched].sort((a, b) => a[1] - b[1]).map(([t]) => depth(t))], 0);
+  }
+  /**
+   * Open the loop that jumps back to instruction `index` (next) go to. They come with the lazy
+   * record in locals, of a kind not known here, and every register counting as not written
+   * back: the path that comes in from before brings its state into that form.
+   */
+  openLoop(index: number): void {
+    this.joinFlags();
+    this.flags = { where: "locals", kind: null };
+    this.carryLocal = true;
+    this.dirty = 0xff;
+    this.synced = false;
+    this.loops = true;
+    this.c.loop();
+    this.labels.push({ kind: "loop", at: index });
+  }
+  /** Close the innermost loop (after the last instruction that jumps back to its head). */
+  closeLoop(): void {
+    const l = this.labels.pop();
+    if (l?.kind !== "loop") throw new Error("the JIT's unit layout closed a loop that is not the innermost construct");
+    this.c.end();
   }
   /**
    * Jump to instruction `t` later in the unit: the lazy record goes to the target in locals
@@ -320,29 +320,23 @@ export class UnitBuilder {
     if (skipped > 0) c.get(L_DONE).i32(skipped).op(OP.i32Sub).set(L_DONE);
     this.flagEdge(t);
     this.arriving.get(t)!.push({ flags: this.joinFlags(), dirty: this.dirty, synced: this.synced });
-    c.byte(OP.br).u32(this.depthTo(t));
-  }
-  /** The br depth from here to the end of target t's block (the ifs open, then the blocks inside it). */
-  private depthTo(t: number): number {
-    let inner = 0;
-    for (const open of this.targetsOpen) if (open < t) inner++;
-    return this.nest - this.targetsOpen.length + inner;
+    c.byte(OP.br).u32(this.depthTo("block", t));
   }
   /**
-   * Jump back to instruction `t` (the current one's or an earlier one) through the loop, while a
-   * whole pass still fits in the room left; else leave for it. The record goes in locals, kind
-   * unknown at the target (arrive), and the registers count as not written back.
+   * Jump back to instruction `t` (the current one's or an earlier one) through its loop, while a
+   * whole pass still fits in the room left; else leave for it. The record goes in locals, as the
+   * loop expects it (openLoop).
    */
   private jumpBack(t: number): void {
     const c = this.c;
     const up = this.index + 1 - t;
     if (up !== 0) c.get(L_DONE).i32(up).op(OP.i32Add).set(L_DONE);
-    c.get(L_ROOM).get(L_DONE).op(OP.i32Sub).i32(this.bound).op(OP.i32GeU).if();
+    c.get(L_ROOM).get(L_DONE).op(OP.i32Sub).i32(this.bound).op(OP.i32GeU);
+    this.ifTrue();
     this.flagEdge(t);
     this.joinFlags();
-    c.i32(this.dispatched.get(t)!).set(L_NEXT);
-    c.byte(OP.br).u32(this.nest + 1);
-    c.end();
+    c.byte(OP.br).u32(this.depthTo("loop", t));
+    this.endIf();
     this.exit(t, () => c.i32(this.addresses[t]));
   }
   /**
@@ -368,18 +362,10 @@ export class UnitBuilder {
     if (incoming === undefined) return;
     const paths = [...incoming];
     if (reached) paths.push({ flags: this.joinFlags(), dirty: this.dirty, synced: this.synced });
+    const l = this.labels.pop();
+    if (l?.kind !== "block" || l.at !== index) throw new Error("the JIT's unit layout closed a block that is not the innermost construct");
     this.c.end();
-    this.targetsOpen.pop();
     this.arriving.delete(index);
-    this.nest--;
-    if (this.dispatched.has(index)) {
-      // Jumps back and the entry come with the record in locals, of a kind not known here.
-      this.flags = { where: "locals", kind: null };
-      this.carryLocal = true;
-      this.dirty = 0xff;
-      this.synced = false;
-      return;
-    }
     if (paths.length === 0) return;
     this.merge(paths);
   }
@@ -419,11 +405,11 @@ export class UnitBuilder {
   /** Open an `if` on the value on the stack (closed by endIf). */
   ifTrue(): void {
     this.c.if();
-    this.nest++;
+    this.labels.push({ kind: "if" });
   }
   endIf(): void {
+    this.labels.pop();
     this.c.end();
-    this.nest--;
   }
 
   // ---- the interpreter --------------------------------------------------------------------
