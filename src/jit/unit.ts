@@ -1,10 +1,11 @@
 // The builder a unit is emitted through (compile.ts drives it). A unit is the code a hot block
-// start's jumps reach on its code page, in address order, run inside one wasm loop: a jump
-// forward branches to the end of a block, a jump back goes through the loop's dispatch, a jump
-// out of the unit leaves it. An instruction the JIT does not compile runs through the core's
-// interpreter from inside the unit (interpret()). The unit keeps the guest registers and the
-// lazy-flag record in wasm locals and writes them back at every exit, so that at an exit the
-// core sees exactly the state the interpreter would have after the same instructions.
+// start's jumps reach on its code page, in the order layout.ts gives (the entry first, each loop
+// in one piece): a jump forward branches to the end of a block, a jump back to the start of a
+// loop, a jump the layout has no construct for leaves the unit. An instruction the JIT does not
+// compile runs through the core's interpreter from inside the unit (interpret()). The unit keeps
+// the guest registers and the lazy-flag record in wasm locals and writes them back at every
+// exit, so that at an exit the core sees exactly the state the interpreter would have after the
+// same instructions.
 //
 // The function a unit compiles to is (room: i32) -> i32: it retires at most `room` instructions
 // (the core enters it only when the unit's bound fits), returns how many it retired and leaves

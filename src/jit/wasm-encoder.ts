@@ -4,7 +4,7 @@
 
 /** Opcodes the units use (WebAssembly core spec, binary format). */
 export const OP = {
-  unreachable: 0x00, block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b, br: 0x0c, brIf: 0x0d, brTable: 0x0e, return: 0x0f,
+  unreachable: 0x00, block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b, br: 0x0c, brIf: 0x0d, return: 0x0f,
   call: 0x10, drop: 0x1a, select: 0x1b,
   localGet: 0x20, localSet: 0x21, localTee: 0x22, globalGet: 0x23, globalSet: 0x24,
   i32Load: 0x28, i32Load8u: 0x2d, i32Load16u: 0x2f, i32Store: 0x36, i32Store8: 0x3a, i32Store16: 0x3b,
@@ -130,12 +130,6 @@ export class CodeWriter extends ByteWriter {
   }
   end(): this {
     return this.byte(OP.end);
-  }
-  /** br_table: branch to depths[i32 on the stack], or to `otherwise` past the table's end. */
-  brTable(depths: number[], otherwise: number): this {
-    this.byte(OP.brTable).u32(depths.length);
-    for (const d of depths) this.u32(d);
-    return this.u32(otherwise);
   }
 }
 
