@@ -139,8 +139,8 @@ export class UnitBuilder {
   written = 0;
   /**
    * Registers set since the core's copy last matched the locals (the start, or the last call to
-   * the interpreter), in emission order; and whether that order is the only one: a unit that
-   * loops back to its start comes to its first call with whatever the previous pass set.
+   * the interpreter), in emission order; and whether that order is the only one: after a loop's
+   * head, a call comes with whatever the loop's previous round set (openLoop).
    */
   private dirty = 0;
   private synced = false;
