@@ -90,9 +90,9 @@ export function decodeUnit(mem: Uint8Array, start: number, info?: InstructionInf
  * another of the unit is a jump (UnitBuilder.jumpTo), forward to the end of a block or back to
  * the start of a loop, where layout.ts could place one.
  */
-function emitUnit(list: Instruction[], start: number): { code: CodeWriter; used: number } {
+function emitUnit(list: Instruction[]): { code: CodeWriter; used: number } {
   const indexAt = new Map(list.map((insn, i) => [insn.at!, i]));
-  const u = new UnitBuilder(start, list.map((insn) => insn.at!), indexAt);
+  const u = new UnitBuilder(list.map((insn) => insn.at!), indexAt);
   const c = u.c;
   // Where an instruction goes on other than to the next listed one: its jump's target, or its
   // fall-through when the next listed instruction is elsewhere.
@@ -151,7 +151,7 @@ function emitUnit(list: Instruction[], start: number): { code: CodeWriter; used:
 export function compileUnit(mem: Uint8Array, start: number, info?: InstructionInfo): CompiledUnit | null {
   const list = decodeUnit(mem, start, info);
   if (list === null) return null;
-  const { code } = emitUnit(list, start);
+  const { code } = emitUnit(list);
   const bytes = assembleModule(UNIT_TYPES, UNIT_IMPORTS, 0, LOCALS, code, "u", LOCALS_64);
   return { bytes, bound: list.length, instructions: list };
 }

@@ -167,7 +167,6 @@ export class UnitBuilder {
    * host addresses in this order; `indexAt` gives an address's index.
    */
   constructor(
-    readonly start: number,
     readonly addresses: readonly number[],
     private readonly indexAt: ReadonlyMap<number, number>,
   ) {}
